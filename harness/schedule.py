@@ -1,0 +1,444 @@
+"""YAML fault schedules: load, validate, expand into a plan.
+
+The format is DESIGN.md's "Schedule (YAML)". Validation is strict: an unknown
+field or value is an error naming the file and the line, never ignored, because
+a typo in a fault schedule silently turns a chaos run into a calm one.
+
+`fault_plan` expands the nemesis entries into concrete fault windows. It uses
+only the schedule (and its seed), so a schedule run twice with the same seed
+gets the same plan.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+READ_MODES = ("read-index", "log", "lease")
+BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
+CHECKERS = ("linearizable", "election-safety", "log-agreement", "stats")
+WORKLOADS = ("register",)
+OPERATIONS = ("read", "write", "cas")
+TARGETS = ("one", "leader", "minority", "majority", "all")
+PARTITION_MODES = (
+    "one",
+    "halves",
+    "majority",
+    "majorities-ring",
+    "bridge",
+    "leader",
+    "random",
+)
+CLOCK_MODES = ("bump", "strobe", "reset")
+
+# Options each fault accepts beyond the timing fields (at, start, every, for).
+FAULT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "partition": ("mode", "one-way"),
+    "kill": ("target",),
+    "pause": ("target",),
+    "clock": ("mode", "delta-ms", "period-ms", "target"),
+    "packet": ("delay-ms", "loss", "target"),
+}
+TIMING = ("at", "start", "every", "for")
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be run, with where and what was expected."""
+
+    def __init__(self, source: str, line: int | None, message: str):
+        self.source, self.line, self.message = source, line, message
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    read_mode: str = "read-index"
+    bugs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    name: str = "register"
+    keys: int = 8
+    concurrency: int = 10
+    rate: float = 200.0  # operations per second over all clients; 0 = as fast as possible
+    mix: dict[str, float] = field(default_factory=lambda: {"read": 0.5, "write": 0.3, "cas": 0.2})
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One nemesis entry as written: a fault, its options and its timing."""
+
+    fault: str
+    options: dict[str, Any]
+    at: float | None = None
+    start: float | None = None
+    every: float | None = None
+    duration: float | None = None  # `for`: heal after this many seconds; None = at the end
+    line: int = field(default=0, compare=False)  # where it was written, for messages
+
+
+@dataclass(frozen=True)
+class FinalSpec:
+    heal: bool = True
+    recover: float = 10.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    nodes: int = 5
+    time_limit: float = 60.0
+    seed: int | None = None
+    node: NodeOptions = NodeOptions()
+    workload: WorkloadSpec = WorkloadSpec()
+    nemesis: tuple[FaultSpec, ...] = ()
+    final: FinalSpec = FinalSpec()
+    checkers: tuple[str, ...] = CHECKERS
+    source: str = "<schedule>"
+
+    @property
+    def node_names(self) -> list[str]:
+        return [f"n{i}" for i in range(1, self.nodes + 1)]
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """A fault window of a run: start it at `start`, heal it at `end` (None: at the final heal)."""
+
+    start: float
+    end: float | None
+    spec: FaultSpec
+
+
+# --- reading YAML with line numbers -------------------------------------------------------
+
+
+def _scalar(node: yaml.Node) -> Any:
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+
+
+def _to_python(node: yaml.Node, lines: dict[tuple, int], path: tuple = ()) -> Any:
+    """Turn a composed YAML node into plain values, recording each path's line (1-based)."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            out[key] = _to_python(value_node, lines, (*path, key))
+            lines[(*path, key)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, lines, (*path, i)) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+class _Reader:
+    """Typed access to a parsed mapping that reports errors at the right line."""
+
+    def __init__(self, source: str, lines: dict[tuple, int]):
+        self.source, self.lines = source, lines
+
+    def error(self, path: tuple, message: str) -> ScheduleError:
+        # Fall back to the nearest enclosing path that has a line.
+        p = path
+        while p and p not in self.lines:
+            p = p[:-1]
+        return ScheduleError(self.source, self.lines.get(p), message)
+
+    def mapping(self, value: Any, path: tuple, allowed: tuple[str, ...], what: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(path, f"{what} must be a mapping, got {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.error(
+                    (*path, key),
+                    f"unknown field {key!r} in {what}; expected one of: {', '.join(allowed)}",
+                )
+        return value
+
+    def number(self, value: Any, path: tuple, minimum: float = 0.0, integer: bool = False):
+        ok_type = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_type) or value < minimum:
+            kind = "an integer" if integer else "a number"
+            raise self.error(path, f"{_dotted(path)} must be {kind} >= {minimum}, got {value!r}")
+        return value
+
+    def choice(self, value: Any, path: tuple, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            raise self.error(
+                path, f"{_dotted(path)} is {value!r}; expected one of: {', '.join(choices)}"
+            )
+        return value
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out or "schedule"
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ScheduleError(
+            source, line, f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
+    if root is None:
+        raise ScheduleError(source, None, "empty schedule; expected a mapping with at least 'name'")
+    lines: dict[tuple, int] = {}
+    data = _to_python(root, lines)
+    r = _Reader(source, lines)
+    top = (
+        "name",
+        "nodes",
+        "time-limit",
+        "seed",
+        "node",
+        "workload",
+        "nemesis",
+        "final",
+        "checkers",
+    )
+    r.mapping(data, (), top, "the schedule")
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        raise r.error(("name",), "name must be a non-empty string (it names the results folder)")
+    name = data["name"]
+    if "/" in name or name in (".", ".."):
+        raise r.error(("name",), f"name {name!r} must not contain '/'")
+    nodes = r.number(data.get("nodes", 5), ("nodes",), minimum=1, integer=True)
+    time_limit = float(r.number(data.get("time-limit", 60), ("time-limit",)))
+    seed = data.get("seed")
+    if seed is not None:
+        r.number(seed, ("seed",), integer=True)
+
+    node = _parse_node(r, data.get("node", {}))
+    workload = _parse_workload(r, data.get("workload", {}))
+    names = [f"n{i}" for i in range(1, nodes + 1)]
+    raw_nemesis = data.get("nemesis") or []
+    if not isinstance(raw_nemesis, list):
+        raise r.error(("nemesis",), f"nemesis must be a list of faults, got {_kind(raw_nemesis)}")
+    nemesis = tuple(
+        _parse_fault(r, entry, ("nemesis", i), names) for i, entry in enumerate(raw_nemesis)
+    )
+    final = _parse_final(r, data.get("final", {}))
+    checkers = data.get("checkers", list(CHECKERS))
+    if not isinstance(checkers, list) or not checkers:
+        raise r.error(("checkers",), f"checkers must be a non-empty list of: {', '.join(CHECKERS)}")
+    for i, c in enumerate(checkers):
+        r.choice(c, ("checkers", i), CHECKERS)
+    return Schedule(
+        name=name,
+        nodes=nodes,
+        time_limit=time_limit,
+        seed=seed,
+        node=node,
+        workload=workload,
+        nemesis=nemesis,
+        final=final,
+        checkers=tuple(checkers),
+        source=source,
+    )
+
+
+def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
+    raw = r.mapping(raw or {}, ("node",), ("read-mode", "bugs"), "node")
+    read_mode = r.choice(raw.get("read-mode", "read-index"), ("node", "read-mode"), READ_MODES)
+    bugs = raw.get("bugs") or []
+    if not isinstance(bugs, list):
+        raise r.error(("node", "bugs"), f"node.bugs must be a list of: {', '.join(BUGS)}")
+    for i, bug in enumerate(bugs):
+        r.choice(bug, ("node", "bugs", i), BUGS)
+    return NodeOptions(read_mode=read_mode, bugs=tuple(bugs))
+
+
+def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
+    p = ("workload",)
+    raw = r.mapping(raw or {}, p, ("name", "keys", "concurrency", "rate", "mix"), "workload")
+    default = WorkloadSpec()
+    name = r.choice(raw.get("name", default.name), (*p, "name"), WORKLOADS)
+    keys = r.number(raw.get("keys", default.keys), (*p, "keys"), minimum=1, integer=True)
+    concurrency = r.number(
+        raw.get("concurrency", default.concurrency), (*p, "concurrency"), minimum=1, integer=True
+    )
+    rate = float(r.number(raw.get("rate", default.rate), (*p, "rate")))
+    mix = raw.get("mix", default.mix)
+    r.mapping(mix, (*p, "mix"), OPERATIONS, "workload.mix")
+    for op, weight in mix.items():
+        r.number(weight, (*p, "mix", op))
+    if sum(mix.values()) <= 0:
+        raise r.error((*p, "mix"), "workload.mix needs at least one positive weight")
+    return WorkloadSpec(name, keys, concurrency, rate, {k: float(v) for k, v in mix.items()})
+
+
+def _parse_final(r: _Reader, raw: Any) -> FinalSpec:
+    raw = r.mapping(raw or {}, ("final",), ("heal", "recover"), "final")
+    heal = raw.get("heal", True)
+    if not isinstance(heal, bool):
+        raise r.error(("final", "heal"), f"final.heal must be true or false, got {heal!r}")
+    recover = float(r.number(raw.get("recover", 10), ("final", "recover")))
+    return FinalSpec(heal=heal, recover=recover)
+
+
+def _parse_target(r: _Reader, value: Any, path: tuple, names: list[str]) -> Any:
+    if isinstance(value, list):
+        if not value:
+            raise r.error(path, "target list is empty")
+        for i, n in enumerate(value):
+            r.choice(n, (*path, i), tuple(names))
+        return list(value)
+    return r.choice(value, path, (*TARGETS, *names))
+
+
+def _parse_fault(r: _Reader, raw: Any, path: tuple, names: list[str]) -> FaultSpec:
+    if not isinstance(raw, dict) or "fault" not in raw:
+        raise r.error(path, "each nemesis entry must be a mapping with 'fault'")
+    fault = r.choice(raw["fault"], (*path, "fault"), tuple(FAULT_OPTIONS))
+    allowed = ("fault", *TIMING, *FAULT_OPTIONS[fault])
+    r.mapping(raw, path, allowed, f"a {fault} fault")
+    timing = {k: float(r.number(raw[k], (*path, k))) for k in TIMING if k in raw}
+    if "at" in timing and ("start" in timing or "every" in timing):
+        raise r.error(path, "use either 'at' or 'start'/'every', not both")
+    if "at" not in timing and "every" not in timing:
+        raise r.error(path, f"a {fault} fault needs 'at' (once) or 'every' (repeated)")
+    if "every" in timing and timing["every"] <= 0:
+        raise r.error((*path, "every"), "every must be > 0 seconds")
+    if "every" in timing and "for" in timing and timing["for"] >= timing["every"]:
+        raise r.error((*path, "for"), "for must be shorter than every, so windows do not overlap")
+
+    options: dict[str, Any] = {}
+    if "target" in FAULT_OPTIONS[fault]:
+        target = raw.get("target", "one")
+        options["target"] = _parse_target(r, target, (*path, "target"), names)
+    if fault == "partition":
+        options["mode"] = r.choice(raw.get("mode", "halves"), (*path, "mode"), PARTITION_MODES)
+        one_way = raw.get("one-way", False)
+        if not isinstance(one_way, bool):
+            raise r.error((*path, "one-way"), f"one-way must be true or false, got {one_way!r}")
+        options["one-way"] = one_way
+    elif fault == "clock":
+        mode = r.choice(raw.get("mode", "bump"), (*path, "mode"), CLOCK_MODES)
+        options["mode"] = mode
+        needs = {"bump": ("delta-ms",), "strobe": ("delta-ms", "period-ms"), "reset": ()}[mode]
+        for key in needs:
+            if key not in raw:
+                raise r.error(path, f"clock mode {mode} needs '{key}'")
+        for key in ("delta-ms", "period-ms"):
+            if key in raw:
+                if key not in needs:
+                    raise r.error((*path, key), f"clock mode {mode} takes no '{key}'")
+                # delta-ms may be negative: a bump backwards.
+                minimum = 1 if key == "period-ms" else float("-inf")
+                options[key] = r.number(raw[key], (*path, key), minimum=minimum)
+    elif fault == "packet":
+        if "delay-ms" not in raw and "loss" not in raw:
+            raise r.error(path, "a packet fault needs 'delay-ms', 'loss' or both")
+        if "delay-ms" in raw:
+            options["delay-ms"] = r.number(raw["delay-ms"], (*path, "delay-ms"))
+        if "loss" in raw:
+            loss = r.number(raw["loss"], (*path, "loss"))
+            if loss > 100:
+                raise r.error((*path, "loss"), f"loss is a percentage (0-100), got {loss!r}")
+            options["loss"] = loss
+    return FaultSpec(
+        fault=fault,
+        options=options,
+        at=timing.get("at"),
+        start=timing.get("start"),
+        every=timing.get("every"),
+        duration=timing.get("for"),
+        line=r.lines.get(path, 0),
+    )
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScheduleError(str(path), None, f"cannot read schedule: {exc.strerror}") from None
+    return parse_schedule(text, source=str(path))
+
+
+# --- plans and serialisation --------------------------------------------------------------
+
+
+def with_seed(schedule: Schedule, seed: int | None = None) -> Schedule:
+    """The schedule as it will run: an explicit seed wins, then the file's, else a fresh one."""
+    if seed is None:
+        seed = (
+            schedule.seed if schedule.seed is not None else random.SystemRandom().randrange(2**31)
+        )
+    return replace(schedule, seed=seed)
+
+
+def fault_plan(schedule: Schedule) -> list[PlannedFault]:
+    """Concrete fault windows within the workload's time limit, in start order."""
+    plan: list[PlannedFault] = []
+    for spec in schedule.nemesis:
+        if spec.at is not None:
+            starts = [spec.at]
+        else:
+            starts, t = [], spec.start or 0.0
+            while t < schedule.time_limit:
+                starts.append(t)
+                t += spec.every
+        for t in starts:
+            if t >= schedule.time_limit:
+                continue
+            end = t + spec.duration if spec.duration is not None else None
+            plan.append(PlannedFault(start=t, end=end, spec=spec))
+    plan.sort(key=lambda p: (p.start, p.spec.line))
+    return plan
+
+
+def to_dict(schedule: Schedule) -> dict[str, Any]:
+    """The schedule in its YAML shape (for `schedule.yaml` in the results)."""
+    nemesis = []
+    for f in schedule.nemesis:
+        entry: dict[str, Any] = {"fault": f.fault}
+        for key, value in (("at", f.at), ("start", f.start), ("every", f.every)):
+            if value is not None:
+                entry[key] = value
+        if f.duration is not None:
+            entry["for"] = f.duration
+        entry.update(f.options)
+        nemesis.append(entry)
+    w = schedule.workload
+    return {
+        "name": schedule.name,
+        "nodes": schedule.nodes,
+        "time-limit": schedule.time_limit,
+        "seed": schedule.seed,
+        "node": {"read-mode": schedule.node.read_mode, "bugs": list(schedule.node.bugs)},
+        "workload": {
+            "name": w.name,
+            "keys": w.keys,
+            "concurrency": w.concurrency,
+            "rate": w.rate,
+            "mix": dict(w.mix),
+        },
+        "nemesis": nemesis,
+        "final": {"heal": schedule.final.heal, "recover": schedule.final.recover},
+        "checkers": list(schedule.checkers),
+    }
+
+
+def dump_schedule(schedule: Schedule) -> str:
+    return yaml.safe_dump(to_dict(schedule), sort_keys=False)

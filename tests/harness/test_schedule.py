@@ -1,0 +1,110 @@
+"""Schedules: the DESIGN example loads, bad input names its line, plans are reproducible."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.schedule import (
+    ScheduleError,
+    dump_schedule,
+    fault_plan,
+    load_schedule,
+    parse_schedule,
+    with_seed,
+)
+
+DESIGN_EXAMPLE = """\
+name: leader-partition
+nodes: 5
+time-limit: 60
+seed: 7
+node:
+  read-mode: read-index
+  bugs: []
+workload:
+  name: register
+  keys: 8
+  concurrency: 10
+  rate: 200
+  mix: {read: 0.5, write: 0.3, cas: 0.2}
+nemesis:
+  - {at: 5, fault: partition, mode: majorities-ring, for: 10}
+  - {start: 10, every: 15, fault: kill, target: leader, for: 3}
+  - {at: 30, fault: clock, mode: bump, delta-ms: 4000, target: minority}
+final:
+  heal: true
+  recover: 10
+checkers: [linearizable, election-safety, log-agreement, stats]
+"""
+
+
+def test_design_example_loads_and_plans():
+    s = parse_schedule(DESIGN_EXAMPLE, "example.yaml")
+    assert (s.name, s.nodes, s.time_limit, s.seed) == ("leader-partition", 5, 60.0, 7)
+    assert s.workload.mix == {"read": 0.5, "write": 0.3, "cas": 0.2}
+    plan = fault_plan(s)
+    kills = [(p.start, p.end) for p in plan if p.spec.fault == "kill"]
+    assert kills == [(10, 13), (25, 28), (40, 43), (55, 58)]
+    assert [p.start for p in plan] == sorted(p.start for p in plan)
+    clock = next(p for p in plan if p.spec.fault == "clock")
+    assert clock.end is None and clock.spec.options["delta-ms"] == 4000
+
+
+def test_dumped_schedule_reads_back_the_same(tmp_path: Path):
+    s = with_seed(parse_schedule(DESIGN_EXAMPLE.replace("seed: 7\n", "")), 1234)
+    path = tmp_path / "schedule.yaml"
+    path.write_text(dump_schedule(s))
+    again = load_schedule(path)
+    assert again.seed == 1234
+    assert dump_schedule(again) == dump_schedule(s)
+    assert fault_plan(again) == fault_plan(s)
+
+
+def test_explicit_seed_wins_and_missing_seed_is_filled():
+    s = parse_schedule(DESIGN_EXAMPLE)
+    assert with_seed(s).seed == 7
+    assert with_seed(s, 99).seed == 99
+    unseeded = parse_schedule("name: x\n")
+    assert isinstance(with_seed(unseeded).seed, int)
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("name: x\nnodez: 3\n", 2, ["unknown field 'nodez'", "nodes"]),
+        ("name: x\nnode:\n  read-mode: eventual\n", 3, ["read-mode", "read-index"]),
+        ("name: x\nnode:\n  bugs: [typo-bug]\n", 3, ["typo-bug", "stale-read"]),
+        ("name: x\nworkload:\n  mix: {read: 1, scan: 2}\n", 3, ["scan"]),
+        ("name: x\nworkload:\n  concurrency: 0\n", 3, ["concurrency", ">= 1"]),
+        (
+            "name: x\nnemesis:\n  - {at: 1, fault: partition, mode: triangle}\n",
+            3,
+            ["triangle", "majorities-ring"],
+        ),
+        ("name: x\nnemesis:\n  - fault: kill\n    at: 3\n    target: n9\n", 5, ["n9"]),
+        ("name: x\nnemesis:\n  - fault: kill\n    at: 3\n    forr: 2\n", 5, ["forr"]),
+        ("name: x\nnemesis:\n  - {fault: quake, at: 1}\n", 3, ["quake", "partition"]),
+        ("name: x\nnemesis:\n  - {fault: kill}\n", 3, ["'at'", "'every'"]),
+        (
+            "name: x\nnemesis:\n  - {fault: clock, at: 1, mode: strobe, delta-ms: 5}\n",
+            3,
+            ["period-ms"],
+        ),
+        ("name: x\nnemesis:\n  - {fault: packet, at: 1, loss: 150}\n", 3, ["percentage"]),
+        ("name: x\ncheckers: [linearizable, vibes]\n", 2, ["vibes"]),
+        ("nodes: 3\n", 1, ["name"]),
+        ("name: [x\n", 2, ["not valid YAML"]),
+    ],
+)
+def test_bad_schedules_name_the_line(text, line, words):
+    with pytest.raises(ScheduleError) as info:
+        parse_schedule(text, "bad.yaml")
+    message = str(info.value)
+    assert message.startswith(f"bad.yaml:{line}: "), message
+    for word in words:
+        assert word in message
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(ScheduleError, match="nope.yaml: cannot read schedule"):
+        load_schedule(tmp_path / "nope.yaml")
