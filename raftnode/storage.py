@@ -1,0 +1,252 @@
+"""Durable Raft state: current term, vote, commit index and the log.
+
+Why a CRC32-framed write-ahead log rather than sqlite3: everything the node persists
+arrives as one Ready (a hard state and a run of entries that may first cut the log
+short). A WAL turns that into one append and one fdatasync -- group commit for free --
+and recovery is one sequential scan. sqlite3 would give the same durability but with a
+journal, page writes and two syncs per transaction, several times slower per commit,
+and we need none of its querying.
+
+File format (``wal.log`` in the data directory), a sequence of records::
+
+    u32 length (big endian) | u32 crc32(payload) | payload (length bytes of UTF-8 JSON)
+
+Each payload is one Ready: ``{"hs": [term, voted_for, commit] | null, "e": [[term, index,
+command], ...]}``. An entry run whose first index is at or below the last index in the
+log truncates the log from that index first (a truncation record is implicit in every
+entry record), exactly as Ready.entries is defined.
+
+Recovery after kill -9 at any instant: a write may be torn, and since records are
+written in order and each Ready is fsynced before anything that depends on it is sent,
+a torn or corrupt record can only be the last one written, belonging to a Ready whose
+effects nobody has seen. Recovery reads records until the first short or bad-checksum
+record, truncates the file there (and fsyncs), and carries on.
+
+Only what Ready says is persisted: the storage never invents a vote or a term (the
+planted ``forget-vote`` bug relies on that).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("raftnode.storage")
+
+WAL_NAME = "wal.log"
+HEADER = struct.Struct(">II")
+# A record longer than this is taken as garbage (a torn length field), not an allocation.
+MAX_RECORD = 256 * 1024 * 1024
+# On open, a WAL bigger than this with mostly superseded records is rewritten compactly.
+COMPACT_MIN_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """A log entry as stored; the server converts to and from core.Entry."""
+
+    term: int
+    index: int
+    command: dict | None = None
+
+
+@dataclass
+class Recovered:
+    """What a data directory holds after recovery."""
+
+    term: int = 0
+    voted_for: str | None = None
+    commit: int = 0
+    entries: list[StoredEntry] = field(default_factory=list)
+    dropped_bytes: int = 0  # size of the torn/corrupt tail that was cut off
+    records: int = 0
+
+    @property
+    def last_index(self) -> int:
+        return self.entries[-1].index if self.entries else 0
+
+    def committed(self) -> list[StoredEntry]:
+        """The entries known (from the persisted commit index) to be committed."""
+        return [e for e in self.entries if e.index <= self.commit]
+
+
+class StorageError(Exception):
+    pass
+
+
+def _frame(payload: dict) -> bytes:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return HEADER.pack(len(body), zlib.crc32(body)) + body
+
+
+def _scan(data: bytes, path: Path) -> tuple[Recovered, int]:
+    """Replay records from ``data``; return the state and the offset of the first bad byte."""
+    rec = Recovered()
+    entries: list[StoredEntry] = []
+    off = 0
+    n = len(data)
+    while off < n:
+        if n - off < HEADER.size:
+            break
+        length, crc = HEADER.unpack_from(data, off)
+        start = off + HEADER.size
+        if length > MAX_RECORD or start + length > n:
+            break
+        body = data[start : start + length]
+        if zlib.crc32(body) != crc:
+            break
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            break
+        hs = payload.get("hs")
+        if hs is not None:
+            rec.term, rec.voted_for, rec.commit = int(hs[0]), hs[1], int(hs[2])
+        run = payload.get("e") or ()
+        if run:
+            first = int(run[0][1])
+            last = entries[-1].index if entries else 0
+            base = entries[0].index if entries else first
+            if first > last + 1:
+                raise StorageError(
+                    f"{path}: record at byte {off} starts at index {first}, "
+                    f"but the log ends at {last} (a gap: the WAL is corrupt)"
+                )
+            if first <= last:
+                del entries[max(0, first - base) :]
+            entries.extend(StoredEntry(int(t), int(i), c) for t, i, c in run)
+        rec.records += 1
+        off = start + length
+    rec.entries = entries
+    return rec, off
+
+
+def read_data_dir(data_dir: str | os.PathLike) -> Recovered:
+    """Read a data directory without modifying it (for offline log dumps and tests)."""
+    path = Path(data_dir) / WAL_NAME
+    if not path.exists():
+        return Recovered()
+    data = path.read_bytes()
+    rec, good = _scan(data, path)
+    rec.dropped_bytes = len(data) - good
+    return rec
+
+
+def committed_log(data_dir: str | os.PathLike) -> list[dict]:
+    """The committed log of a data directory in the log-agreement dump format."""
+    return [
+        {"index": e.index, "term": e.term, "command": e.command}
+        for e in read_data_dir(data_dir).committed()
+    ]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Storage:
+    """Append-only, checksummed WAL. Not thread-safe: one writer at a time."""
+
+    def __init__(self, data_dir: str | os.PathLike, fsync: bool = True):
+        self.dir = Path(data_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / WAL_NAME
+        self.fsync_enabled = fsync
+        self.recovered = self._recover()
+        self._last_index = self.recovered.last_index
+        created = not self.path.exists()
+        self._f = open(self.path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the node
+        if created and fsync:
+            _fsync_dir(self.dir)  # the new file's name must survive a crash too
+        self.bytes_written = self.path.stat().st_size
+        self.syncs = 0
+
+    def _recover(self) -> Recovered:
+        if not self.path.exists():
+            return Recovered()
+        data = self.path.read_bytes()
+        rec, good = _scan(data, self.path)
+        rec.dropped_bytes = len(data) - good
+        if rec.dropped_bytes:
+            log.warning(
+                "%s: cut a torn or corrupt tail of %d bytes at offset %d (after %d good records)",
+                self.path,
+                rec.dropped_bytes,
+                good,
+                rec.records,
+            )
+            with open(self.path, "r+b") as f:
+                f.truncate(good)
+                f.flush()
+                os.fsync(f.fileno())
+        if good > COMPACT_MIN_BYTES and rec.records > 64:
+            self._rewrite(rec)
+        return rec
+
+    def _rewrite(self, rec: Recovered) -> None:
+        """Replace the WAL by one record holding the same state; atomic by rename."""
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(
+                _frame(
+                    {
+                        "hs": [rec.term, rec.voted_for, rec.commit],
+                        "e": [[e.term, e.index, e.command] for e in rec.entries],
+                    }
+                )
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.dir)
+        log.info("%s: compacted %d records into one", self.path, rec.records)
+
+    def save(
+        self,
+        hard_state: tuple[int, str | None, int] | None,
+        entries: Sequence[Any] | Iterable[Any],
+    ) -> None:
+        """Persist one Ready: the hard state (if any) and the entries, with one fsync.
+
+        ``entries`` are objects with ``term``, ``index``, ``command`` (core.Entry or
+        StoredEntry). Returns once the data is durable.
+        """
+        run = [[e.term, e.index, e.command] for e in entries]
+        if hard_state is None and not run:
+            return
+        if run:
+            first = run[0][1]
+            if first > self._last_index + 1:
+                raise StorageError(
+                    f"append at index {first} would leave a gap after {self._last_index}"
+                )
+            self._last_index = run[-1][1]
+        payload: dict[str, Any] = {"hs": list(hard_state) if hard_state is not None else None}
+        if run:
+            payload["e"] = run
+        data = _frame(payload)
+        view = memoryview(data)
+        while view:
+            written = self._f.write(view)
+            view = view[written:]
+        self.bytes_written += len(data)
+        if self.fsync_enabled:
+            os.fdatasync(self._f.fileno())
+            self.syncs += 1
+
+    def close(self) -> None:
+        try:
+            self._f.close()
+        except OSError:
+            pass
