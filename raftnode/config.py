@@ -1,0 +1,117 @@
+"""Command-line configuration of one node (`python -m raftnode ...`, contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+from raftnode.wire import parse_addr
+
+READ_MODES = ("read-index", "log", "lease")
+# DESIGN.md "Planted bugs". ack-before-commit lives in the server; the rest in the core.
+BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
+SERVER_BUGS = frozenset({"ack-before-commit"})
+
+
+@dataclass
+class NodeConfig:
+    id: str
+    listen: tuple[str, int]
+    peers: dict[str, tuple[str, int]]  # every member, this node included
+    data_dir: str
+    read_mode: str = "read-index"
+    bugs: frozenset[str] = frozenset()
+    tick_ms: float = 50.0
+    election_ticks: int = 10
+    heartbeat_ticks: int = 1
+    fsync: bool = True
+    request_timeout: float = 10.0  # server side: pending requests older than this answer unknown
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def core_bugs(self) -> frozenset[str]:
+        return frozenset(self.bugs - SERVER_BUGS)
+
+
+def parse_peers(text: str) -> dict[str, tuple[str, int]]:
+    peers: dict[str, tuple[str, int]] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, addr = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--peers: expected ID=HOST:PORT, got {item!r}")
+        if name in peers:
+            raise ValueError(f"--peers: {name!r} listed twice")
+        peers[name] = parse_addr(addr)
+    if not peers:
+        raise ValueError("--peers: expected ID=HOST:PORT,... with at least one member")
+    return peers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m raftnode", description="One raftnode: a Raft key-value server."
+    )
+    p.add_argument("--id", required=True, help="this node's id, as in --peers")
+    p.add_argument("--listen", required=True, metavar="HOST:PORT", help="peers and clients")
+    p.add_argument(
+        "--peers", required=True, metavar="ID=HOST:PORT,...", help="every member, itself included"
+    )
+    p.add_argument("--data-dir", required=True, metavar="DIR")
+    p.add_argument("--read-mode", choices=READ_MODES, default="read-index")
+    p.add_argument(
+        "--bug",
+        action="append",
+        default=[],
+        choices=BUGS,
+        metavar="NAME",
+        help="planted bug (repeatable): " + ", ".join(BUGS),
+    )
+    p.add_argument("--tick-ms", type=float, default=50.0, help="tick interval (default 50)")
+    p.add_argument(
+        "--election-ticks",
+        type=int,
+        default=10,
+        help="election timeout in ticks, randomized in [n, 2n) (default 10)",
+    )
+    p.add_argument("--heartbeat-ticks", type=int, default=1, help="default 1")
+    p.add_argument(
+        "--no-fsync", action="store_true", help="do not fsync the log (unsafe; for measurements)"
+    )
+    p.add_argument("--request-timeout", type=float, default=10.0, metavar="S")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> NodeConfig:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        listen = parse_addr(a.listen)
+    except ValueError as e:
+        parser.error(f"--listen: {e}")
+    try:
+        peers = parse_peers(a.peers)
+    except ValueError as e:
+        parser.error(str(e))
+    if a.id not in peers:
+        parser.error(f"--peers must list this node ({a.id!r}) too; got {sorted(peers)}")
+    if a.tick_ms <= 0 or a.election_ticks < 2 or a.heartbeat_ticks < 1:
+        parser.error("timing: need --tick-ms > 0, --election-ticks >= 2, --heartbeat-ticks >= 1")
+    return NodeConfig(
+        id=a.id,
+        listen=listen,
+        peers=peers,
+        data_dir=a.data_dir,
+        read_mode=a.read_mode,
+        bugs=frozenset(a.bug),
+        tick_ms=a.tick_ms,
+        election_ticks=a.election_ticks,
+        heartbeat_ticks=a.heartbeat_ticks,
+        fsync=not a.no_fsync,
+        request_timeout=a.request_timeout,
+        log_level=a.log_level,
+    )
