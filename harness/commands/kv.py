@@ -1,0 +1,89 @@
+"""`raftquake kv --node HOST:PORT get K | put K V | cas K OLD NEW | status`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "a hand-held client for a running raftnode cluster (any node; it follows the leader)"
+
+EXIT_DONE, EXIT_NOT_DONE, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--node",
+        required=True,
+        action="append",
+        metavar="HOST:PORT",
+        help="a node to talk to (repeatable; any node will do)",
+    )
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default 5")
+    p.add_argument("op", choices=["get", "put", "cas", "status", "log"])
+    p.add_argument("args", nargs="*", help="get K | put K V | cas K OLD NEW | status | log")
+    p.epilog = (
+        "Values are parsed as JSON when they parse, else taken as strings. "
+        "Exit 0 done, 1 definitely not done (e.g. cas precondition), 3 unknown (timeout)."
+    )
+
+
+def parse_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+ARITY = {"get": 1, "put": 2, "cas": 3, "status": 0, "log": 0}
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from raftnode import wire
+    from raftnode.client import FAIL, OK, Client
+
+    want = ARITY[args.op]
+    if len(args.args) != want:
+        print(
+            f"raftquake kv {args.op}: expected {want} argument(s), got {len(args.args)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    for n in args.node:
+        try:
+            wire.parse_addr(n)
+        except ValueError as e:
+            print(f"raftquake kv: --node: {e}", file=sys.stderr)
+            return EXIT_USAGE
+
+    async def go():
+        async with Client(args.node, timeout=args.timeout) as c:
+            if args.op == "get":
+                return await c.get(args.args[0])
+            if args.op == "put":
+                return await c.put(args.args[0], parse_value(args.args[1]))
+            if args.op == "cas":
+                k, old, new = args.args
+                return await c.cas(k, parse_value(old), parse_value(new))
+            if args.op == "status":
+                return await c.status(args.node[0])
+            return await c.committed_log(args.node[0])
+
+    res = asyncio.run(go())
+    if res.outcome == OK:
+        if args.op == "log":
+            for e in res.value:
+                print(json.dumps(e))
+        elif args.op in ("get", "status"):
+            print(json.dumps(res.value))
+        else:
+            print(json.dumps({"ok": True, "value": res.value}))
+        return EXIT_DONE
+    if res.outcome == FAIL:
+        print(json.dumps({"ok": False, "error": res.error, "value": res.value}))
+        print(f"raftquake kv: {args.op} not done: {res.error}", file=sys.stderr)
+        return EXIT_NOT_DONE
+    print(f"raftquake kv: {args.op} outcome unknown: {res.error}", file=sys.stderr)
+    return EXIT_UNKNOWN

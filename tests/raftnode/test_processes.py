@@ -1,0 +1,252 @@
+"""Real raftnode processes on 127.0.0.1: elections, kill -9, restarts, SIGSTOP/SIGCONT.
+
+Each test starts its own cluster (fresh ports and data directories) and kills every
+process in teardown. Ticks are 25 ms, so elections take 250-500 ms of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness.local_cluster import LocalCluster
+from raftnode.client import OK, UNKNOWN
+
+pytestmark = pytest.mark.processes
+
+TICK_MS = 25
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    clusters: list[LocalCluster] = []
+
+    def make(size: int, **kw) -> LocalCluster:
+        c = LocalCluster(size, tmp_path / f"c{len(clusters)}", tick_ms=TICK_MS, **kw)
+        clusters.append(c)
+        c.start_all()
+        return c
+
+    yield make
+    for c in clusters:
+        c.close()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def put_all(cluster: LocalCluster, items: dict[str, object]) -> None:
+    async with cluster.client() as c:
+        for k, v in items.items():
+            r = await c.put(k, v)
+            assert r.outcome == OK, (k, r)
+
+
+async def read_all(cluster: LocalCluster, keys) -> dict[str, object]:
+    out = {}
+    async with cluster.client() as c:
+        for k in keys:
+            r = await c.get(k)
+            assert r.outcome == OK, (k, r)
+            out[k] = r.value
+    return out
+
+
+async def wait_logs_agree(cluster: LocalCluster, nodes, min_len: int, deadline=10.0) -> list:
+    """Every node's committed log reaches min_len and they agree on the common prefix."""
+    end = asyncio.get_running_loop().time() + deadline
+    while True:
+        logs = {n: await cluster.committed_log(n) for n in nodes}
+        short = min(len(v) for v in logs.values())
+        for n, lg in logs.items():
+            assert lg[:short] == logs[nodes[0]][:short], f"{n}'s committed log disagrees"
+        if short >= min_len:
+            return logs[nodes[0]]
+        if asyncio.get_running_loop().time() > end:
+            raise TimeoutError(
+                f"committed logs stayed short: { {n: len(v) for n, v in logs.items()} }"
+            )
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_leader_is_elected_and_writes_commit_everywhere(make_cluster, size):
+    cluster = make_cluster(size)
+
+    async def scenario():
+        leader = await cluster.wait_leader()
+        items = {f"k{i}": {"n": i} for i in range(20)}
+        await put_all(cluster, items)
+        assert await read_all(cluster, items) == items
+        log = await wait_logs_agree(cluster, cluster.ids, 21)
+        written = {e["command"]["key"]: e["command"]["value"] for e in log if e["command"]}
+        assert written == items
+        st = await cluster.statuses()
+        assert [n for n, s in st.items() if s["role"] == "leader"] == [leader]
+        assert all(s["leader"] == leader for s in st.values())
+
+    run(scenario())
+    # events.jsonl has the contract's shape: one leader event, commit events moving up.
+    events = [
+        json.loads(line)
+        for n in cluster.ids
+        for line in (cluster.data_dir(n) / "events.jsonl").read_text().splitlines()
+    ]
+    assert any(e.get("role") == "leader" for e in events)
+    assert all(isinstance(e["time"], int) and e["node"] in cluster.ids for e in events)
+    assert any("commit" in e and "term_at" in e for e in events)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_killed_leader_is_replaced_and_rejoins(make_cluster, size):
+    cluster = make_cluster(size)
+
+    async def scenario():
+        old = await cluster.wait_leader()
+        old_term = (await cluster.status(old))["term"]
+        await put_all(cluster, {"a": 1, "b": 2})
+        cluster.kill(old)
+        new = await cluster.wait_leader(exclude=[old])
+        assert (await cluster.status(new))["term"] > old_term
+        await put_all(cluster, {"c": 3})
+        assert await read_all(cluster, ["a", "b", "c"]) == {"a": 1, "b": 2, "c": 3}
+        cluster.start(old)
+        # The old leader comes back as a follower of the new one and catches up.
+        await cluster.wait_for(
+            f"{old} following {new}",
+            lambda st: old in st and st[old]["role"] == "follower" and st[old]["leader"] == new,
+        )
+        await wait_logs_agree(cluster, cluster.ids, 5)
+
+    run(scenario())
+
+
+def test_every_node_killed_at_once_loses_no_acknowledged_write(make_cluster):
+    cluster = make_cluster(3)
+    acked: dict[str, int] = {}
+    unknown: dict[str, int] = {}
+
+    async def writer(w: int, stop: asyncio.Event):
+        async with cluster.client(timeout=1.0) as c:
+            i = 0
+            while not stop.is_set():
+                key = f"w{w}-{i}"
+                r = await c.put(key, i)
+                if r.outcome == OK:
+                    acked[key] = i
+                elif r.outcome == UNKNOWN:
+                    unknown[key] = i
+                    return  # the process is over after an unknown outcome
+                i += 1
+
+    async def load_then_kill():
+        await cluster.wait_leader()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(writer(w, stop)) for w in range(6)]
+        # Kill everything mid-load, once a good number of writes were acknowledged.
+        while len(acked) < 150:
+            await asyncio.sleep(0.01)
+        for n in cluster.ids:
+            cluster.kill(n)
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    run(load_then_kill())
+    assert len(acked) >= 150
+    cluster.start_all()
+
+    async def check():
+        await cluster.wait_leader()
+        got = await read_all(cluster, acked)
+        lost = {k: v for k, v in acked.items() if got[k] != v}
+        assert not lost, f"{len(lost)} acknowledged writes lost after kill -9 of all nodes"
+        for k, v in unknown.items():  # unknown: either outcome, nothing else
+            (r,) = (await read_all(cluster, [k])).values()
+            assert r in (None, v)
+
+    run(check())
+
+
+def test_paused_leader_is_replaced_and_rejoins_as_follower(make_cluster):
+    cluster = make_cluster(3)
+
+    async def scenario():
+        old = await cluster.wait_leader()
+        await put_all(cluster, {"x": 1})
+        cluster.pause(old)
+        new = await cluster.wait_leader(exclude=[old])
+        await put_all(cluster, {"x": 2, "y": 3})
+        cluster.resume(old)
+        new_term = (await cluster.status(new))["term"]
+        st = await cluster.wait_for(
+            f"{old} resumed as a follower",
+            lambda st: (
+                old in st
+                and st[old]["role"] == "follower"
+                and st[old]["term"] >= new_term
+                and st[old]["leader"] == new
+                and st
+            ),
+        )
+        assert st[new]["role"] == "leader"
+        assert await read_all(cluster, ["x", "y"]) == {"x": 2, "y": 3}
+        await wait_logs_agree(cluster, cluster.ids, 4)
+
+    run(scenario())
+
+
+def kv(cluster: LocalCluster, *args: str, node: str | None = None, timeout: float = 5.0):
+    addr = cluster.addrs[node or cluster.ids[0]]
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "kv", "--node", addr, "--timeout", str(timeout)]
+        + list(args),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_kv_command_prints_json_and_exits_by_outcome(make_cluster):
+    cluster = make_cluster(3)
+    leader = run(cluster.wait_leader())
+    follower = next(n for n in cluster.ids if n != leader)
+
+    # Through a follower: the client follows the redirect to the leader.
+    r = kv(cluster, "put", "k", '{"a": [1, 2]}', node=follower)
+    assert r.returncode == 0, r.stderr
+    r = kv(cluster, "get", "k", node=follower)
+    assert (r.returncode, json.loads(r.stdout)) == (0, {"a": [1, 2]})
+    assert json.loads(kv(cluster, "get", "never-written").stdout) is None
+    assert kv(cluster, "put", "s", "hello").returncode == 0
+    assert json.loads(kv(cluster, "get", "s").stdout) == "hello"  # not JSON: a string
+
+    assert kv(cluster, "cas", "s", "hello", "7").returncode == 0
+    r = kv(cluster, "cas", "s", "hello", "8")  # precondition fails: definitely not done
+    assert r.returncode == 1 and "precondition" in r.stderr
+    assert json.loads(kv(cluster, "get", "s").stdout) == 7
+
+    r = kv(cluster, "status", node=follower)
+    st = json.loads(r.stdout)
+    assert r.returncode == 0
+    assert {"id", "role", "term", "leader", "commit"} <= set(st)
+    assert (st["id"], st["role"], st["leader"]) == (follower, "follower", leader)
+
+    assert kv(cluster, "get").returncode == 2  # usage
+
+    # Every node stopped: a sent write gets no answer, so its outcome is unknown.
+    for n in cluster.ids:
+        cluster.pause(n)
+    r = kv(cluster, "put", "k", "1", timeout=1.0)
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    for n in cluster.ids:
+        cluster.resume(n)
+    # Nothing listening at all: nothing was sent, so definitely not done.
+    for n in cluster.ids:
+        cluster.kill(n)
+    r = kv(cluster, "put", "k", "1", timeout=1.0)
+    assert r.returncode == 1, (r.returncode, r.stderr)
