@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from harness.local_cluster import LocalCluster
-from raftnode.client import OK, UNKNOWN
+from raftnode.client import OK, UNKNOWN, Client
 
 pytestmark = pytest.mark.processes
 
@@ -250,3 +250,47 @@ def test_kv_command_prints_json_and_exits_by_outcome(make_cluster):
         cluster.kill(n)
     r = kv(cluster, "put", "k", "1", timeout=1.0)
     assert r.returncode == 1, (r.returncode, r.stderr)
+
+
+@pytest.mark.parametrize("mode", ["log", "lease"])
+def test_other_read_modes_read_what_was_written(make_cluster, mode):
+    cluster = make_cluster(3, read_mode=mode)
+
+    async def scenario():
+        await cluster.wait_leader()
+        await put_all(cluster, {"r": 1})
+        assert await read_all(cluster, ["r", "absent"]) == {"r": 1, "absent": None}
+        await put_all(cluster, {"r": 2})
+        assert await read_all(cluster, ["r"]) == {"r": 2}
+        st = await cluster.status(cluster.ids[0])
+        assert st["read_mode"] == mode
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("bug", [False, True])
+def test_ack_before_commit_bug_acknowledges_without_a_quorum(make_cluster, bug):
+    cluster = make_cluster(3, bugs=("ack-before-commit",) if bug else ())
+
+    async def scenario():
+        leader = await cluster.wait_leader()
+        for n in cluster.ids:
+            if n != leader:
+                cluster.pause(n)
+        c = Client([cluster.addrs[leader]], timeout=1.0)
+        try:
+            return await c.put("lonely", 1)
+        finally:
+            await c.close()
+
+    r = run(scenario())
+    # Correct node: nothing can commit without a quorum, so the outcome is unknown.
+    # With the planted bug the leader acknowledges from its own log alone.
+    assert r.outcome == (OK if bug else UNKNOWN), r
+
+
+def test_sigterm_stops_a_node_cleanly(make_cluster):
+    cluster = make_cluster(3)
+    run(cluster.wait_leader())
+    assert cluster.terminate("n1") == 0
+    assert "stopped" in (cluster.data_dir("n1") / "node.log").read_text()
