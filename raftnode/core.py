@@ -1,0 +1,850 @@
+"""The Raft consensus core: a pure state machine, in the style of etcd-io/raft.
+
+No sockets, no clock, no disk and no threads live here. Time enters only as
+`tick()` calls and randomness only from the `random.Random` the caller passes,
+so the same core runs in the real server (raftnode/server.py) and in the
+deterministic simulation (harness/sim/), where a seed fixes every choice.
+
+The caller's loop is:
+
+    core.step(msg) / core.tick() / core.propose(cmd) / core.read_index(rid)
+    if core.has_ready():
+        rd = core.ready()
+        persist rd.hard_state and rd.entries (fsync)   # before anything leaves the node
+        send rd.messages
+        apply rd.committed in order, answer rd.reads once applied >= index, fail rd.failed_reads
+
+After a restart the core's applied cursor starts at 0: the first Ready.committed
+holds entries 1..commit again (the state machine is in memory and is rebuilt by
+replay). Ready.hard_state is emitted whenever term, voted_for or commit changed.
+No advance() call is needed: ready() hands everything out at once, and the caller
+may keep stepping the core while an earlier Ready is still being persisted, as
+long as it persists Readys in order and holds each one's messages, committed
+entries and reads until that Ready is durable.
+
+Names follow the Raft paper (Ongaro and Ousterhout, "In Search of an
+Understandable Consensus Algorithm", Figure 2) and, for PreVote, CheckQuorum and
+ReadIndex, Ongaro's thesis (sections 9.6, 6.2 and 6.4).
+
+Planted bugs (DESIGN.md, "Planted bugs") are marked `# PLANTED BUG` and are the
+only deliberate deviations from the algorithm.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+FOLLOWER = "follower"
+PRE_CANDIDATE = "pre-candidate"
+CANDIDATE = "candidate"
+LEADER = "leader"
+
+PREVOTE = "prevote"
+PREVOTE_RESP = "prevote_resp"
+VOTE = "vote"
+VOTE_RESP = "vote_resp"
+APPEND = "append"
+APPEND_RESP = "append_resp"
+HEARTBEAT = "heartbeat"
+HEARTBEAT_RESP = "heartbeat_resp"
+MESSAGE_TYPES = frozenset(
+    {PREVOTE, PREVOTE_RESP, VOTE, VOTE_RESP, APPEND, APPEND_RESP, HEARTBEAT, HEARTBEAT_RESP}
+)
+
+READ_MODES = ("read-index", "log", "lease")
+# Bugs of DESIGN.md that live in the core; "ack-before-commit" lives in the server,
+# so the core accepts and ignores it (one --bug list configures both).
+CORE_BUGS = frozenset({"stale-read", "forget-vote", "no-log-check", "lease-no-quorum"})
+KNOWN_BUGS = CORE_BUGS | {"ack-before-commit"}
+
+# Caps one AppendEntries so a far-behind follower is caught up in bounded steps
+# rather than with one message holding the whole log.
+MAX_ENTRIES_PER_APPEND = 512
+# A lease ends this many ticks before the followers' election timeout can expire,
+# as a margin for clock drift between leader and followers (thesis 6.4.1).
+LEASE_DRIFT_TICKS = 2
+# A leader that hears nobody keeps at most this many unconfirmed heartbeat rounds.
+MAX_OPEN_ROUNDS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    term: int
+    index: int
+    command: dict | None = None  # None: the no-op a new leader appends on taking office
+
+    def to_dict(self) -> dict:
+        return {"term": self.term, "index": self.index, "command": self.command}
+
+    @staticmethod
+    def from_dict(d: dict) -> Entry:
+        return Entry(int(d["term"]), int(d["index"]), d.get("command"))
+
+
+@dataclass(frozen=True, slots=True)
+class HardState:
+    term: int = 0
+    voted_for: str | None = None
+    commit: int = 0  # not needed for safety: a change of commit alone needs no fsync
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One RPC or reply. Which fields mean what, per type:
+
+    prevote/vote:    term (proposed term), index/log_term (candidate's last entry)
+    *_resp (votes):  reject
+    append:          index/log_term (prevLogIndex/prevLogTerm), entries, commit (leaderCommit)
+    append_resp:     index (on success: last index matched; on reject: the prevLogIndex
+                     rejected), reject, conflict_term/conflict_index (fast back-off hint)
+    heartbeat:       commit (min of the follower's match and leaderCommit), context
+    heartbeat_resp:  context (echoed: confirms leadership for ReadIndex and leases)
+    """
+
+    type: str
+    src: str
+    dst: str
+    term: int
+    log_term: int = 0
+    index: int = 0
+    entries: tuple[Entry, ...] = ()
+    commit: int = 0
+    reject: bool = False
+    conflict_term: int = 0
+    conflict_index: int = 0
+    context: int = 0
+
+    def to_dict(self) -> dict:
+        # Only non-default fields go on the wire: heartbeats stay small.
+        d: dict = {"type": self.type, "src": self.src, "dst": self.dst, "term": self.term}
+        if self.log_term:
+            d["log_term"] = self.log_term
+        if self.index:
+            d["index"] = self.index
+        if self.entries:
+            d["entries"] = [[e.term, e.index, e.command] for e in self.entries]
+        if self.commit:
+            d["commit"] = self.commit
+        if self.reject:
+            d["reject"] = True
+        if self.conflict_term:
+            d["conflict_term"] = self.conflict_term
+        if self.conflict_index:
+            d["conflict_index"] = self.conflict_index
+        if self.context:
+            d["context"] = self.context
+        return d
+
+    @staticmethod
+    def from_dict(d: dict) -> Message:
+        try:
+            mtype = d["type"]
+            if mtype not in MESSAGE_TYPES:
+                raise ValueError(f"unknown message type {mtype!r}")
+            return Message(
+                type=mtype,
+                src=str(d["src"]),
+                dst=str(d["dst"]),
+                term=int(d["term"]),
+                log_term=int(d.get("log_term", 0)),
+                index=int(d.get("index", 0)),
+                entries=tuple(Entry(int(t), int(i), c) for t, i, c in d.get("entries", ())),
+                commit=int(d.get("commit", 0)),
+                reject=bool(d.get("reject", False)),
+                conflict_term=int(d.get("conflict_term", 0)),
+                conflict_index=int(d.get("conflict_index", 0)),
+                context=int(d.get("context", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed raft message {d!r}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    request_id: object  # whatever the server passed to read_index()
+    index: int  # safe to answer once the applied index >= index
+
+
+@dataclass
+class Config:
+    election_ticks: int = 10  # election timeout randomized in [election_ticks, 2*election_ticks)
+    heartbeat_ticks: int = 1
+    pre_vote: bool = True
+    check_quorum: bool = True
+    read_mode: str = "read-index"  # "read-index" | "log" | "lease"
+    bugs: frozenset[str] = frozenset()  # planted bugs of DESIGN.md that live in the core
+
+    def validate(self) -> None:
+        if self.read_mode not in READ_MODES:
+            raise ValueError(f"read_mode must be one of {READ_MODES}, got {self.read_mode!r}")
+        unknown = set(self.bugs) - KNOWN_BUGS
+        if unknown:
+            raise ValueError(f"unknown bug(s) {sorted(unknown)}; known: {sorted(KNOWN_BUGS)}")
+        if self.election_ticks < 2 or self.heartbeat_ticks < 1:
+            raise ValueError("need election_ticks >= 2 and heartbeat_ticks >= 1")
+        if self.heartbeat_ticks >= self.election_ticks:
+            raise ValueError("heartbeat_ticks must be below election_ticks")
+
+
+@dataclass
+class Ready:
+    hard_state: HardState | None  # persist (fsync) before sending messages, if not None
+    entries: list[Entry]  # append to the durable log; if entries[0].index <= last durable
+    #                       index, the log is truncated from there first
+    messages: list[Message]  # send after hard_state and entries are durable
+    committed: list[Entry]  # newly committed, to apply to the state machine in order
+    reads: list[ReadState]  # read_index requests that became answerable
+    failed_reads: list[object]  # request ids that can no longer be served (lost leadership)
+    events: list[dict]  # for events.jsonl, without "time"/"node"
+
+
+class NotLeader(Exception):
+    def __init__(self, leader: str | None):
+        super().__init__(f"not the leader (leader: {leader})")
+        self.leader = leader
+
+
+@dataclass(slots=True)
+class Progress:
+    """The leader's view of one follower (nextIndex and matchIndex of Figure 2).
+
+    While `probing`, the leader does not know where the follower's log matches
+    its own, so it sends one AppendEntries at a time (`paused` until a reply or
+    heartbeat reply arrives). Once an append succeeds it replicates
+    optimistically: `next` moves past what was sent without waiting.
+    """
+
+    next: int
+    match: int = 0
+    probing: bool = True
+    paused: bool = False
+    active: bool = False  # heard from since the last CheckQuorum
+    acked_context: int = 0  # highest heartbeat context it echoed this term
+
+
+@dataclass(slots=True)
+class _PendingRead:
+    context: int  # the heartbeat round that must be acknowledged by a quorum
+    request_id: object
+    index: int
+
+
+class RaftCore:
+    def __init__(
+        self,
+        id: str,
+        peers: Sequence[str],
+        config: Config,
+        rng: random.Random,
+        hard_state: HardState = HardState(),  # noqa: B008 (frozen, so a shared default is safe)
+        log: Sequence[Entry] = (),
+    ):
+        config.validate()
+        if id not in peers:
+            raise ValueError(f"peers {list(peers)} must include the node itself ({id!r})")
+        self.id = id
+        self.peers: tuple[str, ...] = tuple(sorted(set(peers)))
+        self._others = tuple(p for p in self.peers if p != id)
+        self._quorum = len(self.peers) // 2 + 1
+        self.config = config
+        self._bugs = frozenset(config.bugs)
+        self._rng = rng
+
+        # The log; _log[0] is a sentinel so that _log[i].index == i.
+        self._log: list[Entry] = [Entry(0, 0)]
+        for i, e in enumerate(log, start=1):
+            if e.index != i:
+                raise ValueError(f"recovered log is not contiguous: entry {i} has index {e.index}")
+            if e.term < self._log[-1].term:
+                raise ValueError(f"recovered log has decreasing terms at index {i}")
+            self._log.append(e)
+
+        # Persistent state (Figure 2), as recovered.
+        self.term = hard_state.term
+        self.voted_for = hard_state.voted_for
+        # Volatile state. The applied cursor starts at 0: after a restart the
+        # caller's state machine is empty and is rebuilt from committed entries.
+        self.commit_index = min(hard_state.commit, self.last_index)
+        self._applied = 0
+        self._unstable_from = self.last_index + 1  # entries from here are not yet durable
+        self._last_hard = hard_state
+        self._last_commit_event = self.commit_index
+
+        self.role = FOLLOWER
+        self.leader: str | None = None
+        self._now = 0  # ticks since start: the only clock the core has
+        self._election_elapsed = 0
+        self._heartbeat_elapsed = 0
+        self._randomized_timeout = 0
+        self._reset_randomized_timeout()
+        self._votes: dict[str, bool] = {}
+
+        # Leader state.
+        self._progress: dict[str, Progress] = {}
+        self._committed_in_term = False
+        self._dirty: set[str] = set()  # peers owed an AppendEntries at the next flush
+        self._context = 0  # last heartbeat round number sent
+        self._rounds: deque[tuple[int, int]] = deque()  # (context, tick sent), unconfirmed
+        self._round_wanted = False
+        self._pending_reads: deque[_PendingRead] = deque()
+        self._reads_waiting_commit: list[object] = []
+        self._lease_until = 0
+
+        # Output, handed out by ready().
+        self._messages: list[Message] = []
+        self._reads: list[ReadState] = []
+        self._failed_reads: list[object] = []
+        self._events: list[dict] = [{"term": self.term, "role": self.role}]
+
+    # ---- read-only views -------------------------------------------------
+
+    @property
+    def last_index(self) -> int:
+        return len(self._log) - 1
+
+    @property
+    def last_term(self) -> int:
+        return self._log[-1].term
+
+    def term_at(self, index: int) -> int:
+        return self._log[index].term
+
+    def entries_from(self, index: int) -> list[Entry]:
+        return self._log[max(index, 1) :]
+
+    def status(self) -> dict:
+        return {
+            "id": self.id,
+            "role": self.role,
+            "term": self.term,
+            "leader": self.leader,
+            "commit": self.commit_index,
+            "last_index": self.last_index,
+            "voted_for": self.voted_for,
+        }
+
+    # ---- inputs ----------------------------------------------------------
+
+    def tick(self) -> None:
+        self._now += 1
+        if self.role == LEADER:
+            self._tick_leader()
+        else:
+            self._election_elapsed += 1
+            if self._election_elapsed >= self._randomized_timeout:
+                self._campaign()
+
+    def propose(self, command: dict) -> int:
+        if self.role != LEADER:
+            raise NotLeader(self.leader)
+        entry = Entry(self.term, self.last_index + 1, command)
+        self._log.append(entry)
+        self._dirty.update(self._others)
+        if not self._others:
+            self._maybe_commit()
+        return entry.index
+
+    def read_index(self, request_id: object) -> None:
+        if self.role != LEADER:
+            raise NotLeader(self.leader)
+        if "stale-read" in self._bugs:
+            # PLANTED BUG stale-read: answer from local state with no heartbeat round, so a
+            # deposed leader that does not know it yet serves stale values.
+            self._reads.append(ReadState(request_id, self.commit_index))
+            return
+        if not self._committed_in_term:
+            # Thesis 6.4 step 1: until an entry of this term is committed, the leader's
+            # commit index may lag entries committed by earlier leaders.
+            self._reads_waiting_commit.append(request_id)
+            return
+        self._register_read(request_id)
+
+    def step(self, msg: Message) -> None:
+        if msg.dst != self.id:
+            return
+        if msg.term > self.term:
+            if msg.type in (PREVOTE, VOTE) and self._in_lease():
+                # CheckQuorum (thesis 4.2.3): we heard from a live leader within the minimum
+                # election timeout, so a server that asks for votes (e.g. one returning from a
+                # partition with a higher term) must not depose it. Ignore, don't adopt the term.
+                return
+            if msg.type == PREVOTE or (msg.type == PREVOTE_RESP and not msg.reject):
+                # PreVote (thesis 9.6): a pre-vote and its grant carry the *proposed* term;
+                # nobody adopts it until a real election starts.
+                pass
+            else:
+                leader = msg.src if msg.type in (APPEND, HEARTBEAT) else None
+                self._become_follower(msg.term, leader)
+        elif msg.term < self.term:
+            if (self.config.check_quorum or self.config.pre_vote) and msg.type in (
+                APPEND,
+                HEARTBEAT,
+            ):
+                # A stale leader: tell it our term so it steps down. Without this a server
+                # whose term grew in a partition could never rejoin: it ignores the stale
+                # leader, and with PreVote/CheckQuorum its own elections may never succeed.
+                self._send(APPEND_RESP, msg.src, reject=True, index=msg.index)
+            elif msg.type == PREVOTE:
+                self._send(PREVOTE_RESP, msg.src, reject=True)
+            return
+
+        handler = self._handlers[msg.type]
+        handler(self, msg)
+
+    def has_ready(self) -> bool:
+        return bool(
+            self._messages
+            or self._reads
+            or self._failed_reads
+            or self._events
+            or self._dirty
+            or self._round_wanted
+            or self._unstable_from <= self.last_index
+            or self.commit_index > self._applied
+            or self._hard_state() != self._last_hard
+        )
+
+    def ready(self) -> Ready:
+        self._flush()
+        hs = self._hard_state()
+        hard = None
+        if hs != self._last_hard:
+            hard = self._last_hard = hs
+        entries = self._log[self._unstable_from :]
+        self._unstable_from = self.last_index + 1
+        committed = self._log[self._applied + 1 : self.commit_index + 1]
+        self._applied = self.commit_index
+        if self.commit_index != self._last_commit_event:
+            self._last_commit_event = self.commit_index
+            self._events.append(
+                {"commit": self.commit_index, "term_at": self._log[self.commit_index].term}
+            )
+        rd = Ready(
+            hard_state=hard,
+            entries=entries,
+            messages=self._messages,
+            committed=committed,
+            reads=self._reads,
+            failed_reads=self._failed_reads,
+            events=self._events,
+        )
+        self._messages, self._reads, self._failed_reads, self._events = [], [], [], []
+        return rd
+
+    # ---- time --------------------------------------------------------------
+
+    def _tick_leader(self) -> None:
+        self._heartbeat_elapsed += 1
+        self._election_elapsed += 1
+        if "lease-no-quorum" in self._bugs and self.config.read_mode == "lease":
+            # PLANTED BUG lease-no-quorum: the lease is renewed from the leader's own clock,
+            # not from a quorum's acknowledgements, so a cut-off leader keeps serving reads.
+            self._lease_until = self._now + self._lease_ticks()
+        if self._election_elapsed >= self.config.election_ticks:
+            self._election_elapsed = 0
+            if self.config.check_quorum:
+                active = 1 + sum(1 for p in self._progress.values() if p.active)
+                for p in self._progress.values():
+                    p.active = False
+                if active < self._quorum:
+                    if "lease-no-quorum" in self._bugs and self._lease_valid():
+                        pass  # PLANTED BUG lease-no-quorum: trusts its lease over CheckQuorum
+                    else:
+                        # CheckQuorum: a leader cut off from a majority steps down, so that
+                        # clients go elsewhere and its pending reads fail rather than hang.
+                        self._become_follower(self.term, None)
+                        return
+        if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
+            self._heartbeat_elapsed = 0
+            self._broadcast_heartbeat()
+
+    def _reset_randomized_timeout(self) -> None:
+        # Randomized in [T, 2T) so that split votes are rare (paper section 5.2).
+        e = self.config.election_ticks
+        self._randomized_timeout = e + self._rng.randrange(e)
+
+    def _in_lease(self) -> bool:
+        return (
+            self.config.check_quorum
+            and self.leader is not None
+            and self._election_elapsed < self.config.election_ticks
+        )
+
+    # ---- roles -------------------------------------------------------------
+
+    def _set_role(self, role: str, term: int) -> None:
+        if role != self.role or term != self.term:
+            self._events.append({"term": term, "role": role})
+        self.role = role
+        self.term = term
+
+    def _become_follower(self, term: int, leader: str | None) -> None:
+        was_leader = self.role == LEADER
+        if term != self.term:
+            self.voted_for = None
+        self._set_role(FOLLOWER, term)
+        self.leader = leader
+        self._election_elapsed = 0
+        self._reset_randomized_timeout()
+        if was_leader:
+            self._abandon_leadership()
+
+    def _abandon_leadership(self) -> None:
+        # Pending reads can no longer be confirmed: fail them so clients retry elsewhere.
+        self._failed_reads.extend(r.request_id for r in self._pending_reads)
+        self._failed_reads.extend(self._reads_waiting_commit)
+        self._pending_reads.clear()
+        self._reads_waiting_commit = []
+        self._progress = {}
+        self._dirty.clear()
+        self._rounds.clear()
+        self._round_wanted = False
+        self._lease_until = 0
+
+    def _campaign(self) -> None:
+        self._election_elapsed = 0
+        self._reset_randomized_timeout()
+        self.leader = None
+        if self.config.pre_vote:
+            # PreVote: first ask whether we *could* win, without touching our term, so a
+            # server that cannot reach a majority does not inflate terms and later
+            # disrupt a healthy leader.
+            self._set_role(PRE_CANDIDATE, self.term)
+            self._start_poll(PREVOTE, self.term + 1)
+        else:
+            self._set_role(CANDIDATE, self.term + 1)
+            self.voted_for = self.id
+            self._start_poll(VOTE, self.term)
+
+    def _start_poll(self, kind: str, term: int) -> None:
+        self._votes = {self.id: True}
+        for p in self._others:
+            self._messages.append(
+                Message(kind, self.id, p, term, log_term=self.last_term, index=self.last_index)
+            )
+        self._check_poll()
+
+    def _check_poll(self) -> None:
+        granted = sum(1 for v in self._votes.values() if v)
+        rejected = len(self._votes) - granted
+        if granted >= self._quorum:
+            if self.role == PRE_CANDIDATE:
+                self._set_role(CANDIDATE, self.term + 1)
+                self.voted_for = self.id
+                self._start_poll(VOTE, self.term)
+            else:
+                self._become_leader()
+        elif rejected >= self._quorum:
+            self._become_follower(self.term, None)
+
+    def _become_leader(self) -> None:
+        self._set_role(LEADER, self.term)
+        self.leader = self.id
+        self._election_elapsed = 0
+        self._heartbeat_elapsed = 0
+        nxt = self.last_index + 1
+        self._progress = {p: Progress(next=nxt) for p in self._others}
+        self._committed_in_term = False
+        self._lease_until = 0
+        # The no-op (paper section 8): committing an entry of our own term is what lets us
+        # commit (and learn the commit index of) entries from earlier terms.
+        self._log.append(Entry(self.term, nxt, None))
+        self._dirty.update(self._others)
+        if not self._others:
+            self._maybe_commit()
+
+    # ---- message handlers ------------------------------------------------
+
+    def _handle_vote_request(self, msg: Message) -> None:
+        pre = msg.type == PREVOTE
+        can_vote = (
+            self.voted_for == msg.src
+            or (self.voted_for is None and self.leader is None)
+            or (pre and msg.term > self.term)
+        )
+        # Election restriction (paper 5.4.1): only a candidate whose log is at least as up
+        # to date as ours can hold every committed entry.
+        up_to_date = (msg.log_term, msg.index) >= (self.last_term, self.last_index)
+        if "no-log-check" in self._bugs:
+            up_to_date = True  # PLANTED BUG no-log-check: vote for any log
+        resp = PREVOTE_RESP if pre else VOTE_RESP
+        if can_vote and up_to_date:
+            if not pre:
+                self._election_elapsed = 0
+                self.voted_for = msg.src
+            # Reply with the candidate's term: a pre-vote grant must match the term it asked for.
+            self._messages.append(Message(resp, self.id, msg.src, msg.term))
+        else:
+            self._send(resp, msg.src, reject=True)
+
+    def _handle_vote_response(self, msg: Message) -> None:
+        expected = PREVOTE_RESP if self.role == PRE_CANDIDATE else VOTE_RESP
+        if self.role not in (PRE_CANDIDATE, CANDIDATE) or msg.type != expected:
+            return
+        self._votes.setdefault(msg.src, not msg.reject)
+        self._check_poll()
+
+    def _handle_append(self, msg: Message) -> None:
+        if self.role != FOLLOWER:
+            self._become_follower(msg.term, msg.src)
+        self.leader = msg.src
+        self._election_elapsed = 0
+        if msg.index < self.commit_index:
+            # Everything up to our commit index matches the leader's log already.
+            self._send(APPEND_RESP, msg.src, index=self.commit_index)
+            return
+        if msg.index <= self.last_index and self._log[msg.index].term == msg.log_term:
+            last_new = msg.index + len(msg.entries)
+            self._append_entries(msg.entries)
+            # Only up to last_new: beyond it our log may still differ from the leader's.
+            self._commit_to(min(msg.commit, last_new))
+            self._send(APPEND_RESP, msg.src, index=last_new)
+            return
+        # Consistency check failed. Fast back-off hint (thesis 5.3 / "accelerated log
+        # backtracking"): the conflicting term and the first index we hold of it, so
+        # the leader skips a whole term per round trip instead of one entry.
+        if msg.index > self.last_index:
+            conflict_term, conflict_index = 0, self.last_index + 1
+        else:
+            conflict_term = self._log[msg.index].term
+            i = msg.index
+            while i > self.commit_index + 1 and self._log[i - 1].term == conflict_term:
+                i -= 1
+            conflict_index = i
+        self._send(
+            APPEND_RESP,
+            msg.src,
+            index=msg.index,
+            reject=True,
+            conflict_term=conflict_term,
+            conflict_index=conflict_index,
+        )
+
+    def _append_entries(self, entries: tuple[Entry, ...]) -> None:
+        # Figure 2, AppendEntries steps 3-4: skip entries we already hold, truncate at the
+        # first conflict, append the rest. Never truncate on a mere reordered duplicate.
+        last = self.last_index
+        k = 0
+        while k < len(entries):
+            e = entries[k]
+            if e.index > last:
+                break
+            if self._log[e.index].term != e.term:
+                assert e.index > self.commit_index, "refusing to truncate committed entries"
+                del self._log[e.index :]
+                self._unstable_from = min(self._unstable_from, e.index)
+                break
+            k += 1
+        if k < len(entries):
+            self._log.extend(entries[k:])
+
+    def _handle_heartbeat(self, msg: Message) -> None:
+        if self.role != FOLLOWER:
+            self._become_follower(msg.term, msg.src)
+        self.leader = msg.src
+        self._election_elapsed = 0
+        # The leader sends min(our match, its commit): our log is identical up to there.
+        self._commit_to(min(msg.commit, self.last_index))
+        self._send(HEARTBEAT_RESP, msg.src, context=msg.context)
+
+    def _handle_append_response(self, msg: Message) -> None:
+        if self.role != LEADER:
+            return
+        pr = self._progress.get(msg.src)
+        if pr is None:
+            return
+        pr.active = True
+        if msg.reject:
+            if msg.index <= pr.match:
+                return  # stale: that prefix is known to match
+            if pr.probing and msg.index != pr.next - 1:
+                return  # stale: a reply to an earlier probe
+            if msg.conflict_term:
+                last_of_term = self._last_index_of_term(msg.conflict_term, msg.index)
+                nxt = last_of_term + 1 if last_of_term else msg.conflict_index
+            else:
+                nxt = msg.conflict_index
+            # Always move back at least one entry (progress), never below match+1.
+            pr.next = max(pr.match + 1, min(nxt, msg.index))
+            pr.probing = True
+            pr.paused = False
+            self._send_append(msg.src)
+            return
+        if msg.index > pr.match:
+            pr.match = msg.index
+            if self._maybe_commit():
+                self._dirty.update(self._others)  # carry the new commit index to everyone
+        pr.next = max(pr.next, msg.index + 1)
+        pr.probing = False
+        pr.paused = False
+        if pr.next <= self.last_index:
+            self._dirty.add(msg.src)
+
+    def _handle_heartbeat_response(self, msg: Message) -> None:
+        if self.role != LEADER:
+            return
+        pr = self._progress.get(msg.src)
+        if pr is None:
+            return
+        pr.active = True
+        pr.paused = False
+        if msg.context > pr.acked_context:
+            pr.acked_context = msg.context
+            self._confirm_rounds()
+        if pr.match < self.last_index:
+            self._dirty.add(msg.src)
+
+    _handlers = {
+        PREVOTE: _handle_vote_request,
+        VOTE: _handle_vote_request,
+        PREVOTE_RESP: _handle_vote_response,
+        VOTE_RESP: _handle_vote_response,
+        APPEND: _handle_append,
+        APPEND_RESP: _handle_append_response,
+        HEARTBEAT: _handle_heartbeat,
+        HEARTBEAT_RESP: _handle_heartbeat_response,
+    }
+
+    # ---- replication -------------------------------------------------------
+
+    def _last_index_of_term(self, term: int, upto: int) -> int:
+        i = min(upto, self.last_index)
+        while i > 0 and self._log[i].term > term:
+            i -= 1
+        return i if i > 0 and self._log[i].term == term else 0
+
+    def _send_append(self, peer: str) -> None:
+        pr = self._progress[peer]
+        if pr.probing and pr.paused:
+            return
+        prev = pr.next - 1
+        entries = tuple(self._log[pr.next : pr.next + MAX_ENTRIES_PER_APPEND])
+        self._messages.append(
+            Message(
+                APPEND,
+                self.id,
+                peer,
+                self.term,
+                log_term=self._log[prev].term,
+                index=prev,
+                entries=entries,
+                commit=self.commit_index,
+            )
+        )
+        if pr.probing:
+            pr.paused = True
+        elif entries:
+            pr.next = entries[-1].index + 1
+
+    def _maybe_commit(self) -> bool:
+        # Figure 2, leader rule: the highest index a majority holds, but only if it is of
+        # the current term. Earlier terms' entries commit indirectly (Figure 8).
+        matches = sorted((p.match for p in self._progress.values()), reverse=True)
+        matches.insert(0, self.last_index)
+        n = matches[self._quorum - 1]
+        if n <= self.commit_index or self._log[n].term != self.term:
+            return False
+        self._commit_to(n)
+        if not self._committed_in_term:
+            self._committed_in_term = True
+            waiting, self._reads_waiting_commit = self._reads_waiting_commit, []
+            for rid in waiting:
+                self._register_read(rid)
+        return True
+
+    def _commit_to(self, index: int) -> None:
+        if index > self.commit_index:
+            self.commit_index = index
+
+    # ---- reads (thesis 6.4) ----------------------------------------------------
+
+    def _lease_ticks(self) -> int:
+        return self.config.election_ticks - LEASE_DRIFT_TICKS
+
+    def _lease_valid(self) -> bool:
+        return self.role == LEADER and self._now < self._lease_until
+
+    def _register_read(self, request_id: object) -> None:
+        if self.config.read_mode == "lease" and self.config.check_quorum and self._lease_valid():
+            # Lease read (thesis 6.4.1): a quorum acknowledged us recently enough that no
+            # other leader can exist yet, provided clocks run at about the same rate.
+            self._reads.append(ReadState(request_id, self.commit_index))
+            return
+        # ReadIndex: record the commit index now, then confirm we are still leader with
+        # a heartbeat round sent *after* this point (the next context number).
+        self._pending_reads.append(_PendingRead(self._context + 1, request_id, self.commit_index))
+        self._round_wanted = True
+        if not self._others:
+            self._flush()
+
+    def _broadcast_heartbeat(self) -> None:
+        self._round_wanted = False
+        self._context += 1
+        self._rounds.append((self._context, self._now))
+        if len(self._rounds) > MAX_OPEN_ROUNDS:
+            self._rounds.popleft()
+        for p, pr in self._progress.items():
+            self._messages.append(
+                Message(
+                    HEARTBEAT,
+                    self.id,
+                    p,
+                    self.term,
+                    commit=min(pr.match, self.commit_index),
+                    context=self._context,
+                )
+            )
+        if not self._others:
+            self._confirm_rounds()
+
+    def _confirm_rounds(self) -> None:
+        # The highest round a quorum (ourselves included) has echoed; a follower echoing
+        # round c also confirms every earlier round, since contexts only grow.
+        acks = sorted((p.acked_context for p in self._progress.values()), reverse=True)
+        acks.insert(0, self._context)
+        confirmed = acks[self._quorum - 1]
+        while self._rounds and self._rounds[0][0] <= confirmed:
+            _, sent = self._rounds.popleft()
+            if "lease-no-quorum" not in self._bugs:
+                self._lease_until = max(self._lease_until, sent + self._lease_ticks())
+        while self._pending_reads and self._pending_reads[0].context <= confirmed:
+            r = self._pending_reads.popleft()
+            self._reads.append(ReadState(r.request_id, r.index))
+
+    # ---- output ------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        # Appends and read rounds are batched until ready(): many proposals or reads
+        # between two ready() calls cost one message per peer, not one each.
+        if self.role == LEADER:
+            if self._round_wanted:
+                self._broadcast_heartbeat()
+            if self._dirty:
+                for p in self._others:
+                    if p in self._dirty:
+                        self._send_append(p)
+                self._dirty.clear()
+
+    def _hard_state(self) -> HardState:
+        voted_for = self.voted_for
+        if "forget-vote" in self._bugs:
+            voted_for = None  # PLANTED BUG forget-vote: the vote is never made durable
+        return HardState(self.term, voted_for, self.commit_index)
+
+    def _send(self, mtype: str, dst: str, **fields) -> None:
+        self._messages.append(Message(mtype, self.id, dst, self.term, **fields))
+
+
+__all__ = [
+    "Config",
+    "Entry",
+    "HardState",
+    "Message",
+    "NotLeader",
+    "RaftCore",
+    "Ready",
+    "ReadState",
+]

@@ -1,0 +1,78 @@
+"""The replicated state machine: a map of registers with read, write and compare-and-set.
+
+Pure and deterministic: every node applies the same committed entries in the same
+order and so holds the same map. Used by the server and by the simulation.
+
+Client request ids (client id, sequence number) make a retried command apply
+once: a client that timed out and resends its write must not write twice, or a
+cas retried after it succeeded would report a false precondition failure.
+"""
+
+from __future__ import annotations
+
+from raftnode.core import Entry
+
+COMMAND_OPS = ("read", "write", "cas")
+
+
+class CommandError(ValueError):
+    """A committed command that is not one of the three shapes; a bug in the proposer."""
+
+
+class KVStateMachine:
+    def __init__(self) -> None:
+        self._data: dict[str, object] = {}
+        # client id -> (highest seq applied, its result). Clients issue one command at a
+        # time with growing seq, so remembering the last one suffices to dedupe retries.
+        self._sessions: dict[str, tuple[int, dict]] = {}
+        self.applied_index = 0
+
+    def apply(self, entry: Entry) -> dict | None:
+        if entry.index != self.applied_index + 1:
+            raise ValueError(
+                f"entries must be applied in order: expected index {self.applied_index + 1}, "
+                f"got {entry.index}"
+            )
+        self.applied_index = entry.index
+        cmd = entry.command
+        if cmd is None:
+            return None  # the leader's no-op
+        client = cmd.get("client")
+        seq = cmd.get("seq")
+        if client is not None and seq is not None:
+            last = self._sessions.get(client)
+            if last is not None and seq <= last[0]:
+                # A retry of something already applied: change nothing. Only the latest
+                # result is kept; an older seq can only be a very late duplicate whose
+                # client has moved on, so any answer is never read.
+                return last[1] if seq == last[0] else {"ok": False, "error": "duplicate"}
+        result = self._execute(cmd)
+        if client is not None and seq is not None:
+            self._sessions[client] = (seq, result)
+        return result
+
+    def _execute(self, cmd: dict) -> dict:
+        op = cmd.get("op")
+        key = cmd.get("key")
+        if op not in COMMAND_OPS or not isinstance(key, str):
+            raise CommandError(f"bad command {cmd!r}: need op in {COMMAND_OPS} and a string key")
+        if op == "read":
+            return {"ok": True, "value": self._data.get(key)}
+        if op == "write":
+            self._data[key] = cmd.get("value")
+            return {"ok": True, "value": cmd.get("value")}
+        current = self._data.get(key)
+        if current != cmd.get("expected"):
+            return {"ok": False, "error": "precondition", "value": current}
+        self._data[key] = cmd.get("new")
+        return {"ok": True, "value": cmd.get("new")}
+
+    def read(self, key: str) -> object:
+        return self._data.get(key)
+
+    def snapshot_state(self) -> dict:
+        return {
+            "applied_index": self.applied_index,
+            "data": dict(self._data),
+            "sessions": {c: [s, r] for c, (s, r) in self._sessions.items()},
+        }
