@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import heapq
 import itertools
 import json
@@ -44,6 +45,8 @@ log = logging.getLogger("raftnode")
 # Drop messages for a peer whose socket buffer is this full (it is paused or slow); Raft
 # retransmits, and an unbounded buffer would only deliver stale messages late.
 PEER_BUFFER_LIMIT = 8 * 1024 * 1024
+# Leader-to-follower messages that may leave before the leader's own log write is durable.
+EARLY_TYPES = frozenset({"append", "heartbeat"})
 
 
 @dataclass
@@ -252,6 +255,9 @@ class Node:
             link._connect_soon()
         self._tick_base = time.monotonic()
         self.loop.call_at(self._tick_base + self._tick_s, self._on_tick)
+        # The log is long-lived and acyclic: keep what exists out of the cyclic GC's full
+        # scans (they grow with the log and show as latency spikes); _sweep repeats this.
+        gc.freeze()
         self.loop.call_later(1.0, self._sweep)
         log.info("node %s listening on %s:%d", self.id, host, port)
 
@@ -309,6 +315,7 @@ class Node:
         for rid in [r for r, w in self.read_waiting.items() if w[3] < limit]:
             conn, crid, _key, _since = self.read_waiting.pop(rid)
             conn.send(fail(crid, "read-timeout"))
+        gc.freeze()
         self.loop.call_later(1.0, self._sweep)
 
     # ---- inputs ------------------------------------------------------------------------
@@ -411,17 +418,31 @@ class Node:
         hs_t = (hs.term, hs.voted_for, hs.commit) if hs is not None else None
         # Term and vote must be durable before anything that depends on them is sent; a
         # moved commit index alone needs no fsync (recovery from a lower one is safe).
-        must_sync = bool(rd.entries) or (hs_t is not None and hs_t[:2] != self._persisted_hs[:2])
+        vote_changed = hs_t is not None and hs_t[:2] != self._persisted_hs[:2]
+        must_sync = bool(rd.entries) or vote_changed
         if hs_t is not None:
             self._persisted_hs = hs_t
         if not must_sync:
             if hs_t is not None:
                 self._save(hs_t, (), sync=False)
-            self._process(rd)
+            self._process(rd, rd.messages)
             return
+        later = rd.messages
+        if not vote_changed:
+            # Raft thesis 10.2.1: a leader may send AppendEntries in parallel with writing
+            # its own log. Safe here because (a) Readys persist strictly in order, so when
+            # these leave, every earlier Ready is durable and only this Ready's entries --
+            # the very ones being sent -- are not yet; (b) the term was made durable before
+            # this leader's first message; (c) commits counted with the leader's own not yet
+            # durable copy reach clients and followers only through later Readys, i.e. after
+            # this write. Everything else (votes, acknowledgements) waits for the fsync.
+            now = [m for m in rd.messages if m.type in EARLY_TYPES]
+            if now:
+                later = [m for m in rd.messages if m.type not in EARLY_TYPES]
+                self._send(now)
         self._persisting = True
         fut = self.loop.run_in_executor(self._executor, self._save, hs_t, rd.entries, True)
-        fut.add_done_callback(lambda f: self._persisted(rd, f))
+        fut.add_done_callback(lambda f: self._persisted(rd, later, f))
 
     def _save(self, hs_t, entries, sync: bool) -> None:
         if sync:
@@ -434,23 +455,23 @@ class Node:
             finally:
                 self.storage.fsync_enabled = was
 
-    def _persisted(self, rd, fut: asyncio.Future) -> None:
+    def _persisted(self, rd, messages, fut: asyncio.Future) -> None:
         self._persisting = False
         exc = fut.exception()
         if exc is not None:
             # The node cannot promise anything it cannot store: stop at once, like a crash.
             log.critical("WAL write failed, exiting: %r", exc)
             os._exit(70)
-        self._process(rd)
+        self._process(rd, messages)
         self._flush()
 
-    def _process(self, rd) -> None:
+    def _process(self, rd, messages) -> None:
         now = time.time_ns()
         for ev in rd.events:
             self.events.write(json.dumps({"time": now, "node": self.id, **ev}) + "\n")
             if "role" in ev:
                 log.info("node %s is %s in term %s", self.id, ev["role"], ev.get("term"))
-        self._send(rd.messages)
+        self._send(messages)
         if "ack-before-commit" in self.cfg.bugs and rd.entries and self.core.role == "leader":
             # PLANTED BUG ack-before-commit: acknowledge a write as soon as it is in the
             # leader's own durable log, before a quorum has it.

@@ -1,0 +1,247 @@
+"""raftnode against PySyncObj: three local nodes each, N concurrent clients over TCP.
+
+Measures, for raftnode (fsync on, read-index reads):
+  - committed writes/s and linearizable reads/s at full load (closed loop, N clients),
+    with p50/p99 latency;
+  - p50/p99 write latency at half the peak write rate (paced clients);
+  - failover: kill -9 of the leader to the first acknowledged write afterwards, median of 5.
+and the same load figures for PySyncObj (three local nodes, in-memory log: no fsync;
+reads through its log, so also linearizable), then prints the ratios and the targets:
+writes/s >= PySyncObj's, p99 write latency <= 50 ms at half peak, failover median <= 1 s.
+
+The load generator shares the machine's cores with the nodes: figures are for this
+machine and its load at the time; the script prints the load average.
+
+    .venv/bin/python benchmarks/bench_raftnode.py [--clients 32] [--duration 5] [--failovers 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness.local_cluster import LocalCluster, free_ports  # noqa: E402
+from raftnode.client import Client  # noqa: E402
+
+
+@dataclass
+class Load:
+    ops: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        xs = sorted(self.latencies)
+        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000
+
+    def line(self, what: str) -> str:
+        return (
+            f"{what:<28} {self.rate:9.0f} ops/s   p50 {self.pct(50):7.2f} ms   "
+            f"p99 {self.pct(99):7.2f} ms   ({self.ops} ok, {self.errors} not ok)"
+        )
+
+
+async def run_load(addrs, clients: int, seconds: float, op: str, rate: float = 0.0) -> Load:
+    """N clients, each one operation at a time; rate > 0 paces them to rate ops/s overall."""
+    lat: list[float] = []
+    errors = 0
+    end = time.monotonic() + seconds
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        async with Client(addrs, timeout=5.0) as c:
+            n = 0
+            interval = clients / rate if rate else 0.0
+            next_at = time.monotonic() + (i * interval / clients if rate else 0.0)
+            while True:
+                if rate:
+                    delay = next_at - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    next_at += interval
+                t = time.perf_counter()
+                if time.monotonic() >= end:
+                    return
+                if op == "put":
+                    r = await c.put(f"k{i}-{n % 64}", n)
+                else:
+                    r = await c.get(f"k{i}-{n % 64}")
+                if r.ok:
+                    lat.append(time.perf_counter() - t)
+                else:
+                    errors += 1
+                n += 1
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(clients)))
+    return Load(len(lat), time.monotonic() - t0, lat, errors)
+
+
+async def measure(addrs, clients: int, seconds: float, say) -> dict:
+    await run_load(addrs, clients, 1.0, "put")  # warm up: connections, leader found
+    w = await run_load(addrs, clients, seconds, "put")
+    say(w.line("writes, full load"))
+    r = await run_load(addrs, clients, seconds, "get")
+    say(r.line("reads, full load"))
+    h = await run_load(addrs, clients, seconds, "put", rate=w.rate / 2)
+    say(h.line(f"writes at half ({w.rate / 2:.0f}/s)"))
+    return {"writes": w, "reads": r, "half": h}
+
+
+async def failovers(cluster: LocalCluster, rounds: int, say) -> list[float]:
+    times = []
+    for i in range(rounds):
+        await cluster.wait_leader(deadline=30)
+        leader = await cluster.wait_leader(deadline=30)
+        async with cluster.client(timeout=10.0) as c:
+            r = await c.put("fo", i)  # a connection and a leader to start from
+            assert r.ok, r
+            cluster.kill(leader)
+            t = time.monotonic()
+            r = await c.put("fo", -i)
+            took = time.monotonic() - t
+        if not r.ok:
+            raise RuntimeError(f"no write acknowledged within 10 s of killing {leader}: {r}")
+        times.append(took)
+        say(
+            f"failover {i + 1}: killed {leader}, next write acknowledged after {took * 1000:.0f} ms"
+        )
+        cluster.start(leader)
+        target = (await cluster.status(next(n for n in cluster.live() if n != leader)))["commit"]
+        await cluster.wait_for(
+            f"{leader} to catch up",
+            lambda st, ld=leader, tg=target: ld in st and st[ld]["commit"] >= tg,
+            deadline=30,
+        )
+    return times
+
+
+def start_pysyncobj(base: Path) -> tuple[list[subprocess.Popen], list[str]]:
+    ports = free_ports(6)
+    raft = [f"127.0.0.1:{p}" for p in ports[:3]]
+    front = [f"127.0.0.1:{p}" for p in ports[3:]]
+    script = Path(__file__).resolve().parent / "pysyncobj_node.py"
+    procs = []
+    for i in range(3):
+        partners = ",".join(a for j, a in enumerate(raft) if j != i)
+        err = open(base / f"pysyncobj{i}.stderr", "wb")  # noqa: SIM115
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(script),
+                    "--raft",
+                    raft[i],
+                    "--partners",
+                    partners,
+                    "--listen",
+                    front[i],
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )  # fmt: skip
+        )
+        err.close()
+    return procs, front
+
+
+async def pysyncobj_leader(front: list[str], deadline: float = 30.0) -> str:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        for a in front:
+            async with Client([a], timeout=0.5) as c:
+                r = await c.status()
+            if r.ok and r.value["leader"] and r.value["leader"] == r.value["self"]:
+                return a
+        await asyncio.sleep(0.1)
+    raise TimeoutError("PySyncObj elected no leader")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    ap.add_argument("--failovers", type=int, default=5)
+    ap.add_argument("--skip-peer", action="store_true", help="do not run PySyncObj")
+    a = ap.parse_args()
+
+    def say(msg: str) -> None:
+        print(msg, flush=True)
+
+    say(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+        f"(other processes on this machine affect every figure)")  # fmt: skip
+    base = Path(tempfile.mkdtemp(prefix="raftquake-bench-"))
+    say(f"\n== raftnode: 3 local nodes, fsync on, read-index reads, {a.clients} clients")
+    with LocalCluster(3, base / "raftnode") as cluster:
+        cluster.start_all()
+
+        async def ours():
+            await cluster.wait_leader(deadline=30)
+            res = await measure(cluster.addrs, a.clients, a.duration, say)
+            res["failover"] = await failovers(cluster, a.failovers, say) if a.failovers else []
+            return res
+
+        mine = asyncio.run(ours())
+    peer = None
+    if not a.skip_peer:
+        say(f"\n== PySyncObj: 3 local nodes, in-memory log (no fsync), reads through the log, "
+            f"{a.clients} clients")  # fmt: skip
+        procs, front = start_pysyncobj(base)
+        try:
+
+            async def theirs():
+                leader = await pysyncobj_leader(front)
+                return await measure([leader], a.clients, a.duration, say)
+
+            peer = asyncio.run(theirs())
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+
+    say("\n== summary")
+    w, r, h = mine["writes"], mine["reads"], mine["half"]
+    fo = mine["failover"]
+    say(
+        f"raftnode writes/s {w.rate:.0f}, reads/s {r.rate:.0f}, "
+        f"p99 write at half load {h.pct(99):.1f} ms"
+        + (f", failover median {statistics.median(fo) * 1000:.0f} ms" if fo else "")
+    )
+    if peer:
+        pw, pr = peer["writes"], peer["reads"]
+        say(f"PySyncObj writes/s {pw.rate:.0f}, reads/s {pr.rate:.0f}")
+        say(
+            f"ratio raftnode/PySyncObj: writes {w.rate / pw.rate:.2f}, reads {r.rate / pr.rate:.2f}"
+        )
+        say(f"target writes/s >= PySyncObj's (we fsync, it does not): "
+            f"{'met' if w.rate >= pw.rate else 'NOT met'}")  # fmt: skip
+    say(f"target p99 write latency <= 50 ms at half peak: "
+        f"{'met' if h.pct(99) <= 50 else 'NOT met'} ({h.pct(99):.1f} ms)")  # fmt: skip
+    if fo:
+        med = statistics.median(fo)
+        say(f"target failover median <= 1 s: {'met' if med <= 1.0 else 'NOT met'} "
+            f"({med * 1000:.0f} ms over {len(fo)})")  # fmt: skip
+    say(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
