@@ -26,6 +26,13 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The node image: built on the offline Debian base when no registry base is present
+# (debootstrap is installed when missing); a no-op when raftnode/ has not changed.
+image: setup
+	@command -v debootstrap >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null)
+	$(PY) -m harness.cli image build
+
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 

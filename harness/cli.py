@@ -16,6 +16,8 @@ import sys
 # Subcommand name -> module. Add a line here when you add a command.
 COMMANDS: dict[str, str] = {
     "kv": "harness.commands.kv",
+    "image": "harness.commands.image",
+    "clean": "harness.commands.clean",
 }
 
 EXIT_USAGE = 2

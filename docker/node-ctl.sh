@@ -1,0 +1,56 @@
+#!/bin/sh
+# Controls the node process inside its container.
+#   node-ctl start ARGS...  start `python3 -m raftnode ARGS...` in the background,
+#                           with libfaketime preloaded and reading the control file
+#   node-ctl kill           SIGKILL the node and wait until it is gone
+#   node-ctl running        exit 0 if the node process is alive
+#   node-ctl clock SPEC     write SPEC (e.g. "+4.5s", "-2s", "+0") to the control file
+# The node's output goes to /data/node.log (the volume), appended across restarts.
+set -eu
+PIDFILE=/run/raftquake/node.pid
+CONTROL=/run/raftquake/faketime
+LIBFAKETIME=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+
+alive() {
+    # A killed process is a zombie until init reaps it: count it as gone.
+    state=$(ps -o stat= -p "$1" 2>/dev/null || true)
+    [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
+
+running() {
+    [ -f "$PIDFILE" ] && alive "$(cat "$PIDFILE")"
+}
+
+case "${1:-}" in
+start)
+    shift
+    if running; then echo "node-ctl: already running (pid $(cat "$PIDFILE"))" >&2; exit 0; fi
+    [ -f "$CONTROL" ] || echo "+0" > "$CONTROL"
+    echo "=== node-ctl start $(date -u +%Y-%m-%dT%H:%M:%SZ): $*" >> /data/node.log
+    # FAKETIME_NO_CACHE: re-read the control file on every clock call, so a bump
+    # takes effect at once in the running process (no restart).
+    LD_PRELOAD=$LIBFAKETIME FAKETIME_TIMESTAMP_FILE=$CONTROL FAKETIME_NO_CACHE=1 \
+        nohup python3 -m raftnode "$@" >> /data/node.log 2>&1 < /dev/null &
+    echo $! > "$PIDFILE"
+    ;;
+kill)
+    if running; then
+        pid=$(cat "$PIDFILE")
+        kill -KILL "$pid"
+        while alive "$pid"; do sleep 0.02; done
+        echo "=== node-ctl SIGKILL $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> /data/node.log
+    fi
+    rm -f "$PIDFILE"
+    ;;
+running)
+    running
+    ;;
+clock)
+    printf '%s\n' "${2:?usage: node-ctl clock SPEC}" > "$CONTROL.tmp"
+    mv "$CONTROL.tmp" "$CONTROL"
+    ;;
+*)
+    echo "usage: node-ctl start ARGS... | kill | running | clock SPEC" >&2
+    exit 2
+    ;;
+esac

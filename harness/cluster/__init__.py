@@ -1,0 +1,1 @@
+"""Cluster backends: where the nodes run (Docker containers, or a simulation)."""

@@ -1,0 +1,37 @@
+"""`raftquake clean`: remove containers, networks and volumes left by crashed runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "remove leftover containers, networks and volumes of raftquake runs (only ours, by label)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", help="only the resources of this run id")
+    parser.add_argument(
+        "--images", action="store_true", help="also remove raftquake's images (node and base)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import docker
+    from harness.cluster.cleanup import clean
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        print(f"raftquake clean: no Docker engine reachable: {exc}", file=sys.stderr)
+        return 4
+    removed = clean(client, run_id=args.run, images=args.images)
+    for kind in ("containers", "networks", "volumes", "images"):
+        names = getattr(removed, kind)
+        if names:
+            print(f"removed {len(names)} {kind}: {' '.join(names)}")
+    if not removed.total():
+        print("nothing to clean")
+    for err in removed.errors:
+        print(f"raftquake clean: {err}", file=sys.stderr)
+    return 4 if removed.errors else 0

@@ -1,0 +1,46 @@
+"""`raftquake image build`: the node image, built only when raftnode/ changed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "build the node's Docker image (offline base when no registry image is present)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="build the node image unless it is up to date")
+    b.add_argument(
+        "--base",
+        help="base image to build on (default: python:3.11-slim when "
+        "present locally, else the offline Debian base)",
+    )
+    b.add_argument(
+        "--pull",
+        action="store_true",
+        help="pull the registry base when it is not present (needs a registry)",
+    )
+    b.add_argument("--force", action="store_true", help="rebuild the node layer even if up to date")
+    sub.add_parser("tag", help="print the node image tag for the current sources")
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness import image
+
+    if args.action == "tag":
+        print(image.node_tag())
+        return 0
+    try:
+        result = image.build(
+            base=args.base,
+            pull=args.pull,
+            force=args.force,
+            log=lambda m: print(f"image: {m}", file=sys.stderr),
+        )
+    except image.ImageError as exc:
+        print(f"raftquake image: {exc}", file=sys.stderr)
+        return 4
+    state = "built" if result.built_node else "up to date"
+    print(f"{result.tag} {state} (base {result.base}, {result.seconds:.1f} s)")
+    return 0

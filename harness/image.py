@@ -1,0 +1,204 @@
+"""Builds the node image, picking a base that works on this machine, with caching.
+
+Two layers, cached separately:
+
+- the base: a registry image (``python:3.11-slim`` by default) when it is already
+  present locally, otherwise an offline base built from Debian's packages by
+  ``docker/build-base.sh`` (debootstrap + ``docker import``), tagged with a hash of
+  that script so it is rebuilt only when the script changes;
+- the node: ``docker/Dockerfile`` on top of the base, tagged
+  ``raftquake-node:<hash>`` where the hash covers ``raftnode/`` and the files the
+  Dockerfile copies, so the node layer is rebuilt only when they change.
+
+We never pull by default: a machine without a registry (ours) would only learn
+that by trying, and traffic to a registry is not ours to send. ``pull=True``
+(``raftquake image build --pull``) asks for the registry base explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NODE_REPO = "raftquake-node"
+BASE_REPO = "raftquake-base"
+REGISTRY_BASE = "python:3.11-slim"
+# What goes into the node image, relative to the repository root.
+NODE_SOURCES = ("docker/Dockerfile", "docker/node-ctl.sh", "raftnode")
+BASE_SCRIPT = "docker/build-base.sh"
+IMAGE_LABEL = "raftquake.image"
+
+
+class ImageError(RuntimeError):
+    """The image could not be built (exit status 4: environment error)."""
+
+
+@dataclass
+class BuildResult:
+    tag: str
+    base: str
+    built_base: bool  # the offline base was built in this call
+    built_node: bool  # the node layer was built in this call
+    seconds: float
+
+
+def _source_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for name in NODE_SOURCES:
+        p = root / name
+        if p.is_dir():
+            files += [
+                f
+                for f in sorted(p.rglob("*"))
+                if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc"
+            ]
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ImageError(f"{p}: missing; the node image needs it")
+    return files
+
+
+def _hash_files(root: Path, files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(root)).encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def node_tag(root: Path = REPO) -> str:
+    """The tag of the node image for the sources as they are now."""
+    return f"{NODE_REPO}:{_hash_files(root, _source_files(root))}"
+
+
+def offline_base_tag(root: Path = REPO) -> str:
+    return f"{BASE_REPO}:bookworm-{_hash_files(root, [root / BASE_SCRIPT])}"
+
+
+def _client():
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # docker raises several unrelated types here
+        raise ImageError(f"no Docker engine reachable: {exc}") from exc
+    return client
+
+
+def _has_image(client, tag: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _build_offline_base(tag: str, root: Path, log: Callable[[str], None]) -> None:
+    script = root / BASE_SCRIPT
+    log(f"building the offline base {tag} with {BASE_SCRIPT} (debootstrap, about a minute)")
+    proc = subprocess.run(["bash", str(script), tag], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
+        raise ImageError(f"{BASE_SCRIPT} failed (exit {proc.returncode}):\n{tail}")
+
+
+def choose_base(
+    client, root: Path, base: str | None, pull: bool, log: Callable[[str], None]
+) -> tuple[str, bool]:
+    """Returns (base image, whether the offline base was built now)."""
+    if base:  # the user named one: use it or fail, never silently substitute
+        if not _has_image(client, base):
+            if not pull:
+                raise ImageError(f"base image {base} is not present locally (--pull pulls it)")
+            _pull(client, base)
+        return base, False
+    if _has_image(client, REGISTRY_BASE):
+        return REGISTRY_BASE, False
+    if pull:
+        try:
+            _pull(client, REGISTRY_BASE)
+            return REGISTRY_BASE, False
+        except ImageError as exc:
+            log(f"{exc}; falling back to the offline base")
+    tag = offline_base_tag(root)
+    if _has_image(client, tag):
+        return tag, False
+    _build_offline_base(tag, root, log)
+    return tag, True
+
+
+def _pull(client, ref: str) -> None:
+    try:
+        client.images.pull(ref)
+    except Exception as exc:
+        raise ImageError(f"cannot pull {ref}: {exc}") from exc
+
+
+def _context_tar(root: Path) -> io.BytesIO:
+    """Only the files the Dockerfile uses: the repository holds .venv and results."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for f in _source_files(root):
+            info = tar.gettarinfo(str(f), arcname=str(f.relative_to(root)))
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mtime = 0  # content, not timestamps, decides the cache
+            with open(f, "rb") as fh:
+                tar.addfile(info, fh)
+    buf.seek(0)
+    return buf
+
+
+def build(
+    root: Path = REPO,
+    base: str | None = None,
+    pull: bool = False,
+    force: bool = False,
+    log: Callable[[str], None] = lambda _m: None,
+) -> BuildResult:
+    """Builds the node image unless the one for the current sources exists."""
+    t0 = time.monotonic()
+    client = _client()
+    tag = node_tag(root)
+    if not force and _has_image(client, tag):
+        image = client.images.get(tag)
+        return BuildResult(
+            tag, image.labels.get("raftquake.base", "?"), False, False, time.monotonic() - t0
+        )
+    base_image, built_base = choose_base(client, root, base, pull, log)
+    log(f"building {tag} on {base_image}")
+    try:
+        client.images.build(
+            fileobj=_context_tar(root),
+            custom_context=True,
+            dockerfile="docker/Dockerfile",
+            buildargs={"BASE": base_image},
+            tag=tag,
+            labels={IMAGE_LABEL: "node", "raftquake.base": base_image},
+            rm=True,
+            forcerm=True,
+        )
+    except Exception as exc:
+        raise ImageError(f"building {tag} failed: {exc}") from exc
+    # `latest` follows the newest build, for docker/compose.yaml and hand use.
+    client.images.get(tag).tag(NODE_REPO, "latest")
+    return BuildResult(tag, base_image, built_base, True, time.monotonic() - t0)
+
+
+def ensure(log: Callable[[str], None] = lambda _m: None) -> str:
+    """The node image tag for the current sources, built if missing."""
+    if os.environ.get("RAFTQUAKE_IMAGE"):
+        return os.environ["RAFTQUAKE_IMAGE"]
+    return build(log=log).tag
