@@ -134,7 +134,9 @@ async def failovers(cluster: LocalCluster, rounds: int, say) -> list[float]:
     return times
 
 
-def start_pysyncobj(base: Path) -> tuple[list[subprocess.Popen], list[str]]:
+def start_pysyncobj(
+    base: Path, period: float, tick: float
+) -> tuple[list[subprocess.Popen], list[str]]:
     ports = free_ports(6)
     raft = [f"127.0.0.1:{p}" for p in ports[:3]]
     front = [f"127.0.0.1:{p}" for p in ports[3:]]
@@ -200,18 +202,24 @@ def main() -> int:
             return res
 
         mine = asyncio.run(ours())
-    peer = None
-    if not a.skip_peer:
-        say(f"\n== PySyncObj: 3 local nodes, in-memory log (no fsync), reads through the log, "
-            f"{a.clients} clients")  # fmt: skip
-        procs, front = start_pysyncobj(base)
+    peers = {}
+    # PySyncObj's defaults (replicate every 0.1 s, tick 0.05 s), and a tuned configuration
+    # (0.01 s, 0.005 s) that lowers its latency about fivefold: the ratio uses the faster.
+    for period, tick in [] if a.skip_peer else [(0.1, 0.05), (0.01, 0.005)]:
+        say(
+            f"\n== PySyncObj: 3 local nodes, in-memory log (no fsync), reads through the log, "
+            f"appendEntriesPeriod {period} s, autoTickPeriod {tick} s"
+            f"{' (its defaults)' if period == 0.1 else ''}, "
+            f"{a.clients} clients"
+        )
+        procs, front = start_pysyncobj(base, period, tick)
         try:
 
-            async def theirs():
+            async def theirs(front=front):
                 leader = await pysyncobj_leader(front)
                 return await measure([leader], a.clients, a.duration, say)
 
-            peer = asyncio.run(theirs())
+            peers[period] = asyncio.run(theirs())
         finally:
             for p in procs:
                 p.send_signal(signal.SIGKILL)
@@ -225,14 +233,20 @@ def main() -> int:
         f"p99 write at half load {h.pct(99):.1f} ms"
         + (f", failover median {statistics.median(fo) * 1000:.0f} ms" if fo else "")
     )
-    if peer:
-        pw, pr = peer["writes"], peer["reads"]
-        say(f"PySyncObj writes/s {pw.rate:.0f}, reads/s {pr.rate:.0f}")
+    if peers:
+        best = max(peers, key=lambda k: peers[k]["writes"].rate)
+        pw, pr = peers[best]["writes"], peers[best]["reads"]
+        for period, res in peers.items():
+            say(
+                f"PySyncObj (period {period} s) writes/s {res['writes'].rate:.0f}, "
+                f"reads/s {res['reads'].rate:.0f}"
+            )
         say(
-            f"ratio raftnode/PySyncObj: writes {w.rate / pw.rate:.2f}, reads {r.rate / pr.rate:.2f}"
+            f"ratio raftnode/PySyncObj (its faster configuration, period {best} s): "
+            f"writes {w.rate / pw.rate:.2f}, reads {r.rate / pr.rate:.2f}"
         )
-        say(f"target writes/s >= PySyncObj's (we fsync, it does not): "
-            f"{'met' if w.rate >= pw.rate else 'NOT met'}")  # fmt: skip
+        met = "met" if w.rate >= pw.rate else "NOT met"
+        say(f"target writes/s >= PySyncObj's (we fsync, it does not): {met}")
     say(f"target p99 write latency <= 50 ms at half peak: "
         f"{'met' if h.pct(99) <= 50 else 'NOT met'} ({h.pct(99):.1f} ms)")  # fmt: skip
     if fo:

@@ -557,6 +557,10 @@ class Node:
                 "listen": f"{self.cfg.listen[0]}:{self.cfg.listen[1]}",
                 "pid": os.getpid(),
                 "wal_bytes": self.storage.bytes_written,
+                "wal_syncs": self.storage.syncs,
+                "wal_sync_ms_avg": round(
+                    1000 * self.storage.sync_seconds / max(1, self.storage.syncs), 3
+                ),
             }
         )
         return st

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -171,6 +172,7 @@ class Storage:
             _fsync_dir(self.dir)  # the new file's name must survive a crash too
         self.bytes_written = self.path.stat().st_size
         self.syncs = 0
+        self.sync_seconds = 0.0  # time spent in fdatasync, for status and benchmarks
 
     def _recover(self) -> Recovered:
         if not self.path.exists():
@@ -242,7 +244,9 @@ class Storage:
             view = view[written:]
         self.bytes_written += len(data)
         if self.fsync_enabled:
+            t = time.perf_counter()
             os.fdatasync(self._f.fileno())
+            self.sync_seconds += time.perf_counter() - t
             self.syncs += 1
 
     def close(self) -> None:
