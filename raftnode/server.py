@@ -440,6 +440,16 @@ class Node:
             if now:
                 later = [m for m in rd.messages if m.type not in EARLY_TYPES]
                 self._send(now)
+        # Committed entries below this Ready's new entries are already in the durable log
+        # (every earlier Ready is), and a quorum's acknowledgements are durable by
+        # definition: apply and answer them now rather than after this Ready's fsync, which
+        # only concerns newer entries. Under load this saves one fsync per answer.
+        first_new = rd.entries[0].index if rd.entries else None
+        for e in rd.committed:
+            if first_new is not None and e.index >= first_new:
+                break
+            self._apply(e)
+        self._take_reads(rd)
         self._persisting = True
         fut = self.loop.run_in_executor(self._executor, self._save, hs_t, rd.entries, True)
         fut.add_done_callback(lambda f: self._persisted(rd, later, f))
@@ -481,22 +491,26 @@ class Node:
                     del self.pending[e.index]
                     p.conn.send({"id": p.rid, "ok": True, "value": e.command.get("value")})
         for e in rd.committed:
-            self._apply(e)
+            self._apply(e)  # skips what was applied before the fsync
+        self._take_reads(rd)
+        role = self.core.role
+        if role != self._last_role:
+            if self._last_role == "leader":
+                self._lost_leadership()
+            self._last_role = role
+
+    def _take_reads(self, rd) -> None:
+        """Queue the Ready's answerable reads (idempotent: each is taken once)."""
         for rs in rd.reads:
             w = self.read_waiting.pop(rs.request_id, None)
             if w is not None:
-                conn, rid, key, since = w
+                conn, rid, key, _since = w
                 heapq.heappush(self.read_heap, ReadWaiter(rs.index, rs.request_id, conn, rid, key))
         for read_id in rd.failed_reads:
             w = self.read_waiting.pop(read_id, None)
             if w is not None:
                 w[0].send(self._not_leader(w[1], self.core.leader))
         self._serve_reads()
-        role = self.core.role
-        if role != self._last_role:
-            if self._last_role == "leader":
-                self._lost_leadership()
-            self._last_role = role
 
     def _send(self, messages) -> None:
         if not messages:
