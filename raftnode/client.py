@@ -104,6 +104,7 @@ class Client:
         for a in self.addrs:
             wire.parse_addr(a)
         self.timeout = timeout
+        self.attempt_timeout = max(0.25, timeout / 3)
         self.connect_timeout = connect_timeout
         self.client_id = client_id or uuid.uuid4().hex[:16]
         self.seq = 0
@@ -218,7 +219,9 @@ class Client:
                     break
                 addr = self.addrs[self._target]
                 attempts += 1
-                sent, ans = await self._send(addr, req, left)
+                # One unresponsive node (paused, partitioned) must not use up the whole
+                # budget: give each attempt a share and try elsewhere after it.
+                sent, ans = await self._send(addr, req, min(left, self.attempt_timeout))
                 if ans is None:
                     if sent:
                         maybe = True

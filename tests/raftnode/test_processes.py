@@ -181,6 +181,11 @@ def test_paused_leader_is_replaced_and_rejoins_as_follower(make_cluster, size):
         old = await cluster.wait_leader()
         await put_all(cluster, {"x": 1})
         cluster.pause(old)
+        # A client that tries the paused leader first gives up on it and finds the new one.
+        first = [cluster.addrs[old]] + [a for n, a in cluster.addrs.items() if n != old]
+        async with Client(first, timeout=6.0) as c:
+            r = await c.put("z", 9)
+            assert r.outcome == OK, r
         new = await cluster.wait_leader(exclude=[old])
         await put_all(cluster, {"x": 2, "y": 3})
         cluster.resume(old)
