@@ -35,6 +35,7 @@ class Result:
     error: str | None = None
     node: str | None = None  # address of the node that answered last
     attempts: int = 0
+    node_id: str | None = None  # id of the node that answered last, when it answered
 
     @property
     def ok(self) -> bool:
@@ -231,10 +232,10 @@ class Client:
                     self._target = (self._target + 1) % len(self.addrs)
                     continue
                 if ans.get("ok"):
-                    return Result(OK, ans.get("value"), node=addr, attempts=attempts)
+                    return Result(OK, ans.get("value"), None, addr, attempts, ans.get("node"))
                 err = ans.get("error")
                 if err == "precondition":
-                    return Result(FAIL, ans.get("value"), err, addr, attempts)
+                    return Result(FAIL, ans.get("value"), err, addr, attempts, ans.get("node"))
                 if ans.get("definite", False):
                     if err == "not-leader":
                         had_leader = bool(ans.get("leader"))

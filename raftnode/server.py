@@ -105,7 +105,7 @@ class ClientConn(asyncio.Protocol):
 
     def send(self, obj: dict) -> None:
         if not self.closed and self.transport is not None:
-            self.transport.write(wire.encode(obj))
+            self.transport.write(wire.encode({**obj, "node": self.node.id}))
 
 
 class PeerLink:
@@ -315,6 +315,7 @@ class Node:
         for rid in [r for r, w in self.read_waiting.items() if w[3] < limit]:
             conn, crid, _key, _since = self.read_waiting.pop(rid)
             conn.send(fail(crid, "read-timeout"))
+        gc.collect(1)  # young cycles first, so that freezing does not keep them forever
         gc.freeze()
         self.loop.call_later(1.0, self._sweep)
 

@@ -86,6 +86,8 @@ def test_leader_is_elected_and_writes_commit_everywhere(make_cluster, size):
         log = await wait_logs_agree(cluster, cluster.ids, 21)
         written = {e["command"]["key"]: e["command"]["value"] for e in log if e["command"]}
         assert written == items
+        async with cluster.client() as c:
+            assert (await c.put("who", 1)).node_id == leader  # answers name the leader
         st = await cluster.statuses()
         assert [n for n, s in st.items() if s["role"] == "leader"] == [leader]
         assert all(s["leader"] == leader for s in st.values())
