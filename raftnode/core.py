@@ -312,6 +312,9 @@ class RaftCore:
     def term_at(self, index: int) -> int:
         return self._log[index].term
 
+    def entry(self, index: int) -> Entry | None:
+        return self._log[index] if 0 < index <= self.last_index else None
+
     def entries_from(self, index: int) -> list[Entry]:
         return self._log[max(index, 1) :]
 

@@ -1,0 +1,580 @@
+"""A deterministic in-process Raft cluster: real RaftCores, a simulated network, virtual time.
+
+Everything random (message delays, drops, duplicates, election timeouts) comes from
+one seed, and every event runs in a fixed order from one priority queue, so a seed
+fixes the whole run: the same seed gives a byte-identical trace.
+
+What the simulation models, and why:
+- Network: each message gets an independent random delay (hence reordering), may be
+  dropped or duplicated, and is lost if a partition separates its ends when it is
+  sent or when it arrives.
+- Crash: a node stops at an event boundary and loses everything except what its
+  Ready told it to persist (hard state and log), exactly as the real storage does.
+  Restart builds a fresh RaftCore and an empty state machine from that durable state.
+- Pause: a paused node neither ticks nor receives; arriving messages wait, and on
+  resume it catches up the missed ticks at once (as the server does from its
+  monotonic clock), so a paused leader's lease has expired when it wakes.
+- Clock rate: a node's ticks can run faster or slower than virtual time.
+
+Safety is checked as the run goes (see SafetyViolation): election safety, state
+machine safety, leader completeness for acknowledged entries, and that reads
+reflect every write acknowledged before they were invoked. `finish()` heals
+everything, waits for the cluster to converge and checks log matching and that
+every acknowledged entry survived on every node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from raftnode.core import LEADER, Config, Entry, HardState, Message, NotLeader, RaftCore
+from raftnode.kv import KVStateMachine
+
+
+class SafetyViolation(AssertionError):
+    """A Raft safety property failed; the message says which and where."""
+
+
+@dataclass
+class NetworkConfig:
+    min_delay_ms: float = 1.0
+    max_delay_ms: float = 10.0
+    drop: float = 0.0  # probability a message is lost
+    duplicate: float = 0.0  # probability a message is delivered twice
+    # A long tail: with probability `slow` a copy is delayed up to slow_delay_ms instead,
+    # so old requests (and old votes) arrive long after their sender moved on.
+    slow: float = 0.0
+    slow_delay_ms: float = 300.0
+
+
+@dataclass
+class SimConfig:
+    nodes: int = 3
+    seed: int = 0
+    tick_ms: float = 10.0
+    election_ticks: int = 10
+    heartbeat_ticks: int = 1
+    pre_vote: bool = True
+    check_quorum: bool = True
+    read_mode: str = "read-index"
+    bugs: frozenset[str] = frozenset()
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
+    trace: bool = True
+
+
+@dataclass
+class Op:
+    """One client operation and its outcome, in the shape of DESIGN.md's history."""
+
+    id: int
+    f: str  # "read" | "write" | "cas"
+    key: str
+    value: object  # write: the value; cas: [expected, new]; read: None until ok
+    node: str
+    invoke_ms: float
+    type: str | None = None  # None while open; then "ok" | "fail" | "info"
+    complete_ms: float | None = None
+    error: str | None = None
+    # For the read check: the highest index acknowledged to any client before invoke.
+    acked_before: int = 0
+    read_at: int = 0  # the applied index a read was answered at
+
+    @property
+    def done(self) -> bool:
+        return self.type is not None
+
+
+@dataclass
+class _Node:
+    id: str
+    hard: HardState = field(default_factory=HardState)
+    log: list[Entry] = field(default_factory=list)  # durable, index i at log[i-1]
+    core: RaftCore | None = None
+    kv: KVStateMachine = field(default_factory=KVStateMachine)
+    up: bool = True
+    paused: bool = False
+    incarnation: int = 0
+    clock_rate: float = 1.0
+    proposals: dict[int, tuple[Op, Entry]] = field(default_factory=dict)
+    reads: dict[int, Op] = field(default_factory=dict)  # request id -> op, awaiting ReadIndex
+    ready_reads: list[tuple[int, Op]] = field(default_factory=list)  # (index, op) await apply
+    inbox: list[Message] = field(default_factory=list)  # held while paused
+    missed_ticks: int = 0
+    checked_term: int = -1  # the last term in which leader completeness was checked
+
+
+class SimCluster:
+    def __init__(self, config: SimConfig):
+        # A private copy: finish() calms the network, and the caller's config stays as given.
+        self.config = config = dataclasses.replace(
+            config, network=dataclasses.replace(config.network)
+        )
+        self.ids = [f"n{i}" for i in range(1, config.nodes + 1)]
+        self.rng = random.Random(config.seed)
+        self.now = 0.0
+        self._queue: list[tuple[float, int, str, object]] = []
+        self._seq = 0
+        self.blocked: set[tuple[str, str]] = set()
+        self.trace: list[str] = []
+        self.history: list[Op] = []
+        self._next_op = 0
+        self._client_seq = 0
+        # Safety bookkeeping.
+        self.leaders: dict[int, str] = {}  # term -> the one leader of that term
+        self.applied: dict[int, Entry] = {}  # index -> the entry applied there (by anyone)
+        self.acked: dict[int, tuple[Entry, int]] = {}  # index -> (entry, max term at ack)
+        self.max_acked_index = 0
+        self.max_term = 0
+        self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
+        self.nodes = {i: _Node(i) for i in self.ids}
+        for i in self.ids:
+            self._boot(i)
+            # Each node's clock starts at a random phase, so ticks interleave.
+            self._schedule(self.rng.uniform(0, config.tick_ms), "tick", (i, 0))
+
+    # ---- scheduling ---------------------------------------------------------------
+
+    def _schedule(self, at: float, kind: str, payload: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, (at, self._seq, kind, payload))
+
+    def _log(self, text: str) -> None:
+        if self.config.trace:
+            self.trace.append(f"{self.now:.3f} {text}")
+
+    def at(self, time_ms: float, action: Callable[[], object], label: str = "action") -> None:
+        """Run `action` (e.g. lambda: c.crash("n1")) at virtual time `time_ms`."""
+        self._schedule(max(time_ms, self.now), "call", (action, label))
+
+    def step_event(self) -> bool:
+        if not self._queue:
+            return False
+        at, _, kind, payload = heapq.heappop(self._queue)
+        self.now = at
+        if kind == "tick":
+            self._on_tick(*payload)
+        elif kind == "deliver":
+            self._on_deliver(payload)
+        elif kind == "timeout":
+            self._on_op_timeout(payload)
+        elif kind == "call":
+            action, label = payload
+            self._log(label)
+            action()
+        return True
+
+    def run_for(self, ms: float) -> None:
+        self.run_until(lambda: False, ms, quiet=True)
+
+    def run_until(self, done: Callable[[], bool], timeout_ms: float, quiet: bool = False) -> bool:
+        """Run events until done() or timeout_ms of virtual time passed; returns done()."""
+        deadline = self.now + timeout_ms
+        while not done():
+            if not self._queue or self._queue[0][0] > deadline:
+                self.now = max(self.now, deadline)
+                return done() if not quiet else False
+            self.step_event()
+        return True
+
+    # ---- nodes --------------------------------------------------------------------
+
+    def _boot(self, i: str) -> None:
+        n = self.nodes[i]
+        c = self.config
+        cfg = Config(
+            election_ticks=c.election_ticks,
+            heartbeat_ticks=c.heartbeat_ticks,
+            pre_vote=c.pre_vote,
+            check_quorum=c.check_quorum,
+            read_mode=c.read_mode,
+            bugs=frozenset(c.bugs),
+        )
+        # The core's own randomness is a child of the run's seed: deterministic, yet a
+        # restarted node draws new timeouts.
+        rng = random.Random(self.rng.getrandbits(64))
+        n.core = RaftCore(i, self.ids, cfg, rng, n.hard, list(n.log))
+        n.kv = KVStateMachine()
+        n.up = True
+        n.paused = False
+        n.inbox = []
+        n.missed_ticks = 0
+        self._drain(n)
+
+    def crash(self, i: str) -> None:
+        n = self.nodes[i]
+        if not n.up:
+            return
+        self._log(f"crash {i}")
+        n.up = False
+        n.core = None
+        n.incarnation += 1
+        # Operations waiting on this node's answers are now of unknown outcome.
+        for op, _ in n.proposals.values():
+            self._complete(op, "info", error="node crashed")
+        for op in list(n.reads.values()) + [op for _, op in n.ready_reads]:
+            self._complete(op, "fail", error="node crashed")  # reads change nothing
+        n.proposals, n.reads, n.ready_reads = {}, {}, []
+
+    def restart(self, i: str) -> None:
+        n = self.nodes[i]
+        if n.up:
+            return
+        self._log(f"restart {i} term={n.hard.term} vote={n.hard.voted_for} log={len(n.log)}")
+        self._boot(i)
+        tick = (i, n.incarnation)
+        self._schedule(self.now + self.rng.uniform(0, self.config.tick_ms), "tick", tick)
+
+    def pause(self, i: str) -> None:
+        n = self.nodes[i]
+        if n.up and not n.paused:
+            self._log(f"pause {i}")
+            n.paused = True
+
+    def resume(self, i: str) -> None:
+        n = self.nodes[i]
+        if not (n.up and n.paused):
+            return
+        self._log(f"resume {i} missed_ticks={n.missed_ticks}")
+        n.paused = False
+        for _ in range(n.missed_ticks):
+            n.core.tick()
+        n.missed_ticks = 0
+        inbox, n.inbox = n.inbox, []
+        for m in inbox:
+            n.core.step(m)
+        self._drain(n)
+
+    def set_clock_rate(self, i: str, rate: float) -> None:
+        """Make node i's ticks come `rate` times as often as they should (clock skew)."""
+        if rate <= 0:
+            raise ValueError(f"clock rate must be positive, got {rate}")
+        self._log(f"clock {i} rate={rate}")
+        self.nodes[i].clock_rate = rate
+
+    def _on_tick(self, i: str, incarnation: int) -> None:
+        n = self.nodes[i]
+        if incarnation != n.incarnation:
+            return  # the tick chain of a crashed incarnation ends; restart starts a new one
+        if not n.up:
+            return
+        self._schedule(self.now + self.config.tick_ms / n.clock_rate, "tick", (i, incarnation))
+        if n.paused:
+            n.missed_ticks += 1
+            return
+        n.core.tick()
+        self._drain(n)
+
+    # ---- network ------------------------------------------------------------------
+
+    def partition(self, *groups: list[str]) -> None:
+        """Nodes talk only within their group; nodes in no group are cut off from all."""
+        self._log(f"partition {[sorted(g) for g in groups]}")
+        side = {i: k for k, g in enumerate(groups) for i in g}
+        self.blocked = {
+            (a, b)
+            for a in self.ids
+            for b in self.ids
+            if a != b and (a not in side or b not in side or side[a] != side[b])
+        }
+
+    def isolate(self, i: str) -> None:
+        self.partition([j for j in self.ids if j != i])
+
+    def block(self, src: str, dst: str) -> None:
+        """One-way loss: messages from src to dst are dropped."""
+        self._log(f"block {src}->{dst}")
+        self.blocked.add((src, dst))
+
+    def heal(self) -> None:
+        self._log("heal")
+        self.blocked = set()
+
+    def _send(self, m: Message) -> None:
+        net = self.config.network
+        if (m.src, m.dst) in self.blocked or self.rng.random() < net.drop:
+            self.stats["dropped"] += 1
+            return
+        copies = 2 if self.rng.random() < net.duplicate else 1
+        self.stats["duplicated"] += copies - 1
+        for _ in range(copies):
+            if net.slow and self.rng.random() < net.slow:
+                delay = self.rng.uniform(net.max_delay_ms, net.slow_delay_ms)
+            else:
+                delay = self.rng.uniform(net.min_delay_ms, net.max_delay_ms)
+            self._schedule(self.now + delay, "deliver", m)
+
+    def _on_deliver(self, m: Message) -> None:
+        n = self.nodes[m.dst]
+        if not n.up or (m.src, m.dst) in self.blocked:
+            self.stats["dropped"] += 1
+            return
+        if n.paused:
+            n.inbox.append(m)
+            return
+        self.stats["delivered"] += 1
+        if self.config.trace:
+            self._log(_describe(m))
+        n.core.step(m)
+        self._drain(n)
+
+    # ---- the server's loop, in miniature -------------------------------------------
+
+    def _drain(self, n: _Node) -> None:
+        core = n.core
+        while core.has_ready():
+            rd = core.ready()
+            # 1. Persist exactly what Ready says; a crash keeps only this.
+            if rd.hard_state is not None:
+                n.hard = rd.hard_state
+            if rd.entries:
+                del n.log[rd.entries[0].index - 1 :]
+                n.log.extend(rd.entries)
+            for ev in rd.events:
+                self._log(f"{n.id} event {ev}")
+            # 2. Send.
+            for m in rd.messages:
+                self._send(m)
+            # 3. Apply, answer reads.
+            for e in rd.committed:
+                self._apply(n, e)
+            for rs in rd.reads:
+                op = n.reads.pop(rs.request_id, None)
+                if op is not None:
+                    n.ready_reads.append((rs.index, op))
+            for rid in rd.failed_reads:
+                op = n.reads.pop(rid, None)
+                if op is not None:
+                    self._complete(op, "fail", error="leadership lost")
+            self._answer_reads(n)
+        self._observe(n)
+
+    def _observe(self, n: _Node) -> None:
+        core = n.core
+        if core.term > self.max_term:
+            self.max_term = core.term
+        if core.role != LEADER:
+            return
+        other = self.leaders.setdefault(core.term, n.id)
+        if other != n.id:
+            raise SafetyViolation(
+                f"election safety: {other} and {n.id} are both leaders of term {core.term}"
+            )
+        if n.checked_term == core.term:
+            return
+        n.checked_term = core.term
+        # Leader completeness: an entry acknowledged while every term was below this
+        # leader's term was committed in an earlier term, so this leader must hold it.
+        for index, (entry, term_at_ack) in self.acked.items():
+            if term_at_ack < core.term:
+                have = core.entry(index)
+                if have != entry:
+                    raise SafetyViolation(
+                        f"leader completeness: {n.id} leads term {core.term} without "
+                        f"acknowledged entry {entry} (has {have})"
+                    )
+
+    def _apply(self, n: _Node, e: Entry) -> None:
+        seen = self.applied.setdefault(e.index, e)
+        if seen != e:
+            raise SafetyViolation(
+                f"state machine safety: {n.id} applies {e} at index {e.index}, "
+                f"another node applied {seen}"
+            )
+        result = n.kv.apply(e)
+        pending = n.proposals.pop(e.index, None)
+        if pending is None:
+            return
+        op, proposed = pending
+        if proposed != e:
+            # Another leader's entry took this index: ours was never committed there,
+            # and an entry lives at one index only, so it never will be.
+            self._complete(op, "fail", error="entry overwritten")
+            return
+        self.acked[e.index] = (e, self.max_term)
+        self.max_acked_index = max(self.max_acked_index, e.index)
+        if op.f == "read" and result is not None:
+            op.value = result.get("value")
+            op.read_at = e.index
+        if result is not None and result.get("ok"):
+            self._complete(op, "ok")
+        else:
+            self._complete(op, "fail", error=(result or {}).get("error", "rejected"))
+
+    def _answer_reads(self, n: _Node) -> None:
+        if not n.ready_reads:
+            return
+        still = []
+        for index, op in n.ready_reads:
+            if n.kv.applied_index < index:
+                still.append((index, op))
+                continue
+            op.value = n.kv.read(op.key)
+            op.read_at = n.kv.applied_index
+            if op.read_at < op.acked_before:
+                raise SafetyViolation(
+                    f"stale read: op {op.id} on {n.id} read key {op.key!r} at index "
+                    f"{op.read_at}, but index {op.acked_before} was acknowledged before "
+                    f"the read began"
+                )
+            self._complete(op, "ok")
+        n.ready_reads = still
+
+    # ---- clients -------------------------------------------------------------------
+
+    def leader(self) -> str | None:
+        """A node that believes it leads in the highest term (there may be stale ones)."""
+        best = None
+        for i in self.ids:
+            n = self.nodes[i]
+            if n.up and not n.paused and n.core.role == LEADER:
+                if best is None or n.core.term > self.nodes[best].core.term:
+                    best = i
+        return best
+
+    def leaders_above(self, term: int) -> list[str]:
+        """Nodes (up, not paused) that lead some term above `term`."""
+        return [
+            i
+            for i in self.ids
+            if self.nodes[i].up
+            and not self.nodes[i].paused
+            and self.nodes[i].core.role == LEADER
+            and self.nodes[i].core.term > term
+        ]
+
+    def invoke(self, f: str, key: str, value: object = None, node: str | None = None) -> Op:
+        """Start a client operation at `node` (default: the current leader, else n1)."""
+        if f not in ("read", "write", "cas"):
+            raise ValueError(f"unknown operation {f!r}; expected read, write or cas")
+        node = node or self.leader() or self.ids[0]
+        self._next_op += 1
+        op = Op(self._next_op, f, key, value, node, self.now, acked_before=self.max_acked_index)
+        self.history.append(op)
+        self._log(f"invoke {op.id} {f} {key} {value!r} at {node}")
+        n = self.nodes[node]
+        if not n.up or n.paused:
+            # Connection refused / no answer: nothing was sent, so it certainly did not happen.
+            self._complete(op, "fail", error="node down")
+            return op
+        self._schedule(self.now + self.config.op_timeout_ms, "timeout", op)
+        self._client_seq += 1
+        try:
+            if f == "read" and self.config.read_mode != "log":
+                n.reads[op.id] = op
+                n.core.read_index(op.id)
+            else:
+                cmd: dict = {"op": f, "key": key, "client": "sim", "seq": self._client_seq}
+                if f == "write":
+                    cmd["value"] = value
+                elif f == "cas":
+                    cmd["expected"], cmd["new"] = value
+                index = n.core.propose(cmd)
+                n.proposals[index] = (op, Entry(n.core.term, index, cmd))
+        except NotLeader:
+            n.reads.pop(op.id, None)
+            self._complete(op, "fail", error="not leader")
+            return op
+        self._drain(n)
+        return op
+
+    def _complete(self, op: Op, outcome: str, error: str | None = None) -> None:
+        if op.done:
+            return
+        op.type = outcome
+        op.complete_ms = self.now
+        op.error = error
+        self._log(f"complete {op.id} {outcome} {op.value!r} {error or ''}".rstrip())
+
+    def _on_op_timeout(self, op: Op) -> None:
+        if not op.done:
+            n = self.nodes[op.node]
+            n.reads.pop(op.id, None)
+            n.ready_reads = [(i, o) for i, o in n.ready_reads if o is not op]
+            for index, (o, _) in list(n.proposals.items()):
+                if o is op:
+                    del n.proposals[index]
+            # A read that timed out changed nothing; a write may still take effect.
+            self._complete(op, "fail" if op.f == "read" else "info", error="timeout")
+
+    # ---- the end of a run -------------------------------------------------------------
+
+    def finish(self, timeout_ms: float = 30_000.0) -> None:
+        """Heal every fault, let the cluster converge, and check what must hold at rest.
+
+        Raises SafetyViolation on lost acknowledged entries or logs that break log
+        matching, and AssertionError if the healed cluster does not converge in time.
+        """
+        self.heal()
+        for i in self.ids:
+            self.set_clock_rate(i, 1.0)
+            self.resume(i)
+            self.restart(i)
+        net = self.config.network
+        self.config.network = NetworkConfig(net.min_delay_ms, net.max_delay_ms)
+        # Converged: one leader whose whole log is committed and applied everywhere.
+        if not self.run_until(self._converged, timeout_ms):
+            states = {i: self.nodes[i].core.status() for i in self.ids}
+            raise AssertionError(f"healed cluster did not converge in {timeout_ms} ms: {states}")
+        self.check_logs()
+        for index, (entry, _) in sorted(self.acked.items()):
+            for i in self.ids:
+                have = self.nodes[i].core.entry(index)
+                if have != entry:
+                    raise SafetyViolation(
+                        f"durability: acknowledged {entry} is missing on {i} (has {have})"
+                    )
+
+    def _converged(self) -> bool:
+        lead = self.leader()
+        if lead is None:
+            return False
+        last = self.nodes[lead].core.last_index
+        return all(
+            self.nodes[i].core.commit_index == last and self.nodes[i].kv.applied_index == last
+            for i in self.ids
+        )
+
+    def check_logs(self) -> None:
+        """Log matching over every pair of live nodes: same index and term, same prefix."""
+        logs = {i: self.nodes[i].core.entries_from(1) for i in self.ids if self.nodes[i].up}
+        names = sorted(logs)
+        for a_i, a in enumerate(names):
+            for b in names[a_i + 1 :]:
+                la, lb = logs[a], logs[b]
+                n = min(len(la), len(lb))
+                d = 0
+                while d < n and la[d] == lb[d]:
+                    d += 1
+                for k in range(d, n):
+                    if la[k].term == lb[k].term:
+                        raise SafetyViolation(
+                            f"log matching: {a} and {b} agree on term {la[k].term} at index "
+                            f"{k + 1} but differ at index {d + 1}"
+                        )
+
+    def trace_text(self) -> str:
+        return "\n".join(self.trace) + "\n"
+
+
+def _describe(m: Message) -> str:
+    s = f"{m.src}>{m.dst} {m.type} t{m.term}"
+    if m.type in ("append", "prevote", "vote"):
+        s += f" i{m.index} lt{m.log_term}"
+    if m.entries:
+        s += f" e{m.entries[0].index}..{m.entries[-1].index}"
+    if m.type in ("append", "heartbeat") and m.commit:
+        s += f" c{m.commit}"
+    if m.type == "append_resp":
+        s += f" i{m.index}"
+        if m.reject:
+            s += f" reject ct{m.conflict_term} ci{m.conflict_index}"
+    elif m.reject:
+        s += " reject"
+    if m.context:
+        s += f" x{m.context}"
+    return s

@@ -1,0 +1,80 @@
+"""Property tests: random fault schedules, drawn by hypothesis, never break Raft's safety.
+
+Every run asserts, as it goes: election safety (one leader per term), state machine
+safety (one entry per index across all nodes), leader completeness for acknowledged
+entries, and that reads see every write acknowledged before they began. At the end
+it heals, converges and checks log matching and that every acknowledged entry
+survived on every node (harness/sim/cluster.py).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.sim import FAULT_KINDS, Fault, NetworkConfig, SimConfig, run_simulation
+
+DURATION_MS = 2000.0
+
+
+@st.composite
+def faults_for(draw, ids: list[str], kinds: tuple[str, ...]) -> list[Fault]:
+    fault = st.builds(
+        Fault,
+        at_ms=st.integers(0, int(DURATION_MS)).map(float),
+        kind=st.sampled_from(kinds),
+        nodes=st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids) // 2, unique=True).map(
+            lambda xs: tuple(sorted(xs))
+        ),
+        for_ms=st.integers(5, 700).map(float),
+        rate=st.sampled_from([0.5, 2.0, 3.0]),
+    )
+    return draw(st.lists(fault, max_size=8))
+
+
+@st.composite
+def runs(draw, read_modes=("read-index", "log"), kinds=FAULT_KINDS):
+    n = draw(st.sampled_from([3, 3, 5]))
+    ids = [f"n{i}" for i in range(1, n + 1)]
+    net = NetworkConfig(
+        min_delay_ms=1.0,
+        max_delay_ms=draw(st.sampled_from([5.0, 10.0, 25.0])),
+        drop=draw(st.sampled_from([0.0, 0.02, 0.1])),
+        duplicate=draw(st.sampled_from([0.0, 0.05, 0.2])),
+        slow=draw(st.sampled_from([0.0, 0.0, 0.05])),
+    )
+    config = SimConfig(
+        nodes=n,
+        seed=draw(st.integers(0, 2**32 - 1)),
+        read_mode=draw(st.sampled_from(read_modes)),
+        network=net,
+    )
+    return config, draw(faults_for(ids, kinds))
+
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,  # the same examples on every machine: CI failures reproduce
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@SETTINGS
+@given(runs())
+def test_safety_holds_under_random_faults(run):
+    config, faults = run
+    c = run_simulation(config, faults, DURATION_MS)
+    # The run did real work: some operations were acknowledged and survived.
+    assert any(op.type == "ok" for op in c.history)
+
+
+# Leases are only as good as the clocks and the followers' memory of the leader, so
+# clock faults and crashes are left out for them; partitions, one-way loss and pauses
+# stay in (a paused leader catches up its ticks and finds its lease expired).
+@settings(SETTINGS, max_examples=15)
+@given(runs(read_modes=("lease",), kinds=("partition", "one-way", "isolate", "pause")))
+def test_lease_reads_are_safe_without_clock_faults(run):
+    config, faults = run
+    c = run_simulation(config, faults, DURATION_MS)
+    assert any(op.type == "ok" and op.f == "read" for op in c.history)
