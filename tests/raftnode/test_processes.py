@@ -303,3 +303,35 @@ def test_sigterm_stops_a_node_cleanly(make_cluster):
     run(cluster.wait_leader())
     assert cluster.terminate("n1") == 0
     assert "stopped" in (cluster.data_dir("n1") / "node.log").read_text()
+
+
+def test_node_with_a_torn_wal_tail_recovers_and_catches_up(make_cluster):
+    cluster = make_cluster(3)
+
+    async def before():
+        leader = await cluster.wait_leader()
+        await put_all(cluster, {f"t{i}": i for i in range(10)})
+        return leader
+
+    leader = run(before())
+    victim = next(n for n in cluster.ids if n != leader)
+    cluster.kill(victim)
+    wal = cluster.data_dir(victim) / "wal.log"
+    size = wal.stat().st_size
+    with open(wal, "ab") as f:  # a record cut short mid-write: header says more than follows
+        f.write(b"\x00\x00\x01\x00\xde\xad\xbe\xef" + b'{"hs":[9,"n9",0],"e":[[9,')
+
+    async def after():
+        await put_all(cluster, {"t10": 10})
+        cluster.start(victim)
+        await cluster.wait_for(
+            f"{victim} back as a follower",
+            lambda st: st.get(victim, {}).get("role") == "follower",
+        )
+        await wait_logs_agree(cluster, cluster.ids, 12)
+        st = await cluster.status(victim)
+        assert st["term"] < 9  # the torn record's term was not taken
+
+    run(after())
+    assert "torn" in (cluster.data_dir(victim) / "node.log").read_text()
+    assert wal.stat().st_size > size  # cut back, then appended to
