@@ -407,7 +407,9 @@ class RaftCore:
             or self._round_wanted
             or self._unstable_from <= self.last_index
             or self.commit_index > self._applied
-            or self._hard_state() != self._last_hard
+            or self.term != self._last_hard.term
+            or self.commit_index != self._last_hard.commit
+            or self._durable_vote() != self._last_hard.voted_for
         )
 
     def ready(self) -> Ready:
@@ -831,11 +833,13 @@ class RaftCore:
                         self._send_append(p)
                 self._dirty.clear()
 
-    def _hard_state(self) -> HardState:
-        voted_for = self.voted_for
+    def _durable_vote(self) -> str | None:
         if "forget-vote" in self._bugs:
-            voted_for = None  # PLANTED BUG forget-vote: the vote is never made durable
-        return HardState(self.term, voted_for, self.commit_index)
+            return None  # PLANTED BUG forget-vote: the vote is never made durable
+        return self.voted_for
+
+    def _hard_state(self) -> HardState:
+        return HardState(self.term, self._durable_vote(), self.commit_index)
 
     def _send(self, mtype: str, dst: str, **fields) -> None:
         self._messages.append(Message(mtype, self.id, dst, self.term, **fields))
