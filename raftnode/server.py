@@ -572,6 +572,9 @@ class Node:
                 "listen": f"{self.cfg.listen[0]}:{self.cfg.listen[1]}",
                 "pid": os.getpid(),
                 "wal_bytes": self.storage.bytes_written,
+                # Clocks as this process sees them now (a clock fault shows here).
+                "wall_ns": time.time_ns(),
+                "mono_ns": time.monotonic_ns(),
                 "wal_syncs": self.storage.syncs,
                 "wal_sync_ms_avg": round(
                     1000 * self.storage.sync_seconds / max(1, self.storage.syncs), 3

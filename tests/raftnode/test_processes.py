@@ -242,7 +242,7 @@ def test_kv_command_prints_json_and_exits_by_outcome(make_cluster):
     r = kv(cluster, "status", node=follower)
     st = json.loads(r.stdout)
     assert r.returncode == 0
-    assert {"id", "role", "term", "leader", "commit"} <= set(st)
+    assert {"id", "role", "term", "leader", "commit", "wall_ns", "mono_ns"} <= set(st)
     assert (st["id"], st["role"], st["leader"]) == (follower, "follower", leader)
 
     assert kv(cluster, "get").returncode == 2  # usage
