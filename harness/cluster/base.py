@@ -1,0 +1,121 @@
+"""What the runner and the nemesis need from a cluster backend.
+
+A backend runs N nodes and offers the primitives faults are made of. The nemesis
+(harness/nemesis/) only talks to this interface, so a fault written once works on
+every backend that implements the primitive it uses; a backend that cannot do one
+raises `Unsupported` with the reason, and the fault reports it.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from typing import Any
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be brought up or driven (exit status 4)."""
+
+
+class Unsupported(ClusterError):
+    """This backend (or this machine) cannot apply the requested fault."""
+
+
+class Cluster(abc.ABC):
+    nodes: list[str]  # node ids, "n1".."nN"
+
+    # ---- life cycle ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Brings every node up and waits until each answers `status`."""
+
+    @abc.abstractmethod
+    def teardown(self) -> None:
+        """Removes everything the cluster created; safe to call twice."""
+
+    def __enter__(self) -> Cluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.teardown()
+
+    # ---- observation ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def addrs(self) -> dict[str, str]:
+        """node id -> "HOST:PORT" reachable from the harness, for clients."""
+
+    @abc.abstractmethod
+    def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
+        """The node's own status, or None when it does not answer."""
+
+    def leader(self) -> str | None:
+        """The node that says it leads, in the highest term among those that answer."""
+        best: tuple[int, str] | None = None
+        for n in self.nodes:
+            st = self.status(n)
+            if st and st.get("role") == "leader":
+                cand = (int(st.get("term", 0)), n)
+                best = cand if best is None or cand > best else best
+        return best[1] if best else None
+
+    def wait_for_leader(self, timeout: float = 10.0, exclude: set[str] | None = None) -> str:
+        """Waits until some node (not in `exclude`) leads; ClusterError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lead = self.leader()
+            if lead and lead not in (exclude or set()):
+                return lead
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"no leader{' other than ' + ', '.join(sorted(exclude)) if exclude else ''} "
+                    f"within {timeout:.0f} s; statuses: {self.statuses()}"
+                )
+            time.sleep(0.1)
+
+    def statuses(self) -> dict[str, dict[str, Any] | None]:
+        return {n: self.status(n) for n in self.nodes}
+
+    # ---- fault primitives ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def block(self, src: str, dst: str) -> None:
+        """Drops what `src` sends to `dst` (one direction)."""
+
+    @abc.abstractmethod
+    def heal_network(self) -> None:
+        """Removes every block."""
+
+    @abc.abstractmethod
+    def kill(self, node: str) -> None:
+        """SIGKILL of the node process; its data stays."""
+
+    @abc.abstractmethod
+    def restart(self, node: str) -> None:
+        """Starts a killed node again on the same data."""
+
+    @abc.abstractmethod
+    def pause(self, node: str) -> None: ...
+
+    @abc.abstractmethod
+    def resume(self, node: str) -> None: ...
+
+    @abc.abstractmethod
+    def set_clock(self, node: str, offset_s: float) -> None:
+        """Moves the node's clocks (wall and monotonic) to real time + offset_s."""
+
+    @abc.abstractmethod
+    def strobe_clock(self, node: str, delta_s: float, period_s: float) -> None:
+        """Flips the node's clock between offset and offset + delta every period."""
+
+    @abc.abstractmethod
+    def stop_strobe(self, node: str) -> None: ...
+
+    @abc.abstractmethod
+    def set_packet(self, node: str, delay_ms: float = 0.0, loss_pct: float = 0.0) -> None:
+        """Delays and/or drops packets the node receives."""
+
+    @abc.abstractmethod
+    def clear_packet(self, node: str) -> None: ...

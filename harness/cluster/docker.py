@@ -1,0 +1,528 @@
+"""The Docker backend: one network, N containers, one volume per node, per run.
+
+Why the node is a supervised process inside an idle container (and not the
+container's main process): a crash is then `SIGKILL` of the node process and a
+restart is `node-ctl start` in the same container, so the node keeps its address,
+its volume, its libfaketime control file and the iptables rules of a partition
+that may be in force at the same time; nothing has to be re-applied after a
+restart, and a kill cannot race with a partition's rules. The container's own
+main process is `sleep infinity` under docker-init (`init=True`), which reaps the
+killed node so `node-ctl` sees it gone. `docker pause` freezes the whole
+container, node included.
+
+Addresses: each run gets its own bridge network with a fixed /24 (10.213.K.0/24,
+K picked per run, the next one when Docker says the pool overlaps) and static
+addresses .11, .12, ... for n1, n2, ..., so a restarted node is where it was.
+The harness talks to the nodes at those addresses directly (Linux bridge), and
+traffic only ever goes to our own containers.
+
+Everything carries the label raftquake.run=<run id>; teardown removes by that
+label, and `raftquake clean` removes every run's leftovers the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import io
+import ipaddress
+import json
+import os
+import signal
+import tarfile
+import threading
+import time
+import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.cluster.base import Cluster, ClusterError, Unsupported
+from harness.cluster.cleanup import RUN_LABEL, clean, leftovers
+
+SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
+NODE_PORT = 7000
+DATA = "/data"
+CHAIN = "RAFTQUAKE"  # partitions: rules in this chain, jumped to from INPUT
+PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss fallback when netem is missing
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+FAKETIME_ENV = {
+    "LD_PRELOAD": LIBFAKETIME,
+    "FAKETIME_TIMESTAMP_FILE": "/run/raftquake/faketime",
+    "FAKETIME_NO_CACHE": "1",
+}
+
+_live: set[DockerCluster] = set()
+_live_lock = threading.Lock()
+
+
+def _teardown_all() -> None:
+    with _live_lock:
+        clusters = list(_live)
+    for c in clusters:
+        with contextlib.suppress(Exception):
+            c.teardown()
+
+
+atexit.register(_teardown_all)
+
+
+@dataclass
+class DockerConfig:
+    nodes: int = 5
+    image: str | None = None  # None: the image for the current raftnode/, built if missing
+    run_id: str | None = None
+    read_mode: str = "read-index"
+    bugs: list[str] = field(default_factory=list)
+    node_args: list[str] = field(default_factory=list)  # extra `python -m raftnode` options
+    ready_timeout: float = 30.0
+    signals: bool = True  # SIGINT/SIGTERM tear the cluster down (main thread only)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+class DockerCluster(Cluster):
+    def __init__(self, config: DockerConfig | None = None, client=None):
+        import docker
+
+        self.config = config or DockerConfig()
+        if self.config.nodes < 1:
+            raise ClusterError("a cluster needs at least one node")
+        self.client = client or docker.from_env()
+        self.run_id = self.config.run_id or new_run_id()
+        self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
+        self.ips: dict[str, str] = {}
+        self.network = None
+        self.containers: dict[str, Any] = {}
+        self.clock_offsets: dict[str, float] = dict.fromkeys(self.nodes, 0.0)
+        self.paused: set[str] = set()
+        self.iptables = "iptables-legacy"
+        self.netem: bool | None = None  # probed on first use
+        self._torn_down = False
+        self._old_handlers: dict[int, Any] = {}
+
+    # ---- names -----------------------------------------------------------------------
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {RUN_LABEL: self.run_id}
+
+    def name(self, node: str) -> str:
+        return f"raftquake-{self.run_id}-{node}"
+
+    def addrs(self) -> dict[str, str]:
+        return {n: f"{self.ips[n]}:{NODE_PORT}" for n in self.nodes}
+
+    def node_args(self, node: str) -> list[str]:
+        peers = ",".join(f"{n}={a}" for n, a in self.addrs().items())
+        args = [
+            "--id", node,
+            "--listen", self.addrs()[node],
+            "--peers", peers,
+            "--data-dir", f"{DATA}/node",
+            "--read-mode", self.config.read_mode,
+        ]  # fmt: skip
+        for bug in self.config.bugs:
+            args += ["--bug", bug]
+        return args + list(self.config.node_args)
+
+    # ---- life cycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        from harness import image
+
+        with _live_lock:
+            _live.add(self)
+        self._install_signal_handlers()
+        try:
+            tag = self.config.image or image.ensure()
+            self._create_network()
+            # In parallel: each node's container start is mostly waiting on the engine.
+            with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+                list(pool.map(lambda n: self._bring_up(n, tag), self.nodes))
+            self.wait_ready(self.config.ready_timeout)
+        except BaseException:
+            self.teardown()
+            raise
+
+    def _bring_up(self, node: str, tag: str) -> None:
+        self._create_container(node, tag)
+        self._prepare_netfilter(node)
+        self._exec(node, ["node-ctl", "start", *self.node_args(node)])
+
+    def _create_network(self) -> None:
+        import docker.errors
+
+        start = zlib.crc32(self.run_id.encode()) % 200 + 20
+        last: Exception | None = None
+        for k in range(40):
+            third = 20 + (start - 20 + k) % 200
+            subnet = f"{SUBNET_PREFIX}.{third}.0/24"
+            ipam = docker.types.IPAMConfig(
+                pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=_host(subnet, 1))]
+            )
+            try:
+                self.network = self.client.networks.create(
+                    f"raftquake-{self.run_id}", driver="bridge", ipam=ipam, labels=self.labels
+                )
+            except docker.errors.APIError as exc:
+                if "overlap" in str(exc).lower():
+                    last = exc
+                    continue
+                raise ClusterError(f"cannot create the run's network: {exc}") from exc
+            self.ips = {n: _host(subnet, 10 + i) for i, n in enumerate(self.nodes, start=1)}
+            return
+        raise ClusterError(f"no free {SUBNET_PREFIX}.K.0/24 subnet for the run's network: {last}")
+
+    def _create_container(self, node: str, tag: str) -> None:
+        import docker
+
+        volume = self.client.volumes.create(name=self.name(node), labels=self.labels)
+        networking = self.client.api.create_networking_config(
+            {self.network.name: self.client.api.create_endpoint_config(ipv4_address=self.ips[node])}
+        )
+        host_config = self.client.api.create_host_config(
+            cap_add=["NET_ADMIN"],
+            binds={volume.name: {"bind": DATA, "mode": "rw"}},
+            init=True,
+        )
+        try:
+            cid = self.client.api.create_container(
+                tag,
+                name=self.name(node),
+                hostname=node,
+                labels={**self.labels, "raftquake.node": node},
+                host_config=host_config,
+                networking_config=networking,
+            )["Id"]
+            self.client.api.start(cid)
+        except docker.errors.APIError as exc:
+            raise ClusterError(f"cannot start the container of {node}: {exc}") from exc
+        self.containers[node] = self.client.containers.get(cid)
+
+    def _prepare_netfilter(self, node: str) -> None:
+        """Our chains, and conntrack on from the start (one-way blocks rely on it)."""
+        ipt = self._pick_iptables(node)
+        script = (
+            f"{ipt} -N {CHAIN} && {ipt} -A INPUT -j {CHAIN} && "
+            f"{ipt} -N {PKT_CHAIN} && {ipt} -A INPUT -j {PKT_CHAIN} && "
+            # A no-op rule that needs conntrack, so connections are tracked from their
+            # first packet and their direction (ORIGINAL/REPLY) is known when a
+            # one-way block arrives.
+            f"{ipt} -A OUTPUT -m conntrack --ctstate INVALID -j RETURN"
+        )
+        self._exec(node, ["sh", "-c", script])
+
+    def _pick_iptables(self, node: str) -> str:
+        """iptables-legacy when the kernel has it (no nft ruleset to clash with the
+        host's), iptables-nft otherwise; both were checked to drop traffic here."""
+        for cmd in ("iptables-legacy", "iptables-nft"):
+            code, _ = self._exec(node, [cmd, "-L", "INPUT", "-n"], check=False)
+            if code == 0:
+                self.iptables = cmd
+                return cmd
+        raise ClusterError(f"{node}: neither iptables-legacy nor iptables-nft works")
+
+    def wait_ready(self, timeout: float) -> None:
+        """Every node answers status; a node whose process died is an error at once."""
+        deadline = time.monotonic() + timeout
+        pending = set(self.nodes)
+        while pending:
+            for node in sorted(pending):
+                if self.status(node, timeout=0.5) is not None:
+                    pending.discard(node)
+                elif not self.running(node):
+                    raise ClusterError(
+                        f"{node} exited during start-up; last lines of its log:\n"
+                        + self.log_tail(node)
+                    )
+            if pending and time.monotonic() > deadline:
+                node = sorted(pending)[0]
+                raise ClusterError(
+                    f"{', '.join(sorted(pending))} not answering status after {timeout:.0f} s; "
+                    f"last lines of {node}'s log:\n{self.log_tail(node)}"
+                )
+            if pending:
+                time.sleep(0.1)
+
+    def teardown(self) -> None:
+        if self._torn_down:
+            return
+        self._torn_down = True
+        try:
+            # Unpause first: a paused container cannot be removed cleanly on every engine.
+            for node in list(self.paused):
+                with contextlib.suppress(Exception):
+                    self.containers[node].unpause()
+            self.paused.clear()
+            removed = clean(self.client, run_id=self.run_id)
+            if removed.errors:
+                raise ClusterError("teardown left resources: " + "; ".join(removed.errors))
+        finally:
+            with _live_lock:
+                _live.discard(self)
+            self._restore_signal_handlers()
+
+    def leftovers(self) -> dict[str, list[str]]:
+        return leftovers(self.client, self.run_id)
+
+    def _install_signal_handlers(self) -> None:
+        if not self.config.signals or threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum, frame):
+            self.teardown()
+            old = self._old_handlers.get(signum)
+            if callable(old):
+                old(signum, frame)
+            elif signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            else:
+                raise SystemExit(128 + signum)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old_handlers[sig] = signal.getsignal(sig)
+            signal.signal(sig, handler)
+
+    def _restore_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig, old in self._old_handlers.items():
+            with contextlib.suppress(Exception):
+                signal.signal(sig, old)
+        self._old_handlers.clear()
+
+    # ---- exec ------------------------------------------------------------------------
+
+    def _exec(
+        self,
+        node: str,
+        cmd: list[str],
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        detach: bool = False,
+    ) -> tuple[int, str]:
+        res = self.containers[node].exec_run(cmd, environment=env, detach=detach)
+        if detach:
+            return 0, ""
+        out = (res.output or b"").decode(errors="replace")
+        if check and res.exit_code != 0:
+            raise ClusterError(f"{node}: {' '.join(cmd)} failed ({res.exit_code}): {out.strip()}")
+        return res.exit_code, out
+
+    def exec(self, node: str, cmd: list[str], check: bool = True) -> tuple[int, str]:
+        return self._exec(node, cmd, check=check)
+
+    def running(self, node: str) -> bool:
+        if node in self.paused:
+            return True
+        code, _ = self._exec(node, ["node-ctl", "running"], check=False)
+        return code == 0
+
+    def log_tail(self, node: str, lines: int = 30) -> str:
+        code, out = self._exec(node, ["tail", "-n", str(lines), f"{DATA}/node.log"], check=False)
+        return out if code == 0 else f"(no log: {out.strip()})"
+
+    # ---- observation -----------------------------------------------------------------
+
+    def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
+        return _status(self.addrs()[node], timeout)
+
+    def clock_reading(self, node: str) -> dict[str, float]:
+        """Reads the clock inside the container two ways: with libfaketime preloaded
+        (what the node sees) and without (the kernel's clock, which is the host's);
+        each minus the host's own time.time() at the middle of the exec."""
+        probe = "import time; print(time.time())"
+        t0 = time.time()
+        _, faked = self._exec(node, ["python3", "-c", probe], env=FAKETIME_ENV)
+        t1 = time.time()
+        _, real = self._exec(node, ["python3", "-c", probe])
+        t2 = time.time()
+        return {
+            "faked_skew": float(faked.strip()) - (t0 + t1) / 2,
+            "real_skew": float(real.strip()) - (t1 + t2) / 2,
+        }
+
+    # ---- fault primitives ------------------------------------------------------------
+
+    def block(self, src: str, dst: str) -> None:
+        """`dst` drops what `src` sends on connections (and flows) `src` opened.
+
+        One direction only, at the level of messages: the conntrack ORIGINAL match
+        drops src's connection attempts and data, while the transport's own
+        acknowledgements of connections dst opened still reach dst, so dst keeps
+        sending to src over TCP. (A plain source DROP would also eat those ACKs and
+        stall TCP both ways within a retransmit timeout.)
+        """
+        self._exec(
+            dst,
+            [self.iptables, "-A", CHAIN, "-s", self.ips[src],
+             "-m", "conntrack", "--ctdir", "ORIGINAL", "-j", "DROP"],
+        )  # fmt: skip
+
+    def cut(self, a: str, b: str) -> None:
+        """Both directions: every packet between a and b is dropped."""
+        self._exec(b, [self.iptables, "-A", CHAIN, "-s", self.ips[a], "-j", "DROP"])
+        self._exec(a, [self.iptables, "-A", CHAIN, "-s", self.ips[b], "-j", "DROP"])
+
+    def heal_network(self) -> None:
+        for node in self.nodes:
+            self._exec(node, [self.iptables, "-F", CHAIN])
+
+    def rules(self, node: str) -> str:
+        return self._exec(node, [self.iptables, "-S", CHAIN])[1]
+
+    def kill(self, node: str) -> None:
+        self._exec(node, ["node-ctl", "kill"])
+
+    def restart(self, node: str) -> None:
+        self._exec(node, ["node-ctl", "start", *self.node_args(node)])
+
+    def pause(self, node: str) -> None:
+        self.containers[node].pause()
+        self.paused.add(node)
+
+    def resume(self, node: str) -> None:
+        self.containers[node].unpause()
+        self.paused.discard(node)
+
+    def set_clock(self, node: str, offset_s: float) -> None:
+        self._exec(node, ["node-ctl", "clock", _faketime_spec(offset_s)])
+        self.clock_offsets[node] = offset_s
+
+    def strobe_clock(self, node: str, delta_s: float, period_s: float) -> None:
+        base = self.clock_offsets[node]
+        a, b = _faketime_spec(base), _faketime_spec(base + delta_s)
+        loop = (
+            "echo $$ > /run/raftquake/strobe.pid; "
+            f"while :; do node-ctl clock {b}; sleep {period_s:.3f}; "
+            f"node-ctl clock {a}; sleep {period_s:.3f}; done"
+        )
+        self._exec(node, ["sh", "-c", loop], detach=True)
+
+    def stop_strobe(self, node: str) -> None:
+        script = (
+            "[ -f /run/raftquake/strobe.pid ] && kill $(cat /run/raftquake/strobe.pid) "
+            "2>/dev/null; rm -f /run/raftquake/strobe.pid; true"
+        )
+        self._exec(node, ["sh", "-c", script])
+        self.set_clock(node, self.clock_offsets[node])
+
+    def set_packet(self, node: str, delay_ms: float = 0.0, loss_pct: float = 0.0) -> None:
+        if self.netem is None:
+            code, out = self._exec(
+                node, ["tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "0ms"],
+                check=False,
+            )  # fmt: skip
+            self.netem = code == 0
+            if self.netem:
+                self._exec(node, ["tc", "qdisc", "del", "dev", "eth0", "root"])
+        if self.netem:
+            args = ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem"]
+            if delay_ms:
+                args += ["delay", f"{delay_ms:g}ms"]
+            if loss_pct:
+                args += ["loss", f"{loss_pct:g}%"]
+            self._exec(node, args)
+            return
+        if delay_ms:
+            raise Unsupported(
+                "packet delay needs tc netem, which this kernel lacks (CONFIG_NET_SCH_NETEM "
+                "is not set: 'Specified qdisc kind is unknown'); loss still works, via iptables"
+            )
+        if loss_pct:
+            # The statistic match drops that share of what the node receives on eth0.
+            self._exec(node, [self.iptables, "-F", PKT_CHAIN])
+            self._exec(
+                node,
+                [self.iptables, "-A", PKT_CHAIN, "-i", "eth0", "-m", "statistic",
+                 "--mode", "random", "--probability", f"{loss_pct / 100:.4f}", "-j", "DROP"],
+            )  # fmt: skip
+
+    def clear_packet(self, node: str) -> None:
+        if self.netem:
+            self._exec(node, ["tc", "qdisc", "del", "dev", "eth0", "root"], check=False)
+        self._exec(node, [self.iptables, "-F", PKT_CHAIN])
+
+    # ---- collection ------------------------------------------------------------------
+
+    def collect(self, dest: str | Path) -> None:
+        """Each node's data directory (log, events.jsonl, WAL) into dest/nodes/<id>/,
+        and its committed log, as the node reports it, into committed.json."""
+        dest = Path(dest)
+        for node in self.nodes:
+            out = dest / "nodes" / node
+            out.mkdir(parents=True, exist_ok=True)
+            try:
+                stream, _ = self.containers[node].get_archive(f"{DATA}/.")
+                buf = io.BytesIO(b"".join(stream))
+                with tarfile.open(fileobj=buf) as tar:
+                    tar.extractall(out, filter="data")
+            except Exception as exc:  # a collection error must not hide the run's result
+                (out / "collect-error.txt").write_text(f"{exc}\n")
+            log = _committed_log(self.addrs()[node])
+            if log is not None:
+                (out / "committed.json").write_text(json.dumps(log) + "\n")
+
+
+def _host(subnet: str, n: int) -> str:
+    return str(ipaddress.ip_network(subnet)[n])
+
+
+def _faketime_spec(offset_s: float) -> str:
+    return f"{offset_s:+.3f}s"
+
+
+def _status(addr: str, timeout: float) -> dict[str, Any] | None:
+    from raftnode.client import Client
+
+    async def go():
+        client = Client([addr], timeout=timeout, connect_timeout=timeout)
+        try:
+            res = await client.status(addr)
+        finally:
+            await client.close()
+        return res.value if res.ok else None
+
+    try:
+        return asyncio.run(go())
+    except OSError:
+        return None
+
+
+def _committed_log(addr: str, timeout: float = 3.0) -> list | None:
+    from raftnode.client import Client
+
+    async def go():
+        client = Client([addr], timeout=timeout, connect_timeout=1.0)
+        try:
+            res = await client.committed_log(addr)
+        finally:
+            await client.close()
+        return res.value if res.ok else None
+
+    try:
+        return asyncio.run(go())
+    except OSError:
+        return None
+
+
+def docker_available() -> tuple[bool, str]:
+    """(True, "") when a Docker engine answers, else (False, why)."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+        return True, ""
+    except Exception as exc:
+        return False, f"no Docker engine: {exc}"
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

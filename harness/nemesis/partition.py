@@ -1,0 +1,110 @@
+"""Network partitions by iptables inside each container (or the backend's `cut`/`block`).
+
+Modes (DESIGN.md): `one` (a random node alone), `leader` (the leader alone),
+`halves` (random halves), `majority` (a majority that holds the leader, against
+the rest), `random` (a random proper subset against the rest), `majorities-ring`
+(each node sees a majority, no two the same one; needs 4 or more nodes), `bridge`
+(two sides that only one node, the bridge, can reach both of).
+
+`one-way: true` (two-sided modes only): the first side (the isolated node, the
+minority, ...) can no longer send to the others but still hears them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from harness.nemesis.base import Fault, FaultError, find_leader
+
+MODES = ("one", "halves", "majority", "majorities-ring", "bridge", "leader", "random")
+
+
+def ring_cuts(order: list[str]) -> list[tuple[str, str]]:
+    """Pairs to cut so each node keeps only its ring neighbours within distance k,
+    k chosen so that it sees a majority (itself included) and no two nodes see the
+    same set."""
+    n = len(order)
+    majority = n // 2 + 1
+    k = -(-(majority - 1) // 2)  # ceil
+    if n < 4 or 2 * k + 1 >= n:
+        raise FaultError(f"majorities-ring needs 4 or more nodes that a ring can split; got {n}")
+    cuts = []
+    for i, j in itertools.combinations(range(n), 2):
+        d = min(j - i, n - (j - i))
+        if d > k:
+            cuts.append((order[i], order[j]))
+    return cuts
+
+
+class PartitionFault(Fault):
+    name = "partition"
+    options = ("mode", "one-way")
+
+    def __init__(self, cluster, options, rng):
+        super().__init__(cluster, options, rng)
+        self.mode = options.get("mode", "halves")
+        if self.mode not in MODES:
+            raise FaultError(f"partition: unknown mode {self.mode!r}; expected one of {MODES}")
+        self.one_way = bool(options.get("one-way", False))
+        if self.one_way and self.mode in ("majorities-ring", "bridge"):
+            raise FaultError(f"partition: one-way needs a two-sided mode, not {self.mode}")
+
+    def sides(self) -> list[list[str]]:
+        nodes = list(self.cluster.nodes)
+        n = len(nodes)
+        if n < 2:
+            raise FaultError("partition: needs at least two nodes")
+        shuffled = self.rng.sample(nodes, n)
+        if self.mode == "one":
+            first = [shuffled[0]]
+        elif self.mode == "leader":
+            first = [find_leader(self.cluster)]
+        elif self.mode == "halves":
+            first = shuffled[: n // 2]
+        elif self.mode == "majority":
+            lead = find_leader(self.cluster)
+            others = [x for x in shuffled if x != lead]
+            majority = [lead, *others[: n // 2]]
+            first = [x for x in nodes if x not in majority]
+        elif self.mode == "random":
+            first = shuffled[: self.rng.randint(1, n - 1)]
+        else:
+            raise AssertionError(self.mode)
+        return [sorted(first), sorted(x for x in nodes if x not in first)]
+
+    def _start(self) -> dict[str, Any]:
+        c = self.cluster
+        if self.mode == "majorities-ring":
+            order = self.rng.sample(list(c.nodes), len(c.nodes))
+            cuts = ring_cuts(order)
+            for a, b in cuts:
+                _cut(c, a, b)
+            return {"mode": self.mode, "ring": order, "cuts": [list(p) for p in cuts]}
+        if self.mode == "bridge":
+            order = self.rng.sample(list(c.nodes), len(c.nodes))
+            if len(order) < 3:
+                raise FaultError("partition: bridge needs at least three nodes")
+            half = (len(order) - 1) // 2
+            a, bridge, b = order[:half], order[half], order[half + 1 :]
+            for x, y in itertools.product(a, b):
+                _cut(c, x, y)
+            return {"mode": self.mode, "groups": [sorted(a), sorted(b)], "bridge": bridge}
+        first, rest = self.sides()
+        for x, y in itertools.product(first, rest):
+            if self.one_way:
+                c.block(x, y)
+            else:
+                _cut(c, x, y)
+        return {"mode": self.mode, "groups": [first, rest], "one-way": self.one_way}
+
+    def _heal(self) -> None:
+        self.cluster.heal_network()
+
+
+def _cut(cluster, a: str, b: str) -> None:
+    if hasattr(cluster, "cut"):
+        cluster.cut(a, b)
+    else:
+        cluster.block(a, b)
+        cluster.block(b, a)

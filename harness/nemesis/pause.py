@@ -1,0 +1,22 @@
+"""Pause: `docker pause` freezes every process of the node's container; heal resumes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.nemesis.base import Fault, resolve_targets
+
+
+class PauseFault(Fault):
+    name = "pause"
+    options = ("target",)
+
+    def _start(self) -> dict[str, Any]:
+        self.targets = resolve_targets(self.cluster, self.opts.get("target", "one"), self.rng)
+        for node in self.targets:
+            self.cluster.pause(node)
+        return {"nodes": self.targets}
+
+    def _heal(self) -> None:
+        for node in self.targets:
+            self.cluster.resume(node)
