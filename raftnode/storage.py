@@ -254,3 +254,26 @@ class Storage:
             self._f.close()
         except OSError:
             pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m raftnode.storage DATA_DIR`: print the committed log as JSON Lines."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(
+        prog="python -m raftnode.storage",
+        description="Print a data directory's committed log (log-agreement dump format).",
+    )
+    p.add_argument("data_dir")
+    a = p.parse_args(argv)
+    if not (Path(a.data_dir) / WAL_NAME).exists():
+        print(f"{a.data_dir}: no {WAL_NAME} here", file=sys.stderr)
+        return 2
+    for e in committed_log(a.data_dir):
+        print(json.dumps(e))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

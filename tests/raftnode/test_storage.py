@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -152,3 +153,17 @@ def test_large_wal_is_compacted_on_open_without_changing_state(tmp_path, monkeyp
     assert after.records == 1
     assert after.entries == before.entries
     assert (after.term, after.voted_for, after.commit) == (before.term, "n1", 199)
+
+
+def test_offline_dump_command_prints_the_committed_log(tmp_path, capsys):
+    from raftnode.storage import main
+
+    s = Storage(tmp_path)
+    s.save((1, None, 1), [E(1, 1, "a"), E(1, 2, "b")])
+    s.close()
+    assert main([str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(x) for x in lines] == [
+        {"index": 1, "term": 1, "command": {"op": "write", "key": "k", "value": "a"}}
+    ]
+    assert main([str(tmp_path / "nowhere")]) == 2
