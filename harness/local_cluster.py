@@ -112,6 +112,15 @@ class LocalCluster:
             p.wait(10)
         self.paused.discard(node)
 
+    def kill_all(self) -> None:
+        """kill -9 every running node at (nearly) the same instant, then reap them."""
+        running = [n for n in self.running()]
+        for n in running:
+            self.procs[n].send_signal(signal.SIGKILL)
+        for n in running:
+            self.procs[n].wait(10)
+            self.paused.discard(n)
+
     def terminate(self, node: str, timeout: float = 10.0) -> int:
         p = self.procs[node]
         if node in self.paused:

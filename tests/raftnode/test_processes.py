@@ -154,8 +154,7 @@ def test_every_node_killed_at_once_loses_no_acknowledged_write(make_cluster, siz
         # Kill everything mid-load, once a good number of writes were acknowledged.
         while len(acked) < 150:
             await asyncio.sleep(0.01)
-        for n in cluster.ids:
-            cluster.kill(n)
+        cluster.kill_all()
         stop.set()
         await asyncio.gather(*tasks)
 
