@@ -173,7 +173,12 @@ class Client:
             conn.close()
             return False, None
         try:
-            return True, await asyncio.wait_for(fut, timeout)
+            ans = await asyncio.wait_for(fut, timeout)
+            if ans.get("node") and ans["node"] not in self.by_id:
+                # Learn which id answers at this address, so that redirects naming a node
+                # by id reach it at an address this client can use.
+                self.by_id[ans["node"]] = addr
+            return True, ans
         except (TimeoutError, ConnectionError):
             conn.waiting.pop(rid, None)
             # A timed-out connection may hold a late answer for another attempt's id; drop
