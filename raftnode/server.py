@@ -29,6 +29,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,8 @@ log = logging.getLogger("raftnode")
 # Drop messages for a peer whose socket buffer is this full (it is paused or slow); Raft
 # retransmits, and an unbounded buffer would only deliver stale messages late.
 PEER_BUFFER_LIMIT = 8 * 1024 * 1024
+# A peer connection with data unacknowledged this long is closed and reopened.
+PEER_ACK_TIMEOUT_MS = 2000
 # Leader-to-follower messages that may leave before the leader's own log write is durable.
 EARLY_TYPES = frozenset({"append", "heartbeat"})
 
@@ -150,9 +153,15 @@ class PeerLink:
             )
             sock = writer.get_extra_info("socket")
             if sock is not None:
-                import socket
-
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if hasattr(socket, "TCP_USER_TIMEOUT"):
+                    # After a partition heals, TCP's exponential retransmission back-off
+                    # could keep a stale connection silent for many seconds. Drop a
+                    # connection whose data stays unacknowledged this long; the link
+                    # reconnects at once with a fresh one.
+                    sock.setsockopt(
+                        socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, PEER_ACK_TIMEOUT_MS
+                    )
             self.writer = writer
             # Peers never answer on this connection; reading only notices that it closed.
             asyncio.get_running_loop().create_task(self._drain(reader, writer))
