@@ -303,6 +303,10 @@ class Node:
         if self.stopping:
             return
         now = time.monotonic()
+        if now < self._tick_base - self._tick_s:
+            # The clock went backwards (a clock fault): count from here rather than stand
+            # still until it catches up, which would silence a leader for that long.
+            self._tick_base = now
         n = int((now - self._tick_base) / self._tick_s)
         if n > 0:
             # Catch up: a node that was paused (SIGSTOP, docker pause) sees all the ticks it
