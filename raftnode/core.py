@@ -248,6 +248,7 @@ class RaftCore:
         self.id = id
         self.peers: tuple[str, ...] = tuple(sorted(set(peers)))
         self._others = tuple(p for p in self.peers if p != id)
+        self._members = frozenset(self.peers)
         self._quorum = len(self.peers) // 2 + 1
         self.config = config
         self._bugs = frozenset(config.bugs)
@@ -366,8 +367,8 @@ class RaftCore:
         self._register_read(request_id)
 
     def step(self, msg: Message) -> None:
-        if msg.dst != self.id:
-            return
+        if msg.dst != self.id or msg.src not in self._members or msg.src == self.id:
+            return  # misrouted, or from outside the configuration: it must not count as a vote
         if msg.term > self.term:
             if msg.type in (PREVOTE, VOTE) and self._in_lease():
                 # CheckQuorum (thesis 4.2.3): we heard from a live leader within the minimum

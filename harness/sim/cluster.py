@@ -557,6 +557,32 @@ class SimCluster:
                             f"{k + 1} but differ at index {d + 1}"
                         )
 
+    def history_events(self) -> list[dict]:
+        """The client history in DESIGN.md's JSONL shape, ordered by virtual time.
+
+        Each operation runs as its own process (so "info" never blocks a later
+        operation); times are virtual nanoseconds since the start.
+        """
+        events: list[tuple[float, int, int, dict]] = []
+        for op in self.history:
+            base = {"process": op.id, "f": op.f, "key": op.key}
+            invoke_value = None if op.f == "read" else op.value
+            events.append(
+                (op.invoke_ms, op.id, 0, {**base, "type": "invoke", "value": invoke_value})
+            )
+            if op.done:
+                done = {**base, "type": op.type, "value": op.value, "node": op.node}
+                if op.f == "read" and op.type != "ok":
+                    done["value"] = None
+                if op.error:
+                    done["error"] = op.error
+                events.append((op.complete_ms, op.id, 1, done))
+        events.sort(key=lambda e: (e[0], e[2], e[1]))
+        out = []
+        for k, (ms, _, _, ev) in enumerate(events):
+            out.append({"index": k, "time": int(ms * 1_000_000), **ev})
+        return out
+
     def trace_text(self) -> str:
         return "\n".join(self.trace) + "\n"
 

@@ -360,6 +360,16 @@ def test_propose_on_a_follower_raises_not_leader_with_the_leader():
         net.cores["n2"].read_index("r")
 
 
+def test_votes_from_outside_the_configuration_do_not_count():
+    net = Net(3, pre_vote=False)
+    c1 = net.cores["n1"]
+    while c1.role != CANDIDATE:
+        c1.tick()
+    for stranger in ("x1", "x2", "n1"):
+        c1.step(Message("vote_resp", stranger, "n1", c1.term))
+    assert c1.role == CANDIDATE
+
+
 def test_message_round_trips_through_json():
     import json
 

@@ -119,3 +119,21 @@ def test_trace_is_identical_across_processes_with_different_hash_seeds():
         )
         digests.add(out.stdout.strip())
     assert digests == {hashlib.sha256(_trace(7)).hexdigest()}
+
+
+def test_history_events_follow_the_design_format():
+    c = _elected()
+    w = c.invoke("write", "a", 1)
+    r = c.invoke("read", "a")
+    x = c.invoke("cas", "a", [5, 6])
+    assert c.run_until(lambda: w.done and r.done and x.done, 1000)
+    events = c.history_events()
+    assert [e["index"] for e in events] == list(range(6))
+    assert all(a["time"] <= b["time"] for a, b in zip(events, events[1:], strict=False))
+    invokes = [e for e in events if e["type"] == "invoke"]
+    want = [("write", 1), ("read", None), ("cas", [5, 6])]
+    assert [(e["f"], e["value"]) for e in invokes] == want
+    done = {e["f"]: e for e in events if e["type"] != "invoke"}
+    assert done["write"]["type"] == "ok" and done["read"]["type"] == "ok"
+    assert done["cas"]["type"] == "fail" and done["cas"]["error"] == "precondition"
+    assert done["read"]["value"] in (None, 1)
