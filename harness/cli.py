@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "kv": "harness.commands.kv",
     "image": "harness.commands.image",
     "clean": "harness.commands.clean",
+    "check": "harness.commands.check",
 }
 
 EXIT_USAGE = 2

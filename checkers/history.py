@@ -1,0 +1,292 @@
+"""The history model: events as recorded, operations as checked, and the JSONL reader.
+
+A history is a list of `Event`s in the order the harness saw them. `pair_events`
+turns them into `Op`s: one per invoke, with its completion (ok, fail or info). The
+real-time order the checkers use is the position of the events in the file, not
+their `time` field: the file order is what the harness observed, and positions
+never tie.
+
+The JSONL reader is strict: a malformed line raises `HistoryError`, which names the
+file, the line and what was expected (DESIGN.md, "History").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+TYPES = ("invoke", "ok", "fail", "info")
+NEMESIS = "nemesis"
+
+
+class HistoryError(ValueError):
+    """A history that cannot be read: names the file, the line and what was expected."""
+
+    def __init__(self, file: str, line: int | None, message: str):
+        self.file = file
+        self.line = line
+        self.message = message
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(slots=True)
+class Event:
+    """One line of a history."""
+
+    index: int  # position in the history, 0, 1, 2, ...
+    time: int  # nanoseconds (or the line number when the format has no times)
+    process: Any  # int for a client, "nemesis" for faults
+    type: str  # invoke | ok | fail | info
+    f: str
+    value: Any = None
+    key: Any = None
+    node: str | None = None
+    error: Any = None
+    line: int = 0  # line number in the source file, 1-based
+
+
+@dataclass(slots=True)
+class Op:
+    """An operation: an invoke and its completion.
+
+    `call` and `ret` are event positions (the real-time order); `ret` is None for an
+    operation whose outcome is unknown (`info`, or no completion at all): it may take
+    effect at any time after its invoke, or never.
+    """
+
+    id: int
+    process: Any
+    f: str
+    key: Any
+    value: Any  # the invoke's value (what the client asked for)
+    output: Any  # the completion's value (what it saw: a read's result)
+    status: str  # ok | fail | info
+    call: int
+    ret: int | None
+    call_time: int
+    ret_time: int | None
+    index: int  # the invoke event's index
+    ret_index: int | None
+    line: int
+    node: str | None = None
+    error: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "index": self.index,
+            "process": self.process,
+            "f": self.f,
+            "value": self.value,
+            "status": self.status,
+            "invoke_time": self.call_time,
+            "complete_time": self.ret_time,
+            "line": self.line,
+        }
+        if self.key is not None:
+            d["key"] = self.key
+        if self.status == "ok" and self.f not in ("write", "put", "append", "cas"):
+            d["output"] = self.output
+        if self.node is not None:
+            d["node"] = self.node
+        if self.error is not None:
+            d["error"] = self.error
+        return d
+
+
+@dataclass
+class History:
+    """Events read from one file, plus anything the reader noticed on the way."""
+
+    file: str
+    format: str
+    events: list[Event]
+    warnings: list[str] = field(default_factory=list)
+
+
+def pair_events(events: Iterable[Event], file: str = "<history>") -> list[Op]:
+    """Match every completion with its process's open invoke; skip nemesis events.
+
+    An invoke left open at the end counts as `info`. Raises HistoryError on a
+    completion without an invoke, or an invoke while the process has one open.
+    """
+    ops: list[Op] = []
+    open_ops: dict[Any, Op] = {}
+    for pos, ev in enumerate(events):
+        if ev.process == NEMESIS:
+            continue
+        if ev.type == "invoke":
+            if ev.process in open_ops:
+                prev = open_ops[ev.process]
+                raise HistoryError(
+                    file,
+                    ev.line,
+                    f"process {ev.process!r} invokes while its operation from line "
+                    f"{prev.line} is still open; expected a completion (ok, fail or info) first",
+                )
+            op = Op(
+                id=len(ops),
+                process=ev.process,
+                f=ev.f,
+                key=ev.key,
+                value=ev.value,
+                output=None,
+                status="info",
+                call=pos,
+                ret=None,
+                call_time=ev.time,
+                ret_time=None,
+                index=ev.index,
+                ret_index=None,
+                line=ev.line,
+                node=None,
+            )
+            ops.append(op)
+            open_ops[ev.process] = op
+            continue
+        op = open_ops.pop(ev.process, None)
+        if op is None:
+            raise HistoryError(
+                file,
+                ev.line,
+                f"{ev.type} for process {ev.process!r}, which has no open invoke; "
+                "expected an invoke before it",
+            )
+        if ev.f != op.f:
+            raise HistoryError(
+                file,
+                ev.line,
+                f"completion f {ev.f!r} does not match the invoke's {op.f!r} (line {op.line})",
+            )
+        if ev.key is not None and op.key is not None and ev.key != op.key:
+            raise HistoryError(
+                file,
+                ev.line,
+                f"completion key {ev.key!r} does not match the invoke's {op.key!r} "
+                f"(line {op.line})",
+            )
+        op.status = ev.type
+        op.node = ev.node
+        op.error = ev.error
+        op.ret_time = ev.time
+        op.ret_index = ev.index
+        if ev.type == "info":
+            continue  # unknown outcome: open until the end (ret stays None)
+        op.ret = pos
+        op.output = ev.value
+    return ops
+
+
+# --- JSONL -------------------------------------------------------------------------
+
+
+def _fail(file: str, line: int, msg: str) -> HistoryError:
+    return HistoryError(file, line, msg)
+
+
+def parse_jsonl_line(text: str, file: str, lineno: int, expected_index: int) -> Event:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _fail(file, lineno, f"not valid JSON ({e.msg}); expected one JSON object") from None
+    if not isinstance(obj, dict):
+        raise _fail(file, lineno, f"expected a JSON object, got {type(obj).__name__}")
+    index = obj.get("index")
+    if type(index) is not int:
+        raise _fail(file, lineno, f'expected "index" to be an integer, got {index!r}')
+    if index != expected_index:
+        raise _fail(file, lineno, f'expected "index" {expected_index} (file order), got {index}')
+    time = obj.get("time")
+    if type(time) is not int or time < 0:
+        raise _fail(file, lineno, f'expected "time" to be a non-negative integer, got {time!r}')
+    process = obj.get("process")
+    if not (type(process) is int or process == NEMESIS):
+        raise _fail(
+            file, lineno, f'expected "process" to be an integer or "nemesis", got {process!r}'
+        )
+    typ = obj.get("type")
+    if typ not in TYPES:
+        raise _fail(file, lineno, f'expected "type" to be one of {", ".join(TYPES)}, got {typ!r}')
+    f = obj.get("f")
+    if not isinstance(f, str) or not f:
+        raise _fail(file, lineno, f'expected "f" to be a non-empty string, got {f!r}')
+    key = obj.get("key")
+    if key is not None and not isinstance(key, str | int):
+        raise _fail(file, lineno, f'expected "key" to be a string or an integer, got {key!r}')
+    node = obj.get("node")
+    if node is not None and not isinstance(node, str):
+        raise _fail(file, lineno, f'expected "node" to be a string, got {node!r}')
+    if process != NEMESIS and typ == "invoke" and obj.get("error") is not None:
+        raise _fail(file, lineno, 'an invoke cannot carry "error"')
+    return Event(
+        index=index,
+        time=time,
+        process=process,
+        type=typ,
+        f=f,
+        value=obj.get("value"),
+        key=key,
+        node=node,
+        error=obj.get("error"),
+        line=lineno,
+    )
+
+
+def read_jsonl(path: str, text: str | None = None) -> History:
+    """Read a DESIGN-format history. A truncated last line (no newline, not JSON) is
+    reported as a warning, not an error: a run that died mid-write leaves one."""
+    if text is None:
+        text = _read_text(path)
+    events: list[Event] = []
+    warnings: list[str] = []
+    lines = text.split("\n")
+    last = len(lines)
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if lineno == last and not text.endswith("\n"):
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                warnings.append(f"{path}:{lineno}: ignored a truncated last line")
+                break
+        events.append(parse_jsonl_line(line, path, lineno, len(events)))
+    return History(path, "jsonl", events, warnings)
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except UnicodeDecodeError as e:
+        raise HistoryError(path, None, f"not UTF-8 text ({e.reason})") from None
+    except OSError as e:
+        raise HistoryError(path, None, f"cannot read: {e.strerror or e}") from None
+
+
+def write_jsonl(events: Iterable[Event], path: str) -> None:
+    """Write events in the DESIGN format (used by tests and benchmarks)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for ev in events:
+            fh.write(json.dumps(event_to_dict(ev)) + "\n")
+
+
+def event_to_dict(ev: Event) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "index": ev.index,
+        "time": ev.time,
+        "process": ev.process,
+        "type": ev.type,
+        "f": ev.f,
+    }
+    if ev.key is not None:
+        d["key"] = ev.key
+    d["value"] = ev.value
+    if ev.node is not None:
+        d["node"] = ev.node
+    if ev.error is not None:
+        d["error"] = ev.error
+    return d

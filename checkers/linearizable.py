@@ -1,0 +1,476 @@
+"""Linearizability: the WGL search with Lowe's memoization, split by key.
+
+For each key (P-compositionality) a depth-first search linearizes operations one by
+one: an operation may come next when every operation that completed before it was
+invoked is already linearized (WGL). Configurations already explored are remembered
+by (the set of linearized operations as a bitset, the model state) and not explored
+again (Lowe). On top of that:
+
+- The bitset is kept relative to the first operation not yet linearized (`lo`), so it
+  stays as small as the window of concurrent operations, not the whole history.
+- A read-only operation (a read, a failed cas's observation) that is allowed in the
+  current state is linearized at once, without branching: moving it earlier cannot
+  harm any other operation, because it changes nothing.
+- An `info` operation (outcome unknown) may be linearized at any time after its
+  invoke, or never: it never blocks the search, and the search ends when every
+  completed operation is placed. Identical info operations are interchangeable, so
+  only the earliest unused one of each kind is tried; and a configuration that has
+  used a superset of another's info operations, with the same state and the same
+  completed operations, is pruned (it can only do less).
+- Keys are searched interleaved, a slice at a time, and the check stops at the first
+  key that fails; a time limit answers "unknown" instead of hanging.
+
+A failure comes with a counterexample: the operation that could not be placed (the
+first, by completion, of those never linearized on the deepest path), the operations
+around it, the longest partial linearization found, and the states the model could
+be in at that point.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checkers.history import Event, HistoryError, Op, pair_events
+from checkers.models import INVALID, Model, ModelError
+
+Verdict = bool | str  # True, False or "unknown"
+INF = float("inf")
+IRRELEVANT = object()  # stands for a state nobody will observe, in memo keys
+
+# How many search steps a key gets before the next key's turn (and a clock check).
+SLICE = 2000
+# Caps on what a counterexample lists, to keep it readable.
+MAX_STATES = 16
+MAX_CONCURRENT = 24
+TAIL = 8
+# How many later operations the viability pruning looks at.
+LOOKAHEAD = 16
+
+
+@dataclass
+class Counterexample:
+    key: Any
+    stuck: Op  # the operation that could not be linearized
+    concurrent: list[Op]  # operations on that key overlapping it in time
+    linearized: list[Op]  # the longest partial linearization found (in order)
+    linearized_count: int
+    states: list[str]  # the states the model could be in when it got stuck
+    model: Model
+
+    def ops_involved(self) -> list[Op]:
+        seen: dict[int, Op] = {}
+        for op in [*self.linearized[-TAIL:], *self.concurrent, self.stuck]:
+            seen[op.id] = op
+        return sorted(seen.values(), key=lambda o: o.call)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.model.describe_operation
+        return {
+            "key": self.key,
+            "stuck": {**self.stuck.to_dict(), "text": d(self.stuck)},
+            "ops": [{**op.to_dict(), "text": d(op)} for op in self.ops_involved()],
+            "linearized_count": self.linearized_count,
+            "linearized_tail": [{**op.to_dict(), "text": d(op)} for op in self.linearized[-TAIL:]],
+            "linearized": [op.index for op in self.linearized],
+            "states": self.states,
+        }
+
+    def to_text(self) -> str:
+        d = self.model.describe_operation
+        s = self.stuck
+        key = f"key {self.key!r}" if self.key is not None else "the register"
+        lines = [
+            f"not linearizable on {key}: no order of the operations explains {_op_ref(s)} {d(s)}",
+            f"  the longest linearizable prefix has {self.linearized_count} operations; "
+            f"it ends with:",
+        ]
+        for op in self.linearized[-TAIL:]:
+            lines.append(f"    {_op_ref(op):>22}  {d(op)}")
+        states = ", ".join(self.states)
+        lines.append(f"  there the model could be in: {states}")
+        lines.append(f"  operations concurrent with {_op_ref(s)}:")
+        for op in self.concurrent:
+            lines.append(f"    {_op_ref(op):>22}  {d(op)}  {_interval(op)}")
+        return "\n".join(lines)
+
+
+def _op_ref(op: Op) -> str:
+    return f"op {op.index} (process {op.process})"
+
+
+def _interval(op: Op) -> str:
+    end = "?" if op.ret_time is None or op.status == "info" else str(op.ret_time)
+    return f"[{op.call_time} .. {end}]"
+
+
+@dataclass
+class LinearizabilityResult:
+    valid: Verdict
+    model: str
+    ops: int = 0  # operations checked (after dropping those that constrain nothing)
+    keys: int = 0
+    elapsed: float = 0.0
+    counterexample: Counterexample | None = None
+    reason: str | None = None  # why "unknown"
+    explored: int = 0  # search steps, for benchmarks
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "valid": self.valid,
+            "checker": "linearizable",
+            "model": self.model,
+            "ops": self.ops,
+            "keys": self.keys,
+            "elapsed": round(self.elapsed, 6),
+        }
+        if self.reason:
+            d["reason"] = self.reason
+        if self.counterexample is not None:
+            d["counterexample"] = self.counterexample.to_dict()
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class _KeyOutcome:
+    valid: bool
+    steps: int
+    stuck: int = -1  # index into the key's definite ops
+    path: Any = None
+    states: list[Any] = field(default_factory=list)
+    depth: int = 0
+
+
+def _search(
+    definite: list[tuple[int, int, Any, bool]],
+    infos: list[tuple[int, Any]],
+    model: Model,
+) -> Generator[None, None, _KeyOutcome]:
+    """Search one key. `definite`: (call, ret, prepared, read_only), sorted by call;
+    `infos`: (call, prepared) for unknown-outcome operations, sorted by call.
+    Yields every SLICE steps so that the caller can interleave keys and watch the clock."""
+    step = model.step
+    m = len(definite)
+    call = [d[0] for d in definite]
+    ret = [d[1] for d in definite]
+    prep = [d[2] for d in definite]
+    ro = [d[3] for d in definite]
+    ret_order = sorted(range(m), key=ret.__getitem__)
+    ni = len(infos)
+    icall = [c for c, _ in infos]
+    iprep = [p for _, p in infos]
+    memo_plain: set[tuple[int, int, Any]] = set()
+
+    # Pruning for models that say which states a read can still be satisfied from
+    # without a reset (kv: the read's string must extend the state, unless a put
+    # may come first). `resets_upto[i]`: how many resetting ops (in call order)
+    # were invoked before op i returned; an info reset counts as always possible.
+    viable = model.viable
+    has_viable = type(model).viable is not Model.viable
+    resets = [j for j in range(m) if not ro[j] and model.resets(prep[j])]
+    info_resets = [(c, p) for c, p in infos if model.resets(p)]
+    resets_upto = [bisect.bisect_left(call, ret[i]) for i in range(m)] if has_viable else []
+    n_resets = len(resets)
+    # Blind writes (never refused, e.g. kv's put and append) make state abstraction sound.
+    abstractable = (
+        bool(resets)
+        and all(ro[j] or model.blind(prep[j]) for j in range(m))
+        and all(model.blind(p) for _, p in infos)
+    )
+    next_ro = [m] * (m + 1)
+    for j in range(m - 1, -1, -1):
+        next_ro[j] = j if ro[j] else next_ro[j + 1]
+
+    def _reset_possible(i: int, lo: int, done: int, state: Any) -> bool:
+        # could a reset still come before op i and start a state that i can accept?
+        p_i = prep[i]
+        for c, p in info_resets:
+            if c > ret[i]:
+                break
+            if viable(step(state, p), p_i):
+                return True
+        hi = resets_upto[i]
+        for k in range(bisect.bisect_left(resets, lo), n_resets):
+            j = resets[k]
+            if j >= hi:
+                return False
+            if not (done >> (j - lo)) & 1 and viable(step(state, prep[j]), p_i):
+                return True
+        return False
+
+    memo_info: dict[tuple[int, int, Any], list[int]] = {}
+
+    best = -1  # deepest lo_ret reached
+    best_path: Any = None
+    best_states: list[Any] = []
+    steps = 0
+
+    # A frame: [lo, done_rel, lo_ret, used, state, path, cands, next]
+    stack: list[list[Any]] = []
+
+    # the initial configuration, then each child, goes through `settle` below
+    pending: list[tuple[int, int, int, int, Any, Any]] = [(0, 0, 0, 0, model.init(), None)]
+    while True:
+        if pending:
+            lo, done, lo_ret, used, state, path = pending.pop()
+            # settle: linearize allowed read-only ops greedily, find the candidates
+            while True:
+                while lo_ret < m:
+                    j = ret_order[lo_ret]
+                    if j < lo or (done >> (j - lo)) & 1:
+                        lo_ret += 1
+                    else:
+                        break
+                if lo_ret == m:
+                    return _KeyOutcome(True, steps)
+                minret = ret[ret_order[lo_ret]]
+                if done & 1:
+                    t = (~done & (done + 1)).bit_length() - 1
+                    done >>= t
+                    lo += t
+                changed = False
+                dead = False
+                cands = []
+                i = lo
+                while i < m and call[i] < minret:
+                    if not (done >> (i - lo)) & 1:
+                        if ro[i]:
+                            if step(state, prep[i]) is not INVALID:
+                                done |= 1 << (i - lo)
+                                path = (i, path)
+                                changed = True
+                            elif (
+                                has_viable
+                                and not viable(state, prep[i])
+                                and not _reset_possible(i, lo, done, state)
+                            ):
+                                dead = True  # this read can never be satisfied
+                                break
+                        else:
+                            cands.append(i)
+                    i += 1
+                if has_viable and not dead and not changed:
+                    # reads invoked later must also stay satisfiable
+                    end = min(m, i + LOOKAHEAD)
+                    while i < end:
+                        if (
+                            ro[i]
+                            and not (done >> (i - lo)) & 1
+                            and not viable(state, prep[i])
+                            and not _reset_possible(i, lo, done, state)
+                        ):
+                            dead = True
+                            break
+                        i += 1
+                if dead or not changed:
+                    break
+            if dead:
+                continue
+            if lo_ret >= best:
+                if lo_ret > best:
+                    best = lo_ret
+                    best_path = path
+                    best_states = []
+                if len(best_states) < MAX_STATES and state not in best_states:
+                    best_states.append(state)
+            mkey = (lo, done, state)
+            if abstractable:
+                # If every read still to come must follow a reset that is still to
+                # come, the current state will be overwritten before anyone sees it:
+                # configurations that differ only in it are the same (the order of
+                # unobserved appends before a put).
+                reset_ret = INF
+                k = bisect.bisect_left(resets, lo)
+                while k < n_resets:
+                    j = resets[k]
+                    if call[j] >= reset_ret:
+                        break
+                    if not (done >> (j - lo)) & 1 and ret[j] < reset_ret:
+                        reset_ret = ret[j]
+                    k += 1
+                if reset_ret != INF:
+                    r = next_ro[lo]
+                    while r < m and (done >> (r - lo)) & 1:
+                        r = next_ro[r + 1]
+                    if r == m or call[r] > reset_ret:
+                        mkey = (lo, done, IRRELEVANT)
+            if ni:
+                prev = memo_info.get(mkey)
+                if prev is None:
+                    memo_info[mkey] = [used]
+                else:
+                    if any(not (u & ~used) for u in prev):
+                        continue
+                    prev.append(used)
+                seen_sig = set()
+                for j in range(ni):
+                    if icall[j] > minret:
+                        break
+                    if (used >> j) & 1:
+                        continue
+                    sig = iprep[j]
+                    if sig in seen_sig:
+                        continue
+                    seen_sig.add(sig)
+                    cands.append(m + j)
+            else:
+                if mkey in memo_plain:
+                    continue
+                memo_plain.add(mkey)
+            stack.append([lo, done, lo_ret, used, state, path, cands, 0])
+        if not stack:
+            return _KeyOutcome(
+                False,
+                steps,
+                stuck=ret_order[best],
+                path=best_path,
+                states=best_states,
+                depth=best,
+            )
+        frame = stack[-1]
+        cands = frame[6]
+        k = frame[7]
+        if k == len(cands):
+            stack.pop()
+            continue
+        frame[7] = k + 1
+        c = cands[k]
+        steps += 1
+        if steps % SLICE == 0:
+            yield
+        lo, done, lo_ret, used, state, path = frame[:6]
+        if c < m:
+            ns = step(state, prep[c])
+            if ns is INVALID:
+                continue
+            pending.append((lo, done | (1 << (c - lo)), lo_ret, used, ns, (c, path)))
+        else:
+            ns = step(state, iprep[c - m])
+            if ns is INVALID:
+                continue
+            pending.append((lo, done, lo_ret, used | (1 << (c - m)), ns, (c, path)))
+
+
+def _prepare_key(
+    ops: list[Op], model: Model, file: str
+) -> tuple[list[tuple[int, int, Any, bool]], list[tuple[int, Any]], list[Op], list[Op]]:
+    definite: list[tuple[int, int, Any, bool, Op]] = []
+    infos: list[tuple[int, Any, Op]] = []
+    for op in ops:
+        try:
+            p = model.prepare(op)
+        except ModelError as e:
+            raise HistoryError(file, op.line, str(e)) from None
+        if p is None:
+            continue
+        if op.ret is None:
+            if model.read_only(p):
+                continue  # an observation with no known outcome constrains nothing
+            infos.append((op.call, p, op))
+        else:
+            definite.append((op.call, op.ret, p, model.read_only(p), op))
+    definite.sort(key=lambda d: d[0])
+    infos.sort(key=lambda d: d[0])
+    return (
+        [d[:4] for d in definite],
+        [(c, p) for c, p, _ in infos],
+        [d[4] for d in definite],
+        [i[2] for i in infos],
+    )
+
+
+def check_ops(
+    ops: list[Op], model: Model, timeout: float | None = None, file: str = "<history>"
+) -> LinearizabilityResult:
+    """Check paired operations against a model; `timeout` in seconds (None: no limit)."""
+    t0 = time.perf_counter()
+    deadline = None if timeout is None else t0 + timeout
+    searches = []
+    checked = 0
+    for key, group in model.partition(ops):
+        definite, infos, dops, iops = _prepare_key(group, model, file)
+        checked += len(dops) + len(iops)
+        if not definite:
+            continue  # nothing completed: info operations may all never happen
+        searches.append((key, _search(definite, infos, model), dops, iops, group))
+    nkeys = len(searches)
+    steps = 0
+    active = list(searches)
+    while active:
+        still = []
+        for entry in active:
+            key, gen, dops, iops, group = entry
+            try:
+                next(gen)
+            except StopIteration as stop:
+                out: _KeyOutcome = stop.value
+                steps += out.steps
+                if not out.valid:
+                    cx = _counterexample(key, out, dops, iops, group, model)
+                    return LinearizabilityResult(
+                        False,
+                        model.name,
+                        checked,
+                        nkeys,
+                        time.perf_counter() - t0,
+                        counterexample=cx,
+                        explored=steps,
+                    )
+                continue
+            still.append(entry)
+            if deadline is not None and time.perf_counter() > deadline:
+                return LinearizabilityResult(
+                    "unknown",
+                    model.name,
+                    checked,
+                    nkeys,
+                    time.perf_counter() - t0,
+                    reason=f"time limit of {timeout:g} s reached "
+                    f"({len(still) + len(active) - active.index(entry) - 1} keys unfinished)",
+                    explored=steps,
+                )
+        active = still
+    return LinearizabilityResult(
+        True, model.name, checked, nkeys, time.perf_counter() - t0, explored=steps
+    )
+
+
+def check_history(
+    events: Iterable[Event], model: Model, timeout: float | None = None, file: str = "<history>"
+) -> LinearizabilityResult:
+    """Entry point for the harness: events as read from a history file."""
+    return check_ops(pair_events(events, file), model, timeout, file)
+
+
+def _counterexample(
+    key: Any, out: _KeyOutcome, dops: list[Op], iops: list[Op], group: list[Op], model: Model
+) -> Counterexample:
+    order: list[Op] = []
+    node = out.path
+    m = len(dops)
+    while node is not None:
+        i, node = node
+        order.append(dops[i] if i < m else iops[i - m])
+    order.reverse()
+    stuck = dops[out.stuck]
+    assert stuck.ret is not None
+    concurrent = [
+        op
+        for op in group
+        if op is not stuck and op.call < stuck.ret and (op.ret is None or op.ret > stuck.call)
+    ]
+    concurrent.sort(key=lambda o: o.call)
+    return Counterexample(
+        key=key,
+        stuck=stuck,
+        concurrent=concurrent[:MAX_CONCURRENT],
+        linearized=order,
+        linearized_count=len(order),
+        states=[model.describe_state(s) for s in out.states],
+        model=model,
+    )

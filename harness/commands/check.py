@@ -1,0 +1,122 @@
+"""`raftquake check`: check recorded histories for linearizability.
+
+One verdict per file. Exit status: 0 all valid; otherwise the worst over the files,
+ranked 2 (bad input) > 1 (not linearizable) > 3 (unknown): a file we could not read
+matters most, a proven violation next, a checker that gave up last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+HELP = "check histories for linearizability (one verdict per file)"
+
+EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+_RANK = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2, EXIT_BAD_INPUT: 3}
+DEFAULT_TIMEOUT = 300.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="history files")
+    parser.add_argument(
+        "--model",
+        choices=["cas-register", "register", "kv"],
+        help="sequential model (default: by format; kv for get/put/append histories)",
+    )
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "jsonl", "jepsen-edn", "porcupine-etcd", "porcupine-kv"],
+        help="history format (default: auto, from the first line)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds per file before answering unknown (default {DEFAULT_TIMEOUT:g}; 0: none)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per line per file on stdout"
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="for an invalid register history with unique values, also look for a cycle "
+        "in the precedence graph (slower)",
+    )
+
+
+def check_file(
+    path: str, fmt: str, model_name: str | None, timeout: float | None, explain: bool = False
+) -> tuple[int, dict[str, Any], str]:
+    """Check one file: (exit status, JSON object, text for the terminal)."""
+    from checkers.history import HistoryError
+    from checkers.importers import default_model, read_history
+    from checkers.linearizable import check_history
+    from checkers.models import get_model
+
+    try:
+        history = read_history(path, fmt)
+        model = get_model(model_name or default_model(history))
+        result = check_history(history.events, model, timeout, path)
+    except HistoryError as e:
+        return (
+            EXIT_BAD_INPUT,
+            {"file": path, "valid": None, "error": str(e), "line": e.line},
+            f"{path}: bad input: {e}",
+        )
+    d: dict[str, Any] = {"file": path, "format": history.format, **result.to_dict()}
+    if history.warnings:
+        d["warnings"] = history.warnings
+    if result.valid is True:
+        text = (
+            f"{path}: linearizable ({result.ops} ops, {result.keys} keys, "
+            f"model {model.name}, {result.elapsed:.3f} s)"
+        )
+        status = EXIT_VALID
+    elif result.valid is False:
+        assert result.counterexample is not None
+        text = f"{path}: NOT linearizable (model {model.name})\n" + result.counterexample.to_text()
+        status = EXIT_INVALID
+        if explain:
+            text, d = _explain(history, model, result, text, d)
+    else:
+        text = f"{path}: unknown: {result.reason}"
+        status = EXIT_UNKNOWN
+    for w in history.warnings:
+        text += f"\n  warning: {w}"
+    return status, d, text
+
+
+def _explain(history, model, result, text, d):  # type: ignore[no-untyped-def]
+    from checkers.graph import check_graph
+
+    from checkers.history import pair_events
+
+    key = result.counterexample.key
+    ops = [op for op in pair_events(history.events, history.file) if op.key == key]
+    g = check_graph(ops, model)
+    d["graph"] = g.to_dict()
+    text += "\n" + g.to_text()
+    return text, d
+
+
+def worst(statuses: list[int]) -> int:
+    return max(statuses, key=_RANK.__getitem__) if statuses else EXIT_VALID
+
+
+def run(args: argparse.Namespace) -> int:
+    timeout = args.timeout if args.timeout and args.timeout > 0 else None
+    statuses = []
+    for path in args.paths:
+        status, d, text = check_file(path, args.format, args.model, timeout, args.explain)
+        statuses.append(status)
+        if args.json:
+            print(json.dumps(d), flush=True)
+        else:
+            print(text, file=sys.stdout if status != EXIT_BAD_INPUT else sys.stderr, flush=True)
+    return worst(statuses)
