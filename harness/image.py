@@ -105,7 +105,7 @@ def _has_image(client, tag: str) -> bool:
         return False
 
 
-def _build_offline_base(tag: str, root: Path, log: Callable[[str], None]) -> None:
+def build_offline_base(tag: str, root: Path = REPO, log: Callable[[str], None] = print) -> None:
     script = root / BASE_SCRIPT
     log(f"building the offline base {tag} with {BASE_SCRIPT} (debootstrap, about a minute)")
     proc = subprocess.run(["bash", str(script), tag], capture_output=True, text=True)
@@ -135,7 +135,7 @@ def choose_base(
     tag = offline_base_tag(root)
     if _has_image(client, tag):
         return tag, False
-    _build_offline_base(tag, root, log)
+    build_offline_base(tag, root, log)
     return tag, True
 
 
@@ -167,11 +167,14 @@ def build(
     pull: bool = False,
     force: bool = False,
     log: Callable[[str], None] = lambda _m: None,
+    tag: str | None = None,
 ) -> BuildResult:
-    """Builds the node image unless the one for the current sources exists."""
+    """Builds the node image unless the one for the current sources exists.
+    `tag` overrides the content-hash tag (the benchmark builds beside the real one)."""
     t0 = time.monotonic()
     client = _client()
-    tag = node_tag(root)
+    custom = tag is not None
+    tag = tag or node_tag(root)
     if not force and _has_image(client, tag):
         image = client.images.get(tag)
         return BuildResult(
@@ -192,8 +195,8 @@ def build(
         )
     except Exception as exc:
         raise ImageError(f"building {tag} failed: {exc}") from exc
-    # `latest` follows the newest build, for docker/compose.yaml and hand use.
-    client.images.get(tag).tag(NODE_REPO, "latest")
+    if not custom:  # `latest` follows the newest build, for docker/compose.yaml and hand use
+        client.images.get(tag).tag(NODE_REPO, "latest")
     return BuildResult(tag, base_image, built_base, True, time.monotonic() - t0)
 
 

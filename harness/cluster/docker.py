@@ -152,8 +152,10 @@ class DockerCluster(Cluster):
 
     def _bring_up(self, node: str, tag: str) -> None:
         self._create_container(node, tag)
-        self._prepare_netfilter(node)
-        self._exec(node, ["node-ctl", "start", *self.node_args(node)])
+        # One exec for netfilter set-up and the node's start: execs are the slow part.
+        script = self._netfilter_script() + " && node-ctl start " + _quote(self.node_args(node))
+        _, out = self._exec(node, ["sh", "-c", script])
+        self.iptables = out.strip().splitlines()[0]
 
     def _create_network(self) -> None:
         import docker.errors
@@ -205,28 +207,22 @@ class DockerCluster(Cluster):
             raise ClusterError(f"cannot start the container of {node}: {exc}") from exc
         self.containers[node] = self.client.containers.get(cid)
 
-    def _prepare_netfilter(self, node: str) -> None:
-        """Our chains, and conntrack on from the start (one-way blocks rely on it)."""
-        ipt = self._pick_iptables(node)
-        script = (
-            f"{ipt} -N {CHAIN} && {ipt} -A INPUT -j {CHAIN} && "
-            f"{ipt} -N {PKT_CHAIN} && {ipt} -A INPUT -j {PKT_CHAIN} && "
-            # A no-op rule that needs conntrack, so connections are tracked from their
-            # first packet and their direction (ORIGINAL/REPLY) is known when a
-            # one-way block arrives.
-            f"{ipt} -A OUTPUT -m conntrack --ctstate INVALID -j RETURN"
+    @staticmethod
+    def _netfilter_script() -> str:
+        """Picks iptables-legacy when the kernel has it (no nft ruleset to clash with
+        the host's), iptables-nft otherwise (both drop traffic on this project's
+        machines), prints which, and creates our chains. The last rule is a no-op
+        that needs conntrack, so connections are tracked from their first packet and
+        their direction (ORIGINAL/REPLY) is known when a one-way block arrives."""
+        return (
+            "if iptables-legacy -L INPUT -n >/dev/null 2>&1; then IPT=iptables-legacy; "
+            "elif iptables-nft -L INPUT -n >/dev/null 2>&1; then IPT=iptables-nft; "
+            "else echo 'neither iptables-legacy nor iptables-nft works' >&2; exit 1; fi; "
+            "echo $IPT; "
+            f"$IPT -N {CHAIN} && $IPT -A INPUT -j {CHAIN} && "
+            f"$IPT -N {PKT_CHAIN} && $IPT -A INPUT -j {PKT_CHAIN} && "
+            "$IPT -A OUTPUT -m conntrack --ctstate INVALID -j RETURN"
         )
-        self._exec(node, ["sh", "-c", script])
-
-    def _pick_iptables(self, node: str) -> str:
-        """iptables-legacy when the kernel has it (no nft ruleset to clash with the
-        host's), iptables-nft otherwise; both were checked to drop traffic here."""
-        for cmd in ("iptables-legacy", "iptables-nft"):
-            code, _ = self._exec(node, [cmd, "-L", "INPUT", "-n"], check=False)
-            if code == 0:
-                self.iptables = cmd
-                return cmd
-        raise ClusterError(f"{node}: neither iptables-legacy nor iptables-nft works")
 
     def wait_ready(self, timeout: float) -> None:
         """Every node answers status; a node whose process died is an error at once."""
@@ -359,20 +355,41 @@ class DockerCluster(Cluster):
         sending to src over TCP. (A plain source DROP would also eat those ACKs and
         stall TCP both ways within a retransmit timeout.)
         """
-        self._exec(
-            dst,
-            [self.iptables, "-A", CHAIN, "-s", self.ips[src],
-             "-m", "conntrack", "--ctdir", "ORIGINAL", "-j", "DROP"],
-        )  # fmt: skip
+        self.block_many([(src, dst)])
+
+    def block_many(self, pairs: list[tuple[str, str]]) -> None:
+        self._add_rules(
+            (dst, f"-s {self.ips[src]} -m conntrack --ctdir ORIGINAL -j DROP") for src, dst in pairs
+        )
 
     def cut(self, a: str, b: str) -> None:
         """Both directions: every packet between a and b is dropped."""
-        self._exec(b, [self.iptables, "-A", CHAIN, "-s", self.ips[a], "-j", "DROP"])
-        self._exec(a, [self.iptables, "-A", CHAIN, "-s", self.ips[b], "-j", "DROP"])
+        self.cut_many([(a, b)])
+
+    def cut_many(self, pairs: list[tuple[str, str]]) -> None:
+        rules = []
+        for a, b in pairs:
+            rules += [(b, f"-s {self.ips[a]} -j DROP"), (a, f"-s {self.ips[b]} -j DROP")]
+        self._add_rules(rules)
+
+    def _add_rules(self, rules) -> None:
+        """All of a container's rules in one exec, containers in parallel."""
+        per_node: dict[str, list[str]] = {}
+        for node, rule in rules:
+            per_node.setdefault(node, []).append(f"{self.iptables} -A {CHAIN} {rule}")
+        self._parallel(lambda n: self._exec(n, ["sh", "-c", " && ".join(per_node[n])]), per_node)
+
+    def _parallel(self, fn, nodes) -> None:
+        nodes = list(nodes)
+        if len(nodes) <= 1:
+            for n in nodes:
+                fn(n)
+            return
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            list(pool.map(fn, nodes))  # list(): re-raises the first error
 
     def heal_network(self) -> None:
-        for node in self.nodes:
-            self._exec(node, [self.iptables, "-F", CHAIN])
+        self._parallel(lambda n: self._exec(n, [self.iptables, "-F", CHAIN]), self.nodes)
 
     def rules(self, node: str) -> str:
         return self._exec(node, [self.iptables, "-S", CHAIN])[1]
@@ -468,6 +485,12 @@ class DockerCluster(Cluster):
             log = _committed_log(self.addrs()[node])
             if log is not None:
                 (out / "committed.json").write_text(json.dumps(log) + "\n")
+
+
+def _quote(args: list[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in args)
 
 
 def _host(subnet: str, n: int) -> str:

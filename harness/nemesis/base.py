@@ -87,6 +87,17 @@ def resolve_targets(cluster, target: Any, rng: random.Random) -> list[str]:
     raise FaultError(f"unknown target {target!r}; expected one of {TARGETS} or node names")
 
 
+def each(cluster, fn, nodes: list[str]) -> None:
+    """fn(node) for every node: in parallel when the backend offers it (Docker execs
+    are slow one by one), in order otherwise."""
+    parallel = getattr(cluster, "_parallel", None)
+    if parallel:
+        parallel(fn, nodes)
+    else:
+        for n in nodes:
+            fn(n)
+
+
 def find_leader(cluster, timeout: float = 10.0) -> str:
     try:
         return cluster.wait_for_leader(timeout)

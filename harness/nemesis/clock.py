@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, resolve_targets
+from harness.nemesis.base import Fault, FaultError, each, resolve_targets
 
 MODES = ("bump", "strobe", "reset")
 
@@ -39,13 +39,16 @@ class ClockFault(Fault):
         c = self.cluster
         self.targets = resolve_targets(c, self.opts.get("target", "one"), self.rng)
         self.before = {n: c.clock_offsets[n] for n in self.targets}
-        for node in self.targets:
+
+        def apply(node: str) -> None:
             if self.mode == "bump":
                 c.set_clock(node, self.before[node] + self.delta_s)
             elif self.mode == "strobe":
                 c.strobe_clock(node, self.delta_s, self.period_s)
             else:
                 c.set_clock(node, 0.0)
+
+        each(c, apply, self.targets)
         return {
             "mode": self.mode,
             "nodes": self.targets,
@@ -54,8 +57,10 @@ class ClockFault(Fault):
         }
 
     def _heal(self) -> None:
-        for node in self.targets:
+        def undo(node: str) -> None:
             if self.mode == "strobe":
                 self.cluster.stop_strobe(node)
             if self.mode != "reset":
                 self.cluster.set_clock(node, self.before[node])
+
+        each(self.cluster, undo, self.targets)

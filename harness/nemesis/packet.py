@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, resolve_targets
+from harness.nemesis.base import Fault, FaultError, each, resolve_targets
 
 
 class PacketFault(Fault):
@@ -24,17 +24,20 @@ class PacketFault(Fault):
 
     def _start(self) -> dict[str, Any]:
         self.targets = resolve_targets(self.cluster, self.opts.get("target", "one"), self.rng)
-        done = []
         try:
+            each(
+                self.cluster,
+                lambda n: self.cluster.set_packet(n, self.delay_ms, self.loss),
+                self.targets,
+            )
+        except Exception:  # some may have been applied: undo them all
             for node in self.targets:
-                self.cluster.set_packet(node, self.delay_ms, self.loss)
-                done.append(node)
-        except Exception:
-            for node in done:
-                self.cluster.clear_packet(node)
+                try:
+                    self.cluster.clear_packet(node)
+                except Exception:
+                    pass
             raise
         return {"nodes": self.targets, "delay-ms": self.delay_ms, "loss": self.loss}
 
     def _heal(self) -> None:
-        for node in self.targets:
-            self.cluster.clear_packet(node)
+        each(self.cluster, self.cluster.clear_packet, self.targets)

@@ -1,0 +1,160 @@
+"""Docker figures: image build from nothing and from cache, cluster start-up, faults.
+
+    .venv/bin/python benchmarks/bench_docker.py [--nodes 5] [--repeat 3] [--skip-build]
+
+- image from nothing: the offline base (debootstrap + docker import) and the node
+  layer on it, built under throw-away tags beside the real ones (removed after), so
+  a cluster in use elsewhere is not disturbed;
+- image from cache: `raftquake image build` when nothing changed (the common case),
+  and the node layer alone on a cached base (after an edit of raftnode/);
+- cluster up: from DockerCluster.start() to a leader, on a cached image (target 10 s);
+- each fault: time to apply it (start) and to heal it, through the nemesis, plus,
+  where it matters, how long the cluster took to have a leader again.
+
+Prints one figure per line, with the ratio to the target where there is one.
+The figures depend on the load of the machine: say so when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from harness import image  # noqa: E402
+from harness.cluster.base import Unsupported  # noqa: E402
+from harness.cluster.docker import DockerCluster, DockerConfig, docker_available  # noqa: E402
+from harness.nemesis import make_fault  # noqa: E402
+
+UP_TARGET_S = 10.0
+
+
+def figure(name: str, seconds: float, target: float | None = None) -> None:
+    extra = f"  ({seconds / target:.2f} x target {target:g} s)" if target else ""
+    print(f"{name:<62} {seconds:8.2f} s{extra}", flush=True)
+
+
+def bench_build() -> None:
+    import docker
+
+    client = docker.from_env()
+    tmp = uuid.uuid4().hex[:8]
+    base_tag, node_tag = f"raftquake-base:bench-{tmp}", f"raftquake-node:bench-{tmp}"
+    try:
+        t0 = time.monotonic()
+        image.build_offline_base(base_tag, log=lambda _m: None)
+        t1 = time.monotonic()
+        image.build(base=base_tag, force=True, tag=node_tag)
+        t2 = time.monotonic()
+        figure("image from nothing: offline base", t1 - t0)
+        figure("image from nothing: node layer", t2 - t1)
+        figure("image from nothing: total", t2 - t0)
+        t3 = time.monotonic()
+        image.build(base=base_tag, force=True, tag=node_tag + "b")
+        figure("node layer alone on a cached base", time.monotonic() - t3)
+    finally:
+        for tag in (node_tag + "b", node_tag, base_tag):
+            try:
+                client.images.remove(tag, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+    image.build()  # the real one, so the next figure is the cached case
+    t4 = time.monotonic()
+    image.build()
+    figure("image from cache (nothing changed)", time.monotonic() - t4)
+
+
+def bench_up(tag: str, nodes: int, repeat: int) -> None:
+    ups, downs = [], []
+    for _ in range(repeat):
+        t0 = time.monotonic()
+        c = DockerCluster(DockerConfig(nodes=nodes, image=tag, signals=False))
+        try:
+            c.start()
+            c.wait_for_leader(30)
+            ups.append(time.monotonic() - t0)
+        finally:
+            t1 = time.monotonic()
+            c.teardown()
+            downs.append(time.monotonic() - t1)
+    figure(f"{nodes}-node cluster up with a leader (median)", statistics.median(ups), UP_TARGET_S)
+    figure(f"{nodes}-node cluster up with a leader (worst)", max(ups), UP_TARGET_S)
+    figure(f"{nodes}-node cluster teardown (median)", statistics.median(downs))
+
+
+FAULTS = [
+    {"fault": "partition", "mode": "halves"},
+    {"fault": "partition", "mode": "majorities-ring"},
+    {"fault": "partition", "mode": "leader", "one-way": True},
+    {"fault": "kill", "target": "leader"},
+    {"fault": "pause", "target": "leader"},
+    {"fault": "clock", "mode": "bump", "delta-ms": 5000, "target": "all"},
+    {"fault": "clock", "mode": "strobe", "delta-ms": 2000, "period-ms": 200, "target": "one"},
+    {"fault": "packet", "loss": 20, "target": "all"},
+    {"fault": "packet", "delay-ms": 50, "target": "all"},
+]
+
+
+def label(spec: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in spec.items() if k != "fault").join(
+        (spec["fault"] + " (", ")")
+    )
+
+
+def bench_faults(tag: str, nodes: int) -> None:
+    rng = random.Random(7)
+    with DockerCluster(DockerConfig(nodes=nodes, image=tag, signals=False)) as c:
+        c.wait_for_leader(30)
+        for spec in FAULTS:
+            fault = make_fault(spec, c, rng)
+            t0 = time.monotonic()
+            try:
+                fault.start()
+            except Unsupported as exc:
+                print(f"{label(spec):<62} unsupported here: {exc}")
+                continue
+            t1 = time.monotonic()
+            fault.heal()
+            t2 = time.monotonic()
+            figure(f"{label(spec)} apply", t1 - t0)
+            figure(f"{label(spec)} heal", t2 - t1)
+            c.wait_ready(30)
+            c.wait_for_leader(30)
+        # Recovery: a killed leader, and how long until the others elect another.
+        old = c.wait_for_leader(30)
+        t0 = time.monotonic()
+        c.kill(old)
+        c.wait_for_leader(30, exclude={old})
+        figure("kill leader -> new leader", time.monotonic() - t0)
+        t1 = time.monotonic()
+        c.restart(old)
+        c.wait_ready(30)
+        figure("restart -> killed node answers again", time.monotonic() - t1)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nodes", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--skip-build", action="store_true", help="skip the from-nothing build")
+    args = p.parse_args()
+    ok, why = docker_available()
+    if not ok:
+        print(f"bench_docker: skipped: {why}")
+        return 0
+    if not args.skip_build:
+        bench_build()
+    tag = image.build().tag
+    bench_up(tag, args.nodes, args.repeat)
+    bench_faults(tag, args.nodes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
