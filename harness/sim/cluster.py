@@ -31,8 +31,22 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from raftnode.core import LEADER, Config, Entry, HardState, Message, NotLeader, RaftCore
+from raftnode.core import (
+    APPEND,
+    HEARTBEAT,
+    LEADER,
+    Config,
+    Entry,
+    HardState,
+    Message,
+    NotLeader,
+    RaftCore,
+    Ready,
+)
 from raftnode.kv import KVStateMachine
+
+# Messages the server sends before its fsync when pipelining (raftnode/server.py).
+EARLY_TYPES = frozenset({APPEND, HEARTBEAT})
 
 
 class SafetyViolation(AssertionError):
@@ -63,6 +77,11 @@ class SimConfig:
     read_mode: str = "read-index"
     bugs: frozenset[str] = frozenset()
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    # Disk: 0 persists each Ready instantly. Otherwise an fsync takes about disk_ms, the
+    # node takes no new Ready meanwhile (group commit), and a crash loses the Ready.
+    disk_ms: float = 0.0
+    # With a disk: model raftnode/server.py's pipelining (see _drain).
+    pipeline: bool = False
     op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
     trace: bool = True
 
@@ -106,6 +125,7 @@ class _Node:
     inbox: list[Message] = field(default_factory=list)  # held while paused
     missed_ticks: int = 0
     checked_term: int = -1  # the last term in which leader completeness was checked
+    persisting: Ready | None = None  # the Ready whose fsync is under way
 
 
 class SimCluster:
@@ -160,6 +180,8 @@ class SimCluster:
             self._on_tick(*payload)
         elif kind == "deliver":
             self._on_deliver(payload)
+        elif kind == "fsync":
+            self._on_fsync(*payload)
         elif kind == "timeout":
             self._on_op_timeout(payload)
         elif kind == "call":
@@ -203,6 +225,7 @@ class SimCluster:
         n.paused = False
         n.inbox = []
         n.missed_ticks = 0
+        n.persisting = None
         self._drain(n)
 
     def crash(self, i: str) -> None:
@@ -219,6 +242,7 @@ class SimCluster:
         for op in list(n.reads.values()) + [op for _, op in n.ready_reads]:
             self._complete(op, "fail", error="node crashed")  # reads change nothing
         n.proposals, n.reads, n.ready_reads = {}, {}, []
+        n.persisting = None  # an fsync under way is lost
 
     def restart(self, i: str) -> None:
         n = self.nodes[i]
@@ -326,32 +350,85 @@ class SimCluster:
 
     def _drain(self, n: _Node) -> None:
         core = n.core
-        while core.has_ready():
+        disk = self.config.disk_ms
+        while n.persisting is None and core.has_ready():
             rd = core.ready()
-            # 1. Persist exactly what Ready says; a crash keeps only this.
-            if rd.hard_state is not None:
-                n.hard = rd.hard_state
-            if rd.entries:
-                del n.log[rd.entries[0].index - 1 :]
-                n.log.extend(rd.entries)
-            for ev in rd.events:
-                self._log(f"{n.id} event {ev}")
-            # 2. Send.
-            for m in rd.messages:
-                self._send(m)
-            # 3. Apply, answer reads.
-            for e in rd.committed:
-                self._apply(n, e)
-            for rs in rd.reads:
-                op = n.reads.pop(rs.request_id, None)
-                if op is not None:
-                    n.ready_reads.append((rs.index, op))
-            for rid in rd.failed_reads:
-                op = n.reads.pop(rid, None)
-                if op is not None:
-                    self._complete(op, "fail", error="leadership lost")
-            self._answer_reads(n)
+            hs = rd.hard_state
+            vote_changed = hs is not None and (hs.term, hs.voted_for) != (
+                n.hard.term,
+                n.hard.voted_for,
+            )
+            if not disk or not (rd.entries or vote_changed):
+                # Instant disk, or nothing that needs an fsync (a moved commit index alone):
+                # persist, then send, apply and answer.
+                self._persist(n, rd)
+                self._finish_ready(n, rd, rd.messages)
+                continue
+            later = rd.messages
+            if self.config.pipeline:
+                # The server's policy (raftnode/server.py): with the term and vote already
+                # durable, a leader's appends and heartbeats leave while its own log is
+                # written (thesis 10.2.1), and entries committed below this Ready's new
+                # ones (durable already) are applied before the fsync.
+                if not vote_changed:
+                    later = [m for m in rd.messages if m.type not in EARLY_TYPES]
+                    for m in rd.messages:
+                        if m.type in EARLY_TYPES:
+                            self._send(m)
+                first_new = rd.entries[0].index if rd.entries else None
+                for e in rd.committed:
+                    if first_new is not None and e.index >= first_new:
+                        break
+                    self._apply(n, e)
+                self._take_reads(n, rd)
+            # The fsync takes time; a crash before it completes loses this whole Ready.
+            n.persisting = rd
+            delay = self.rng.uniform(0.5 * disk, 1.5 * disk)
+            self._schedule(self.now + delay, "fsync", (n.id, n.incarnation, rd, later))
         self._observe(n)
+
+    def _persist(self, n: _Node, rd: Ready) -> None:
+        # Exactly what Ready says, nothing else: a crash keeps only this.
+        if rd.hard_state is not None:
+            n.hard = rd.hard_state
+        if rd.entries:
+            del n.log[rd.entries[0].index - 1 :]
+            n.log.extend(rd.entries)
+
+    def _finish_ready(self, n: _Node, rd: Ready, messages: list[Message]) -> None:
+        for ev in rd.events:
+            self._log(f"{n.id} event {ev}")
+        for m in messages:
+            self._send(m)
+        for e in rd.committed:
+            self._apply(n, e)
+        self._take_reads(n, rd)
+
+    def _take_reads(self, n: _Node, rd: Ready) -> None:
+        for rs in rd.reads:
+            op = n.reads.pop(rs.request_id, None)
+            if op is not None:
+                n.ready_reads.append((rs.index, op))
+        for rid in rd.failed_reads:
+            op = n.reads.pop(rid, None)
+            if op is not None:
+                self._complete(op, "fail", error="leadership lost")
+        self._answer_reads(n)
+
+    def _on_fsync(self, i: str, incarnation: int, rd: Ready, later: list[Message]) -> None:
+        n = self.nodes[i]
+        if incarnation != n.incarnation or not n.up:
+            return  # crashed before the write completed: the Ready is lost
+        if n.paused:
+            # A stopped process finishes nothing; look again later.
+            self._schedule(self.now + self.config.tick_ms, "fsync", (i, incarnation, rd, later))
+            return
+        self._persist(n, rd)
+        n.persisting = None
+        if self.config.trace:
+            self._log(f"{i} fsync {len(rd.entries)} entries")
+        self._finish_ready(n, rd, later)
+        self._drain(n)
 
     def _observe(self, n: _Node) -> None:
         core = n.core
@@ -379,6 +456,8 @@ class SimCluster:
                     )
 
     def _apply(self, n: _Node, e: Entry) -> None:
+        if e.index <= n.kv.applied_index:
+            return  # applied before its Ready's fsync (pipeline)
         seen = self.applied.setdefault(e.index, e)
         if seen != e:
             raise SafetyViolation(

@@ -137,3 +137,21 @@ def test_history_events_follow_the_design_format():
     assert done["write"]["type"] == "ok" and done["read"]["type"] == "ok"
     assert done["cas"]["type"] == "fail" and done["cas"]["error"] == "precondition"
     assert done["read"]["value"] in (None, 1)
+
+
+def test_a_crash_during_an_fsync_loses_that_ready_and_nothing_else():
+    c = _elected(disk_ms=50.0)
+    leader = c.leader()
+    follower = next(i for i in c.ids if i != leader)
+    n = c.nodes[follower]
+    before = len(n.log)
+    c.invoke("write", "a", 1)
+    # The follower holds the new entry in memory while its write is under way.
+    assert c.run_until(lambda: n.persisting is not None and n.persisting.entries, 1000)
+    in_memory = n.core.last_index
+    assert in_memory > before and len(n.log) == before
+    c.crash(follower)
+    c.restart(follower)
+    assert n.core.last_index == before  # the unwritten entries are gone, the rest is there
+    c.finish()  # and the cluster still agrees, with the write acknowledged everywhere
+    assert all(c.nodes[i].kv.read("a") == 1 for i in c.ids)
