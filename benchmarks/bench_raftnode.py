@@ -134,6 +134,24 @@ async def failovers(cluster: LocalCluster, rounds: int, say) -> list[float]:
     return times
 
 
+def disk_fsync_ms(directory: Path, n: int = 300) -> tuple[float, float, float]:
+    """p50, p99, max of fdatasync after a small append, on the disk the nodes use."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    xs = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 200)
+            t = time.perf_counter()
+            os.fdatasync(fd)
+            xs.append(time.perf_counter() - t)
+    finally:
+        os.close(fd)
+        path.unlink()
+    xs.sort()
+    return xs[n // 2] * 1000, xs[int(n * 0.99)] * 1000, xs[-1] * 1000
+
+
 def start_pysyncobj(
     base: Path, period: float, tick: float
 ) -> tuple[list[subprocess.Popen], list[str]]:
@@ -195,6 +213,8 @@ def main() -> int:
     say(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
         f"(other processes on this machine affect every figure)")  # fmt: skip
     base = Path(tempfile.mkdtemp(prefix="raftquake-bench-"))
+    p50, p99, mx = disk_fsync_ms(base)
+    say(f"this disk's fdatasync: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {mx:.2f} ms")
     say(f"\n== raftnode: 3 local nodes, fsync on, read-index reads, {a.clients} clients")
     with LocalCluster(3, base / "raftnode") as cluster:
         cluster.start_all()
