@@ -1,0 +1,351 @@
+"""A second, independent linearizability method: cycles in a precedence graph.
+
+It applies to register histories whose written values are unique per key. Then every
+read names the operation it read from, and a linearization has a simple shape: the
+history splits into *versions*, one per written value, each being its write followed
+by the reads of that value; a successful cas(a, b) both ends version a and starts
+version b, so a chain of cas operations glues versions into one block that must stay
+contiguous and in chain order. The history is linearizable exactly when
+
+- no read returns a value that nothing wrote, and no value is cas'ed away twice;
+- no read completes before the write of its value was invoked;
+- within a cas chain, nothing from a later version completes before something from an
+  earlier version was invoked;
+- the blocks, ordered by real time (an operation that completed before another was
+  invoked comes first), form no cycle.
+
+The graph is built with networkx and a cycle is reported as a chain of operations with
+the reason for every edge. An `info` write or cas counts as having happened when some
+read saw its value (it may then take effect any time after its invoke) and is dropped
+otherwise. A failed cas's observation ("the register held something else") does not fit
+the graph; it is ignored, so with such operations "no cycle" is reported as unknown.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from checkers.history import Op
+from checkers.models import Model, freeze, show
+
+INF = float("inf")
+
+
+@dataclass
+class Edge:
+    """One step of an explanation: `src` must come before `dst`, because `reason`."""
+
+    src: Op | None  # None: the initial state
+    dst: Op | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": None if self.src is None else self.src.index,
+            "to": None if self.dst is None else self.dst.index,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class GraphResult:
+    valid: bool | str
+    key: Any = None
+    cycle: list[Edge] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"valid": self.valid, "checker": "graph"}
+        if self.key is not None:
+            d["key"] = self.key
+        if self.reason:
+            d["reason"] = self.reason
+        if self.cycle:
+            d["cycle"] = [e.to_dict() for e in self.cycle]
+        return d
+
+    def to_text(self) -> str:
+        if self.valid is True:
+            return "precedence graph: no cycle (linearizable)"
+        if self.valid == "unknown":
+            return f"precedence graph: {self.reason}"
+        lines = [f"precedence graph on key {self.key!r}: {self.reason}"]
+        for e in self.cycle:
+            lines.append(f"  - {e.reason}")
+        return "\n".join(lines)
+
+
+class _NotApplicable(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class _Node:
+    """An operation as the graph sees it."""
+
+    op: Op | None  # None: the initial write of nil
+    call: float
+    ret: float
+    reads: Any = None  # the value it observed (read result, cas expected), if any
+    writes: Any = None  # the value it wrote, if any
+    has_read: bool = False
+    has_write: bool = False
+    cluster: Any = None  # the version (value) it belongs to
+    block: int = -1
+    pos: int = -1
+
+
+def _desc(n: _Node, model: Model) -> str:
+    if n.op is None:
+        return "the initial state nil"
+    return f"op {n.op.index} (process {n.op.process}, {model.describe_operation(n.op)})"
+
+
+def check_graph(ops: list[Op], model: Model) -> GraphResult:
+    """Look for a cycle in each key's precedence graph; stop at the first found."""
+    if model.name not in ("register", "cas-register"):
+        return GraphResult(
+            "unknown", reason=f"the graph method handles registers, not {model.name}"
+        )
+    incomplete = False
+    for key, group in model.partition(ops):
+        try:
+            res, partial = _check_key(key, group, model)
+        except _NotApplicable as e:
+            return GraphResult("unknown", key=key, reason=str(e))
+        if res is not None:
+            return res
+        incomplete |= partial
+    if incomplete:
+        return GraphResult(
+            "unknown",
+            reason="no cycle, but failed-cas observations are not part of the graph",
+        )
+    return GraphResult(True)
+
+
+def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | None, bool]:
+    partial = False
+    init = _Node(None, -1, -1, has_write=True, writes=None)
+    nodes: list[_Node] = [init]
+    writer: dict[Any, _Node] = {None: init}
+    pending_info: list[_Node] = []
+    for op in group:
+        st = op.status
+        if op.f == "read":
+            if st == "ok":
+                nodes.append(_Node(op, op.call, op.ret, reads=freeze(op.output), has_read=True))  # type: ignore[arg-type]
+            continue
+        if op.f == "write":
+            if st == "fail":
+                continue
+            n = _Node(op, op.call, INF if op.ret is None else op.ret)
+            n.writes, n.has_write = freeze(op.value), True
+        elif op.f == "cas":
+            if st == "fail":
+                partial |= op.error == "precondition"
+                continue
+            v = op.value
+            n = _Node(op, op.call, INF if op.ret is None else op.ret)
+            n.reads, n.has_read = freeze(v[0]), True
+            n.writes, n.has_write = freeze(v[1]), True
+        else:
+            raise _NotApplicable(f"the graph method does not know f {op.f!r}")
+        if n.writes is None:
+            raise _NotApplicable("a write of nil makes the initial value ambiguous")
+        if n.writes in writer:
+            raise _NotApplicable(
+                f"values are not unique on key {key!r}: {show(n.writes)} is written twice"
+            )
+        writer[n.writes] = n
+        if op.ret is None:
+            pending_info.append(n)
+        else:
+            nodes.append(n)
+    # an info op happened only if someone observed its value
+    observed = {n.reads for n in nodes if n.has_read}
+    changed = True
+    while changed:  # an observed info cas observed its own expected value too
+        changed = False
+        for n in pending_info:
+            if n.writes in observed and n not in nodes:
+                nodes.append(n)
+                if n.has_read and n.reads not in observed:
+                    observed.add(n.reads)
+                    changed = True
+    for n in pending_info:
+        if n not in nodes:
+            del writer[n.writes]
+
+    # versions, and cas chains gluing them into blocks
+    for n in nodes:
+        if n.has_read and n.reads not in writer:
+            return (
+                GraphResult(
+                    False,
+                    key,
+                    [
+                        Edge(
+                            None,
+                            n.op,
+                            f"{_desc(n, model)} observed {show(n.reads)}, which no operation wrote",
+                        )
+                    ],
+                    "an observed value was never written",
+                ),
+                partial,
+            )
+    successor: dict[Any, _Node] = {}
+    for n in nodes:
+        n.cluster = n.writes if n.has_write else n.reads
+        if n.has_write and n.has_read:  # a cas: version n.reads is followed by n.writes
+            other = successor.get(n.reads)
+            if other is not None:
+                w = writer[n.reads]
+                return (
+                    GraphResult(
+                        False,
+                        key,
+                        [
+                            Edge(
+                                w.op,
+                                other.op,
+                                f"{_desc(other, model)} replaced "
+                                f"{show(n.reads)}, written by {_desc(w, model)}",
+                            ),
+                            Edge(
+                                w.op,
+                                n.op,
+                                f"{_desc(n, model)} also replaced it; "
+                                "values are unique, so it cannot have come back",
+                            ),
+                        ],
+                        "two cas operations succeeded from the same value",
+                    ),
+                    partial,
+                )
+            successor[n.reads] = n
+    has_pred = {n.writes for n in successor.values()}
+    block_of: dict[Any, tuple[int, int]] = {}
+    chains: list[list[Any]] = []
+    for v in writer:
+        if v in has_pred:
+            continue
+        chain = [v]
+        while chain[-1] in successor:
+            chain.append(successor[chain[-1]].writes)
+        for pos, val in enumerate(chain):
+            block_of[val] = (len(chains), pos)
+        chains.append(chain)
+    if len(block_of) != len(writer):  # a loop of cas ops with no start: a cycle by itself
+        loop = [v for v in writer if v not in block_of]
+        edges = [
+            Edge(writer[v].op, successor[v].op, f"{_desc(successor[v], model)} replaced {show(v)}")
+            for v in loop
+            if v in successor
+        ]
+        return GraphResult(False, key, edges, "cas operations form a loop of versions"), partial
+    for n in nodes:
+        n.block, n.pos = block_of[n.cluster]
+
+    # real-time edges, reduced: a -> b when a returned before b was invoked and no c
+    # sits wholly between them
+    by_ret = sorted((n for n in nodes if n.ret != INF), key=lambda n: n.ret)
+    rets = [n.ret for n in by_ret]
+    prefix_max_call: list[float] = []
+    mx = -INF
+    for n in by_ret:
+        mx = max(mx, n.call)
+        prefix_max_call.append(mx)
+    import networkx as nx  # lazy: only this method needs it
+
+    g = nx.DiGraph()
+    for b in nodes:
+        if b is init:
+            continue
+        hi = bisect.bisect_left(rets, b.call)
+        if hi == 0:
+            continue
+        lo = bisect.bisect_left(rets, prefix_max_call[hi - 1])
+        for a in by_ret[lo:hi]:
+            if a.block != b.block:
+                if not g.has_edge(a.block, b.block):
+                    g.add_edge(a.block, b.block, witness=(a, b))
+                continue
+            bad = a.pos > b.pos or (
+                a.pos == b.pos and a.cluster == b.cluster and b.has_write and not a.has_write
+            )
+            if bad:
+                return _intra_block(key, a, b, writer, chains, model), partial
+    try:
+        cyc = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return None, partial
+    return _explain(key, [g.edges[u, v]["witness"] for u, v in cyc], chains, writer, model), partial
+
+
+def _same_block_reason(b: _Node, a: _Node, chains: list[list[Any]], writer, model) -> str:
+    """Why b and a (same block) are ordered b before a or glued together."""
+    if b.cluster == a.cluster:
+        w = writer[b.cluster]
+        return (
+            f"{_desc(b, model)} and {_desc(a, model)} both belong to the version "
+            f"{show(b.cluster)} written by {_desc(w, model)}: a value's write and its reads "
+            "are consecutive, since values are unique"
+        )
+    return (
+        f"{_desc(b, model)} (version {show(b.cluster)}) and {_desc(a, model)} (version "
+        f"{show(a.cluster)}) are glued by the cas chain "
+        + " -> ".join(show(v) for v in chains[b.block])
+        + ": successive versions are consecutive"
+    )
+
+
+def _explain(key, witnesses, chains, writer, model) -> GraphResult:  # type: ignore[no-untyped-def]
+    edges: list[Edge] = []
+    k = len(witnesses)
+    for i, (a, b) in enumerate(witnesses):
+        edges.append(
+            Edge(a.op, b.op, f"{_desc(a, model)} completed before {_desc(b, model)} was invoked")
+        )
+        nxt_a = witnesses[(i + 1) % k][0]
+        if nxt_a is not b:
+            edges.append(Edge(b.op, nxt_a.op, _same_block_reason(b, nxt_a, chains, writer, model)))
+    return GraphResult(
+        False, key, edges, f"a cycle through {k} version blocks, so no order satisfies them all"
+    )
+
+
+def _intra_block(key, a, b, writer, chains, model) -> GraphResult:  # type: ignore[no-untyped-def]
+    if a.cluster == b.cluster:
+        w = b
+        reason = (
+            f"{_desc(a, model)} read {show(a.cluster)}, but completed before "
+            f"{_desc(w, model)}, which wrote it, was invoked"
+        )
+        return GraphResult(
+            False,
+            key,
+            [
+                Edge(w.op, a.op, f"{_desc(a, model)} read the value {_desc(w, model)} wrote"),
+                Edge(a.op, w.op, reason),
+            ],
+            "a read saw a value before it was written",
+        )
+    chain = " -> ".join(show(v) for v in chains[a.block])
+    return GraphResult(
+        False,
+        key,
+        [
+            Edge(
+                b.op,
+                a.op,
+                f"the cas chain {chain} puts version {show(b.cluster)} "
+                f"({_desc(b, model)}) before version {show(a.cluster)} ({_desc(a, model)})",
+            ),
+            Edge(a.op, b.op, f"{_desc(a, model)} completed before {_desc(b, model)} was invoked"),
+        ],
+        "real time contradicts the order of a cas chain",
+    )
