@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,17 +17,22 @@ NEMESIS = "nemesis"
 
 
 class HistoryRecorder:
-    def __init__(self, path: str | Path, fsync: bool = False):
+    def __init__(
+        self, path: str | Path, fsync: bool = False, clock: Callable[[], int] | None = None
+    ):
+        """`clock` gives nanoseconds since the run started; the default is the monotonic
+        clock, a simulation passes its virtual time."""
         self.path = Path(path)
         self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         self._fsync = fsync
         self._index = 0
-        self._t0 = time.monotonic_ns()
+        t0 = time.monotonic_ns()
+        self._clock = clock or (lambda: time.monotonic_ns() - t0)
         self._open: dict[int, dict[str, Any]] = {}  # process -> its open invoke
 
     def now(self) -> int:
-        """Nanoseconds since the run started, from the monotonic clock."""
-        return time.monotonic_ns() - self._t0
+        """Nanoseconds since the run started."""
+        return self._clock()
 
     def _write(self, event: dict[str, Any]) -> dict[str, Any]:
         event = {"index": self._index, "time": self.now(), **event}

@@ -1,0 +1,186 @@
+"""One test run: schedule in, verdict out.
+
+    set up the cluster -> clients + nemesis on the schedule -> heal -> recover
+    -> final reads -> tear down -> check -> store
+
+The run folder is made first and the history streams into it, so whatever
+happens later (Ctrl-C, a node that never starts, a crash of the harness) the
+folder holds what was seen and a results.json that says how the run ended.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.recorder import HistoryRecorder
+from harness.schedule import Schedule, dump_schedule, fault_plan, with_seed
+from harness.store import DEFAULT_STORE, RunDir, new_run_dir
+
+# Exit statuses (DESIGN.md): 0 valid, 1 invalid, 2 bad input, 3 unknown, 4 environment.
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNKNOWN, EXIT_ENV = 0, 1, 2, 3, 4
+
+
+class EnvironmentProblem(RuntimeError):
+    """The run could not happen here (no Docker engine, image build failed, ...)."""
+
+
+@dataclass
+class RunOutcome:
+    run_dir: RunDir
+    results: dict[str, Any]
+
+    @property
+    def valid(self) -> Any:
+        return self.results.get("valid")
+
+    @property
+    def exit_code(self) -> int:
+        if self.results.get("status") == "environment-error":
+            return EXIT_ENV
+        return {True: EXIT_VALID, False: EXIT_INVALID}.get(self.valid, EXIT_UNKNOWN)
+
+
+def docker_available() -> str | None:
+    """None when a Docker engine answers, else why not."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        client.ping()
+        client.close()
+        return None
+    except Exception as exc:
+        return f"no Docker engine answers ({type(exc).__name__}: {exc})"
+
+
+def run_schedule(
+    schedule: Schedule,
+    backend: str = "docker",
+    store: str | Path = DEFAULT_STORE,
+    seed: int | None = None,
+    time_limit: float | None = None,
+    say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> RunOutcome:
+    schedule = with_seed(schedule, seed)
+    if time_limit is not None:
+        schedule = replace(schedule, time_limit=time_limit)
+    run_dir = new_run_dir(store, schedule.name)
+    run_dir.schedule.write_text(dump_schedule(schedule))
+    base: dict[str, Any] = {
+        "name": schedule.name,
+        "backend": backend,
+        "seed": schedule.seed,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "faults-planned": len(fault_plan(schedule)),
+    }
+    run_dir.write_results({**base, "valid": "unknown", "status": "running"})
+    say(f"run: {schedule.name} on {backend}, seed {schedule.seed}, results in {run_dir.path}")
+
+    status, error, details = "complete", None, {}
+    t0 = time.monotonic()
+    old_term = _sigterm_as_interrupt()
+    try:
+        if backend == "docker":
+            details = _execute_docker(schedule, run_dir, say)
+        elif backend == "sim":
+            details = _execute_sim(schedule, run_dir, say)
+        else:
+            raise ValueError(f"unknown backend {backend!r}; expected docker or sim")
+    except KeyboardInterrupt:
+        status, error = (
+            "interrupted",
+            "interrupted (Ctrl-C or SIGTERM); faults healed, cluster removed",
+        )
+        say(f"run: {error}")
+    except EnvironmentProblem as exc:
+        status, error = "environment-error", str(exc)
+        say(f"run: environment error: {exc}")
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+    base["duration-s"] = round(time.monotonic() - t0, 3)
+
+    from harness.verdict import check_run
+
+    results = check_run(run_dir, schedule)
+    results = {**base, **results, "status": status, **details}
+    if error:
+        results["error"] = error
+        if status != "complete" and results.get("valid") is True:
+            # A partial run that looked fine proves less than a whole one.
+            results["valid"] = "unknown"
+        if status == "environment-error":
+            results["valid"] = "unknown"
+    run_dir.write_results(results)
+    return RunOutcome(run_dir, results)
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM ends a run the way Ctrl-C does: heal, tear down, keep the history."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _execute_docker(schedule: Schedule, run_dir: RunDir, say) -> dict[str, Any]:
+    import asyncio
+
+    from harness.cluster.base import ClusterError
+    from harness.cluster.docker import DockerCluster, DockerConfig
+    from harness.live import drive
+
+    why = docker_available()
+    if why:
+        raise EnvironmentProblem(why)
+    config = DockerConfig(
+        nodes=schedule.nodes,
+        read_mode=schedule.node.read_mode,
+        bugs=list(schedule.node.bugs),
+        signals=False,  # the runner handles signals: it must heal and collect first
+    )
+    try:
+        cluster = DockerCluster(config)
+    except Exception as exc:
+        raise EnvironmentProblem(f"cannot use the Docker engine: {exc}") from exc
+    with HistoryRecorder(run_dir.history) as recorder:
+        try:
+            say(f"run: starting {schedule.nodes} nodes")
+            cluster.start()
+        except ClusterError as exc:
+            raise EnvironmentProblem(str(exc)) from exc
+        except Exception as exc:
+            from harness.image import ImageError
+
+            if isinstance(exc, ImageError):
+                raise EnvironmentProblem(f"image build failed: {exc}") from exc
+            raise
+        try:
+            say(f"run: cluster up; workload for {schedule.time_limit:g} s")
+            report = asyncio.run(drive(cluster, schedule, recorder))
+        finally:
+            try:
+                cluster.collect(run_dir.path)
+            finally:
+                cluster.teardown()
+    return {
+        "faults": report.faults_applied,
+        "fault-errors": report.fault_errors,
+        "heal-errors": report.heal_errors,
+        "final-reads": report.final_reads,
+    }
+
+
+def _execute_sim(schedule: Schedule, run_dir: RunDir, say) -> dict[str, Any]:
+    from harness.sim.backend import execute
+
+    return execute(schedule, run_dir, say)
