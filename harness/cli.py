@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "image": "harness.commands.image",
     "clean": "harness.commands.clean",
     "check": "harness.commands.check",
+    "run": "harness.commands.run",
 }
 
 EXIT_USAGE = 2
