@@ -117,12 +117,16 @@ def test_the_double_vote_scenario_is_safe_with_durable_votes(seed):
     assert len(c.leaders) >= 3  # terms moved on, one leader each
 
 
-def _cut_off_leader_serves_a_read(bugs: frozenset[str], read_mode: str) -> SimCluster:
+def _cut_off_leader_serves_a_read(
+    bugs: frozenset[str], read_mode: str, leader_clock: float = 1.0
+) -> SimCluster:
     c = SimCluster(SimConfig(nodes=3, seed=1, bugs=bugs, read_mode=read_mode))
     assert c.run_until(lambda: c.leader() is not None, 5000)
     old = c.leader()
+    c.set_clock_rate(old, leader_clock)
     w = c.invoke("write", "k", 1)
     assert c.run_until(lambda: w.done, 1000) and w.type == "ok"
+    c.run_for(300)  # a few heartbeat rounds, so that a lease is held
     c.isolate(old)
     # The majority elects a new leader and acknowledges a newer write.
     term = c.nodes[old].core.term
@@ -144,3 +148,13 @@ def test_lease_mode_without_the_bug_does_not():
     c = _cut_off_leader_serves_a_read(frozenset(), "lease")
     r = c.history[-1]
     assert r.f == "read" and r.type == "fail"  # no quorum: no answer, never a stale one
+
+
+def test_lease_reads_go_stale_when_the_leaders_clock_runs_slow():
+    # Not a planted bug: leases trust clocks (DESIGN: "correct only while clocks behave").
+    # A leader whose clock runs at a fifth of the speed thinks its lease lasts five times
+    # longer; the simulation's clock fault shows the stale read that follows.
+    with pytest.raises(SafetyViolation, match="stale read"):
+        _cut_off_leader_serves_a_read(frozenset(), "lease", leader_clock=0.2)
+    c = _cut_off_leader_serves_a_read(frozenset(), "read-index", leader_clock=0.2)
+    assert c.history[-1].type == "fail"  # ReadIndex does not depend on clocks
