@@ -280,6 +280,25 @@ class SimCluster:
         self._log(f"clock {i} rate={rate}")
         self.nodes[i].clock_rate = rate
 
+    def bump_clock(self, i: str, delta_ms: float) -> None:
+        """Jump node i's clock by delta_ms, as a clock fault does to the server's clock.
+
+        The server ticks once per elapsed tick of its clock and catches up missed ticks,
+        so a forward jump is a burst of ticks at once (timeouts fire, leases end); after a
+        backward jump it counts from the new reading, so ticks simply go on.
+        """
+        n = self.nodes[i]
+        self._log(f"clock {i} bump={delta_ms}")
+        if delta_ms <= 0 or not n.up:
+            return
+        ticks = int(delta_ms // self.config.tick_ms)
+        if n.paused:
+            n.missed_ticks += ticks
+            return
+        for _ in range(ticks):
+            n.core.tick()
+        self._drain(n)
+
     def _on_tick(self, i: str, incarnation: int) -> None:
         n = self.nodes[i]
         if incarnation != n.incarnation:
@@ -313,6 +332,19 @@ class SimCluster:
         """One-way loss: messages from src to dst are dropped."""
         self._log(f"block {src}->{dst}")
         self.blocked.add((src, dst))
+
+    def cut(self, pairs: list[tuple[str, str]]) -> None:
+        """Drop messages on each (src, dst) link given, on top of what is cut already:
+        any partition shape (bridge, ring, one-way) is a set of such links."""
+        for src, dst in pairs:
+            if src not in self.nodes or dst not in self.nodes:
+                raise ValueError(f"unknown node in link {src}->{dst}; nodes are {self.ids}")
+            self.block(src, dst)
+
+    def set_network(self, network: NetworkConfig) -> None:
+        """Change delays, loss and duplication from now on (a packet fault)."""
+        self._log(f"network {network}")
+        self.config.network = network
 
     def heal(self) -> None:
         self._log("heal")

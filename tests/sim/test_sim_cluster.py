@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from harness.sim import Fault, NetworkConfig, SimCluster, SimConfig, run_simulation
 from raftnode.core import LEADER
 
@@ -155,3 +157,28 @@ def test_a_crash_during_an_fsync_loses_that_ready_and_nothing_else():
     assert n.core.last_index == before  # the unwritten entries are gone, the rest is there
     c.finish()  # and the cluster still agrees, with the write acknowledged everywhere
     assert all(c.nodes[i].kv.read("a") == 1 for i in c.ids)
+
+
+def test_a_forward_clock_jump_ends_a_followers_patience_at_once():
+    c = _elected()
+    leader = c.leader()
+    follower = next(i for i in c.ids if i != leader)
+    c.isolate(follower)
+    c.bump_clock(follower, 10 * c.config.tick_ms * c.config.election_ticks)
+    # The burst of ticks fired its election timeout: it is (pre-)campaigning now.
+    assert c.nodes[follower].core.role in ("pre-candidate", "candidate")
+    c.finish()
+
+
+def test_bridge_partition_via_cut_links_and_packet_loss():
+    c = _elected(nodes=5)
+    # Bridge: n3 talks to everyone; {n1, n2} and {n4, n5} cannot reach each other.
+    c.cut([(a, b) for a in ("n1", "n2") for b in ("n4", "n5")])
+    c.cut([(b, a) for a in ("n1", "n2") for b in ("n4", "n5")])
+    c.set_network(NetworkConfig(1.0, 30.0, drop=0.2))
+    ops = [c.invoke("write", "k", v) for v in range(5)]
+    c.run_for(2000)
+    c.finish()
+    assert all(op.done for op in ops)
+    with pytest.raises(ValueError, match="unknown node"):
+        c.cut([("n1", "n9")])
