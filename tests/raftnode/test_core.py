@@ -194,6 +194,26 @@ def test_backoff_converges_over_a_long_divergent_log():
     assert rejects <= 4, rejects
 
 
+def test_consistency_check_rejects_with_the_conflict_term_and_its_first_index():
+    core = RaftCore(
+        "n2", ["n1", "n2", "n3"], Config(), random.Random(0), HardState(5), log_of(1, 1, 2, 2, 2)
+    )
+    new = (Entry(5, 6, None),)
+    # prevLogIndex 5 holds term 2 here, the leader says 4: refuse, name term 2 from index 3.
+    core.step(Message(APPEND, "n1", "n2", 5, index=5, log_term=4, entries=new, commit=1))
+    [resp] = core.ready().messages
+    assert resp.reject and (resp.conflict_term, resp.conflict_index) == (2, 3)
+    assert core.last_index == 5  # nothing appended past a mismatch
+    # prevLogIndex beyond our log: no term to name, the hint is our next index.
+    core.step(Message(APPEND, "n1", "n2", 5, index=9, log_term=5, entries=(), commit=1))
+    [resp] = core.ready().messages
+    assert resp.reject and (resp.conflict_term, resp.conflict_index) == (0, 6)
+    # A matching prevLogIndex appends, and commit follows leaderCommit up to the new entry.
+    core.step(Message(APPEND, "n1", "n2", 5, index=2, log_term=1, entries=new[:0], commit=9))
+    [resp] = core.ready().messages
+    assert not resp.reject and resp.index == 2 and core.commit_index == 2
+
+
 def test_reordered_and_duplicated_appends_do_not_truncate():
     net = Net(3)
     net.elect("n1")
