@@ -370,7 +370,7 @@ class RaftCore:
         if msg.dst != self.id or msg.src not in self._members or msg.src == self.id:
             return  # misrouted, or from outside the configuration: it must not count as a vote
         if msg.term > self.term:
-            if msg.type in (PREVOTE, VOTE) and self._in_lease():
+            if msg.type in (PREVOTE, VOTE) and (self._in_lease() or self._just_started()):
                 # CheckQuorum (thesis 4.2.3): we heard from a live leader within the minimum
                 # election timeout, so a server that asks for votes (e.g. one returning from a
                 # partition with a higher term) must not depose it. Ignore, don't adopt the term.
@@ -471,6 +471,13 @@ class RaftCore:
         # Randomized in [T, 2T) so that split votes are rare (paper section 5.2).
         e = self.config.election_ticks
         self._randomized_timeout = e + self._rng.randrange(e)
+
+    def _just_started(self) -> bool:
+        # Leases rest on followers not voting for election_ticks after hearing the leader.
+        # A restarted follower has forgotten when it last did, so in lease mode it votes for
+        # no new term until a full election timeout has passed since it started: by then any
+        # lease it helped grant has run out.
+        return self.config.read_mode == "lease" and self._now < self.config.election_ticks
 
     def _in_lease(self) -> bool:
         return (

@@ -16,6 +16,11 @@ from raftnode.core import (
 
 def _leader(n: int = 3, **cfg) -> Net:
     net = Net(n, **cfg)
+    if cfg.get("read_mode") == "lease":
+        # Lease-mode nodes vote only after one election timeout since they started; let
+        # the others' clocks run that long first (their own campaigns go nowhere).
+        others = [i for i in net.ids if i != "n1"]
+        net.tick(others, n=net.cores["n2"].config.election_ticks, drop=lambda m: True)
     net.elect("n1")
     net.cores["n1"].propose({"op": "write", "key": "a", "value": 1})
     net.deliver()
@@ -146,3 +151,18 @@ def test_lease_mode_without_the_bug_steps_down_when_cut_off():
     net.isolate("n1")
     net.tick(["n1"], n=60)
     assert net.cores["n1"].role != LEADER
+
+
+def test_in_lease_mode_a_restarted_node_votes_for_no_new_term_for_one_timeout():
+    net = Net(3, read_mode="lease")
+    c2 = net.cores["n2"]
+    c2.step(Message("vote", "n1", "n2", 1))
+    assert c2.ready().messages == [] and c2.term == 0  # ignored, term not adopted
+    net.tick(["n2"], n=c2.config.election_ticks)
+    c2.step(Message("vote", "n1", "n2", 1))
+    [resp] = c2.ready().messages
+    assert resp.type == "vote_resp" and not resp.reject
+    # Other read modes need no such wait.
+    fresh = Net(3).cores["n2"]
+    fresh.step(Message("vote", "n1", "n2", 1))
+    assert not fresh.ready().messages[0].reject
