@@ -197,7 +197,26 @@ def build(
         raise ImageError(f"building {tag} failed: {exc}") from exc
     if not custom:  # `latest` follows the newest build, for docker/compose.yaml and hand use
         client.images.get(tag).tag(NODE_REPO, "latest")
+        _prune_old_node_images(client, keep=tag)
     return BuildResult(tag, base_image, built_base, True, time.monotonic() - t0)
+
+
+def _prune_old_node_images(client, keep: str) -> None:
+    """Each edit of raftnode/ makes a new node image; drop the older ones that no
+    container uses (the engine refuses those in use, and we leave them)."""
+    import docker.errors
+
+    keep_id = client.images.get(keep).id
+    for img in client.images.list(name=NODE_REPO):
+        if img.id == keep_id or img.labels.get(IMAGE_LABEL) != "node":
+            continue
+        for t in img.tags:
+            if t.startswith(f"{NODE_REPO}:bench-"):
+                continue
+            try:
+                client.images.remove(t, noprune=False)
+            except docker.errors.APIError:
+                pass  # in use by a container of a running run
 
 
 def ensure(log: Callable[[str], None] = lambda _m: None) -> str:

@@ -1,0 +1,58 @@
+"""The node image's content-hash tag: it changes exactly when what goes into the
+image changes, so `make image` rebuilds only then (no Docker needed here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from harness import image
+
+
+def copy_sources(dst):
+    for name in image.NODE_SOURCES + (image.BASE_SCRIPT,):
+        src = image.REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / name)
+    return dst
+
+
+def test_tag_follows_content_not_timestamps_or_bytecode(tmp_path):
+    root = copy_sources(tmp_path)
+    tag = image.node_tag(root)
+    assert tag.startswith("raftquake-node:") and tag == image.node_tag(image.REPO)
+
+    server = root / "raftnode" / "server.py"
+    os.utime(server, (0, 0))
+    (root / "raftnode" / "__pycache__").mkdir(exist_ok=True)
+    (root / "raftnode" / "__pycache__" / "server.cpython-311.pyc").write_bytes(b"junk")
+    assert image.node_tag(root) == tag  # touched, bytecode: same image
+
+    server.write_text(server.read_text() + "\n# an edit\n")
+    edited = image.node_tag(root)
+    assert edited != tag  # an edit of raftnode/ makes a new node image
+
+    (root / "docker" / "node-ctl.sh").write_text("#!/bin/sh\n")
+    assert image.node_tag(root) not in (tag, edited)
+
+
+def test_base_tag_follows_only_the_base_script(tmp_path):
+    root = copy_sources(tmp_path)
+    base = image.offline_base_tag(root)
+    (root / "raftnode" / "server.py").write_text("# changed\n")
+    assert image.offline_base_tag(root) == base  # node edits never rebuild the base
+    script = root / image.BASE_SCRIPT
+    script.write_text(script.read_text() + "\n# changed\n")
+    assert image.offline_base_tag(root) != base
+
+
+def test_missing_sources_are_named(tmp_path):
+    root = copy_sources(tmp_path)
+    (root / "docker" / "Dockerfile").unlink()
+    with pytest.raises(image.ImageError, match="Dockerfile: missing"):
+        image.node_tag(root)
