@@ -432,6 +432,15 @@ class SimCluster:
             self._log(f"{n.id} event {ev}")
         for m in messages:
             self._send(m)
+        if "ack-before-commit" in self.config.bugs and n.core.role == LEADER:
+            # PLANTED BUG ack-before-commit (the server's, modelled here): acknowledge a
+            # write once it is in the leader's own durable log, before a quorum has it.
+            for e in rd.entries:
+                pending = n.proposals.get(e.index)
+                if pending is not None and pending[1] == e and pending[0].f != "read":
+                    del n.proposals[e.index]
+                    self._acknowledge(e)
+                    self._complete(pending[0], "ok")
         for e in rd.committed:
             self._apply(n, e)
         self._take_reads(n, rd)
@@ -506,8 +515,7 @@ class SimCluster:
             # and an entry lives at one index only, so it never will be.
             self._complete(op, "fail", error="entry overwritten")
             return
-        self.acked[e.index] = (e, self.max_term)
-        self.max_acked_index = max(self.max_acked_index, e.index)
+        self._acknowledge(e)
         if op.f == "read" and result is not None:
             op.value = result.get("value")
             op.read_at = e.index
@@ -515,6 +523,11 @@ class SimCluster:
             self._complete(op, "ok")
         else:
             self._complete(op, "fail", error=(result or {}).get("error", "rejected"))
+
+    def _acknowledge(self, e: Entry) -> None:
+        # A client was told this entry took effect: from now on it must never be lost.
+        self.acked[e.index] = (e, self.max_term)
+        self.max_acked_index = max(self.max_acked_index, e.index)
 
     def _answer_reads(self, n: _Node) -> None:
         if not n.ready_reads:

@@ -65,6 +65,15 @@ def test_seed_search_catches_stale_read():
     run_simulation(config, faults, 2000.0)
 
 
+def test_seed_search_catches_ack_before_commit():
+    # The server's bug, modelled by the simulation: writes acknowledged before they commit
+    # are either lost later or missing from reads that begin after the acknowledgement.
+    seed, exc = _first_violation("ack-before-commit")
+    assert any(s in str(exc) for s in ("stale read", "leader completeness", "durability")), exc
+    config, faults = _search_config(seed, frozenset())
+    run_simulation(config, faults, 2000.0)
+
+
 def _double_vote_scenario(seed: int, bugs: frozenset[str]) -> SimCluster:
     """A voter grants its vote, crashes and restarts, and is asked again in the same term.
 
