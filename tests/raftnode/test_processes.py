@@ -278,7 +278,8 @@ def test_other_read_modes_read_what_was_written(make_cluster, mode):
 
 @pytest.mark.parametrize("bug", [False, True])
 def test_ack_before_commit_bug_acknowledges_without_a_quorum(make_cluster, bug):
-    cluster = make_cluster(3, bugs=("ack-before-commit",) if bug else ())
+    # Long election timeouts (1-2 s): the leader must still be leader when the write arrives.
+    cluster = make_cluster(3, bugs=("ack-before-commit",) if bug else (), election_ticks=40)
 
     async def scenario():
         leader = await cluster.wait_leader()
