@@ -56,7 +56,7 @@ def runs(draw, read_modes=("read-index", "log"), kinds=FAULT_KINDS):
 
 
 SETTINGS = settings(
-    max_examples=80,
+    max_examples=120,
     deadline=None,
     derandomize=True,  # the same examples on every machine: CI failures reproduce
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
