@@ -176,6 +176,8 @@ def _search(
     info_resets = [(c, p) for c, p in infos if model.resets(p)]
     resets_upto = [bisect.bisect_left(call, ret[i]) for i in range(m)] if has_viable else []
     n_resets = len(resets)
+    is_reset = [not ro[j] and model.resets(prep[j]) for j in range(m)]
+    info_is_reset = [model.resets(p) for _, p in infos]
     # Blind writes (never refused, e.g. kv's put and append) make state abstraction sound.
     abstractable = (
         bool(resets)
@@ -214,11 +216,14 @@ def _search(
     stack: list[list[Any]] = []
 
     # the initial configuration, then each child, goes through `settle` below
-    pending: list[tuple[int, int, int, int, Any, Any]] = [(0, 0, 0, 0, model.init(), None)]
+    # `fresh`: the last op was an info op whose effect nobody has observed yet; then a
+    # reset may not come next (the info op might as well never have happened).
+    pending: list[tuple[int, int, int, int, Any, Any, int]] = [(0, 0, 0, 0, model.init(), None, 0)]
     while True:
         if pending:
-            lo, done, lo_ret, used, state, path = pending.pop()
+            lo, done, lo_ret, used, state, path, fresh = pending.pop()
             # settle: linearize allowed read-only ops greedily, find the candidates
+            changed_any = False
             while True:
                 while lo_ret < m:
                     j = ret_order[lo_ret]
@@ -269,6 +274,7 @@ def _search(
                         i += 1
                 if dead or not changed:
                     break
+                changed_any = True
             if dead:
                 continue
             if lo_ret >= best:
@@ -300,18 +306,24 @@ def _search(
                     if r == m or call[r] > reset_ret:
                         mkey = (lo, done, IRRELEVANT)
             if ni:
+                if fresh and changed_any:
+                    fresh = 0
+                entry = (used << 1) | fresh
                 prev = memo_info.get(mkey)
                 if prev is None:
-                    memo_info[mkey] = [used]
+                    memo_info[mkey] = [entry]
                 else:
-                    if any(not (u & ~used) for u in prev):
+                    # pruned if a configuration that could do at least as much was seen
+                    if any(not ((u >> 1) & ~used) and (u & 1) <= fresh for u in prev):
                         continue
-                    prev.append(used)
+                    prev.append(entry)
+                if fresh:
+                    cands = [c for c in cands if not is_reset[c]]
                 seen_sig = set()
                 for j in range(ni):
                     if icall[j] > minret:
                         break
-                    if (used >> j) & 1:
+                    if (used >> j) & 1 or (fresh and info_is_reset[j]):
                         continue
                     sig = iprep[j]
                     if sig in seen_sig:
@@ -348,12 +360,12 @@ def _search(
             ns = step(state, prep[c])
             if ns is INVALID:
                 continue
-            pending.append((lo, done | (1 << (c - lo)), lo_ret, used, ns, (c, path)))
+            pending.append((lo, done | (1 << (c - lo)), lo_ret, used, ns, (c, path), 0))
         else:
             ns = step(state, iprep[c - m])
             if ns is INVALID:
                 continue
-            pending.append((lo, done, lo_ret, used | (1 << (c - m)), ns, (c, path)))
+            pending.append((lo, done, lo_ret, used | (1 << (c - m)), ns, (c, path), 1))
 
 
 def _prepare_key(

@@ -1,0 +1,200 @@
+"""Election safety, log agreement and stats, on node files as a run leaves them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from checkers import (
+    check_election_safety,
+    check_log_agreement,
+    check_stats,
+    events_files,
+    node_logs,
+)
+from checkers.history import HistoryError, read_jsonl
+
+
+def node_files(tmp_path: Path, events: dict[str, list[dict]], logs: dict[str, list[dict]]) -> Path:
+    for node, evs in events.items():
+        d = tmp_path / "nodes" / node
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in evs))
+    for node, entries in logs.items():
+        d = tmp_path / "nodes" / node
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return tmp_path
+
+
+def ev(node: str, t: int, term: int, role: str) -> dict:
+    return {"time": t, "node": node, "term": term, "role": role}
+
+
+def test_one_leader_per_term_is_safe(tmp_path: Path) -> None:
+    d = node_files(
+        tmp_path,
+        {
+            "n1": [
+                ev("n1", 1, 1, "candidate"),
+                ev("n1", 2, 1, "leader"),
+                {"time": 3, "node": "n1", "commit": 1, "term_at": 1},
+                ev("n1", 9, 2, "follower"),
+            ],
+            "n2": [
+                ev("n2", 1, 1, "follower"),
+                ev("n2", 8, 2, "candidate"),
+                ev("n2", 9, 2, "leader"),
+            ],
+        },
+        {},
+    )
+    r = check_election_safety(events_files(d))
+    assert r.valid is True and r.terms == 2 and r.files == 2
+    assert r.to_dict()["valid"] is True
+
+
+def test_two_leaders_in_a_term_named(tmp_path: Path) -> None:
+    d = node_files(
+        tmp_path,
+        {
+            "n1": [ev("n1", 100, 3, "leader")],
+            "n2": [ev("n2", 50, 3, "leader"), ev("n2", 60, 4, "leader")],
+            "n3": [ev("n3", 70, 4, "follower")],
+        },
+        {},
+    )
+    r = check_election_safety(events_files(d))
+    assert r.valid is False
+    (v,) = r.to_dict()["violations"]
+    assert v["term"] == 3 and v["nodes"] == ["n1", "n2"]
+    assert [(c["node"], c["time"]) for c in v["claims"]] == [("n2", 50), ("n1", 100)]
+    assert "term 3: 2 leaders: n2 at 50, n1 at 100" in r.to_text()
+
+
+def test_malformed_events_line(tmp_path: Path) -> None:
+    d = node_files(tmp_path, {"n1": [ev("n1", 1, "x", "leader")]}, {})  # type: ignore[arg-type]
+    with pytest.raises(HistoryError) as e:
+        check_election_safety(events_files(d))
+    assert "events.jsonl:1" in str(e.value) and '"term" to be an integer' in str(e.value)
+
+
+def entry(i: int, term: int, cmd: object) -> dict:
+    return {"index": i, "term": term, "command": cmd}
+
+
+def test_logs_agree_on_common_prefix(tmp_path: Path) -> None:
+    a = [
+        entry(1, 1, {"op": "put", "k": "x", "v": 1}),
+        entry(2, 1, None),
+        entry(3, 2, {"op": "cas"}),
+    ]
+    d = node_files(tmp_path, {}, {"n1": a, "n2": a[:2], "n3": a})
+    r = check_log_agreement(node_logs(d))
+    assert r.valid is True and r.nodes == ["n1", "n2", "n3"] and r.compared == 3
+
+
+def test_diverging_entry_reported(tmp_path: Path) -> None:
+    a = [entry(1, 1, "a"), entry(2, 2, "b")]
+    b = [entry(1, 1, "a"), entry(2, 3, "c")]
+    d = node_files(tmp_path, {}, {"n1": a, "n2": b, "n3": a})
+    r = check_log_agreement(node_logs(d))
+    assert r.valid is False and r.total_divergences == 1
+    div = r.to_dict()["divergences"][0]
+    assert div["index"] == 2 and div["entries"]["n2"] == {"term": 3, "command": "c"}
+    assert "index 2" in r.to_text()
+
+
+def test_committed_json_array_is_read_too(tmp_path: Path) -> None:
+    for node, cmd in (("n1", "a"), ("n2", "z")):
+        p = tmp_path / "nodes" / node
+        p.mkdir(parents=True)
+        (p / "committed.json").write_text(json.dumps([entry(1, 1, cmd)]))
+    assert check_log_agreement(node_logs(tmp_path)).valid is False
+
+
+def test_log_out_of_order_is_bad_input(tmp_path: Path) -> None:
+    d = node_files(tmp_path, {}, {"n1": [entry(2, 1, "a"), entry(1, 1, "b")]})
+    with pytest.raises(HistoryError) as e:
+        check_log_agreement(node_logs(d))
+    assert "log.jsonl:2" in str(e.value) and "index order" in str(e.value)
+
+
+def test_stats_counts(tmp_path: Path) -> None:
+    rows = [
+        {
+            "index": 0,
+            "time": 0,
+            "process": 0,
+            "type": "invoke",
+            "f": "write",
+            "key": "a",
+            "value": 1,
+        },
+        {
+            "index": 1,
+            "time": 1,
+            "process": 0,
+            "type": "ok",
+            "f": "write",
+            "key": "a",
+            "value": 1,
+            "node": "n1",
+        },
+        {
+            "index": 2,
+            "time": 2,
+            "process": 1,
+            "type": "invoke",
+            "f": "read",
+            "key": "b",
+            "value": None,
+        },
+        {
+            "index": 3,
+            "time": 3,
+            "process": 1,
+            "type": "info",
+            "f": "read",
+            "key": "b",
+            "value": None,
+            "node": "n2",
+        },
+        {
+            "index": 4,
+            "time": 4,
+            "process": "nemesis",
+            "type": "info",
+            "f": "start-partition",
+            "value": {},
+        },
+        {
+            "index": 5,
+            "time": 5,
+            "process": 2,
+            "type": "invoke",
+            "f": "cas",
+            "key": "a",
+            "value": [2, 3],
+        },
+        {
+            "index": 6,
+            "time": 6,
+            "process": 2,
+            "type": "fail",
+            "f": "cas",
+            "key": "a",
+            "value": [2, 3],
+            "node": "n1",
+            "error": "precondition",
+        },
+    ]
+    p = tmp_path / "h.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = check_stats(read_jsonl(str(p)).events).to_dict()
+    assert r["total"] == {"ok": 1, "fail": 1, "info": 1}
+    assert r["by_f"]["cas"] == {"ok": 0, "fail": 1, "info": 0}
+    assert r["by_node"]["n1"] == {"ok": 1, "fail": 1, "info": 0}
+    assert r["by_key"]["b"]["info"] == 1
