@@ -83,6 +83,7 @@ class SimConfig:
     # With a disk: model raftnode/server.py's pipelining (see _drain).
     pipeline: bool = False
     op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
+    stop_on_violation: bool = True  # False: record violations in SimCluster.violations
     trace: bool = True
 
 
@@ -151,6 +152,7 @@ class SimCluster:
         self.max_acked_index = 0
         self.max_term = 0
         self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
+        self.violations: list[str] = []
         self.nodes = {i: _Node(i) for i in self.ids}
         for i in self.ids:
             self._boot(i)
@@ -479,7 +481,7 @@ class SimCluster:
             return
         other = self.leaders.setdefault(core.term, n.id)
         if other != n.id:
-            raise SafetyViolation(
+            self._violation(
                 f"election safety: {other} and {n.id} are both leaders of term {core.term}"
             )
         if n.checked_term == core.term:
@@ -491,7 +493,7 @@ class SimCluster:
             if term_at_ack < core.term:
                 have = core.entry(index)
                 if have != entry:
-                    raise SafetyViolation(
+                    self._violation(
                         f"leader completeness: {n.id} leads term {core.term} without "
                         f"acknowledged entry {entry} (has {have})"
                     )
@@ -501,7 +503,7 @@ class SimCluster:
             return  # applied before its Ready's fsync (pipeline)
         seen = self.applied.setdefault(e.index, e)
         if seen != e:
-            raise SafetyViolation(
+            self._violation(
                 f"state machine safety: {n.id} applies {e} at index {e.index}, "
                 f"another node applied {seen}"
             )
@@ -540,7 +542,7 @@ class SimCluster:
             op.value = n.kv.read(op.key)
             op.read_at = n.kv.applied_index
             if op.read_at < op.acked_before:
-                raise SafetyViolation(
+                self._violation(
                     f"stale read: op {op.id} on {n.id} read key {op.key!r} at index "
                     f"{op.read_at}, but index {op.acked_before} was acknowledged before "
                     f"the read began"
@@ -649,7 +651,7 @@ class SimCluster:
             for i in self.ids:
                 have = self.nodes[i].core.entry(index)
                 if have != entry:
-                    raise SafetyViolation(
+                    self._violation(
                         f"durability: acknowledged {entry} is missing on {i} (has {have})"
                     )
 
@@ -676,7 +678,7 @@ class SimCluster:
                     d += 1
                 for k in range(d, n):
                     if la[k].term == lb[k].term:
-                        raise SafetyViolation(
+                        self._violation(
                             f"log matching: {a} and {b} agree on term {la[k].term} at index "
                             f"{k + 1} but differ at index {d + 1}"
                         )
@@ -706,6 +708,14 @@ class SimCluster:
         for k, (ms, _, _, ev) in enumerate(events):
             out.append({"index": k, "time": int(ms * 1_000_000), **ev})
         return out
+
+    def _violation(self, message: str) -> None:
+        # Raise at once (the default: the run stops where the property broke), or, with
+        # stop_on_violation off, record it and carry on so the history shows the effect.
+        self._log(f"VIOLATION {message}")
+        if self.config.stop_on_violation:
+            raise SafetyViolation(message)
+        self.violations.append(message)
 
     def trace_text(self) -> str:
         return "\n".join(self.trace) + "\n"
