@@ -34,7 +34,7 @@ def wait_until(what: str, cond: Callable[[], Any], timeout: float = 15.0) -> Any
         time.sleep(0.1)
 
 
-def put(addrs: list[str] | dict[str, str], key: str, value: Any, timeout: float = 3.0):
+def put(addrs: list[str] | dict[str, str], key: str, value: Any, timeout: float = 5.0):
     async def go():
         async with Client(addrs, timeout=timeout, connect_timeout=0.5) as c:
             return await c.put(key, value)
@@ -42,7 +42,7 @@ def put(addrs: list[str] | dict[str, str], key: str, value: Any, timeout: float 
     return asyncio.run(go())
 
 
-def get(addrs: list[str] | dict[str, str], key: str, timeout: float = 3.0):
+def get(addrs: list[str] | dict[str, str], key: str, timeout: float = 5.0):
     async def go():
         async with Client(addrs, timeout=timeout, connect_timeout=0.5) as c:
             return await c.get(key)
