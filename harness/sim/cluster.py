@@ -193,15 +193,15 @@ class SimCluster:
         return True
 
     def run_for(self, ms: float) -> None:
-        self.run_until(lambda: False, ms, quiet=True)
+        self.run_until(lambda: False, ms)
 
-    def run_until(self, done: Callable[[], bool], timeout_ms: float, quiet: bool = False) -> bool:
+    def run_until(self, done: Callable[[], bool], timeout_ms: float) -> bool:
         """Run events until done() or timeout_ms of virtual time passed; returns done()."""
         deadline = self.now + timeout_ms
         while not done():
             if not self._queue or self._queue[0][0] > deadline:
                 self.now = max(self.now, deadline)
-                return done() if not quiet else False
+                return done()
             self.step_event()
         return True
 
