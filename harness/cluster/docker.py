@@ -485,17 +485,24 @@ class DockerCluster(Cluster):
     # ---- collection ------------------------------------------------------------------
 
     def collect(self, dest: str | Path) -> None:
-        """Each node's data directory (log, events.jsonl, WAL) into dest/nodes/<id>/,
-        and its committed log, as the node reports it, into committed.json."""
+        """Each node's data directory (node.log, events.jsonl, WAL) into dest/nodes/<id>/
+        as DESIGN lays it out, node-ctl's console output (every start, and what the
+        process printed) as console.log, and its committed log, as the node reports
+        it, into committed.json."""
         dest = Path(dest)
         for node in self.nodes:
             out = dest / "nodes" / node
             out.mkdir(parents=True, exist_ok=True)
             try:
-                stream, _ = self.containers[node].get_archive(f"{DATA}/.")
-                buf = io.BytesIO(b"".join(stream))
-                with tarfile.open(fileobj=buf) as tar:
-                    tar.extractall(out, filter="data")
+                for src, rename in ((f"{DATA}/node/.", None), (f"{DATA}/node.log", "console.log")):
+                    stream, _ = self.containers[node].get_archive(src)
+                    buf = io.BytesIO(b"".join(stream))
+                    with tarfile.open(fileobj=buf) as tar:
+                        if rename:
+                            member = tar.getmembers()[0]
+                            (out / rename).write_bytes(tar.extractfile(member).read())
+                        else:
+                            tar.extractall(out, filter="data")
             except Exception as exc:  # a collection error must not hide the run's result
                 (out / "collect-error.txt").write_text(f"{exc}\n")
             log = _committed_log(self.addrs()[node])

@@ -122,8 +122,9 @@ def test_collect_gathers_logs_events_and_committed_log(make_cluster, tmp_path):
     c.collect(tmp_path)
     for n in c.nodes:
         d = tmp_path / "nodes" / n
-        assert "node-ctl start" in (d / "node.log").read_text()
-        events = [json.loads(x) for x in (d / "node" / "events.jsonl").read_text().splitlines()]
+        assert "node-ctl start" in (d / "console.log").read_text()
+        assert "starting" in (d / "node.log").read_text()
+        events = [json.loads(x) for x in (d / "events.jsonl").read_text().splitlines()]
         assert any(e.get("role") == "leader" for e in events) or any(
             e.get("role") == "follower" for e in events
         )
