@@ -13,6 +13,7 @@ Formats without times use the line number as the time (the order is what counts)
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from typing import Any
@@ -298,6 +299,17 @@ def sniff(text: str) -> str:
 
 def read_history(path: str, fmt: str = "auto") -> History:
     """Read a history file in the given format ("auto" sniffs it)."""
+    # hundreds of thousands of small objects, none cyclic: spare the garbage collector
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_history(path, fmt)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_history(path: str, fmt: str) -> History:
     text = _read_text(path)
     if fmt == "auto":
         fmt = sniff(text)

@@ -29,6 +29,7 @@ be in at that point.
 from __future__ import annotations
 
 import bisect
+import gc
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ MAX_STATES = 16
 MAX_CONCURRENT = 24
 TAIL = 8
 # How many later operations the viability pruning looks at.
-LOOKAHEAD = 16
+LOOKAHEAD = 4
 
 
 @dataclass
@@ -319,22 +320,12 @@ def _search(
                     prev.append(entry)
                 if fresh:
                     cands = [c for c in cands if not is_reset[c]]
-                seen_sig = set()
-                for j in range(ni):
-                    if icall[j] > minret:
-                        break
-                    if (used >> j) & 1 or (fresh and info_is_reset[j]):
-                        continue
-                    sig = iprep[j]
-                    if sig in seen_sig:
-                        continue
-                    seen_sig.add(sig)
-                    cands.append(m + j)
             else:
                 if mkey in memo_plain:
                     continue
                 memo_plain.add(mkey)
-            stack.append([lo, done, lo_ret, used, state, path, cands, 0])
+            # info candidates are listed only once the others are exhausted
+            stack.append([lo, done, lo_ret, used, state, path, cands, 0, minret, fresh, not ni])
         if not stack:
             return _KeyOutcome(
                 False,
@@ -348,8 +339,25 @@ def _search(
         cands = frame[6]
         k = frame[7]
         if k == len(cands):
-            stack.pop()
-            continue
+            if frame[10]:
+                stack.pop()
+                continue
+            frame[10] = True
+            used, minret, fresh = frame[3], frame[8], frame[9]
+            seen_sig = set()
+            for j in range(ni):
+                if icall[j] > minret:
+                    break
+                if (used >> j) & 1 or (fresh and info_is_reset[j]):
+                    continue
+                sig = iprep[j]
+                if sig in seen_sig:
+                    continue
+                seen_sig.add(sig)
+                cands.append(m + j)
+            if k == len(cands):
+                stack.pop()
+                continue
         frame[7] = k + 1
         c = cands[k]
         steps += 1
@@ -400,6 +408,20 @@ def check_ops(
     ops: list[Op], model: Model, timeout: float | None = None, file: str = "<history>"
 ) -> LinearizabilityResult:
     """Check paired operations against a model; `timeout` in seconds (None: no limit)."""
+    # The search allocates millions of small tuples and frees them in order; the cyclic
+    # garbage collector would rescan every live object again and again for nothing.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_ops(ops, model, timeout, file)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check_ops(
+    ops: list[Op], model: Model, timeout: float | None, file: str
+) -> LinearizabilityResult:
     t0 = time.perf_counter()
     deadline = None if timeout is None else t0 + timeout
     searches = []
@@ -456,7 +478,13 @@ def check_history(
     events: Iterable[Event], model: Model, timeout: float | None = None, file: str = "<history>"
 ) -> LinearizabilityResult:
     """Entry point for the harness: events as read from a history file."""
-    return check_ops(pair_events(events, file), model, timeout, file)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return check_ops(pair_events(events, file), model, timeout, file)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _counterexample(
