@@ -111,6 +111,16 @@ def test_killed_leader_is_replaced_and_rejoins(make_cluster):
     res = get([c.addrs()[old]], "after-kill")
     assert res.outcome == OK and res.value == 1, res
 
+    # Every node killed at once: what they knew can only come back from their volumes.
+    everyone = make_fault({"fault": "kill", "target": "all"}, c)
+    everyone.start()
+    assert not any(c.running(n) for n in c.nodes)
+    everyone.heal()
+    c.wait_ready(20)
+    c.wait_for_leader(15)
+    res = get(c.addrs(), "after-kill")
+    assert res.outcome == OK and res.value == 1, res
+
 
 def test_paused_leader_is_replaced(make_cluster):
     c = make_cluster(3)
