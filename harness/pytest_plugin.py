@@ -1,0 +1,367 @@
+"""raftquake's pytest plugin (entry point `pytest11`): chaos runs as tests.
+
+What it adds:
+
+- the `chaos` marker (runs against a cluster; `pytest -m chaos` selects them);
+- options `--chaos-backend docker|sim` (default: docker when an engine answers, else
+  sim), `--chaos-time-limit S`, `--chaos-seed N`, `--chaos-store DIR`;
+- fixtures `chaos_backend` (the backend in use), `chaos_cluster` (a started cluster of
+  that backend, torn down after the test) and `chaos_run` (a callable: schedule path ->
+  `RunOutcome`, with the run's folder and verdicts put in the test's JUnit properties);
+- `assert_valid(outcome)` and `assert_caught(outcome, checker)`, which fail the test with
+  the checker's own explanation (the counterexample, the two leaders of one term, ...);
+- schedule files as tests: `pytest -m chaos schedules/` collects every schedule YAML
+  named on the command line (or inside a directory named there) as one chaos test. A
+  schedule without planted bugs must be valid; one with planted bugs must be caught by a
+  checker DESIGN.md names for them.
+
+Without an engine, `--chaos-backend docker` skips (fails under CI=true, as
+tests/chaos/conftest.py does), so a CI job never passes by running nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.runner import RunOutcome
+
+# DESIGN.md "Planted bugs": the checkers that should catch each bug.
+CATCHES: dict[str, tuple[str, ...]] = {
+    "stale-read": ("linearizable",),
+    "forget-vote": ("election-safety",),
+    "no-log-check": ("linearizable", "log-agreement"),
+    "ack-before-commit": ("linearizable",),
+    "lease-no-quorum": ("linearizable",),
+}
+
+_EXPLANATION_LINES = 60
+
+
+# ---- options and marker --------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("raftquake", "raftquake chaos runs")
+    group.addoption(
+        "--chaos-backend",
+        choices=("docker", "sim"),
+        default=None,
+        help="cluster backend for chaos tests (default: docker when an engine answers, else sim)",
+    )
+    group.addoption(
+        "--chaos-time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds of workload per run, overriding each schedule's time-limit",
+    )
+    group.addoption(
+        "--chaos-seed", type=int, default=None, metavar="N", help="seed for every chaos run"
+    )
+    group.addoption(
+        "--chaos-store",
+        default=None,
+        metavar="DIR",
+        help="results store for chaos runs (default: a folder under pytest's temporary dir)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "chaos: runs against a cluster (Docker or simulated)")
+
+
+# ---- backend choice ------------------------------------------------------------------
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def resolve_backend(config: pytest.Config) -> str:
+    """The backend for this session: the option, else docker if an engine answers, else sim.
+    An explicit docker without an engine skips (fails under CI=true)."""
+    cached = getattr(config, "_raftquake_backend", None)
+    if cached:
+        return cached
+    from harness.runner import docker_available
+
+    chosen = config.getoption("--chaos-backend")
+    if chosen is None:
+        chosen = "sim" if docker_available() else "docker"
+    elif chosen == "docker":
+        why = docker_available()
+        if why:
+            if _in_ci():
+                pytest.fail(f"CI=true and --chaos-backend docker: {why}", pytrace=False)
+            pytest.skip(f"--chaos-backend docker: {why}")
+    config._raftquake_backend = chosen  # type: ignore[attr-defined]
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def chaos_backend(pytestconfig: pytest.Config) -> str:
+    """ "docker" or "sim": what chaos_cluster and chaos_run use."""
+    return resolve_backend(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def chaos_store(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = pytestconfig.getoption("--chaos-store")
+    return Path(given) if given else tmp_path_factory.mktemp("chaos-store")
+
+
+# ---- fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconfig):
+    """A started cluster of the session's backend, torn down after the test.
+
+    Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimCluster` with a
+    leader elected (harness/sim/). Options come from `@pytest.mark.chaos(nodes=3, ...)`:
+    `nodes` (default 3), `read_mode`, `bugs`.
+    """
+    marker = request.node.get_closest_marker("chaos")
+    opts: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    nodes = int(opts.pop("nodes", 3))
+    read_mode = opts.pop("read_mode", "read-index")
+    bugs = list(opts.pop("bugs", []))
+    if opts:
+        pytest.fail(f"chaos marker: unknown option(s) {sorted(opts)}", pytrace=False)
+    if chaos_backend == "docker":
+        from harness.cluster.docker import DockerCluster, DockerConfig
+
+        cluster = DockerCluster(DockerConfig(nodes=nodes, read_mode=read_mode, bugs=bugs))
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.teardown()
+            left = cluster.leftovers()
+            assert not any(left.values()), f"run {cluster.run_id} left {left}"
+    else:
+        from harness.sim import SimCluster, SimConfig
+
+        seed = pytestconfig.getoption("--chaos-seed") or 0
+        cluster = SimCluster(
+            SimConfig(nodes=nodes, seed=seed, read_mode=read_mode, bugs=frozenset(bugs))
+        )
+        if not cluster.run_until(lambda: cluster.leader() is not None, 10_000):
+            pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
+        yield cluster
+
+
+@pytest.fixture
+def chaos_run(
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    chaos_backend: str,
+    chaos_store: Path,
+    record_property: Callable[[str, object], None],
+) -> Callable[..., RunOutcome]:
+    """`chaos_run(schedule, seed=None, time_limit=None, backend=None)` runs a schedule (a
+    path or a loaded `Schedule`) and returns its `RunOutcome`. Unset arguments come from
+    --chaos-seed / --chaos-time-limit / the session's backend. Each run's folder, seed and
+    verdicts go into the test's JUnit XML properties and its captured output."""
+
+    def run(
+        schedule: Any,
+        seed: int | None = None,
+        time_limit: float | None = None,
+        backend: str | None = None,
+    ) -> RunOutcome:
+        from harness.runner import run_schedule
+        from harness.schedule import Schedule, load_schedule
+        from harness.summary import summary_text
+
+        loaded = schedule if isinstance(schedule, Schedule) else load_schedule(schedule)
+        outcome = run_schedule(
+            loaded,
+            backend=backend or chaos_backend,
+            store=chaos_store,
+            seed=seed if seed is not None else pytestconfig.getoption("--chaos-seed"),
+            time_limit=(
+                time_limit
+                if time_limit is not None
+                else pytestconfig.getoption("--chaos-time-limit")
+            ),
+            say=lambda m: print(m, flush=True),
+        )
+        for key, value in junit_properties(outcome).items():
+            record_property(key, value)
+        print(summary_text(outcome.run_dir, outcome.results))
+        return outcome
+
+    return run
+
+
+def junit_properties(outcome: RunOutcome) -> dict[str, str]:
+    """What a CI reader needs without opening the store: where, which seed, each verdict."""
+    r = outcome.results
+    props = {
+        "raftquake.run-dir": str(outcome.run_dir.path),
+        "raftquake.backend": str(r.get("backend")),
+        "raftquake.seed": str(r.get("seed")),
+        "raftquake.status": str(r.get("status")),
+        "raftquake.valid": _word(r.get("valid")),
+    }
+    for name, c in r.get("checkers", {}).items():
+        props[f"raftquake.checker.{name}"] = _word(c.get("valid"))
+    return props
+
+
+def _word(valid: Any) -> str:
+    return {True: "valid", False: "invalid"}.get(valid, str(valid))
+
+
+# ---- assertions ----------------------------------------------------------------------
+
+
+def explain(outcome: RunOutcome, checkers: Iterable[str] | None = None) -> str:
+    """The run's verdicts, each failing checker's explanation, and where the results are."""
+    r = outcome.results
+    wanted = set(checkers) if checkers is not None else None
+    lines = [
+        f"run {r.get('name')} ({r.get('backend')}, seed {r.get('seed')}, "
+        f"status {r.get('status')}): {_word(r.get('valid'))}"
+    ]
+    if r.get("error"):
+        lines.append(f"  error: {r['error']}")
+    for name, c in r.get("checkers", {}).items():
+        reason = c.get("reason")
+        lines.append(f"  {name}: {_word(c.get('valid'))}" + (f" ({reason})" if reason else ""))
+        if c.get("valid") is False and (wanted is None or name in wanted):
+            text = c.get("explanation") or _brief(c)
+            body = text.splitlines()
+            if len(body) > _EXPLANATION_LINES:
+                body = body[:_EXPLANATION_LINES] + [f"... ({len(body)} lines in results.json)"]
+            lines += ["    " + ln for ln in body]
+    for err in r.get("fault-errors", []) + r.get("heal-errors", []):
+        lines.append(f"  fault problem: {err}")
+    lines.append(f"  results: {outcome.run_dir.path}")
+    return "\n".join(lines)
+
+
+def _brief(checker_result: dict[str, Any]) -> str:
+    import json
+
+    shown = {k: v for k, v in checker_result.items() if k not in ("valid", "checker")}
+    return json.dumps(shown, default=str)[:2000]
+
+
+def assert_valid(outcome: RunOutcome) -> None:
+    """Fails the test unless every checker found the run valid (unknown is not valid)."""
+    if outcome.results.get("valid") is not True:
+        pytest.fail(explain(outcome), pytrace=False)
+
+
+def assert_caught(outcome: RunOutcome, checker: str | Iterable[str]) -> str:
+    """Fails the test unless `checker` (or one of several) found the run invalid.
+    Returns the name of the checker that caught it."""
+    names = (checker,) if isinstance(checker, str) else tuple(checker)
+    results = outcome.results.get("checkers", {})
+    missing = [n for n in names if n not in results]
+    if len(missing) == len(names):
+        pytest.fail(
+            f"the run did not use {' or '.join(names)}; it ran {sorted(results)}\n"
+            + explain(outcome),
+            pytrace=False,
+        )
+    for n in names:
+        if results.get(n, {}).get("valid") is False:
+            return n
+    pytest.fail(
+        f"not caught: {' or '.join(names)} found no violation\n" + explain(outcome),
+        pytrace=False,
+    )
+
+
+def expected_catchers(bugs: Iterable[str]) -> tuple[str, ...]:
+    """The checkers DESIGN.md says catch these planted bugs (empty: the run must be valid)."""
+    out: list[str] = []
+    for bug in bugs:
+        for c in CATCHES.get(bug, ()):
+            if c not in out:
+                out.append(c)
+    return tuple(out)
+
+
+# ---- schedule files as tests ---------------------------------------------------------
+
+
+def _looks_like_schedule(path: Path) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return True  # let the item report the problem, with the line
+    return isinstance(data, dict) and "name" in data and bool({"nemesis", "workload"} & set(data))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix in (".yaml", ".yml") and _looks_like_schedule(file_path):
+        return ScheduleFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScheduleFile(pytest.File):
+    def collect(self):
+        from harness.schedule import ScheduleError, load_schedule
+
+        try:
+            name = load_schedule(self.path).name
+        except ScheduleError as exc:
+            name, error = self.path.stem, exc
+        else:
+            error = None
+        item = ScheduleItem.from_parent(self, name=name, load_error=error)
+        item.add_marker(pytest.mark.chaos)
+        yield item
+
+
+class ScheduleItem(pytest.Item):
+    def __init__(self, *, load_error: Exception | None = None, **kw):
+        super().__init__(**kw)
+        self.load_error = load_error
+
+    def runtest(self) -> None:
+        if self.load_error is not None:
+            pytest.fail(str(self.load_error), pytrace=False)
+        from harness.runner import run_schedule
+        from harness.schedule import load_schedule
+
+        config = self.config
+        backend = resolve_backend(config)
+        store = config.getoption("--chaos-store")
+        if store is None:
+            store = config._tmp_path_factory.mktemp("chaos-store")  # type: ignore[attr-defined]
+        schedule = load_schedule(self.path)
+        outcome = run_schedule(
+            schedule,
+            backend=backend,
+            store=store,
+            seed=config.getoption("--chaos-seed"),
+            time_limit=config.getoption("--chaos-time-limit"),
+            say=lambda m: print(m, flush=True),
+        )
+        self.user_properties.extend(junit_properties(outcome).items())
+        print(explain(outcome))
+        catchers = expected_catchers(schedule.node.bugs)
+        if catchers:
+            assert_caught(outcome, catchers)
+        else:
+            assert_valid(outcome)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, pytest.fail.Exception):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"schedule {self.name}"

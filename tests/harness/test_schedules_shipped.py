@@ -1,0 +1,66 @@
+"""The shipped schedules: each loads, the set covers every fault family and every planted
+bug, and each bug schedule asks for the checker DESIGN.md says catches its bug."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.pytest_plugin import CATCHES, expected_catchers
+from harness.schedule import (
+    BUGS,
+    FAULT_OPTIONS,
+    dump_schedule,
+    fault_plan,
+    load_schedule,
+    parse_schedule,
+    with_seed,
+)
+
+SCHEDULES = Path(__file__).resolve().parents[2] / "schedules"
+SHIPPED = sorted(SCHEDULES.glob("*.yaml"))
+FAMILIES = {"partition": "partitions", "kill": "kill", "pause": "pause", "clock": "clock"}
+FAMILIES["packet"] = "packet"
+
+
+def test_the_expected_files_are_shipped():
+    names = {p.stem for p in SHIPPED}
+    assert "default" in names
+    assert set(FAMILIES.values()) <= names
+    assert {f"bug-{b}" for b in BUGS} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_schedule_loads_and_plans(path: Path):
+    s = load_schedule(path)
+    assert s.name == path.stem  # the results folder is named after the file
+    plan = fault_plan(with_seed(s, 1))
+    assert plan, "a chaos schedule with no faults"
+    assert all(p.start < s.time_limit for p in plan)
+    # The schedule round-trips through what the run stores as schedule.yaml.
+    again = parse_schedule(dump_schedule(with_seed(s, 1)))
+    assert fault_plan(again) == plan
+
+
+@pytest.mark.parametrize("fault,name", sorted(FAMILIES.items()))
+def test_each_fault_family_schedule_is_about_that_family(fault: str, name: str):
+    s = load_schedule(SCHEDULES / f"{name}.yaml")
+    assert {f.fault for f in s.nemesis} == {fault}
+    assert not s.node.bugs
+
+
+def test_default_has_a_bit_of_everything_and_no_bug():
+    s = load_schedule(SCHEDULES / "default.yaml")
+    assert {f.fault for f in s.nemesis} == set(FAULT_OPTIONS)
+    assert not s.node.bugs and s.time_limit == 60
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_each_bug_schedule_plants_its_bug_and_runs_its_checker(bug: str):
+    s = load_schedule(SCHEDULES / f"bug-{bug}.yaml")
+    assert s.node.bugs == (bug,)
+    assert set(CATCHES[bug]) & set(s.checkers)
+    assert expected_catchers(s.node.bugs) == CATCHES[bug]
+    if bug == "lease-no-quorum":
+        assert s.node.read_mode == "lease"  # the bug only exists in lease mode
