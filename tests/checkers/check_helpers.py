@@ -45,7 +45,16 @@ def _ref_step(state: Any, op: Op) -> tuple[bool, Any]:
     return (True, v[1]) if state == v[0] else (False, state)
 
 
-def brute_force_linearizable(ops: list[Op]) -> bool:
+def _kv_step(state: Any, op: Op) -> tuple[bool, Any]:
+    """Porcupine's kv on one key, written out independently of checkers.models."""
+    if op.f == "get":
+        return (op.output or "") == state, state
+    if op.f == "put":
+        return True, op.value
+    return True, state + op.value
+
+
+def brute_force_linearizable(ops: list[Op], kv: bool = False) -> bool:
     """Every real-time-respecting order of the ops that must happen, with each info op
     placed anywhere after its invoke or left out. Exponential: tiny histories only."""
     required = []
@@ -53,16 +62,18 @@ def brute_force_linearizable(ops: list[Op]) -> bool:
     for op in ops:
         if op.status == "ok" or (op.status == "fail" and op.error == "precondition"):
             required.append(op)
-        elif op.status == "info" and op.f != "read":
+        elif op.status == "info" and op.f not in ("read", "get"):
             optional.append(op)
+    step = _kv_step if kv else _ref_step
+    init = "" if kv else None
     for k in range(len(optional) + 1):
         for chosen in itertools.combinations(optional, k):
-            if _some_order(required + list(chosen)):
+            if _some_order(required + list(chosen), step, init):
                 return True
     return False
 
 
-def _some_order(ops: list[Op]) -> bool:
+def _some_order(ops: list[Op], step: Any, init: Any) -> bool:
     def before(a: Op, b: Op) -> bool:  # a must precede b
         return a.ret is not None and a.status != "info" and a.ret < b.call
 
@@ -72,9 +83,9 @@ def _some_order(ops: list[Op]) -> bool:
         for i, op in enumerate(rest):
             if any(before(o, op) for o in rest if o is not op):
                 continue
-            ok, ns = _ref_step(state, op)
+            ok, ns = step(state, op)
             if ok and go(placed + [op], rest[:i] + rest[i + 1 :], ns):
                 return True
         return False
 
-    return go([], ops, None)
+    return go([], ops, init)

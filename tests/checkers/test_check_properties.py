@@ -82,6 +82,53 @@ def test_search_agrees_with_brute_force(spec: list[tuple]) -> None:
     assert got == expected, spec
 
 
+@st.composite
+def small_kv_histories(draw: st.DrawFn) -> list[tuple]:
+    """Up to 7 get/put/append ops on one key from 3 processes; gets see random strings
+    over the appended letters, so that some histories are linearizable and some not."""
+    n_ops = draw(st.integers(1, 7))
+    spec: list[tuple] = []
+    open_: dict[int, tuple] = {}
+    started = 0
+    proc_of = {0: 0, 1: 1, 2: 2}
+    next_proc = 3
+    while started < n_ops or open_:
+        client = draw(st.integers(0, 2))
+        p = proc_of[client]
+        if p in open_:
+            f, v = open_.pop(p)
+            outcome = draw(st.sampled_from(["ok", "ok", "ok", "info"]))
+            if f == "get":
+                out = draw(st.sampled_from(["", "a", "b", "ab", "ba", "c", "ca", "cab", "abc"]))
+                spec.append((p, outcome, f, out if outcome == "ok" else None))
+            else:
+                spec.append((p, outcome, f, v))
+            if outcome == "info":
+                proc_of[client] = next_proc
+                next_proc += 1
+        elif started < n_ops:
+            f = draw(st.sampled_from(["get", "append", "append", "put"]))
+            v = None if f == "get" else draw(st.sampled_from(["a", "b", "c"]))
+            open_[p] = (f, v)
+            spec.append((p, "invoke", f, v))
+            started += 1
+    return spec
+
+
+@SETTINGS
+@given(small_kv_histories())
+def test_kv_search_agrees_with_brute_force(spec: list[tuple]) -> None:
+    ops = pair_events(events_from(spec, key="k"))
+    assert check_ops(ops, get_model("kv")).valid == brute_force_linearizable(ops, kv=True), spec
+
+
+@SETTINGS
+@given(small_histories())
+def test_register_without_cas_agrees_with_brute_force(spec: list[tuple]) -> None:
+    ops = [o for o in pair_events(events_from(spec)) if o.f != "cas"]
+    assert check_ops(ops, get_model("register")).valid == brute_force_linearizable(ops), spec
+
+
 @SETTINGS
 @given(small_histories(unique=True))
 def test_graph_agrees_with_search_on_unique_values(spec: list[tuple]) -> None:
