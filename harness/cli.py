@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "clean": "harness.commands.clean",
     "check": "harness.commands.check",
     "run": "harness.commands.run",
+    "report": "harness.commands.report",
+    "serve": "harness.commands.serve",
 }
 
 EXIT_USAGE = 2

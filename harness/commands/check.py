@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="for an invalid register history with unique values, also look for a cycle "
         "in the precedence graph (slower)",
     )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write an HTML report into DIR (report.html; <file name>.html each when "
+        "several files)",
+    )
 
 
 def check_file(
@@ -105,6 +111,20 @@ def _explain(history, model, result, text, d):  # type: ignore[no-untyped-def]
     return text, d
 
 
+def _write_report(args: argparse.Namespace, path: str, d: dict[str, Any], text: str) -> None:
+    from harness.report.page import check_report_path, write_check_report
+
+    out = check_report_path(path, args.report, len(args.paths) > 1)
+    # The verdict's text after its first line is the counterexample's explanation.
+    explanation = text.split("\n", 1)[1] if "\n" in text else None
+    try:
+        write_check_report(path, args.format, d, out, explanation)
+    except OSError as exc:
+        print(f"{path}: cannot write the report: {exc}", file=sys.stderr)
+        return
+    print(f"{path}: report {out}", file=sys.stderr)
+
+
 def worst(statuses: list[int]) -> int:
     return max(statuses, key=_RANK.__getitem__) if statuses else EXIT_VALID
 
@@ -115,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         status, d, text = check_file(path, args.format, args.model, timeout, args.explain)
         statuses.append(status)
+        if args.report and status != EXIT_BAD_INPUT:
+            _write_report(args, path, d, text)
         if args.json:
             print(json.dumps(d), flush=True)
         else:

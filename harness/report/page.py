@@ -1,0 +1,236 @@
+"""report.html: one self-contained page per run (inline CSS, plots as base64 PNG).
+
+The page opens from the file system and fetches nothing: no scripts, no fonts, no
+external URLs. Text goes through jinja2 with autoescaping on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.report import plots
+from harness.report.data import RunData, build_run_data, load_events
+from harness.report.template import TEMPLATE
+
+VERDICT_WORDS = {True: "valid", False: "INVALID", "unknown": "unknown"}
+
+
+def verdict_class(valid: Any) -> str:
+    return {True: "valid", False: "invalid"}.get(valid, "unknown")
+
+
+def verdict_word(valid: Any) -> str:
+    return VERDICT_WORDS.get(valid, "unknown" if valid is None else str(valid))
+
+
+def checker_summary(name: str, r: dict[str, Any]) -> str:
+    """One line on what a checker looked at, from its results.json entry."""
+    if r.get("reason"):
+        return str(r["reason"])
+    if name == "linearizable":
+        s = f"{r.get('ops', '?')} operations over {r.get('keys', '?')} key(s)"
+        s += f", model {r.get('model', '?')}"
+        if r.get("elapsed") is not None:
+            s += f", {r['elapsed']:.2f} s"
+        return s
+    if name == "election-safety":
+        v = len(r.get("violations", []))
+        s = f"{r.get('terms_with_leader', '?')} terms with a leader"
+        s += f", from {r.get('files', '?')} node(s)"
+        return s + (f"; {v} term(s) with two leaders" if v else "; one leader per term")
+    if name == "log-agreement":
+        s = f"{len(r.get('nodes', []))} nodes, {r.get('compared', '?')} indexes compared"
+        d = r.get("total_divergences", 0)
+        return s + (f"; {d} index(es) disagree" if d else "; committed logs agree")
+    if name == "stats":
+        t = r.get("total", {})
+        return f"{t.get('ok', 0)} ok, {t.get('fail', 0)} fail, {t.get('info', 0)} info"
+    return ""
+
+
+def _when(t: Any, seconds: bool) -> str:
+    if t is None:
+        return "—"
+    return f"{t / 1e9:.3f}" if seconds else str(t)
+
+
+def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
+    results = data.results
+    checkers = [
+        {"name": name, "valid": r.get("valid"), "summary": checker_summary(name, r)}
+        for name, r in (results.get("checkers") or {}).items()
+    ]
+    t = data.table
+    counts = {
+        "total": len(t),
+        "ok": int((t.status == 0).sum()),
+        "fail": int((t.status == 1).sum()),
+        "info": int((t.status == 2).sum()),
+    }
+    meta = []
+    for label, key in (("backend", "backend"), ("seed", "seed"), ("started", "started")):
+        if results.get(key) is not None:
+            meta.append(f"{label} {results[key]}")
+    if results.get("duration-s") is not None:
+        meta.append(f"took {results['duration-s']:.1f} s")
+    if results.get("status") not in (None, "complete"):
+        meta.append(f"run {results['status']}")
+    notes = []
+    if results.get("error"):
+        notes.append(f"The run says: {results['error']}")
+    for err in results.get("fault-errors", []) + results.get("heal-errors", []):
+        notes.append(f"Fault problem: {err}")
+    notes += [f"Node events: {p}" for p in data.nodes.problems[:5]]
+
+    lin = (results.get("checkers") or {}).get("linearizable") or {}
+    cx = lin.get("counterexample") if lin.get("valid") is False else None
+    cx_plot, cx_ops = None, []
+    if cx:
+        cx_plot = plots.counterexample(cx)
+        position = {idx: i + 1 for i, idx in enumerate(cx.get("linearized", []))}
+        stuck = (cx.get("stuck") or {}).get("index")
+        for o in cx.get("ops", []):
+            cls = "stuck" if o["index"] == stuck else ("lin" if o["index"] in position else "")
+            cx_ops.append(
+                {
+                    "pos": position.get(o["index"], "✗" if cls == "stuck" else ""),
+                    "index": o["index"],
+                    "process": o["process"],
+                    "text": o.get("text", o.get("f")),
+                    "status": o.get("status"),
+                    "invoked": _when(o.get("invoke_time"), data.axis.seconds),
+                    "completed": _when(o.get("complete_time"), data.axis.seconds)
+                    if o.get("status") != "info"
+                    else "never (info)",
+                    "cls": cls,
+                }
+            )
+    explanations = []
+    for name in ("election-safety", "log-agreement"):
+        r = (results.get("checkers") or {}).get(name) or {}
+        if r.get("valid") is False:
+            text = r.get("explanation") or json.dumps(
+                r.get("violations") or r.get("divergences"), indent=2
+            )
+            explanations.append({"id": name, "title": f"{name} violated", "text": text})
+
+    figs = []
+    if len(t):
+        figs.append(
+            {
+                "id": "timeline",
+                "title": "Operations",
+                "plot": plots.timeline(t, data.faults, data.axis),
+            }
+        )
+    if len(t) and data.axis.seconds:  # without a clock, latency and rate mean nothing
+        figs.append(
+            {"id": "latency", "title": "Latency", "plot": plots.latency(t, data.faults, data.axis)}
+        )
+        figs.append(
+            {
+                "id": "throughput",
+                "title": "Throughput",
+                "plot": plots.throughput(t, data.faults, data.axis),
+            }
+        )
+    el = plots.elections(data.nodes, data.faults, data.axis)
+    if el is not None:
+        figs.append({"id": "elections", "title": "Terms and leaders", "plot": el})
+
+    return TEMPLATE.render(
+        title=data.title,
+        valid=results.get("valid", "unknown"),
+        meta=meta,
+        checkers=checkers,
+        counts=counts,
+        duration=data.axis.hi - data.axis.lo,
+        seconds=data.axis.seconds,
+        notes=notes,
+        cx=cx,
+        cx_plot=cx_plot,
+        cx_ops=cx_ops,
+        explanation=lin.get("explanation") if cx else None,
+        explanations=explanations,
+        plots=figs,
+        faults=data.faults,
+        files=files or [],
+        written=time.strftime("%Y-%m-%d %H:%M:%S"),
+        verdict_word=verdict_word,
+        verdict_class=verdict_class,
+        fault_colour=plots.fault_colour,
+    )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_run_report(run_path: str | Path) -> Path:
+    """(Re)write report.html of a run folder from its history and results.json."""
+    run_path = Path(run_path)
+    history = run_path / "history.jsonl"
+    results_file = run_path / "results.json"
+    if not history.is_file():
+        raise FileNotFoundError(f"{run_path}: no history.jsonl; expected a run folder")
+    try:
+        results = json.loads(results_file.read_text())
+    except FileNotFoundError:
+        results = {"valid": "unknown", "error": "results.json is missing"}
+    except ValueError as exc:
+        raise ValueError(f"{results_file}: not valid JSON ({exc})") from None
+    title = str(results.get("name") or run_path.parent.name)
+    title += f" / {run_path.name}"
+    data = build_run_data(title, load_events(history), results, run_path, str(history))
+    files = [
+        (name, name)
+        for name in ("history.jsonl", "results.json", "schedule.yaml")
+        if (run_path / name).exists()
+    ]
+    if (run_path / "nodes").is_dir():
+        files.append(("nodes/", "nodes/"))
+    out = run_path / "report.html"
+    write_atomic(out, render(data, files))
+    return out
+
+
+def check_report_path(history: str | Path, out_dir: str | Path, several: bool) -> Path:
+    """report.html in DIR for one history; DIR/<file name>.html each when several."""
+    out_dir = Path(out_dir)
+    return out_dir / (f"{Path(history).name}.html" if several else "report.html")
+
+
+def write_check_report(
+    history: str | Path,
+    fmt: str,
+    result: dict[str, Any],
+    out: str | Path,
+    explanation: str | None = None,
+) -> Path:
+    """A report for an imported history checked by `raftquake check --report DIR`:
+    no run folder, so no nodes, only the history and the linearizability verdict."""
+    from checkers.importers import read_history
+
+    h = read_history(str(history), fmt)
+    checker = {k: v for k, v in result.items() if k not in ("file", "format", "warnings")}
+    if explanation and result.get("valid") is False:
+        checker["explanation"] = explanation
+    results = {
+        "name": Path(history).name,
+        "valid": result.get("valid"),
+        "format": h.format,
+        "checkers": {"linearizable": checker},
+    }
+    # Formats without times get line numbers as times (checkers.importers): no clock.
+    clock = any(e.time != e.line for e in h.events[:200])
+    data = build_run_data(Path(history).name, h.events, results, None, str(history), clock)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, render(data, []))
+    return out

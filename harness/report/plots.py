@@ -1,0 +1,482 @@
+"""The report's plots, drawn with matplotlib (Agg) into base64 PNG for embedding.
+
+Each function takes what report.data read and returns a `Plot` (the PNG as base64
+plus a caption saying what was left out for display, if anything). Large runs are
+drawn from columns with collections (one artist for many bars or points), and the
+latency scatter is sampled above MAX_POINTS; quantiles and throughput always use
+every operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, ever: reports are written by CI and servers
+
+import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from harness.report.data import Axis, FaultInterval, NodeTimeline, OpTable  # noqa: E402
+
+# Jepsen's timeline colours: ok green, fail pink, info (unknown) orange.
+OK, FAIL, INFO = "#4caf50", "#f06292", "#ffa726"
+STATUS_COLOURS = [OK, FAIL, INFO]
+STATUS_NAMES = ["ok", "fail", "info"]
+FAULT_COLOURS = {
+    "partition": "#e57373",
+    "kill": "#9575cd",
+    "pause": "#4fc3f7",
+    "clock": "#ffd54f",
+    "packet": "#a1887f",
+}
+OTHER_FAULT = "#90a4ae"
+ROLE_COLOURS = {"leader": "#1e88e5", "candidate": "#ffa726", "pre-candidate": "#ffe0b2"}
+FOLLOWER = "#e0e0e0"
+WIDTH = 12.0  # inches; every time plot has the same width and margins, so they line up
+LEFT, RIGHT = 0.08, 0.985
+DPI = 110
+MAX_POINTS = 20_000  # latency scatter points drawn; more are sampled
+MAX_LANE_LABELS = 40
+
+
+@dataclass
+class Plot:
+    png: str  # base64
+    caption: str = ""
+    alt: str = ""
+
+
+def _encode(fig: Figure, dpi: int = DPI) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def fault_colour(fault: str) -> str:
+    return FAULT_COLOURS.get(fault, OTHER_FAULT)
+
+
+def _shade(ax, faults: list[FaultInterval], label_row: bool = True) -> list[Patch]:
+    """Shade each fault interval; returns legend handles, one per kind of fault."""
+    kinds: dict[str, Patch] = {}
+    for iv in faults:
+        c = fault_colour(iv.fault)
+        ax.axvspan(iv.start, max(iv.end, iv.start + 1e-3), color=c, alpha=0.22, lw=0, zorder=0)
+        if iv.fault not in kinds:
+            kinds[iv.fault] = Patch(color=c, alpha=0.45, label=iv.fault)
+    return list(kinds.values())
+
+
+def _xlim(ax, axis: Axis) -> None:
+    pad = axis.width * 0.01
+    ax.set_xlim(axis.lo - pad, axis.hi + pad)
+
+
+def _style(ax) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#eeeeee", lw=0.8)
+    ax.set_axisbelow(True)
+
+
+def timeline(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
+    lanes = max(len(table.lane_labels), 1)
+    height = min(1.6 + 0.22 * lanes, 14.0)
+    fig = Figure(figsize=(WIDTH, height))
+    ax = fig.add_axes((LEFT, 0.9 / height, RIGHT - LEFT, 1 - 1.3 / height))
+    _xlim(ax, axis)
+    ax.set_ylim(lanes - 0.5, -0.5)
+    handles = _shade(ax, faults)
+    # Bars at least ~1.5 px wide, or a 5 ms op on a 60 s axis would vanish.
+    axis_px = (RIGHT - LEFT) * WIDTH * DPI
+    min_w = 1.5 * axis.width / axis_px
+    end = np.maximum(table.end, table.start + min_w)
+    row_pt = (1 - 1.3 / height) * height * 72 / lanes
+    lw = max(min(row_pt * 0.72, 14.0), 0.6)
+    # Draw info first and ok last, so the rarer outcomes are not buried under ok bars.
+    for code in (2, 1, 0):
+        m = table.status == code
+        if not m.any():
+            continue
+        segs = np.empty((int(m.sum()), 2, 2))
+        segs[:, 0, 0], segs[:, 1, 0] = table.start[m], end[m]
+        segs[:, :, 1] = table.lane[m][:, None]
+        ax.add_collection(
+            LineCollection(
+                segs, colors=STATUS_COLOURS[code], linewidths=lw, capstyle="butt", zorder=2
+            )
+        )
+    step = max(1, -(-lanes // MAX_LANE_LABELS))
+    ticks = list(range(0, lanes, step))
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([table.lane_labels[i] for i in ticks], fontsize=7)
+    ax.set_ylabel("process")
+    ax.set_xlabel(axis.label)
+    _style(ax)
+    status_handles = [
+        Patch(color=c, label=f"{n} ({int((table.status == i).sum())})")
+        for i, (c, n) in enumerate(zip(STATUS_COLOURS, STATUS_NAMES, strict=True))
+    ]
+    ax.legend(
+        handles=status_handles + handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(status_handles) + len(handles),
+        frameon=False,
+        fontsize=8,
+    )
+    caption = (
+        "Each bar is one operation, from invoke to completion; an info bar runs to where the "
+        "client gave up (or to the end, if it never heard back). A row holds one client; "
+        "a client renumbered after an info keeps its row."
+    )
+    return Plot(_encode(fig), caption, "timeline of operations per process")
+
+
+def _bins(axis: Axis, target: int = 120) -> np.ndarray:
+    width = max(axis.width / target, 0.05 if axis.seconds else 1)
+    # A round width reads better: 0.1, 0.2, 0.25, 0.5, 1, 2, 5 ...
+    for w in (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600):
+        if w >= width:
+            width = w
+            break
+    lo = np.floor(axis.lo / width) * width
+    return np.arange(lo, axis.hi + width, width)
+
+
+def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
+    fig = Figure(figsize=(WIDTH, 4.2))
+    ax = fig.add_axes((LEFT, 0.13, RIGHT - LEFT, 0.75))
+    _xlim(ax, axis)
+    handles = _shade(ax, faults)
+    lat = table.latency_ms
+    has = ~np.isnan(lat) & (lat >= 0)
+    n_all = int(has.sum())
+    drawn = has.copy()
+    if n_all > MAX_POINTS:
+        # Keep every fail and info (rare, and what one looks for); sample the ok ones.
+        rng = np.random.default_rng(0)
+        ok_idx = np.flatnonzero(has & (table.status == 0))
+        rare = int((has & (table.status != 0)).sum())
+        keep = max(MAX_POINTS - rare, MAX_POINTS // 2)
+        if len(ok_idx) > keep:
+            drop = np.ones(len(table), dtype=bool)
+            drop[rng.choice(ok_idx, keep, replace=False)] = False
+            drawn &= ~(drop & (table.status == 0))
+    point_handles = []
+    for code in (0, 1, 2):
+        m = drawn & (table.status == code)
+        if m.any():
+            ax.scatter(
+                table.start[m],
+                np.maximum(lat[m], 1e-3),
+                s=4 if n_all > 5000 else 9,
+                c=STATUS_COLOURS[code],
+                alpha=0.55 if code == 0 else 0.85,
+                lw=0,
+                rasterized=True,
+                zorder=2,
+            )
+        point_handles.append(
+            Patch(
+                color=STATUS_COLOURS[code],
+                label=f"{STATUS_NAMES[code]} ({int((has & (table.status == code)).sum())})",
+            )
+        )
+    # Quantiles of ok latency per time bin, from every operation.
+    ok = has & (table.status == 0)
+    quant_handles = []
+    if ok.sum() >= 2:
+        edges = _bins(axis, 60)
+        nb = len(edges) - 1
+        which = np.clip(np.digitize(table.start[ok], edges) - 1, 0, nb - 1)
+        vals = lat[ok]
+        order = np.lexsort((vals, which))
+        which, vals = which[order], vals[order]
+        counts = np.bincount(which, minlength=nb)
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        mids = (edges[:-1] + edges[1:]) / 2
+        enough = counts >= 3  # a quantile of one or two points is noise: leave a gap
+        for q, style, colour in (
+            (0.5, "-", "#1b5e20"),
+            (0.95, "--", "#37474f"),
+            (0.99, ":", "#000000"),
+        ):
+            # Sorted within each bin, so a quantile is one lookup (nearest rank).
+            pick = first + np.minimum((q * counts).astype(int), np.maximum(counts - 1, 0))
+            ys = np.where(enough, vals[np.minimum(pick, len(vals) - 1)], np.nan)
+            (line,) = ax.plot(
+                mids,
+                np.maximum(ys, 1e-3),
+                style,
+                color=colour,
+                lw=1.4,
+                zorder=3,
+                label=f"p{int(q * 100)}",
+            )
+            quant_handles.append(line)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms)")
+    ax.set_xlabel(f"{axis.label} (at invoke)")
+    _style(ax)
+    ax.legend(
+        handles=point_handles + quant_handles + handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(point_handles) + len(quant_handles) + len(handles),
+        frameon=False,
+        fontsize=8,
+    )
+    shown = int(drawn.sum())
+    caption = (
+        "A point per completed operation, coloured by outcome; lines are quantiles of ok latency."
+    )
+    if shown < n_all:
+        caption += (
+            f" Showing {shown:,} of {n_all:,} points (every fail and info, a uniform sample of "
+            "ok); the quantiles use them all."
+        )
+    return Plot(_encode(fig), caption, "latency over time")
+
+
+def throughput(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
+    fig = Figure(figsize=(WIDTH, 3.2))
+    ax = fig.add_axes((LEFT, 0.16, RIGHT - LEFT, 0.7))
+    _xlim(ax, axis)
+    handles = _shade(ax, faults)
+    edges = _bins(axis, 100)
+    width = edges[1] - edges[0] if len(edges) > 1 else 1.0
+    done = ~np.isnan(table.latency_ms)
+    at = table.end
+    lines = []
+    for code in (0, 1, 2):
+        m = done & (table.status == code)
+        counts, _ = np.histogram(at[m], bins=edges)
+        (line,) = ax.step(
+            edges[:-1],
+            counts / width if axis.seconds else counts,
+            where="post",
+            color=STATUS_COLOURS[code],
+            lw=1.6,
+            label=STATUS_NAMES[code],
+            zorder=2,
+        )
+        lines.append(line)
+    ax.set_ylabel("operations / s" if axis.seconds else f"completions per {width:g}")
+    ax.set_xlabel(f"{axis.label} (by completion)")
+    ax.set_ylim(bottom=0)
+    _style(ax)
+    ax.legend(
+        handles=lines + handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(lines) + len(handles),
+        frameon=False,
+        fontsize=8,
+    )
+    return Plot(_encode(fig), "", "throughput over time")
+
+
+def elections(nodes: NodeTimeline, faults: list[FaultInterval], axis: Axis) -> Plot | None:
+    tracks = [t for t in nodes.tracks if t.times]
+    if not tracks:
+        return None
+    start = min(t.times[0] for t in tracks)
+    end = max(t.times[-1] for t in tracks)
+    if nodes.aligned:
+        start, end = min(start, axis.lo), max(end, axis.hi)
+    end = max(end, start + 1e-3)
+    # Terms led by more than one node break election safety: draw those red.
+    leaders: dict[int, set[str]] = {}
+    for t in tracks:
+        for term, role in zip(t.terms, t.roles, strict=True):
+            if role == "leader":
+                leaders.setdefault(term, set()).add(t.node)
+    bad_terms = {term for term, ns in leaders.items() if len(ns) > 1}
+    n = len(tracks)
+    height = 1.9 + 0.45 * n + 2.0
+    fig = Figure(figsize=(WIDTH, height))
+    top_h = 0.45 * n / height
+    ax = fig.add_axes((LEFT, 1 - 0.55 / height - top_h, RIGHT - LEFT, top_h))
+    ax2 = fig.add_axes((LEFT, 0.7 / height, RIGHT - LEFT, 1.7 / height), sharex=ax)
+    ax.set_xlim(start - (end - start) * 0.01, end + (end - start) * 0.01)
+    handles = _shade(ax, faults) if nodes.aligned else []
+    if nodes.aligned:
+        _shade(ax2, faults)
+    for row, t in enumerate(tracks):
+        ends = t.times[1:] + [end]
+        for i, (t0, t1, role, term) in enumerate(zip(t.times, ends, t.roles, t.terms, strict=True)):
+            colour = ROLE_COLOURS.get(role, FOLLOWER)
+            if role == "leader" and term in bad_terms:
+                colour = "#d32f2f"
+            ax.barh(row, max(t1 - t0, 1e-3), left=t0, height=0.62, color=colour, lw=0)
+            if role == "leader" and (t1 - t0) > (end - start) * 0.025:
+                ax.text(
+                    (t0 + t1) / 2,
+                    row,
+                    f"term {term}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white",
+                    fontweight="bold",
+                )
+            del i
+        ax2.step(t.times + [end], t.terms + [t.terms[-1]], where="post", lw=1.3, label=t.node)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([t.node for t in tracks])
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.tick_params(labelbottom=False)
+    _style(ax)
+    _style(ax2)
+    ax2.set_ylabel("term")
+    ax2.yaxis.get_major_locator().set_params(integer=True)
+    ax2.set_xlabel(
+        "seconds since the run started (node wall clocks)"
+        if nodes.aligned
+        else "seconds since the first node event"
+    )
+    ax2.legend(loc="upper left", fontsize=7, ncol=n, frameon=False)
+    role_handles = [
+        Patch(color=ROLE_COLOURS["leader"], label="leader"),
+        Patch(color=ROLE_COLOURS["candidate"], label="candidate"),
+        Patch(color=ROLE_COLOURS["pre-candidate"], label="pre-candidate"),
+        Patch(color=FOLLOWER, label="follower"),
+    ]
+    if bad_terms:
+        role_handles.append(Patch(color="#d32f2f", label="two leaders in one term"))
+    ax.legend(
+        handles=role_handles + handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(role_handles) + len(handles),
+        frameon=False,
+        fontsize=8,
+    )
+    caption = "Each node's role over time (top) and its term (bottom), from its events.jsonl."
+    if nodes.aligned:
+        caption += (
+            " Node times are wall clocks placed on the run's axis to about a second; a clock "
+            "fault shifts that node's events."
+        )
+    if bad_terms:
+        caption += f" Terms with two leaders: {', '.join(map(str, sorted(bad_terms)))}."
+    return Plot(_encode(fig), caption, "terms and leaders per node")
+
+
+def counterexample(cx: dict[str, Any]) -> Plot:
+    """The operations around the point where linearization got stuck, Porcupine-style:
+    one row per process, the linearized tail in green joined at linearization points
+    in the order found, the operation nothing could explain in red."""
+    ops = list(cx.get("ops", []))
+    stuck = cx.get("stuck", {})
+    linearized = list(cx.get("linearized", []))
+    position = {idx: i + 1 for i, idx in enumerate(linearized)}
+    t_end_all = [o["complete_time"] for o in ops if o.get("complete_time") is not None]
+    t0 = min(o["invoke_time"] for o in ops) if ops else 0
+    t1 = max(t_end_all + [o["invoke_time"] for o in ops]) if ops else 1
+    span = max(t1 - t0, 1)
+    # Ms when the times are ns (a run); raw units when they are positions (no clock).
+    scale, unit = (1e6, "ms") if span > 10_000 else (1, "history position")
+    pad = span * 0.06
+    procs = sorted({str(o["process"]) for o in ops}, key=lambda p: (len(p), p))
+    row = {p: i for i, p in enumerate(procs)}
+    height = 1.9 + 0.55 * max(len(procs), 1)
+    fig = Figure(figsize=(WIDTH, height))
+    ax = fig.add_axes((LEFT, 0.9 / height, RIGHT - LEFT, 1 - 1.45 / height))
+
+    def x(t: float) -> float:
+        return (t - t0) / scale
+
+    ax.set_xlim(x(t0 - pad), x(t1 + pad * 2))
+    ax.set_ylim(len(procs) - 0.4, -0.7)
+    stuck_idx = stuck.get("index")
+    points: list[tuple[float, float, int]] = []
+    last_point = -np.inf
+    for o in sorted(ops, key=lambda o: position.get(o["index"], 1 << 60)):
+        start = o["invoke_time"]
+        open_end = o.get("complete_time") is None or o.get("status") == "info"
+        stop = t1 + pad * 2 if open_end else o["complete_time"]
+        y = row[str(o["process"])]
+        if o["index"] == stuck_idx:
+            face, edge, hatch = "#ffcdd2", "#c62828", "///"
+        elif o["index"] in position:
+            face, edge, hatch = "#c8e6c9", "#2e7d32", None
+        else:
+            face, edge, hatch = "#eceff1", "#78909c", None
+        ax.barh(
+            y,
+            x(stop) - x(start),
+            left=x(start),
+            height=0.56,
+            color=face,
+            edgecolor=edge,
+            lw=1.6 if o["index"] == stuck_idx else 1.0,
+            hatch=hatch,
+            zorder=2,
+        )
+        label = o.get("text", o.get("f", ""))
+        if o.get("status") not in (None, "ok"):
+            label += f"  [{o['status']}]"
+        ax.text(
+            x(start) + span / scale * 0.004,
+            y - 0.36,
+            label,
+            fontsize=7.5,
+            va="bottom",
+            color="#b71c1c" if o["index"] == stuck_idx else "#263238",
+            zorder=4,
+            clip_on=True,
+        )
+        if o["index"] in position:
+            # A linearization point consistent with the order found: never before the
+            # previous one, inside the op's own interval.
+            p = max(start, last_point)
+            if not open_end:
+                p = min(p, o["complete_time"])
+            last_point = p
+            points.append((x(p), y, position[o["index"]]))
+    if points:
+        xs, ys, ns = zip(*points, strict=True)
+        ax.plot(xs, ys, "-", color="#2e7d32", lw=1.2, alpha=0.8, zorder=3)
+        ax.scatter(xs, ys, s=28, color="#2e7d32", zorder=5)
+        for px, py, k in points:
+            ax.text(px, py + 0.33, f"#{k}", fontsize=7, ha="center", va="top", color="#1b5e20")
+    if stuck_idx is not None and stuck:
+        sy = row.get(str(stuck.get("process")))
+        if sy is not None:
+            sx = x(max(stuck["invoke_time"], last_point if points else stuck["invoke_time"]))
+            ax.scatter([sx], [sy], marker="X", s=110, color="#c62828", zorder=6)
+    ax.set_yticks(range(len(procs)))
+    ax.set_yticklabels([f"process {p}" for p in procs], fontsize=8)
+    ax.set_xlabel(f"{unit} since the first operation shown")
+    _style(ax)
+    ax.legend(
+        handles=[
+            Patch(
+                facecolor="#c8e6c9", edgecolor="#2e7d32", label="in the longest linearizable prefix"
+            ),
+            Patch(
+                facecolor="#ffcdd2", edgecolor="#c62828", hatch="///", label="cannot be linearized"
+            ),
+            Patch(facecolor="#eceff1", edgecolor="#78909c", label="concurrent, not placed"),
+        ],
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=3,
+        frameon=False,
+        fontsize=8,
+    )
+    states = ", ".join(map(str, cx.get("states", []))) or "?"
+    caption = (
+        f"The longest linearizable prefix has {cx.get('linearized_count', len(linearized))} "
+        f"operations; the green dots are its last ones, numbered in the order they linearize. "
+        f"After it the register could hold: {states}. No order then explains the red operation."
+    )
+    return Plot(_encode(fig, dpi=120), caption, "linearizability counterexample")
