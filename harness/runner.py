@@ -117,7 +117,21 @@ def run_schedule(
         if status == "environment-error":
             results["valid"] = "unknown"
     run_dir.write_results(results)
+    _write_report(run_dir, results, say)
     return RunOutcome(run_dir, results)
+
+
+def _write_report(run_dir: RunDir, results: dict[str, Any], say) -> None:
+    """report.html, after the results are safe on disk: a report that fails (a plot
+    that breaks, a full disk) is noted in results.json and never costs the verdict."""
+    try:
+        from harness.report import write_run_report
+
+        write_run_report(run_dir.path)
+    except Exception as exc:
+        results["report-error"] = f"{type(exc).__name__}: {exc}"
+        run_dir.write_results(results)
+        say(f"run: report not written: {results['report-error']}")
 
 
 def _sigterm_as_interrupt():
