@@ -1,0 +1,102 @@
+"""The pytest plugin: its assertions explain failures with the checker's own words, its
+options are registered, and schedule YAML files become chaos tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.pytest_plugin import assert_caught, assert_valid, junit_properties
+from harness.runner import RunOutcome
+from harness.schedule import parse_schedule
+from harness.store import new_run_dir
+from harness.verdict import check_run
+
+pytest_plugins = ["pytester"]
+
+SCHEDULES = Path(__file__).resolve().parents[2] / "schedules"
+
+
+def _run_with_history(tmp_path: Path, events: list[dict]) -> RunOutcome:
+    """A run folder holding this history, checked by the real checkers."""
+    schedule = parse_schedule("name: t\ncheckers: [linearizable, stats]\n")
+    run_dir = new_run_dir(tmp_path / "store", "t")
+    with run_dir.history.open("w") as f:
+        for i, e in enumerate(events):
+            f.write(json.dumps({"index": i, "time": i * 1000, **e}) + "\n")
+    results = {"name": "t", "backend": "sim", "seed": 3, "status": "complete"}
+    results.update(check_run(run_dir, schedule))
+    return RunOutcome(run_dir, results)
+
+
+def _op(p: int, kind: str, f: str, value, key: str = "k") -> dict:
+    return {"process": p, "type": kind, "f": f, "key": key, "value": value}
+
+
+STALE = [
+    _op(0, "invoke", "write", 1),
+    _op(0, "ok", "write", 1),
+    _op(0, "invoke", "write", 2),
+    _op(0, "ok", "write", 2),
+    _op(1, "invoke", "read", None),
+    _op(1, "ok", "read", 1),  # after write 2 was acknowledged: stale
+]
+FINE = STALE[:4] + [_op(1, "invoke", "read", None), _op(1, "ok", "read", 2)]
+
+
+def test_assert_valid_fails_with_the_checkers_explanation(tmp_path: Path):
+    outcome = _run_with_history(tmp_path, STALE)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        assert_valid(outcome)
+    text = str(failed.value)
+    assert "linearizable: invalid" in text
+    assert outcome.results["checkers"]["linearizable"]["explanation"].splitlines()[0] in text
+    assert str(outcome.run_dir.path) in text  # where to look
+
+
+def test_assert_caught_names_the_checker_and_fails_when_nothing_was_caught(tmp_path: Path):
+    stale = _run_with_history(tmp_path / "a", STALE)
+    assert assert_caught(stale, "linearizable") == "linearizable"
+    assert assert_caught(stale, ("log-agreement", "linearizable")) == "linearizable"
+    with pytest.raises(pytest.fail.Exception, match="did not use election-safety"):
+        assert_caught(stale, "election-safety")
+    fine = _run_with_history(tmp_path / "b", FINE)
+    assert_valid(fine)
+    with pytest.raises(pytest.fail.Exception, match="not caught: linearizable"):
+        assert_caught(fine, "linearizable")
+
+
+def test_junit_properties_carry_the_run_folder_and_each_verdict(tmp_path: Path):
+    props = junit_properties(_run_with_history(tmp_path, STALE))
+    assert props["raftquake.valid"] == "invalid"
+    assert props["raftquake.checker.linearizable"] == "invalid"
+    assert props["raftquake.checker.stats"] == "valid"
+    assert Path(props["raftquake.run-dir"]).is_dir()
+
+
+def test_options_are_registered(pytester: pytest.Pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        ["*--chaos-backend={docker,sim}*", "*--chaos-time-limit=S*", "*--chaos-seed=N*"]
+    )
+    result.stdout.fnmatch_lines(["*--chaos-store=DIR*"])
+
+
+def test_shipped_schedules_collect_as_chaos_tests(pytester: pytest.Pytester):
+    result = pytester.runpytest("--collect-only", "-q", str(SCHEDULES))
+    names = {p.stem for p in SCHEDULES.glob("*.yaml")}
+    for name in names:
+        result.stdout.fnmatch_lines([f"*{name}.yaml::{name}"])
+    deselected = pytester.runpytest("--collect-only", "-q", "-m", "not chaos", str(SCHEDULES))
+    deselected.stdout.fnmatch_lines([f"*{len(names)} deselected*"])
+
+
+def test_a_broken_schedule_file_fails_naming_its_line(pytester: pytest.Pytester):
+    bad = pytester.path / "broken.yaml"
+    bad.write_text("name: broken\nworkload:\n  keys: 4\n  colour: red\n")
+    result = pytester.runpytest("-m", "chaos", str(bad), f"--junitxml={pytester.path}/j.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*broken.yaml:4: unknown field 'colour'*"])
+    assert "broken.yaml:4" in (pytester.path / "j.xml").read_text()
