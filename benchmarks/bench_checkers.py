@@ -36,8 +36,8 @@ def check_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
 
 
-def timed_run(args: list[str]) -> tuple[float, int, str, int]:
-    """(wall seconds, peak RSS bytes, stdout, exit status) of one child process."""
+def timed_run(args: list[str]) -> tuple[float, float, int, str, int]:
+    """(wall seconds, CPU seconds, peak RSS bytes, stdout, exit status) of one child."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
@@ -45,7 +45,8 @@ def timed_run(args: list[str]) -> tuple[float, int, str, int]:
     _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, out, proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss * 1024, out, proc.returncode
 
 
 def expected_verdicts() -> dict[str, bool]:
@@ -66,11 +67,12 @@ def suite(
     mem_target: int | None = None,
 ) -> bool:
     cmd = [*check_command(), "check", "--json", *files]
-    walls, rss_all, ops = [], [], 0
+    walls, cpus, rss_all, ops = [], [], [], 0
     ok = True
     for _ in range(RUNS):
-        wall, rss, out, code = timed_run(cmd)
+        wall, cpu, rss, out, code = timed_run(cmd)
         walls.append(wall)
+        cpus.append(cpu)
         rss_all.append(rss)
         results = [json.loads(line) for line in out.splitlines()]
         ops = sum(r.get("ops", 0) for r in results)
@@ -85,7 +87,8 @@ def suite(
     best, med = min(walls), statistics.median(walls)
     line = (
         f"{name:9} files {len(files):3}  ops {ops:7}  min {best:7.3f} s  median {med:7.3f} s  "
-        f"{ops / best:9.0f} ops/s  peak RSS {max(rss_all) / 2**20:6.0f} MB  "
+        f"{ops / best:9.0f} ops/s  CPU min {min(cpus):6.3f} s  "
+        f"peak RSS {max(rss_all) / 2**20:6.0f} MB  "
         f"target {target_s:g} s: x{best / target_s:.2f}"
     )
     if peer_s:
