@@ -373,94 +373,121 @@ def elections(nodes: NodeTimeline, faults: list[FaultInterval], axis: Axis) -> P
 def counterexample(cx: dict[str, Any]) -> Plot:
     """The operations around the point where linearization got stuck, Porcupine-style:
     one row per process, the linearized tail in green joined at linearization points
-    in the order found, the operation nothing could explain in red."""
+    in the order found, the operation nothing could explain in red.
+
+    The axis is zoomed on the tail and the stuck operation: a concurrent operation that
+    began long before (an info write left open) is drawn from the left edge, with its
+    real start in its label, instead of squeezing everything else into a sliver."""
     ops = list(cx.get("ops", []))
     stuck = cx.get("stuck", {})
     linearized = list(cx.get("linearized", []))
     position = {idx: i + 1 for i, idx in enumerate(linearized)}
-    t_end_all = [o["complete_time"] for o in ops if o.get("complete_time") is not None]
-    t0 = min(o["invoke_time"] for o in ops) if ops else 0
-    t1 = max(t_end_all + [o["invoke_time"] for o in ops]) if ops else 1
+    stuck_idx = stuck.get("index")
+    focus = [o for o in ops if o["index"] in position or o["index"] == stuck_idx] or ops
+    ends = [o["complete_time"] for o in focus if o.get("complete_time") is not None]
+    t0 = min((o["invoke_time"] for o in focus), default=0)
+    t1 = max(ends + [o["invoke_time"] for o in focus], default=1)
     span = max(t1 - t0, 1)
     # Ms when the times are ns (a run); raw units when they are positions (no clock).
     scale, unit = (1e6, "ms") if span > 10_000 else (1, "history position")
-    pad = span * 0.06
+    lo, hi = t0 - span * 0.08, t1 + span * 0.12
     procs = sorted({str(o["process"]) for o in ops}, key=lambda p: (len(p), p))
     row = {p: i for i, p in enumerate(procs)}
-    height = 1.9 + 0.55 * max(len(procs), 1)
+    height = 1.9 + 0.62 * max(len(procs), 1)
     fig = Figure(figsize=(WIDTH, height))
     ax = fig.add_axes((LEFT, 0.9 / height, RIGHT - LEFT, 1 - 1.45 / height))
 
     def x(t: float) -> float:
         return (t - t0) / scale
 
-    ax.set_xlim(x(t0 - pad), x(t1 + pad * 2))
-    ax.set_ylim(len(procs) - 0.4, -0.7)
-    stuck_idx = stuck.get("index")
-    points: list[tuple[float, float, int]] = []
+    ax.set_xlim(x(lo), x(hi))
+    ax.set_ylim(len(procs) - 0.3, -0.75)
+    points: list[tuple[float, float]] = []
     last_point = -np.inf
-    for o in sorted(ops, key=lambda o: position.get(o["index"], 1 << 60)):
+    seen_in_row: dict[int, int] = {}
+    for o in sorted(ops, key=lambda o: (position.get(o["index"], 1 << 60), o["invoke_time"])):
         start = o["invoke_time"]
         open_end = o.get("complete_time") is None or o.get("status") == "info"
-        stop = t1 + pad * 2 if open_end else o["complete_time"]
+        stop = hi if open_end else o["complete_time"]
         y = row[str(o["process"])]
-        if o["index"] == stuck_idx:
+        is_stuck = o["index"] == stuck_idx
+        if is_stuck:
             face, edge, hatch = "#ffcdd2", "#c62828", "///"
         elif o["index"] in position:
             face, edge, hatch = "#c8e6c9", "#2e7d32", None
         else:
             face, edge, hatch = "#eceff1", "#78909c", None
+        left = max(start, lo)
+        # At least a few pixels wide, so an instant op is still a bar.
+        width = max(x(min(stop, hi)) - x(left), (x(hi) - x(lo)) * 0.004)
         ax.barh(
             y,
-            x(stop) - x(start),
-            left=x(start),
-            height=0.56,
+            width,
+            left=x(left),
+            height=0.5,
             color=face,
             edgecolor=edge,
-            lw=1.6 if o["index"] == stuck_idx else 1.0,
+            lw=1.8 if is_stuck else 1.0,
             hatch=hatch,
             zorder=2,
         )
         label = o.get("text", o.get("f", ""))
-        if o.get("status") not in (None, "ok"):
-            label += f"  [{o['status']}]"
+        if o["index"] in position:
+            label = f"#{position[o['index']]}  {label}"
+        if o.get("status") == "fail":
+            label += "  [fail]"
+        if start < lo:
+            since = f"{(lo - start) / scale:,.0f} {unit}" if scale > 1 else f"{lo - start:g}"
+            label = f"\u2190 {label}  (began {since} earlier)"
+        if width > (x(hi) - x(lo)) * 0.3:
+            # A long bar holds its own label.
+            ty, va = y, "center"
+            label = "  " + label
+        else:
+            # Alternate labels above and below on a busy row, so neighbours do not collide.
+            k = seen_in_row.get(y, 0)
+            seen_in_row[y] = k + 1
+            ty, va = (y - 0.3, "bottom") if k % 2 == 0 else (y + 0.3, "top")
         ax.text(
-            x(start) + span / scale * 0.004,
-            y - 0.36,
+            x(left),
+            ty,
             label,
             fontsize=7.5,
-            va="bottom",
-            color="#b71c1c" if o["index"] == stuck_idx else "#263238",
+            va=va,
+            color="#b71c1c" if is_stuck else "#263238",
+            fontweight="bold" if is_stuck else "normal",
             zorder=4,
             clip_on=True,
         )
         if o["index"] in position:
             # A linearization point consistent with the order found: never before the
             # previous one, inside the op's own interval.
-            p = max(start, last_point)
+            pt = max(start, last_point)
             if not open_end:
-                p = min(p, o["complete_time"])
-            last_point = p
-            points.append((x(p), y, position[o["index"]]))
+                pt = min(pt, o["complete_time"])
+            last_point = pt
+            points.append((x(pt), y))
     if points:
-        xs, ys, ns = zip(*points, strict=True)
-        ax.plot(xs, ys, "-", color="#2e7d32", lw=1.2, alpha=0.8, zorder=3)
-        ax.scatter(xs, ys, s=28, color="#2e7d32", zorder=5)
-        for px, py, k in points:
-            ax.text(px, py + 0.33, f"#{k}", fontsize=7, ha="center", va="top", color="#1b5e20")
-    if stuck_idx is not None and stuck:
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, "-", color="#2e7d32", lw=1.2, alpha=0.7, zorder=3)
+        ax.scatter(xs, ys, s=30, color="#2e7d32", zorder=5)
+    if stuck:
         sy = row.get(str(stuck.get("process")))
         if sy is not None:
-            sx = x(max(stuck["invoke_time"], last_point if points else stuck["invoke_time"]))
-            ax.scatter([sx], [sy], marker="X", s=110, color="#c62828", zorder=6)
+            sx = x(max(stuck["invoke_time"], last_point))
+            if points:
+                ax.plot([points[-1][0], sx], [points[-1][1], sy], ":", color="#c62828", lw=1.4)
+            ax.scatter([sx], [sy], marker="X", s=120, color="#c62828", zorder=6)
     ax.set_yticks(range(len(procs)))
     ax.set_yticklabels([f"process {p}" for p in procs], fontsize=8)
-    ax.set_xlabel(f"{unit} since the first operation shown")
+    ax.set_xlabel(f"{unit} since the first operation of the prefix's tail")
     _style(ax)
     ax.legend(
         handles=[
             Patch(
-                facecolor="#c8e6c9", edgecolor="#2e7d32", label="in the longest linearizable prefix"
+                facecolor="#c8e6c9",
+                edgecolor="#2e7d32",
+                label="linearized (#: its place in the order)",
             ),
             Patch(
                 facecolor="#ffcdd2", edgecolor="#c62828", hatch="///", label="cannot be linearized"
@@ -476,7 +503,7 @@ def counterexample(cx: dict[str, Any]) -> Plot:
     states = ", ".join(map(str, cx.get("states", []))) or "?"
     caption = (
         f"The longest linearizable prefix has {cx.get('linearized_count', len(linearized))} "
-        f"operations; the green dots are its last ones, numbered in the order they linearize. "
-        f"After it the register could hold: {states}. No order then explains the red operation."
+        "operations; its last ones are in green, joined in the order they linearize. "
+        f"After them the register could hold: {states}. No order then explains the red one."
     )
     return Plot(_encode(fig, dpi=120), caption, "linearizability counterexample")
