@@ -31,6 +31,8 @@ class RunRow:
     faults: dict[str, int] = field(default_factory=dict)
     faults_note: str = ""
     failing: list[str] = field(default_factory=list)  # checkers that said invalid
+    took: float | None = None  # seconds the run took
+    order: tuple = ()  # newest first sorts by this, descending
 
     @property
     def ops(self) -> int:
@@ -79,9 +81,30 @@ def run_rows(store: str | Path) -> list[RunRow]:
                     for n, r in checkers.items()
                     if isinstance(r, dict) and r.get("valid") is False
                 ],
+                took=results.get("duration-s")
+                if isinstance(results.get("duration-s"), int | float)
+                else None,
+                order=(rd.path.name[:15], _suffix(rd.path.name), _mtime(rd)),
             )
         )
+    # Stamps have one-second resolution: runs of the same second (different schedules,
+    # or a suite on sim) are ordered by when their results were written.
+    rows.sort(key=lambda r: r.order, reverse=True)
     return rows
+
+
+def _suffix(stamp: str) -> int:
+    _, _, n = stamp.partition("-")
+    return int(n) if n.isdigit() else 0
+
+
+def _mtime(rd) -> int:  # type: ignore[no-untyped-def]
+    for p in (rd.results, rd.path):
+        try:
+            return p.stat().st_mtime_ns
+        except OSError:
+            continue
+    return 0
 
 
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
@@ -126,7 +149,7 @@ a { color:#1565c0; text-decoration:none; } a:hover { text-decoration:underline; 
 {% for r in rows %}
 <tr class="run" data-verdict="{{ verdict_class(r.valid) }}">
   <td><b>{{ r.name }}</b><div class="small">{{ r.stamp }}</div></td>
-  <td>{{ r.when }}</td>
+  <td>{{ r.when }}{% if r.took is not none %}<div class="small">took {{ "%.1f" | format(r.took) }} s</div>{% endif %}</td>
   <td><span class="badge {{ verdict_class(r.valid) }}">{{ verdict_word(r.valid) }}</span>
     {% if r.failing %}<div class="why">{{ r.failing | join(", ") }}</div>{% endif %}
     {% if r.status and r.status != "complete" %}<div class="small">{{ r.status }}</div>{% endif %}</td>

@@ -49,7 +49,10 @@ def artifacts() -> Path:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     store = tmp_path_factory.mktemp("store")
-    good = make_run(store, "fine", bad=False)  # no report yet: serve writes it on request
+    # Made in the same second, and named so that sorting by name would put the older
+    # first: newest first must still hold. No report yet for the valid run: serve
+    # writes it on request.
+    good = make_run(store, "valid-run", bad=False)
     bad = make_run(store, "stale-read", bad=True)
     write_run_report(bad.path)
     return store, good, bad
@@ -112,7 +115,7 @@ def test_serve_index_links_to_reports(page, store, artifacts):
         first, second = rows.nth(0), rows.nth(1)
         assert "stale-read" in first.inner_text() and "INVALID" in first.inner_text().upper()
         assert "linearizable" in first.inner_text()
-        assert "fine" in second.inner_text() and "VALID" in second.inner_text().upper()
+        assert "valid-run" in second.inner_text() and "VALID" in second.inner_text().upper()
         assert first.get_attribute("data-verdict") == "invalid"
         assert "partition" in second.inner_text() and "kill" in second.inner_text()
         page.screenshot(path=str(artifacts / "index.png"), full_page=True)
