@@ -126,6 +126,24 @@ def check_graph(ops: list[Op], model: Model) -> GraphResult:
     return GraphResult(True)
 
 
+def check_graph_key(key: Any, group: list[Op], model: Model) -> GraphResult:
+    """One key's operations: True, False (with the cycle) or "unknown" (not applicable,
+    or no cycle but failed-cas observations the graph cannot weigh)."""
+    if model.name not in ("register", "cas-register"):
+        return GraphResult("unknown", key=key, reason=f"registers only, not {model.name}")
+    try:
+        res, partial = _check_key(key, group, model)
+    except _NotApplicable as e:
+        return GraphResult("unknown", key=key, reason=str(e))
+    if res is not None:
+        return res
+    if partial:
+        return GraphResult(
+            "unknown", key=key, reason="failed-cas observations are not in the graph"
+        )
+    return GraphResult(True, key=key)
+
+
 def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | None, bool]:
     partial = False
     init = _Node(None, -1, -1, has_write=True, writes=None)
@@ -279,11 +297,34 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
             )
             if bad:
                 return _intra_block(key, a, b, writer, chains, model), partial
-    try:
-        cyc = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
+    cyc = _earliest_short_cycle(g, nodes)
+    if cyc is None:
         return None, partial
     return _explain(key, [g.edges[u, v]["witness"] for u, v in cyc], chains, writer, model), partial
+
+
+def _earliest_short_cycle(g: Any, nodes: list[_Node]) -> list[tuple[int, int]] | None:
+    """A shortest cycle through the earliest block (by first invoke) that is on a cycle:
+    the first violation in time, explained in as few steps as possible."""
+    import networkx as nx
+
+    first_call: dict[int, float] = {}
+    for n in nodes:
+        if n.block in g and n.call < first_call.get(n.block, INF):
+            first_call[n.block] = n.call
+    best: list[int] | None = None
+    for scc in nx.strongly_connected_components(g):
+        if len(scc) < 2:
+            continue
+        u = min(scc, key=lambda b: first_call.get(b, INF))
+        if best is not None and first_call.get(u, INF) >= first_call.get(best[0], INF):
+            continue
+        sub = g.subgraph(scc)
+        paths = [nx.shortest_path(sub, v, u) for v in sub.successors(u)]
+        best = [u, *min(paths, key=len)]
+    if best is None:
+        return None
+    return list(zip(best, best[1:], strict=False))
 
 
 def _same_block_reason(b: _Node, a: _Node, chains: list[list[Any]], writer, model) -> str:

@@ -48,6 +48,8 @@ SLICE = 2000
 MAX_STATES = 16
 MAX_CONCURRENT = 24
 TAIL = 8
+# Search steps on one key before the precedence graph is asked (registers).
+GRAPH_AFTER = 50 * SLICE
 # How many later operations the viability pruning looks at.
 LOOKAHEAD = 4
 
@@ -61,6 +63,8 @@ class Counterexample:
     linearized_count: int
     states: list[str]  # the states the model could be in when it got stuck
     model: Model
+    cycle: list[Any] = field(default_factory=list)  # graph.Edge list, when found that way
+    method: str = "search"
 
     def ops_involved(self) -> list[Op]:
         seen: dict[int, Op] = {}
@@ -71,6 +75,8 @@ class Counterexample:
     def to_dict(self) -> dict[str, Any]:
         d = self.model.describe_operation
         return {
+            "method": self.method,
+            "cycle": [e.to_dict() for e in self.cycle],
             "key": self.key,
             "stuck": {**self.stuck.to_dict(), "text": d(self.stuck)},
             "ops": [{**op.to_dict(), "text": d(op)} for op in self.ops_involved()],
@@ -84,6 +90,13 @@ class Counterexample:
         d = self.model.describe_operation
         s = self.stuck
         key = f"key {self.key!r}" if self.key is not None else "the register"
+        if self.method == "graph":
+            lines = [
+                f"not linearizable on {key}: the precedence graph has a cycle "
+                "(the search gave up on this key first); each step must come before the next:"
+            ]
+            lines += [f"  - {e.reason}" for e in self.cycle]
+            return "\n".join(lines)
         lines = [
             f"not linearizable on {key}: no order of the operations explains {_op_ref(s)} {d(s)}",
             f"  the longest linearizable prefix has {self.linearized_count} operations; "
@@ -156,6 +169,7 @@ def _search(
     `infos`: (call, prepared) for unknown-outcome operations, sorted by call.
     Yields every SLICE steps so that the caller can interleave keys and watch the clock."""
     step = model.step
+    bisect_left = bisect.bisect_left
     m = len(definite)
     call = [d[0] for d in definite]
     ret = [d[1] for d in definite]
@@ -242,24 +256,30 @@ def _search(
                 changed = False
                 dead = False
                 cands = []
-                i = lo
-                while i < m and call[i] < minret:
-                    if not (done >> (i - lo)) & 1:
-                        if ro[i]:
-                            if step(state, prep[i]) is not INVALID:
-                                done |= 1 << (i - lo)
-                                path = (i, path)
-                                changed = True
-                            elif (
-                                has_viable
-                                and not viable(state, prep[i])
-                                and not _reset_possible(i, lo, done, state)
-                            ):
-                                dead = True  # this read can never be satisfied
-                                break
-                        else:
-                            cands.append(i)
-                    i += 1
+                # the ops invoked before minret that are not linearized yet: the zero
+                # bits of `done` below hi (found bit by bit, not op by op: the window
+                # can hold hundreds of linearized ops behind one slow write)
+                hi = bisect_left(call, minret, lo)
+                z = ~done & ((1 << (hi - lo)) - 1)
+                while z:
+                    low = z & -z
+                    z ^= low
+                    i = lo + low.bit_length() - 1
+                    if ro[i]:
+                        if step(state, prep[i]) is not INVALID:
+                            done |= low
+                            path = (i, path)
+                            changed = True
+                        elif (
+                            has_viable
+                            and not viable(state, prep[i])
+                            and not _reset_possible(i, lo, done, state)
+                        ):
+                            dead = True  # this read can never be satisfied
+                            break
+                    else:
+                        cands.append(i)
+                i = hi
                 if has_viable and not dead and not changed:
                     # reads invoked later must also stay satisfiable
                     end = min(m, i + LOOKAHEAD)
@@ -434,11 +454,11 @@ def _check_ops(
         searches.append((key, _search(definite, infos, model), dops, iops, group))
     nkeys = len(searches)
     steps = 0
-    active = list(searches)
+    active = [[*entry, 0] for entry in searches]  # + steps given so far
     while active:
         still = []
-        for entry in active:
-            key, gen, dops, iops, group = entry
+        for n, entry in enumerate(active):
+            key, gen, dops, iops, group, given = entry
             try:
                 next(gen)
             except StopIteration as stop:
@@ -447,30 +467,55 @@ def _check_ops(
                 if not out.valid:
                     cx = _counterexample(key, out, dops, iops, group, model)
                     return LinearizabilityResult(
-                        False,
-                        model.name,
-                        checked,
-                        nkeys,
-                        time.perf_counter() - t0,
-                        counterexample=cx,
-                        explored=steps,
-                    )
+                        False, model.name, checked, nkeys, time.perf_counter() - t0,
+                        counterexample=cx, explored=steps,
+                    )  # fmt: skip
                 continue
+            entry[5] = given = given + SLICE
+            if given == GRAPH_AFTER:
+                # A hard key: for registers with unique values the precedence graph
+                # decides in polynomial time. If it cannot (not applicable), search on.
+                from checkers.graph import check_graph_key
+
+                g = check_graph_key(key, group, model)
+                if g.valid is False:
+                    return LinearizabilityResult(
+                        False, model.name, checked, nkeys, time.perf_counter() - t0,
+                        counterexample=_graph_counterexample(key, g, group, model),
+                        explored=steps + given,
+                    )  # fmt: skip
+                if g.valid is True:
+                    steps += given
+                    continue
             still.append(entry)
             if deadline is not None and time.perf_counter() > deadline:
+                unfinished = len(still) + len(active) - n - 1
                 return LinearizabilityResult(
-                    "unknown",
-                    model.name,
-                    checked,
-                    nkeys,
-                    time.perf_counter() - t0,
-                    reason=f"time limit of {timeout:g} s reached "
-                    f"({len(still) + len(active) - active.index(entry) - 1} keys unfinished)",
-                    explored=steps,
-                )
+                    "unknown", model.name, checked, nkeys, time.perf_counter() - t0,
+                    reason=f"time limit of {timeout:g} s reached ({unfinished} keys unfinished)",
+                    explored=steps + sum(e[5] for e in active),
+                )  # fmt: skip
         active = still
     return LinearizabilityResult(
         True, model.name, checked, nkeys, time.perf_counter() - t0, explored=steps
+    )
+
+
+def _graph_counterexample(key: Any, g: Any, group: list[Op], model: Model) -> Counterexample:
+    """A counterexample from the precedence graph's cycle (the search gave up first)."""
+    in_cycle = {op.id: op for e in g.cycle for op in (e.src, e.dst) if op is not None}
+    ops = sorted(in_cycle.values(), key=lambda o: o.call)
+    stuck = ops[-1] if ops else group[0]
+    return Counterexample(
+        key=key,
+        stuck=stuck,
+        concurrent=[op for op in ops if op is not stuck],
+        linearized=[],
+        linearized_count=0,
+        states=[],
+        model=model,
+        cycle=g.cycle,
+        method="graph",
     )
 
 

@@ -125,3 +125,26 @@ def test_edn_reader_and_sniffing() -> None:
     assert sniff('{:process 0, :type :invoke, :f :get, :key "1", :value nil}') == "porcupine-kv"
     assert sniff("{:type :invoke, :f :read, :process 0}") == "jepsen-edn"
     assert sniff('{"index": 0}') == "jsonl"
+
+
+def test_hard_register_key_is_decided_by_the_graph(monkeypatch) -> None:
+    """When the search spends long on a key, registers with unique values are decided
+    by the precedence graph: valid stays valid, a stale read gives a cycle."""
+    import checkers.linearizable as lin
+    from checkers.synth import register_history
+
+    monkeypatch.setattr(lin, "SLICE", 1)
+    monkeypatch.setattr(lin, "GRAPH_AFTER", 1)
+    events = register_history(400, keys=1, clients=8, info_rate=0.0, seed=3, mix=(0.6, 0.4, 0))
+    r = lin.check_history(events, CAS)
+    assert r.valid is True
+    # make a late read return the first value ever written: stale
+    first = next(e.value for e in events if e.f == "write" and e.type == "ok")
+    late = [e for e in events if e.f == "read" and e.type == "ok" and e.value != first]
+    late[-1].value = first
+    r = lin.check_history(events, CAS)
+    assert r.valid is False
+    cx = r.counterexample
+    assert cx.method == "graph" and cx.cycle
+    assert "precedence graph has a cycle" in cx.to_text()
+    assert cx.to_dict()["cycle"][0]["reason"]
