@@ -153,6 +153,12 @@ class SimCluster:
         self.max_term = 0
         self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
         self.violations: list[str] = []
+        # Hooks for a driver (harness/sim/backend.py): called when an operation completes,
+        # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
+        self.on_complete: Callable[[Op], None] | None = None
+        self.node_events: dict[str, list[dict]] = {i: [] for i in self.ids}
+        # Per-node faults on what a node receives (a packet fault): node -> (delay_ms, loss).
+        self.inbound: dict[str, tuple[float, float]] = {}
         self.nodes = {i: _Node(i) for i in self.ids}
         for i in self.ids:
             self._boot(i)
@@ -352,11 +358,29 @@ class SimCluster:
         self._log("heal")
         self.blocked = set()
 
+    def set_inbound(self, i: str, delay_ms: float = 0.0, loss: float = 0.0) -> None:
+        """What node i receives is delayed by delay_ms more and lost with probability
+        `loss` (0..1), as a packet fault on that node's interface does."""
+        if i not in self.nodes or delay_ms < 0 or not 0 <= loss <= 1:
+            raise ValueError(f"set_inbound({i!r}, {delay_ms}, {loss}): bad node, delay or loss")
+        self._log(f"inbound {i} delay={delay_ms} loss={loss}")
+        self.inbound[i] = (delay_ms, loss)
+
+    def clear_inbound(self, i: str) -> None:
+        self._log(f"inbound {i} clear")
+        self.inbound.pop(i, None)
+
     def _send(self, m: Message) -> None:
         net = self.config.network
         if (m.src, m.dst) in self.blocked or self.rng.random() < net.drop:
             self.stats["dropped"] += 1
             return
+        extra_delay = 0.0
+        if m.dst in self.inbound:  # drawn only under a packet fault: other runs stay as they were
+            extra_delay, loss = self.inbound[m.dst]
+            if loss and self.rng.random() < loss:
+                self.stats["dropped"] += 1
+                return
         copies = 2 if self.rng.random() < net.duplicate else 1
         self.stats["duplicated"] += copies - 1
         for _ in range(copies):
@@ -364,7 +388,7 @@ class SimCluster:
                 delay = self.rng.uniform(net.max_delay_ms, net.slow_delay_ms)
             else:
                 delay = self.rng.uniform(net.min_delay_ms, net.max_delay_ms)
-            self._schedule(self.now + delay, "deliver", m)
+            self._schedule(self.now + delay + extra_delay, "deliver", m)
 
     def _on_deliver(self, m: Message) -> None:
         n = self.nodes[m.dst]
@@ -432,6 +456,7 @@ class SimCluster:
     def _finish_ready(self, n: _Node, rd: Ready, messages: list[Message]) -> None:
         for ev in rd.events:
             self._log(f"{n.id} event {ev}")
+            self.node_events[n.id].append({"time": self.now, "node": n.id, **ev})
         for m in messages:
             self._send(m)
         if "ack-before-commit" in self.config.bugs and n.core.role == LEADER:
@@ -573,8 +598,22 @@ class SimCluster:
             and self.nodes[i].core.term > term
         ]
 
-    def invoke(self, f: str, key: str, value: object = None, node: str | None = None) -> Op:
-        """Start a client operation at `node` (default: the current leader, else n1)."""
+    def invoke(
+        self,
+        f: str,
+        key: str,
+        value: object = None,
+        node: str | None = None,
+        client: str = "sim",
+        seq: int | None = None,
+        timeout_ms: float | None = None,
+    ) -> Op:
+        """Start a client operation at `node` (default: the current leader, else n1).
+
+        `client` and `seq` go into the command, as a real client's session does (a retry
+        with the same pair applies at most once); by default one shared session with a
+        growing seq. `timeout_ms` overrides the config's op_timeout_ms for this attempt.
+        """
         if f not in ("read", "write", "cas"):
             raise ValueError(f"unknown operation {f!r}; expected read, write or cas")
         node = node or self.leader() or self.ids[0]
@@ -587,14 +626,20 @@ class SimCluster:
             # Connection refused / no answer: nothing was sent, so it certainly did not happen.
             self._complete(op, "fail", error="node down")
             return op
-        self._schedule(self.now + self.config.op_timeout_ms, "timeout", op)
+        timeout = self.config.op_timeout_ms if timeout_ms is None else timeout_ms
+        self._schedule(self.now + timeout, "timeout", op)
         self._client_seq += 1
         try:
             if f == "read" and self.config.read_mode != "log":
                 n.reads[op.id] = op
                 n.core.read_index(op.id)
             else:
-                cmd: dict = {"op": f, "key": key, "client": "sim", "seq": self._client_seq}
+                cmd: dict = {
+                    "op": f,
+                    "key": key,
+                    "client": client,
+                    "seq": self._client_seq if seq is None else seq,
+                }
                 if f == "write":
                     cmd["value"] = value
                 elif f == "cas":
@@ -615,6 +660,8 @@ class SimCluster:
         op.complete_ms = self.now
         op.error = error
         self._log(f"complete {op.id} {outcome} {op.value!r} {error or ''}".rstrip())
+        if self.on_complete is not None:
+            self.on_complete(op)
 
     def _on_op_timeout(self, op: Op) -> None:
         if not op.done:
