@@ -1,5 +1,7 @@
 #!/bin/sh
 # Controls the node process inside its container.
+#   node-ctl boot ARGS...   the container's command: set up netfilter, start the node,
+#                           then idle (so a killed node leaves the container up)
 #   node-ctl start ARGS...  start `python3 -m raftnode ARGS...` in the background,
 #                           with libfaketime preloaded and reading the control file
 #   node-ctl kill           SIGKILL the node and wait until it is gone
@@ -21,7 +23,31 @@ running() {
     [ -f "$PIDFILE" ] && alive "$(cat "$PIDFILE")"
 }
 
+netfilter() {
+    # iptables-legacy when the kernel has it (no nft ruleset to clash with the
+    # host's), iptables-nft otherwise; both drop traffic on this project's machines.
+    # rq-iptables names the one chosen, for the harness. The last rule is a no-op
+    # that needs conntrack, so connections are tracked from their first packet and
+    # their direction (ORIGINAL/REPLY) is known when a one-way block arrives.
+    if iptables-legacy -L INPUT -n >/dev/null 2>&1; then ipt=iptables-legacy
+    elif iptables-nft -L INPUT -n >/dev/null 2>&1; then ipt=iptables-nft
+    else echo "node-ctl: neither iptables-legacy nor iptables-nft works" >&2; return 1
+    fi
+    # A wrapper, not a symlink: iptables is a multi-call binary that reads argv[0].
+    printf '#!/bin/sh\nexec %s "$@"\n' "$ipt" > /usr/local/sbin/rq-iptables
+    chmod +x /usr/local/sbin/rq-iptables
+    rq-iptables -N RAFTQUAKE && rq-iptables -A INPUT -j RAFTQUAKE &&
+        rq-iptables -N RAFTQUAKE_PKT && rq-iptables -A INPUT -j RAFTQUAKE_PKT &&
+        rq-iptables -A OUTPUT -m conntrack --ctstate INVALID -j RETURN
+}
+
 case "${1:-}" in
+boot)
+    shift
+    netfilter
+    "$0" start "$@"
+    exec sleep infinity
+    ;;
 start)
     shift
     if running; then echo "node-ctl: already running (pid $(cat "$PIDFILE"))" >&2; exit 0; fi
@@ -53,7 +79,7 @@ clock)
     mv "$CONTROL.tmp" "$CONTROL"
     ;;
 *)
-    echo "usage: node-ctl start ARGS... | kill | running | clock SPEC" >&2
+    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | clock SPEC" >&2
     exit 2
     ;;
 esac

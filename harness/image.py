@@ -188,8 +188,7 @@ def build(
             custom_context=True,
             dockerfile="docker/Dockerfile",
             buildargs={"BASE": base_image},
-            tag=tag,
-            labels={IMAGE_LABEL: "node", "raftquake.base": base_image},
+            tag=tag,  # labels come from the Dockerfile: build-time ones add uncached steps
             rm=True,
             forcerm=True,
         )

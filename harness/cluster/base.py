@@ -54,8 +54,7 @@ class Cluster(abc.ABC):
     def leader(self) -> str | None:
         """The node that says it leads, in the highest term among those that answer."""
         best: tuple[int, str] | None = None
-        for n in self.nodes:
-            st = self.status(n)
+        for n, st in self.statuses().items():
             if st and st.get("role") == "leader":
                 cand = (int(st.get("term", 0)), n)
                 best = cand if best is None or cand > best else best
@@ -75,8 +74,8 @@ class Cluster(abc.ABC):
                 )
             time.sleep(0.1)
 
-    def statuses(self) -> dict[str, dict[str, Any] | None]:
-        return {n: self.status(n) for n in self.nodes}
+    def statuses(self, timeout: float = 1.0) -> dict[str, dict[str, Any] | None]:
+        return {n: self.status(n, timeout) for n in self.nodes}
 
     # ---- fault primitives ----------------------------------------------------------
 

@@ -46,7 +46,7 @@ from harness.cluster.cleanup import RUN_LABEL, clean, leftovers
 SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
 NODE_PORT = 7000
 DATA = "/data"
-CHAIN = "RAFTQUAKE"  # partitions: rules in this chain, jumped to from INPUT
+CHAIN = "RAFTQUAKE"  # partitions: rules in this chain, jumped to from INPUT (node-ctl boot)
 PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss fallback when netem is missing
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 FAKETIME_ENV = {
@@ -105,7 +105,7 @@ class DockerCluster(Cluster):
         self.containers: dict[str, Any] = {}
         self.clock_offsets: dict[str, float] = dict.fromkeys(self.nodes, 0.0)
         self.paused: set[str] = set()
-        self.iptables = "iptables-legacy"
+        self.iptables = "rq-iptables"  # the container's choice of legacy or nft (node-ctl)
         self.netem: bool | None = None  # probed on first use
         self._torn_down = False
         self._old_handlers: dict[int, Any] = {}
@@ -155,11 +155,9 @@ class DockerCluster(Cluster):
             raise
 
     def _bring_up(self, node: str, tag: str) -> None:
+        # The container's own command sets up netfilter and starts the node
+        # (`node-ctl boot`): no exec on the way up, the slow part under load.
         self._create_container(node, tag)
-        # One exec for netfilter set-up and the node's start: execs are the slow part.
-        script = self._netfilter_script() + " && node-ctl start " + _quote(self.node_args(node))
-        _, out = self._exec(node, ["sh", "-c", script], env=self._node_env())
-        self.iptables = out.strip().splitlines()[0]
 
     def _create_network(self) -> None:
         import docker.errors
@@ -202,6 +200,8 @@ class DockerCluster(Cluster):
                 tag,
                 name=self.name(node),
                 hostname=node,
+                command=["node-ctl", "boot", *self.node_args(node)],
+                environment=self._node_env(),
                 labels={**self.labels, "raftquake.node": node},
                 host_config=host_config,
                 networking_config=networking,
@@ -211,44 +211,33 @@ class DockerCluster(Cluster):
             raise ClusterError(f"cannot start the container of {node}: {exc}") from exc
         self.containers[node] = self.client.containers.get(cid)
 
-    @staticmethod
-    def _netfilter_script() -> str:
-        """Picks iptables-legacy when the kernel has it (no nft ruleset to clash with
-        the host's), iptables-nft otherwise (both drop traffic on this project's
-        machines), prints which, and creates our chains. The last rule is a no-op
-        that needs conntrack, so connections are tracked from their first packet and
-        their direction (ORIGINAL/REPLY) is known when a one-way block arrives."""
-        return (
-            "if iptables-legacy -L INPUT -n >/dev/null 2>&1; then IPT=iptables-legacy; "
-            "elif iptables-nft -L INPUT -n >/dev/null 2>&1; then IPT=iptables-nft; "
-            "else echo 'neither iptables-legacy nor iptables-nft works' >&2; exit 1; fi; "
-            "echo $IPT; "
-            f"$IPT -N {CHAIN} && $IPT -A INPUT -j {CHAIN} && "
-            f"$IPT -N {PKT_CHAIN} && $IPT -A INPUT -j {PKT_CHAIN} && "
-            "$IPT -A OUTPUT -m conntrack --ctstate INVALID -j RETURN"
-        )
-
     def wait_ready(self, timeout: float) -> None:
         """Every node answers status; a node whose process died is an error at once."""
         deadline = time.monotonic() + timeout
         pending = set(self.nodes)
-        while pending:
-            for node in sorted(pending):
-                if self.status(node, timeout=0.5) is not None:
-                    pending.discard(node)
-                elif not self.running(node):
-                    raise ClusterError(
-                        f"{node} exited during start-up; last lines of its log:\n"
-                        + self.log_tail(node)
-                    )
-            if pending and time.monotonic() > deadline:
+        next_liveness = time.monotonic() + 1.0
+        while True:
+            answers = self.statuses(timeout=0.5, nodes=sorted(pending))
+            pending -= {n for n, st in answers.items() if st is not None}
+            if not pending:
+                return
+            # Liveness by exec only now and then: under load an exec takes ~0.5 s,
+            # and polling it every round would delay noticing that a node is up.
+            if time.monotonic() > next_liveness:
+                for node in sorted(pending):
+                    if not self.running(node):
+                        raise ClusterError(
+                            f"{node} exited during start-up; last lines of its log:\n"
+                            + self.log_tail(node)
+                        )
+                next_liveness = time.monotonic() + 1.0
+            if time.monotonic() > deadline:
                 node = sorted(pending)[0]
                 raise ClusterError(
                     f"{', '.join(sorted(pending))} not answering status after {timeout:.0f} s; "
                     f"last lines of {node}'s log:\n{self.log_tail(node)}"
                 )
-            if pending:
-                time.sleep(0.1)
+            time.sleep(0.05)
 
     def teardown(self) -> None:
         if self._torn_down:
@@ -307,7 +296,14 @@ class DockerCluster(Cluster):
         env: dict[str, str] | None = None,
         detach: bool = False,
     ) -> tuple[int, str]:
-        res = self.containers[node].exec_run(cmd, environment=env, detach=detach)
+        import docker.errors
+
+        try:
+            res = self.containers[node].exec_run(cmd, environment=env, detach=detach)
+        except docker.errors.APIError as exc:  # e.g. the container is not running
+            if check:
+                raise ClusterError(f"{node}: {' '.join(cmd)}: {exc}") from exc
+            return 126, str(exc)
         if detach:
             return 0, ""
         out = (res.output or b"").decode(errors="replace")
@@ -326,12 +322,24 @@ class DockerCluster(Cluster):
 
     def log_tail(self, node: str, lines: int = 30) -> str:
         code, out = self._exec(node, ["tail", "-n", str(lines), f"{DATA}/node.log"], check=False)
-        return out if code == 0 else f"(no log: {out.strip()})"
+        if code == 0:
+            return out
+        # The container itself stopped (e.g. `node-ctl boot` failed): its own output.
+        logs = self.containers[node].logs(tail=lines).decode(errors="replace")
+        return logs or f"(no log: {out.strip()})"
 
     # ---- observation -----------------------------------------------------------------
 
     def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
         return _status(self.addrs()[node], timeout)
+
+    def statuses(
+        self, timeout: float = 1.0, nodes: list[str] | None = None
+    ) -> dict[str, dict[str, Any] | None]:
+        """All at once: a paused or cut-off node costs one timeout, not one each."""
+        nodes = list(self.nodes if nodes is None else nodes)
+        addrs = self.addrs()
+        return dict(zip(nodes, _statuses([addrs[n] for n in nodes], timeout), strict=True))
 
     def clock_reading(self, node: str) -> dict[str, float]:
         """Reads the clock inside the container two ways: with libfaketime preloaded
@@ -510,12 +518,6 @@ class DockerCluster(Cluster):
                 (out / "committed.json").write_text(json.dumps(log) + "\n")
 
 
-def _quote(args: list[str]) -> str:
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in args)
-
-
 def _host(subnet: str, n: int) -> str:
     return str(ipaddress.ip_network(subnet)[n])
 
@@ -539,6 +541,25 @@ def _status(addr: str, timeout: float) -> dict[str, Any] | None:
         return asyncio.run(go())
     except OSError:
         return None
+
+
+def _statuses(addrs: list[str], timeout: float) -> list[dict[str, Any] | None]:
+    from raftnode.client import Client
+
+    async def one(addr: str):
+        client = Client([addr], timeout=timeout, connect_timeout=timeout)
+        try:
+            res = await client.status(addr)
+        except OSError:
+            return None
+        finally:
+            await client.close()
+        return res.value if res.ok else None
+
+    async def go():
+        return await asyncio.gather(*(one(a) for a in addrs))
+
+    return list(asyncio.run(go()))
 
 
 def _committed_log(addr: str, timeout: float = 3.0) -> list | None:
