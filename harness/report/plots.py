@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from harness.report.data import Axis, FaultInterval, NodeTimeline, OpTable  # noqa: E402
 
@@ -43,6 +44,7 @@ WIDTH = 12.0  # inches; every time plot has the same width and margins, so they 
 LEFT, RIGHT = 0.08, 0.985
 DPI = 110
 MAX_POINTS = 20_000  # latency scatter points drawn; more are sampled
+KEEP_ALL_BELOW = 2_000  # an outcome with fewer points than this is drawn whole
 MAX_LANE_LABELS = 40
 
 
@@ -85,28 +87,69 @@ def _style(ax) -> None:
     ax.set_axisbelow(True)
 
 
+def merge_bars(
+    lane: np.ndarray, start: np.ndarray, end: np.ndarray, gap: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge intervals on the same lane that overlap or are less than `gap` apart."""
+    if len(start) == 0:
+        return lane, start, end
+    order = np.lexsort((start, lane))
+    ln, st, en = lane[order], start[order], end[order]
+    # A running maximum of the ends within each lane: offset each lane past the last,
+    # so one accumulate over the whole array never carries a lane into the next.
+    lo = min(st.min(), en.min())
+    big = (max(st.max(), en.max()) - lo + gap + 1.0) * 2
+    off = ln.astype(np.float64) * big
+    reach = np.maximum.accumulate(en - lo + off)
+    new = np.empty(len(st), dtype=bool)
+    new[0] = True
+    new[1:] = (ln[1:] != ln[:-1]) | (st[1:] - lo + off[1:] > reach[:-1] + gap)
+    first = np.flatnonzero(new)
+    return ln[first], st[first], np.maximum.reduceat(en, first)
+
+
 def timeline(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
     lanes = max(len(table.lane_labels), 1)
-    height = min(1.6 + 0.22 * lanes, 14.0)
+    rows = lanes + (1 if faults else 0)
+    height = min(1.15 + 0.22 * rows, 14.0)
     fig = Figure(figsize=(WIDTH, height))
-    ax = fig.add_axes((LEFT, 0.9 / height, RIGHT - LEFT, 1 - 1.3 / height))
+    ax = fig.add_axes((LEFT, 0.58 / height, RIGHT - LEFT, 1 - 0.95 / height))
     _xlim(ax, axis)
-    ax.set_ylim(lanes - 0.5, -0.5)
+    # Row -1 is the nemesis: busy rows would hide the background shading, so each
+    # fault is also a bar of its own colour there, with its edges drawn over the rows.
+    top = -1.5 if faults else -0.5
+    ax.set_ylim(lanes - 0.5, top)
     handles = _shade(ax, faults)
+    for iv in faults:
+        c = fault_colour(iv.fault)
+        ax.barh(
+            -1,
+            max(iv.end - iv.start, axis.width * 0.002),
+            left=iv.start,
+            height=0.7,
+            color=c,
+            lw=0,
+            zorder=2,
+        )
+        for edge in (iv.start, iv.end):
+            ax.axvline(edge, color=c, lw=0.9, ls=(0, (3, 2)), zorder=3)
     # Bars at least ~1.5 px wide, or a 5 ms op on a 60 s axis would vanish.
     axis_px = (RIGHT - LEFT) * WIDTH * DPI
     min_w = 1.5 * axis.width / axis_px
     end = np.maximum(table.end, table.start + min_w)
-    row_pt = (1 - 1.3 / height) * height * 72 / lanes
+    row_pt = (height - 0.95) * 72 / rows
     lw = max(min(row_pt * 0.72, 14.0), 0.6)
-    # Draw info first and ok last, so the rarer outcomes are not buried under ok bars.
-    for code in (2, 1, 0):
+    # ok first, then fail and info on top: the rarer outcomes are what one looks for.
+    for code in (0, 1, 2):
         m = table.status == code
         if not m.any():
             continue
-        segs = np.empty((int(m.sum()), 2, 2))
-        segs[:, 0, 0], segs[:, 1, 0] = table.start[m], end[m]
-        segs[:, :, 1] = table.lane[m][:, None]
+        # Bars of one outcome closer than a pixel become one bar: the picture is the
+        # same, and 100,000 operations draw as a few thousand segments.
+        lane, s0, s1 = merge_bars(table.lane[m], table.start[m], end[m], min_w / 1.5)
+        segs = np.empty((len(s0), 2, 2))
+        segs[:, 0, 0], segs[:, 1, 0] = s0, s1
+        segs[:, :, 1] = lane[:, None]
         ax.add_collection(
             LineCollection(
                 segs, colors=STATUS_COLOURS[code], linewidths=lw, capstyle="butt", zorder=2
@@ -114,8 +157,11 @@ def timeline(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
         )
     step = max(1, -(-lanes // MAX_LANE_LABELS))
     ticks = list(range(0, lanes, step))
+    labels = [table.lane_labels[i] for i in ticks]
+    if faults:
+        ticks, labels = [-1, *ticks], ["nemesis", *labels]
     ax.set_yticks(ticks)
-    ax.set_yticklabels([table.lane_labels[i] for i in ticks], fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
     ax.set_ylabel("process")
     ax.set_xlabel(axis.label)
     _style(ax)
@@ -160,15 +206,17 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
     n_all = int(has.sum())
     drawn = has.copy()
     if n_all > MAX_POINTS:
-        # Keep every fail and info (rare, and what one looks for); sample the ok ones.
+        # One uniform sample over every outcome keeps their proportions honest; an
+        # outcome with few points (a handful of info) keeps them all, so none vanish.
         rng = np.random.default_rng(0)
-        ok_idx = np.flatnonzero(has & (table.status == 0))
-        rare = int((has & (table.status != 0)).sum())
-        keep = max(MAX_POINTS - rare, MAX_POINTS // 2)
-        if len(ok_idx) > keep:
-            drop = np.ones(len(table), dtype=bool)
-            drop[rng.choice(ok_idx, keep, replace=False)] = False
-            drawn &= ~(drop & (table.status == 0))
+        rate = MAX_POINTS / n_all
+        for code in (0, 1, 2):
+            idx = np.flatnonzero(has & (table.status == code))
+            if len(idx) <= KEEP_ALL_BELOW:
+                continue
+            keep = max(int(len(idx) * rate), KEEP_ALL_BELOW)
+            drawn[idx] = False
+            drawn[rng.choice(idx, keep, replace=False)] = True
     point_handles = []
     for code in (0, 1, 2):
         m = drawn & (table.status == code)
@@ -180,7 +228,6 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
                 c=STATUS_COLOURS[code],
                 alpha=0.55 if code == 0 else 0.85,
                 lw=0,
-                rasterized=True,
                 zorder=2,
             )
         point_handles.append(
@@ -222,6 +269,9 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
             )
             quant_handles.append(line)
     ax.set_yscale("log")
+    # Plain numbers (1, 10, 100 ms), not 10^2, and no labels on minor ticks.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("latency (ms)")
     ax.set_xlabel(f"{axis.label} (at invoke)")
     _style(ax)
@@ -239,8 +289,8 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
     )
     if shown < n_all:
         caption += (
-            f" Showing {shown:,} of {n_all:,} points (every fail and info, a uniform sample of "
-            "ok); the quantiles use them all."
+            f" Showing {shown:,} of {n_all:,} points (a uniform sample; an outcome with under "
+            f"{KEEP_ALL_BELOW:,} points is shown whole); the quantiles use them all."
         )
     return Plot(_encode(fig), caption, "latency over time")
 
