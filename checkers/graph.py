@@ -150,6 +150,7 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
     nodes: list[_Node] = [init]
     writer: dict[Any, _Node] = {None: init}
     pending_info: list[_Node] = []
+    observations: list[Op] = []  # failed cas: the register held something else
     for op in group:
         st = op.status
         if op.f == "read":
@@ -163,7 +164,8 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
             n.writes, n.has_write = freeze(op.value), True
         elif op.f == "cas":
             if st == "fail":
-                partial |= op.error == "precondition"
+                if op.error == "precondition":
+                    observations.append(op)
                 continue
             v = op.value
             n = _Node(op, op.call, INF if op.ret is None else op.ret)
@@ -184,17 +186,19 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
             nodes.append(n)
     # an info op happened only if someone observed its value
     observed = {n.reads for n in nodes if n.has_read}
+    kept: set[int] = set()
     changed = True
     while changed:  # an observed info cas observed its own expected value too
         changed = False
         for n in pending_info:
-            if n.writes in observed and n not in nodes:
+            if n.writes in observed and id(n) not in kept:
+                kept.add(id(n))
                 nodes.append(n)
                 if n.has_read and n.reads not in observed:
                     observed.add(n.reads)
                     changed = True
     for n in pending_info:
-        if n not in nodes:
+        if id(n) not in kept:
             del writer[n.writes]
 
     # versions, and cas chains gluing them into blocks
@@ -299,8 +303,72 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
                 return _intra_block(key, a, b, writer, chains, model), partial
     cyc = _earliest_short_cycle(g, nodes)
     if cyc is None:
+        if observations:
+            g.add_nodes_from(range(len(chains)))
+            partial = not _observations_fit(g, nodes, chains, writer, observations)
         return None, partial
     return _explain(key, [g.edges[u, v]["witness"] for u, v in cyc], chains, writer, model), partial
+
+
+def _observations_fit(
+    g: Any, nodes: list[_Node], chains: list[list[Any]], writer: dict[Any, _Node], obs: list[Op]
+) -> bool:
+    """Build one linearization from the blocks in topological order and check that every
+    failed cas fits in it somewhere its interval allows, at a moment the register held
+    something else. True: linearizable. False: this order does not show it (another might)."""
+    import networkx as nx
+
+    readers: dict[Any, list[_Node]] = {}
+    for n in nodes:
+        if not n.has_write:
+            readers.setdefault(n.cluster, []).append(n)
+    # among the blocks free to go next, the one whose first write was invoked first:
+    # close to the order things happened, which is where failed cas ops fit
+    first_call = [min(writer[v].call for v in chain) for chain in chains]
+    order: list[_Node] = []
+    for b in nx.lexicographical_topological_sort(g, key=first_call.__getitem__):
+        for val in chains[b]:
+            order.append(writer[val])
+            order.extend(sorted(readers.get(val, ()), key=lambda n: n.call))
+    pos = {id(n): i for i, n in enumerate(order)}
+    version = [n.cluster for n in order]
+    nxt = [len(order)] * len(order)  # next position holding another version
+    for i in range(len(order) - 2, -1, -1):
+        nxt[i] = i + 1 if version[i + 1] != version[i] else nxt[i + 1]
+    by_ret = sorted((n for n in order if n.ret != INF), key=lambda n: n.ret)
+    rets = [n.ret for n in by_ret]
+    prefix_max: list[int] = []
+    for n in by_ret:
+        prefix_max.append(max(pos[id(n)], prefix_max[-1] if prefix_max else 0))
+    by_call = sorted((n for n in order if n.op is not None), key=lambda n: n.call)
+    calls = [n.call for n in by_call]
+    suffix_min = [len(order)] * (len(by_call) + 1)
+    for i in range(len(by_call) - 1, -1, -1):
+        suffix_min[i] = min(pos[id(by_call[i])], suffix_min[i + 1])
+    placed: list[tuple[float, float, int]] = []
+    for op in obs:
+        expected = freeze(op.value[0])
+        k = bisect.bisect_left(rets, op.call)
+        lo = prefix_max[k - 1] if k else 0  # after everything that completed before it
+        hi = suffix_min[bisect.bisect_right(calls, op.ret)] - 1  # before all invoked after
+        gap = lo if version[lo] != expected else nxt[lo]
+        if gap > hi:
+            return False
+        placed.append((op.call, op.ret, gap))  # type: ignore[arg-type]
+    # failed cas ops among themselves: one that completed before another began must
+    # not be placed after it
+    placed.sort(key=lambda t: t[1])
+    ends = [t[1] for t in placed]
+    best = -1
+    gaps_max: list[int] = []
+    for t in placed:
+        best = max(best, t[2])
+        gaps_max.append(best)
+    for call, _, gap in placed:
+        k = bisect.bisect_left(ends, call)
+        if k and gaps_max[k - 1] > gap:
+            return False
+    return True
 
 
 def _earliest_short_cycle(g: Any, nodes: list[_Node]) -> list[tuple[int, int]] | None:

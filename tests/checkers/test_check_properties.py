@@ -141,6 +141,16 @@ def test_graph_agrees_with_search_on_unique_values(spec: list[tuple]) -> None:
         assert graph.cycle and all(e.reason for e in graph.cycle)
 
 
+@SETTINGS
+@given(small_histories(unique=True))
+def test_graph_with_failed_cas_never_contradicts_the_search(spec: list[tuple]) -> None:
+    # with failed-cas observations the graph may say "unknown", never the wrong thing
+    ops = pair_events(events_from(spec))
+    graph = check_graph(ops, CAS).valid
+    if graph != "unknown":
+        assert graph == check_ops(ops, CAS).valid, spec
+
+
 def sequential_run_with_concurrency(
     rng: random.Random, n: int, keys: int, clients: int, info_rate: float, unique: bool
 ) -> list[Event]:
