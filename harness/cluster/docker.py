@@ -95,8 +95,8 @@ class DockerCluster(Cluster):
         import docker
 
         self.config = config or DockerConfig()
-        if self.config.nodes < 1:
-            raise ClusterError("a cluster needs at least one node")
+        if not 1 <= self.config.nodes <= 200:  # addresses .11 .. .210 of one /24
+            raise ClusterError(f"a cluster has 1 to 200 nodes, not {self.config.nodes}")
         self.client = client or docker.from_env()
         self.run_id = self.config.run_id or new_run_id()
         self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
