@@ -77,6 +77,7 @@ class NodeTimeline:
     tracks: list[NodeTrack]
     aligned: bool  # True: on the history's axis; False: seconds since the first node event
     problems: list[str] = field(default_factory=list)
+    wall: bool = True  # node times were wall clocks (Docker), not the history's own clock
 
 
 def op_table(ops: list[Op], end_of_history: float, scale: float = 1e9) -> OpTable:
@@ -189,7 +190,10 @@ def _started_epoch(results: dict[str, Any] | None) -> float | None:
 def node_timeline(
     run_path: Path, results: dict[str, Any] | None, end_of_history: float
 ) -> NodeTimeline:
-    """Role and term changes per node, from nodes/*/events.jsonl (or deeper)."""
+    """Role and term changes per node, from nodes/*/events.jsonl (or deeper).
+
+    Wall-clock times (Docker) go on the history's axis through results.json "started";
+    times already small enough to be the history's own clock (the simulation) stay."""
     files = sorted(run_path.glob("nodes/*/events.jsonl")) or sorted(
         run_path.glob("nodes/*/**/events.jsonl")
     )
@@ -227,7 +231,12 @@ def node_timeline(
     epoch = _started_epoch(results)
     offset_ns = first
     aligned = False
-    if epoch is not None:
+    wall = True
+    if -1 <= first / 1e9 <= end_of_history + 120:
+        # Already on the history's clock: the simulation stamps node events with the
+        # same virtual nanoseconds as its history.
+        offset_ns, aligned, wall = 0, True, False
+    elif epoch is not None:
         # Plausible only if the node events overlap the run on its own axis.
         lo, hi = (first / 1e9 - epoch), (last / 1e9 - epoch)
         if hi > -5 and lo < end_of_history + 120:
@@ -241,7 +250,7 @@ def node_timeline(
             tr.terms.append(term)
             tr.roles.append(role)
         tracks.append(tr)
-    return NodeTimeline(tracks, aligned, problems)
+    return NodeTimeline(tracks, aligned, problems, wall)
 
 
 @dataclass

@@ -175,6 +175,8 @@ def write_atomic(path: Path, text: str) -> None:
 def write_run_report(run_path: str | Path) -> Path:
     """(Re)write report.html of a run folder from its history and results.json."""
     run_path = Path(run_path)
+    if run_path.is_symlink():  # store/latest: name the run, not the link
+        run_path = run_path.resolve()
     history = run_path / "history.jsonl"
     results_file = run_path / "results.json"
     if not history.is_file():

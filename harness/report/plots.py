@@ -388,7 +388,7 @@ def elections(nodes: NodeTimeline, faults: list[FaultInterval], axis: Axis) -> P
     ax2.set_ylabel("term")
     ax2.yaxis.get_major_locator().set_params(integer=True)
     ax2.set_xlabel(
-        "seconds since the run started (node wall clocks)"
+        ("seconds since the run started" + (" (node wall clocks)" if nodes.wall else ""))
         if nodes.aligned
         else "seconds since the first node event"
     )
@@ -410,7 +410,7 @@ def elections(nodes: NodeTimeline, faults: list[FaultInterval], axis: Axis) -> P
         fontsize=8,
     )
     caption = "Each node's role over time (top) and its term (bottom), from its events.jsonl."
-    if nodes.aligned:
+    if nodes.aligned and nodes.wall:
         caption += (
             " Node times are wall clocks placed on the run's axis to about a second; a clock "
             "fault shifts that node's events."
