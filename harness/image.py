@@ -17,11 +17,13 @@ that by trying, and traffic to a registry is not ours to send. ``pull=True``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +177,26 @@ def build(
     client = _client()
     custom = tag is not None
     tag = tag or node_tag(root)
+    # One build at a time on this machine: a second caller (another test run, a
+    # parallel worker) waits, then finds the image built instead of building it too.
+    with _build_lock():
+        return _build_locked(client, root, base, pull, force, log, tag, custom, t0)
+
+
+@contextlib.contextmanager
+def _build_lock():
+    import fcntl
+
+    path = Path(tempfile.gettempdir()) / "raftquake-image-build.lock"
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build_locked(client, root, base, pull, force, log, tag, custom, t0) -> BuildResult:
     if not force and _has_image(client, tag):
         image = client.images.get(tag)
         return BuildResult(

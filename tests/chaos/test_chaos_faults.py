@@ -197,7 +197,7 @@ def udp_reaches(c, src: str, dst: str) -> bool:
     """Sends a datagram from src's container to dst's and says whether it arrived."""
     listen = (
         "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-        f"s.bind(('{c.ips[dst]}', 7999)); s.settimeout(1.5); "
+        f"s.bind(('{c.ips[dst]}', 7999)); s.settimeout(4); "
         "open('/tmp/udp.ready', 'w').close()\n"
         "try: print(s.recvfrom(100)[0].decode())\nexcept OSError: print('nothing')"
     )
