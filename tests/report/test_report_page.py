@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from html import escape as html_escape
+from pathlib import Path
 
 import pytest
 from report_runs import make_run, register_history
@@ -126,3 +127,25 @@ def test_runner_notes_a_failed_report_and_keeps_the_results(tmp_path):
     kept = json.loads(rd.results.read_text())
     assert kept["valid"] is True and kept["checkers"] == results["checkers"]
     assert "history.jsonl:1" in kept["report-error"]
+
+
+def test_a_sim_run_writes_its_report(tmp_path):
+    """The runner's hook, for real: a short simulated run of the stale-read schedule
+    leaves report.html next to results.json, and the page says what results.json says."""
+    from harness.runner import run_schedule
+    from harness.schedule import load_schedule
+
+    root = Path(__file__).resolve().parents[2]
+    schedule = load_schedule(str(root / "schedules" / "bug-stale-read.yaml"))
+    outcome = run_schedule(
+        schedule, backend="sim", store=tmp_path, seed=3, time_limit=8, say=lambda m: None
+    )
+    results = json.loads(outcome.run_dir.results.read_text())
+    assert "report-error" not in results
+    html = outcome.run_dir.report.read_text()
+    word = {True: "valid", False: "INVALID"}.get(results["valid"], "unknown")
+    assert re.search(rf'id="verdict">\s*{word}<', html)
+    assert ('id="counterexample"' in html) == (
+        results["checkers"]["linearizable"]["valid"] is False
+    )
+    assert len(images(html)) >= 4 and external_refs(html) == []
