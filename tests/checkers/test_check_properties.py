@@ -15,7 +15,7 @@ from checkers.linearizable import check_history, check_ops
 from checkers.models import get_model
 
 CAS = get_model("cas-register")
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
