@@ -289,3 +289,35 @@ def test_packet_loss_and_delay(make_cluster):
         assert time.monotonic() - t0 > 0.2
     finally:
         delay.heal()
+
+
+def test_heal_all_undoes_every_fault_at_once(make_cluster):
+    """The end of a run: whatever is active, heal_all() leaves a whole, working cluster."""
+    c = make_cluster(5)
+    c.wait_for_leader(10)
+    rng = random.Random(5)
+    nemesis = Nemesis()
+    specs = [
+        {"fault": "partition", "mode": "bridge"},
+        {"fault": "kill", "target": "n1"},
+        {"fault": "clock", "mode": "bump", "delta-ms": -4000, "target": "n2"},
+        {"fault": "clock", "mode": "strobe", "delta-ms": 2000, "period-ms": 100, "target": "n3"},
+        {"fault": "packet", "loss": 50, "target": "n4"},
+        {"fault": "pause", "target": "n5"},
+    ]
+    for spec in specs:
+        nemesis.start(make_fault(spec, c, rng))
+
+    assert nemesis.heal_all() == []
+    assert all(not f.active for f in nemesis.faults)
+    assert not c.paused
+    for n in c.nodes:
+        c.containers[n].reload()
+        assert c.containers[n].status == "running"
+        assert c.rules(n).strip().splitlines() == ["-N RAFTQUAKE"]
+        assert c.exec(n, [c.iptables, "-S", "RAFTQUAKE_PKT"])[1].strip() == "-N RAFTQUAKE_PKT"
+    c.wait_ready(20)
+    for n in ("n2", "n3"):
+        assert abs(c.clock_reading(n)["faked_skew"]) < 0.8
+    c.wait_for_leader(15)
+    assert put(c.addrs(), "healed", 6).outcome == OK
