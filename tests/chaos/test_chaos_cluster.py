@@ -57,6 +57,20 @@ def test_majorities_ring_and_bridge_on_real_containers(make_cluster):
     assert c.wait_for_leader(15)
     assert nemesis.heal_all() == []
 
+    # Two-sided modes: every node drops exactly the other side.
+    for mode, sizes in [("halves", [2, 3]), ("majority", [2, 3]), ("one", [1, 4])]:
+        lead = c.wait_for_leader(15)
+        applied = nemesis.start(make_fault({"fault": "partition", "mode": mode}, c))
+        first, rest = applied["groups"]
+        assert [len(first), len(rest)] == sizes, applied
+        if mode == "majority":
+            assert lead in rest, f"the majority side must hold the leader {lead}: {applied}"
+        for x in first:
+            assert dropped_sources(c, x) == set(rest)
+        for y in rest:
+            assert dropped_sources(c, y) == set(first)
+        assert nemesis.heal_all() == []
+
 
 def test_a_node_that_never_comes_up_is_a_clear_error_and_leaves_nothing(node_image):
     run_id = f"test-{uuid.uuid4().hex[:8]}"
