@@ -100,7 +100,6 @@ def check_file(
 
 def _explain(history, model, result, text, d):  # type: ignore[no-untyped-def]
     from checkers.graph import check_graph
-
     from checkers.history import pair_events
 
     key = result.counterexample.key
