@@ -554,6 +554,6 @@ def counterexample(cx: dict[str, Any]) -> Plot:
     caption = (
         f"The longest linearizable prefix has {cx.get('linearized_count', len(linearized))} "
         "operations; its last ones are in green, joined in the order they linearize. "
-        f"After them the register could hold: {states}. No order then explains the red one."
+        f"After them the model could be in: {states}. No order then explains the red one."
     )
     return Plot(_encode(fig, dpi=120), caption, "linearizability counterexample")

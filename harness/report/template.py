@@ -93,7 +93,7 @@ footer a { color:inherit; }
       <td>{{ o.text }}</td><td>{{ o.status }}</td><td class="num">{{ o.invoked }}</td><td class="num">{{ o.completed }}</td></tr>
     {% endfor %}
   </table>
-  <p class="caption">States the register could be in when it got stuck: <b>{{ cx.states | join(", ") }}</b></p>
+  <p class="caption">States the model could be in when it got stuck: <b>{{ cx.states | join(", ") }}</b></p>
   {% if explanation %}<pre>{{ explanation }}</pre>{% endif %}
 </section>
 {% endif %}

@@ -58,7 +58,7 @@ def test_invalid_run_report_shows_verdicts_counterexample_and_plots(bad_run):
     cx = results["checkers"]["linearizable"]["counterexample"]
     assert 'id="counterexample"' in html and "Not linearizable on key k1" in html
     assert html_escape(cx["stuck"]["text"]) in html
-    assert "States the register could be in" in html
+    assert "States the model could be in" in html
     # Two leaders in term 3: the election section says so.
     assert 'id="election-safety"' in html and "term 3" in html
     # Plots: counterexample, timeline, latency, throughput, elections; all real PNGs.
