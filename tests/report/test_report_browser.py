@@ -19,6 +19,12 @@ from report_runs import make_run
 from harness.report import write_run_report
 
 ROOT = Path(__file__).resolve().parents[2]
+SHOTS: list[Path] = []  # screenshots written, listed at the end of the run (conftest.py)
+
+
+def screenshot(page, path: Path, **kw) -> None:  # type: ignore[no-untyped-def]
+    page.screenshot(path=str(path), **kw)
+    SHOTS.append(path)
 
 
 def browser_or_skip() -> str:
@@ -42,7 +48,6 @@ def browser_or_skip() -> str:
 def artifacts() -> Path:
     d = Path(os.environ.get("RAFTQUAKE_ARTIFACTS", ROOT / "test-artifacts")) / "report"
     d.mkdir(parents=True, exist_ok=True)
-    print(f"\nreport screenshots in {d}")
     return d
 
 
@@ -94,8 +99,8 @@ def test_report_from_the_file_system(page, store, artifacts):
         assert page.locator(f"{section} img").is_visible()
     # Self-contained: the page asked for nothing but itself (images are data: URIs).
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-    page.screenshot(path=str(artifacts / "report-invalid.png"), full_page=True)
-    page.screenshot(path=str(artifacts / "report-invalid-top.png"))
+    screenshot(page, artifacts / "report-invalid.png", full_page=True)
+    screenshot(page, artifacts / "report-invalid-top.png")
 
 
 def test_serve_index_links_to_reports(page, store, artifacts):
@@ -118,7 +123,7 @@ def test_serve_index_links_to_reports(page, store, artifacts):
         assert "valid-run" in second.inner_text() and "VALID" in second.inner_text().upper()
         assert first.get_attribute("data-verdict") == "invalid"
         assert "partition" in second.inner_text() and "kill" in second.inner_text()
-        page.screenshot(path=str(artifacts / "index.png"), full_page=True)
+        screenshot(page, artifacts / "index.png", full_page=True)
         # The valid run had no report: following its link writes one.
         assert not good.report.exists()
         second.locator("a", has_text="report").click()
@@ -126,7 +131,7 @@ def test_serve_index_links_to_reports(page, store, artifacts):
         assert page.locator("#verdict").inner_text().strip().lower() == "valid"
         assert good.report.exists()
         assert all(w > 600 for w in loaded_images(page))
-        page.screenshot(path=str(artifacts / "report-valid.png"), full_page=True)
+        screenshot(page, artifacts / "report-valid.png", full_page=True)
     finally:
         server.shutdown()
         server.server_close()
