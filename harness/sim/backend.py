@@ -53,6 +53,7 @@ def sim_config(schedule: Schedule) -> SimConfig:
         bugs=frozenset(schedule.node.bugs),
         network=NetworkConfig(min_delay_ms=0.2, max_delay_ms=2.0),
         stop_on_violation=False,  # the checkers judge, from what the run leaves behind
+        crash_on_error=True,  # a node whose code fails dies; the run goes on, as on Docker
         trace=False,
     )
 
@@ -293,6 +294,8 @@ def execute(schedule: Schedule, run_dir: Any, say: Callable[[str], None]) -> dic
         # checkers', on the files below, exactly as for a Docker run.
         "sim-violations": sim.violations,
     }
+    if sim.node_errors:
+        details["node-errors"] = sim.node_errors
     if settled:
         details["sim-settle"] = settled
     return details

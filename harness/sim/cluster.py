@@ -84,6 +84,9 @@ class SimConfig:
     pipeline: bool = False
     op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
     stop_on_violation: bool = True  # False: record violations in SimCluster.violations
+    # True: an exception inside a node (its core) crashes that node and is recorded in
+    # SimCluster.node_errors; False: it propagates and ends the simulation.
+    crash_on_error: bool = False
     trace: bool = True
 
 
@@ -153,6 +156,7 @@ class SimCluster:
         self.max_term = 0
         self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
         self.violations: list[str] = []
+        self.node_errors: list[str] = []
         # Hooks for a driver (harness/sim/backend.py): called when an operation completes,
         # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
         self.on_complete: Callable[[Op], None] | None = None
@@ -184,12 +188,21 @@ class SimCluster:
             return False
         at, _, kind, payload = heapq.heappop(self._queue)
         self.now = at
-        if kind == "tick":
-            self._on_tick(*payload)
-        elif kind == "deliver":
-            self._on_deliver(payload)
-        elif kind == "fsync":
-            self._on_fsync(*payload)
+        if kind in ("tick", "deliver", "fsync"):
+            node = payload.dst if kind == "deliver" else payload[0]
+            try:
+                if kind == "tick":
+                    self._on_tick(*payload)
+                elif kind == "deliver":
+                    self._on_deliver(payload)
+                else:
+                    self._on_fsync(*payload)
+            except SafetyViolation:
+                raise
+            except Exception as exc:
+                if not self.config.crash_on_error:
+                    raise
+                self._node_failed(node, exc)
         elif kind == "timeout":
             self._on_op_timeout(payload)
         elif kind == "call":
@@ -407,6 +420,24 @@ class SimCluster:
     # ---- the server's loop, in miniature -------------------------------------------
 
     def _drain(self, n: _Node) -> None:
+        if not self.config.crash_on_error:
+            self._drain_ready(n)
+            return
+        try:
+            self._drain_ready(n)
+        except SafetyViolation:
+            raise
+        except Exception as exc:
+            self._node_failed(n.id, exc)
+
+    def _node_failed(self, i: str, exc: Exception) -> None:
+        # The node's code failed: its process dies, as an uncaught error would end the
+        # server. The run goes on; the error is kept for the results.
+        self.node_errors.append(f"{self.now:.3f} ms {i}: {type(exc).__name__}: {exc}")
+        self._log(f"node error {i}: {exc!r}")
+        self.crash(i)
+
+    def _drain_ready(self, n: _Node) -> None:
         core = n.core
         disk = self.config.disk_ms
         while n.persisting is None and core.has_ready():
@@ -649,6 +680,14 @@ class SimCluster:
         except NotLeader:
             n.reads.pop(op.id, None)
             self._complete(op, "fail", error="not leader")
+            return op
+        except SafetyViolation:
+            raise
+        except Exception as exc:
+            if not self.config.crash_on_error:
+                raise
+            self._node_failed(node, exc)  # nothing of this op was persisted or sent
+            self._complete(op, "fail", error="node crashed")
             return op
         self._drain(n)
         return op
