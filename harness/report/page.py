@@ -85,6 +85,8 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
     for err in results.get("fault-errors", []) + results.get("heal-errors", []):
         notes.append(f"Fault problem: {err}")
     notes += [f"Node events: {p}" for p in data.nodes.problems[:5]]
+    if not len(data.table):
+        notes.append("The history has no operations: nothing to plot.")
 
     lin = (results.get("checkers") or {}).get("linearizable") or {}
     cx = lin.get("counterexample") if lin.get("valid") is False else None
