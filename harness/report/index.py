@@ -22,6 +22,7 @@ class RunRow:
     when: str
     href: str  # the report, relative to the store
     has_report: bool
+    has_history: bool
     valid: Any
     status: str
     backend: str
@@ -68,6 +69,7 @@ def run_rows(store: str | Path) -> list[RunRow]:
                 when=_when(rd.path.name),
                 href=rd.report.relative_to(store).as_posix(),
                 has_report=rd.report.exists(),
+                has_history=rd.history.is_file(),
                 valid=results.get("valid", "unknown") if results else "unknown",
                 status=str(results.get("status", "no results.json" if not results else "")),
                 backend=str(results.get("backend", "")),
@@ -159,7 +161,7 @@ a { color:#1565c0; text-decoration:none; } a:hover { text-decoration:underline; 
     <div class="small">{{ r.ok }} ok · {{ r.fail }} fail · {{ r.info }} info</div>{% endif %}</td>
   <td>{% for kind, n in r.faults.items() %}<span class="fault" style="background:{{ fault_colour(kind) }}55">{{ kind }}{% if n > 1 %} ×{{ n }}{% endif %}</span>{% else %}<span class="small">{{ r.faults_note or "none" }}</span>{% endfor %}</td>
   <td class="small">{{ r.backend }}</td>
-  <td>{% if r.has_report or live %}<a href="{{ r.href }}">report →</a>{% else %}<span class="small">no report</span>{% endif %}</td>
+  <td>{% if r.has_report or (live and r.has_history) %}<a href="{{ r.href }}">report →</a>{% else %}<span class="small">no report</span>{% endif %}</td>
 </tr>
 {% endfor %}
 </table>
