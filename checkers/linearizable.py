@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import Event, HistoryError, Op, pair_events
-from checkers.models import INVALID, Model, ModelError
+from checkers.models import INVALID, NO_NEED, Model, ModelError
 
 Verdict = bool | str  # True, False or "unknown"
 INF = float("inf")
@@ -179,6 +179,9 @@ def _search(
     ni = len(infos)
     icall = [c for c, _ in infos]
     iprep = [p for _, p in infos]
+    # info ops with the same signature are interchangeable: only the earliest unused
+    # one of each is tried
+    isig = model.info_signatures(iprep, prep)
     memo_plain: set[tuple[int, int, Any]] = set()
 
     # Pruning for models that say which states a read can still be satisfied from
@@ -193,6 +196,16 @@ def _search(
     n_resets = len(resets)
     is_reset = [not ro[j] and model.resets(prep[j]) for j in range(m)]
     info_is_reset = [model.resets(p) for _, p in infos]
+    info_followers = [j for j in range(len(infos)) if not info_is_reset[j]]
+    # when the model says which state each of them needs (a cas: its expected value),
+    # index them by it, so that finding one that may follow is a lookup, not a scan
+    followers_by_state: dict[Any, list[int]] | None = {}
+    for j in info_followers:
+        need = model.needs_state(iprep[j])
+        if need is NO_NEED:
+            followers_by_state = None
+            break
+        followers_by_state.setdefault(need, []).append(j)
     # Blind writes (never refused, e.g. kv's put and append) make state abstraction sound.
     abstractable = (
         bool(resets)
@@ -256,6 +269,7 @@ def _search(
                 changed = False
                 dead = False
                 cands = []
+                waiting = []  # read-only ops the current state does not allow
                 # the ops invoked before minret that are not linearized yet: the zero
                 # bits of `done` below hi (found bit by bit, not op by op: the window
                 # can hold hundreds of linearized ops behind one slow write)
@@ -277,6 +291,8 @@ def _search(
                         ):
                             dead = True  # this read can never be satisfied
                             break
+                        else:
+                            waiting.append(i)
                     else:
                         cands.append(i)
                 i = hi
@@ -345,7 +361,9 @@ def _search(
                     continue
                 memo_plain.add(mkey)
             # info candidates are listed only once the others are exhausted
-            stack.append([lo, done, lo_ret, used, state, path, cands, 0, minret, fresh, not ni])
+            stack.append(
+                [lo, done, lo_ret, used, state, path, cands, 0, minret, fresh, not ni, waiting]
+            )
         if not stack:
             return _KeyOutcome(
                 False,
@@ -363,17 +381,41 @@ def _search(
                 stack.pop()
                 continue
             frame[10] = True
-            used, minret, fresh = frame[3], frame[8], frame[9]
+            used, state, minret, fresh, waiting = (
+                frame[3], frame[4], frame[8], frame[9], frame[11],
+            )  # fmt: skip
+            followers = [c for c in cands if not is_reset[c]]
             seen_sig = set()
             for j in range(ni):
                 if icall[j] > minret:
                     break
                 if (used >> j) & 1 or (fresh and info_is_reset[j]):
                     continue
-                sig = iprep[j]
+                sig = isig[j]
                 if sig in seen_sig:
                     continue
                 seen_sig.add(sig)
+                # Worth trying only if its effect lets a waiting read through or a
+                # non-reset op follow: otherwise the child dies at once (see `fresh`).
+                ns = step(state, iprep[j])
+                if ns is INVALID:
+                    continue
+                if not (
+                    any(step(ns, prep[i]) is not INVALID for i in waiting)
+                    or any(step(ns, prep[c]) is not INVALID for c in followers)
+                    or any(
+                        j2 != j
+                        and icall[j2] < minret
+                        and not (used >> j2) & 1
+                        and step(ns, iprep[j2]) is not INVALID
+                        for j2 in (
+                            info_followers
+                            if followers_by_state is None
+                            else followers_by_state.get(ns, ())
+                        )
+                    )
+                ):
+                    continue
                 cands.append(m + j)
             if k == len(cands):
                 stack.pop()

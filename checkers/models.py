@@ -37,6 +37,7 @@ class _Invalid:
 
 
 INVALID: Any = _Invalid()
+NO_NEED: Any = object()  # `needs_state` cannot name a single state
 
 
 def freeze(value: Any) -> Hashable:
@@ -89,6 +90,17 @@ class Model:
         operations that are not resets. Must never answer False wrongly."""
         return True
 
+    def needs_state(self, prepared: Any) -> Any:
+        """The one state in which the operation is allowed, if there is one (a cas: its
+        expected value); NO_NEED when it cannot say. Lets the search index operations."""
+        return NO_NEED
+
+    def info_signatures(self, infos: list[Any], definite: list[Any]) -> list[Any]:
+        """For the info ops of one key (prepared), a signature each: ops with equal
+        signatures must be interchangeable (the same effect on every future). By
+        default an op's prepared form."""
+        return infos
+
     def partition(self, ops: list[Op]) -> list[tuple[Any, list[Op]]]:
         groups: dict[Any, list[Op]] = {}
         for op in ops:
@@ -107,6 +119,8 @@ class Model:
     def describe_state(self, state: Any) -> str:
         return show(state)
 
+
+_UNSEEN = object()  # stands for "a value nobody looks for" in info signatures
 
 # prepared forms of register operations
 READ, WRITE, CAS, NOT_EQUAL = 0, 1, 2, 3
@@ -152,6 +166,27 @@ class RegisterModel(Model):
 
     def resets(self, p: Any) -> bool:
         return p[0] == WRITE
+
+    def needs_state(self, p: Any) -> Any:
+        return p[1] if p[0] in (READ, CAS) else NO_NEED
+
+    def info_signatures(self, infos: list[Any], definite: list[Any]) -> list[Any]:
+        # A value that no operation ever looks for (no read returns it, no cas or failed
+        # cas expects it) is as good as any other such value: info writes of such values
+        # are interchangeable, whatever the value. With unique values, that is most of them.
+        wanted = set()
+        for p in (*definite, *infos):
+            if p[0] != WRITE:
+                wanted.add(p[1])
+        out = []
+        for p in infos:
+            if p[0] == WRITE and p[1] not in wanted:
+                out.append((WRITE, _UNSEEN))
+            elif p[0] == CAS and p[2] not in wanted:
+                out.append((CAS, p[1], _UNSEEN))
+            else:
+                out.append(p)
+        return out
 
     def blind(self, p: Any) -> bool:
         return p[0] == WRITE
