@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from harness.report.data import Axis, FaultInterval, NodeTimeline, OpTable  # noqa: E402
 
@@ -217,13 +217,17 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
             keep = max(int(len(idx) * rate), KEEP_ALL_BELOW)
             drawn[idx] = False
             drawn[rng.choice(idx, keep, replace=False)] = True
+    # A log axis has no 0: an operation that took no time (virtual time in the
+    # simulation, a clock that did not tick) sits on a floor below the fastest other.
+    positive = lat[has & (lat > 0)]
+    floor = float(positive.min()) / 2 if len(positive) else 1e-3
     point_handles = []
     for code in (0, 1, 2):
         m = drawn & (table.status == code)
         if m.any():
             ax.scatter(
                 table.start[m],
-                np.maximum(lat[m], 1e-3),
+                np.maximum(lat[m], floor),
                 s=4 if n_all > 5000 else 9,
                 c=STATUS_COLOURS[code],
                 alpha=0.55 if code == 0 else 0.85,
@@ -260,7 +264,7 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
             ys = np.where(enough, vals[np.minimum(pick, len(vals) - 1)], np.nan)
             (line,) = ax.plot(
                 mids,
-                np.maximum(ys, 1e-3),
+                np.maximum(ys, floor),
                 style,
                 color=colour,
                 lw=1.4,
@@ -269,7 +273,11 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
             )
             quant_handles.append(line)
     ax.set_yscale("log")
-    # Plain numbers (1, 10, 100 ms), not 10^2, and no labels on minor ticks.
+    # Plain numbers (1, 10, 100 ms), not 10^2; 1-2-5 steps when the range is narrow,
+    # or a run whose latencies all sit between 2 and 30 ms shows a single label.
+    y0, y1 = ax.get_ylim()
+    narrow = y0 > 0 and np.log10(y1 / y0) <= 3
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("latency (ms)")
@@ -284,9 +292,12 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
         fontsize=8,
     )
     shown = int(drawn.sum())
+    zero = int((has & (lat <= 0)).sum())
     caption = (
         "A point per completed operation, coloured by outcome; lines are quantiles of ok latency."
     )
+    if zero:
+        caption += f" {zero:,} operations took no measurable time: drawn at {floor:.3g} ms."
     if shown < n_all:
         caption += (
             f" Showing {shown:,} of {n_all:,} points (a uniform sample; an outcome with under "
