@@ -226,3 +226,14 @@ def test_graph_finds_no_cycle_in_a_sequential_run(seed: int) -> None:
     events = sequential_run_with_concurrency(random.Random(seed), 200, 2, 5, 0.05, True)
     ops = [o for o in pair_events(events) if not (o.status == "fail" and o.f == "cas")]
     assert check_graph(ops, CAS).valid is True
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 2**32))
+def test_generated_register_histories_with_info_ops_are_linearizable(seed: int) -> None:
+    """checkers.synth (what the benchmark checks): overlapping clients, 5% info ops."""
+    from checkers.synth import register_history
+
+    events = register_history(1500, keys=2, clients=12, info_rate=0.05, seed=seed)
+    r = check_history(events, CAS, timeout=20)
+    assert r.valid is True, r.to_dict()
