@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,16 +63,42 @@ class _Clients:
         """Invoke, call, complete. Returns (history type, value, the process to use next)."""
         self.recorder.invoke(process, op.f, op.value, key=op.key)
         result = await _call(client, op)
-        if result.outcome == OK:
-            value = result.value if op.f == "read" else op.value
-            self.recorder.complete(process, "ok", value, node=result.node_id)
-            return "ok", value, process
-        if result.outcome == UNKNOWN:
-            self.recorder.complete(process, "info", op.value, error=result.error)
-            # DESIGN: a process whose operation ended `info` invokes nothing more.
-            return "info", None, next(self._numbers)
-        self.recorder.complete(process, "fail", op.value, error=result.error, node=result.node_id)
-        return "fail", None, process
+        outcome = {OK: "ok", UNKNOWN: "info"}.get(result.outcome, "fail")
+        return record_completion(
+            self.recorder,
+            process,
+            op,
+            outcome,
+            result.value,
+            result.error,
+            result.node_id,
+            self._numbers,
+        )
+
+
+def record_completion(
+    recorder: HistoryRecorder,
+    process: int,
+    op: Operation,
+    outcome: str,
+    value: Any,
+    error: str | None,
+    node: str | None,
+    numbers: Iterator[int],
+) -> tuple[str, Any, int]:
+    """The completion of `process`'s open `op` as the history wants it ("ok", "fail" or
+    "info"). Returns (type, value seen, the process to use next). Shared with the
+    simulated backend (harness/sim/backend.py), so both write the same history."""
+    if outcome == "ok":
+        seen = value if op.f == "read" else op.value
+        recorder.complete(process, "ok", seen, node=node)
+        return "ok", seen, process
+    if outcome == "info":
+        recorder.complete(process, "info", op.value, error=error)
+        # DESIGN: a process whose operation ended `info` invokes nothing more.
+        return "info", None, next(numbers)
+    recorder.complete(process, "fail", op.value, error=error, node=node)
+    return "fail", None, process
 
 
 async def _worker(
@@ -105,6 +131,18 @@ async def _worker(
         await client.close()
 
 
+def nemesis_timeline(plan: list[PlannedFault]) -> list[tuple[float, str, int]]:
+    """(seconds from the workload's start, "start" | "heal", index into plan), in order.
+    Shared with the simulated backend."""
+    events: list[tuple[float, int, str, int]] = []
+    for i, p in enumerate(plan):
+        events.append((p.start, 1, "start", i))
+        if p.end is not None:
+            events.append((p.end, 0, "heal", i))  # heals sort before starts at equal times
+    events.sort()
+    return [(at, what, i) for at, _, what, i in events]
+
+
 async def _nemesis(
     cluster: Cluster,
     plan: list[PlannedFault],
@@ -115,14 +153,8 @@ async def _nemesis(
     report: LiveRun,
 ) -> None:
     """Start and heal each planned fault at its time; errors are recorded, not fatal."""
-    events: list[tuple[float, int, str, int]] = []
-    for i, p in enumerate(plan):
-        events.append((p.start, 1, "start", i))
-        if p.end is not None:
-            events.append((p.end, 0, "heal", i))  # heals sort before starts at equal times
-    events.sort()
     faults: dict[int, Any] = {}
-    for at, _, what, i in events:
+    for at, what, i in nemesis_timeline(plan):
         delay = t0 + at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.live import FINAL_READ_ATTEMPTS, LiveRun
+from harness.live import FINAL_READ_ATTEMPTS, LiveRun, nemesis_timeline, record_completion
 from harness.nemesis import Nemesis, make_fault
 from harness.recorder import HistoryRecorder
 from harness.schedule import PlannedFault, Schedule, fault_plan
@@ -95,16 +95,18 @@ class _Driver:
 
         def done(out: Outcome) -> None:
             self.busy -= 1
-            if out.type == "ok":
-                self.recorder.complete(process, "ok", out.value, node=out.node)
-                then("ok", out.value, process)
-            elif out.type == "info":
-                self.recorder.complete(process, "info", op.value, error=out.error)
-                # DESIGN: a process whose operation ended `info` invokes nothing more.
-                then("info", None, next(self.numbers))
-            else:
-                self.recorder.complete(process, "fail", op.value, error=out.error, node=out.node)
-                then("fail", None, process)
+            then(
+                *record_completion(
+                    self.recorder,
+                    process,
+                    op,
+                    out.type,
+                    out.value,
+                    out.error,
+                    out.node,
+                    self.numbers,
+                )
+            )
 
         client.perform(op, done)
 
@@ -141,14 +143,8 @@ class _Driver:
     # ---- the nemesis -------------------------------------------------------------------
 
     def schedule_nemesis(self, plan: list[PlannedFault], t0: float) -> None:
-        events: list[tuple[float, int, str, int]] = []
-        for i, p in enumerate(plan):
-            events.append((p.start, 1, "start", i))
-            if p.end is not None:
-                events.append((p.end, 0, "heal", i))  # heals sort before starts at equal times
-        events.sort()
         self.faults: dict[int, Any] = {}
-        for at, _, what, i in events:
+        for at, what, i in nemesis_timeline(plan):
             if what == "start":
                 action = lambda at=at, i=i: self._start_fault(plan, i, at, at)  # noqa: E731
             else:
