@@ -1,0 +1,137 @@
+"""`raftquake run` on Docker, kept short for CI (about 4 minutes in all): the correct node
+passes the default schedule, two planted bugs are caught by the checkers DESIGN.md names,
+and a Ctrl-C mid-run leaves the history, an "interrupted" results.json, healed faults and
+nothing of ours in the engine.
+
+Without an engine these skip, and fail under CI=true (as tests/chaos/ does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.pytest_plugin import assert_caught, assert_valid
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEDULES = ROOT / "schedules"
+
+pytestmark = pytest.mark.chaos
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from harness.runner import docker_available
+
+    why = docker_available()
+    if why:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and these tests need Docker: {why}", pytrace=False)
+        pytest.skip(why)
+    import docker
+
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+def test_default_schedule_passes_on_docker(engine, chaos_run):
+    outcome = chaos_run(SCHEDULES / "default.yaml", seed=1, time_limit=20, backend="docker")
+    assert outcome.results["status"] == "complete"
+    assert outcome.results["faults"], "no fault was applied in 20 s"
+    assert_valid(outcome)
+
+
+@pytest.mark.parametrize(
+    "bug,checker,limit",
+    [("lease-no-quorum", "linearizable", 25), ("ack-before-commit", "linearizable", 25)],
+)
+def test_bug_schedule_is_caught_on_docker(engine, chaos_run, bug, checker, limit):
+    outcome = chaos_run(SCHEDULES / f"bug-{bug}.yaml", seed=1, time_limit=limit, backend="docker")
+    assert_caught(outcome, checker)
+
+
+def _run_ids(client) -> set[str]:
+    from harness.cluster.cleanup import RUN_LABEL
+
+    flt = {"label": RUN_LABEL}
+    return {c.labels[RUN_LABEL] for c in client.containers.list(all=True, filters=flt)}
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def _history(run_dir: Path) -> list[dict]:
+    path = run_dir / "history.jsonl"
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    # The last line may be half written while the run goes on.
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            break
+    return out
+
+
+def test_ctrl_c_mid_run_heals_tears_down_and_keeps_the_history(engine, tmp_path: Path):
+    from harness.cluster.cleanup import leftovers
+
+    before = _run_ids(engine)
+    store = tmp_path / "store"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(SCHEDULES / "default.yaml")]
+        + ["--backend", "docker", "--seed", "1", "--store", str(store)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        run_dir = _wait(
+            lambda: next((store / "default").glob("2*"), None) if store.exists() else None,
+            60,
+            "the run folder",
+        )
+        # Interrupt while a fault is in force (the partition at 5 s lasts 8 s).
+        _wait(
+            lambda: any(e.get("f") == "start-partition" for e in _history(run_dir)),
+            180,
+            "the first fault to start",
+        )
+        ours = _run_ids(engine) - before
+        assert ours, "the run's containers were not found by their label"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (1, 3), out  # interrupted: never "valid"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "interrupted", results
+    assert results["valid"] is not True
+    history = _history(run_dir)
+    assert sum(1 for e in history if e["type"] == "invoke") > 10
+    started = next(i for i, e in enumerate(history) if e.get("f") == "start-partition")
+    assert any(e.get("f") == "heal" for e in history[started:]), "no heal after the fault"
+    for run_id in ours:
+        left = leftovers(engine, run_id)
+        assert not any(left.values()), f"run {run_id} left {left}"
+    assert "interrupted" in out

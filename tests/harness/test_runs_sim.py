@@ -1,0 +1,137 @@
+"""Proof of power on the simulated backend: the correct node passes every shipped
+schedule (planted bugs removed), each bug schedule is caught by the checker DESIGN.md
+names, a seed replays byte for byte, and the pytest plugin reports runs in JUnit XML."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness.pytest_plugin import CATCHES, assert_caught, assert_valid
+from harness.runner import run_schedule
+from harness.schedule import BUGS, NodeOptions, load_schedule
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEDULES = ROOT / "schedules"
+SHIPPED = sorted(SCHEDULES.glob("*.yaml"))
+SEED = 1
+# The correct-node runs take the first half of each schedule, to keep `make test` short
+# (about 10 s each instead of 20 on a loaded 2-core machine); the bug runs take it whole.
+CORRECT_LIMIT = 30.0
+# forget-vote is not caught by its schedule (see schedules/bug-forget-vote.yaml and the
+# README's detection figures): a strict xfail, so catching it one day fails loudly here
+# until this line and the README are updated.
+NOT_CAUGHT = {
+    "forget-vote": "the voter's crash must land between its vote and the winner's "
+    "first append; no outside fault aims that well"
+}
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_correct_node_passes_every_shipped_schedule(path: Path, tmp_path: Path):
+    s = load_schedule(path)
+    s = dataclasses.replace(s, node=NodeOptions(s.node.read_mode, ()))
+    outcome = run_schedule(s, "sim", tmp_path, seed=SEED, time_limit=CORRECT_LIMIT, say=_quiet)
+    assert outcome.results["status"] == "complete"
+    assert_valid(outcome)
+    assert outcome.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [
+        pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=NOT_CAUGHT[b]))
+        if b in NOT_CAUGHT
+        else b
+        for b in BUGS
+    ],
+)
+def test_each_bug_schedule_is_caught_by_its_checker(bug: str, tmp_path: Path):
+    s = load_schedule(SCHEDULES / f"bug-{bug}.yaml")
+    outcome = run_schedule(s, "sim", tmp_path, seed=SEED, say=_quiet)
+    assert_caught(outcome, CATCHES[bug])
+    assert outcome.exit_code == 1
+
+
+def test_same_schedule_and_seed_give_a_byte_identical_history(tmp_path: Path):
+    s = load_schedule(SCHEDULES / "default.yaml")
+    a = run_schedule(s, "sim", tmp_path / "a", seed=7, time_limit=20, say=_quiet)
+    b = run_schedule(s, "sim", tmp_path / "b", seed=7, time_limit=20, say=_quiet)
+    first = a.run_dir.history.read_bytes()
+    assert first and first == b.run_dir.history.read_bytes()
+    c = run_schedule(s, "sim", tmp_path / "c", seed=8, time_limit=20, say=_quiet)
+    assert c.run_dir.history.read_bytes() != first  # the seed matters
+
+
+def test_cli_run_on_sim_exits_with_the_verdict(tmp_path: Path):
+    def run(name: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "harness.cli", "run", str(SCHEDULES / f"{name}.yaml")]
+            + ["--backend", "sim", "--seed", str(SEED), "--time-limit", "20"]
+            + ["--store", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    ok = run("kill")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "kill: valid" in ok.stdout and "results:" in ok.stdout
+    bad = run("bug-ack-before-commit")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "linearizable: INVALID" in bad.stdout
+
+
+def test_pytest_chaos_on_schedule_files_with_junit_xml(pytester: pytest.Pytester):
+    for name in ("pause", "bug-lease-no-quorum"):
+        (pytester.path / f"{name}.yaml").write_text((SCHEDULES / f"{name}.yaml").read_text())
+    xml = pytester.path / "junit.xml"
+    result = pytester.runpytest(
+        "-m", "chaos", "--chaos-backend", "sim", "--chaos-seed", str(SEED),
+        "--chaos-time-limit", "20",
+        f"--junitxml={xml}", str(pytester.path),
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    cases = {c.get("name"): c for c in ET.parse(xml).getroot().iter("testcase")}
+    assert set(cases) == {"pause", "bug-lease-no-quorum"}
+    props = {
+        name: {p.get("name"): p.get("value") for p in case.iter("property")}
+        for name, case in cases.items()
+    }
+    assert props["pause"]["raftquake.valid"] == "valid"
+    assert props["bug-lease-no-quorum"]["raftquake.checker.linearizable"] == "invalid"
+    assert Path(props["pause"]["raftquake.run-dir"], "results.json").exists()
+
+
+def test_chaos_run_fixture_and_a_failing_run_explains_itself(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        f"""
+        import pytest
+        from harness.pytest_plugin import assert_valid
+
+        @pytest.mark.chaos
+        def test_buggy_is_valid(chaos_run):
+            assert_valid(chaos_run({str(SCHEDULES / "bug-ack-before-commit.yaml")!r}))
+
+        @pytest.mark.chaos(nodes=3)
+        def test_cluster(chaos_cluster):
+            assert chaos_cluster.leader() is not None
+        """
+    )
+    result = pytester.runpytest(
+        "--chaos-backend", "sim", "--chaos-seed", str(SEED), "--chaos-time-limit", "20"
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*linearizable: invalid*", "*not linearizable on key*"])
