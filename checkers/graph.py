@@ -55,6 +55,7 @@ class GraphResult:
     key: Any = None
     cycle: list[Edge] = field(default_factory=list)
     reason: str | None = None
+    hint: dict[int, float] | None = None  # an order to try first (operation id -> rank)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"valid": self.valid, "checker": "graph"}
@@ -109,21 +110,14 @@ def check_graph(ops: list[Op], model: Model) -> GraphResult:
         return GraphResult(
             "unknown", reason=f"the graph method handles registers, not {model.name}"
         )
-    incomplete = False
+    undecided: GraphResult | None = None
     for key, group in model.partition(ops):
-        try:
-            res, partial = _check_key(key, group, model)
-        except _NotApplicable as e:
-            return GraphResult("unknown", key=key, reason=str(e))
-        if res is not None:
-            return res
-        incomplete |= partial
-    if incomplete:
-        return GraphResult(
-            "unknown",
-            reason="no cycle, but failed-cas observations are not part of the graph",
-        )
-    return GraphResult(True)
+        r = check_graph_key(key, group, model)
+        if r.valid is False:
+            return r
+        if r.valid != True and undecided is None:  # noqa: E712 - "unknown" is truthy
+            undecided = r
+    return undecided if undecided is not None else GraphResult(True)
 
 
 def check_graph_key(key: Any, group: list[Op], model: Model) -> GraphResult:
@@ -137,7 +131,7 @@ def check_graph_key(key: Any, group: list[Op], model: Model) -> GraphResult:
         return GraphResult("unknown", key=key, reason=str(e))
     if res is not None:
         return res
-    if partial:
+    if partial:  # not reached today: kept for observations the graph cannot place
         return GraphResult(
             "unknown", key=key, reason="failed-cas observations are not in the graph"
         )
@@ -305,17 +299,25 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
     if cyc is None:
         if observations:
             g.add_nodes_from(range(len(chains)))
-            partial = not _observations_fit(g, nodes, chains, writer, observations)
+            fits, hint = _observations_fit(g, nodes, chains, writer, observations)
+            if not fits:
+                return GraphResult(
+                    "unknown",
+                    key,
+                    reason="no cycle, but a failed cas did not fit the order tried",
+                    hint=hint,
+                ), True
         return None, partial
     return _explain(key, [g.edges[u, v]["witness"] for u, v in cyc], chains, writer, model), partial
 
 
 def _observations_fit(
     g: Any, nodes: list[_Node], chains: list[list[Any]], writer: dict[Any, _Node], obs: list[Op]
-) -> bool:
+) -> tuple[bool, dict[int, float]]:
     """Build one linearization from the blocks in topological order and check that every
     failed cas fits in it somewhere its interval allows, at a moment the register held
-    something else. True: linearizable. False: this order does not show it (another might)."""
+    something else. True: linearizable. False: this order does not show it (another might);
+    then the order, as a rank per operation id, is a hint for the search."""
     import networkx as nx
 
     readers: dict[Any, list[_Node]] = {}
@@ -331,6 +333,7 @@ def _observations_fit(
             order.append(writer[val])
             order.extend(sorted(readers.get(val, ()), key=lambda n: n.call))
     pos = {id(n): i for i, n in enumerate(order)}
+    hint: dict[int, float] = {n.op.id: i for i, n in enumerate(order) if n.op is not None}
     version = [n.cluster for n in order]
     nxt = [len(order)] * len(order)  # next position holding another version
     for i in range(len(order) - 2, -1, -1):
@@ -346,14 +349,17 @@ def _observations_fit(
     for i in range(len(by_call) - 1, -1, -1):
         suffix_min[i] = min(pos[id(by_call[i])], suffix_min[i + 1])
     placed: list[tuple[float, float, int]] = []
+    fits = True
     for op in obs:
         expected = freeze(op.value[0])
         k = bisect.bisect_left(rets, op.call)
         lo = prefix_max[k - 1] if k else 0  # after everything that completed before it
         hi = suffix_min[bisect.bisect_right(calls, op.ret)] - 1  # before all invoked after
         gap = lo if version[lo] != expected else nxt[lo]
+        hint[op.id] = min(gap, max(hi, lo)) + 0.5
         if gap > hi:
-            return False
+            fits = False
+            continue
         placed.append((op.call, op.ret, gap))  # type: ignore[arg-type]
     # failed cas ops among themselves: one that completed before another began must
     # not be placed after it
@@ -367,8 +373,8 @@ def _observations_fit(
     for call, _, gap in placed:
         k = bisect.bisect_left(ends, call)
         if k and gaps_max[k - 1] > gap:
-            return False
-    return True
+            return False, hint
+    return fits, hint
 
 
 def _earliest_short_cycle(g: Any, nodes: list[_Node]) -> list[tuple[int, int]] | None:

@@ -164,9 +164,12 @@ def _search(
     definite: list[tuple[int, int, Any, bool]],
     infos: list[tuple[int, Any]],
     model: Model,
+    rank: list[float] | None = None,
+    irank: list[float] | None = None,
 ) -> Generator[None, None, _KeyOutcome]:
     """Search one key. `definite`: (call, ret, prepared, read_only), sorted by call;
-    `infos`: (call, prepared) for unknown-outcome operations, sorted by call.
+    `infos`: (call, prepared) for unknown-outcome operations, sorted by call; `rank`:
+    an order to try candidates in (a hint: any order gives the same verdict).
     Yields every SLICE steps so that the caller can interleave keys and watch the clock."""
     step = model.step
     bisect_left = bisect.bisect_left
@@ -233,6 +236,45 @@ def _search(
                 return True
         return False
 
+    def _info_cands(
+        used: int, state: Any, minret: int, fresh: int, waiting: list[int], cands: list[int]
+    ) -> list[int]:
+        out: list[int] = []
+        followers = [c for c in cands if not is_reset[c]]
+        seen_sig = set()
+        for j in range(ni):
+            if icall[j] > minret:
+                break
+            if (used >> j) & 1 or (fresh and info_is_reset[j]):
+                continue
+            sig = isig[j]
+            if sig in seen_sig:
+                continue
+            seen_sig.add(sig)
+            # Worth trying only if its effect lets a waiting read through or a
+            # non-reset op follow: otherwise the child dies at once (see `fresh`).
+            ns = step(state, iprep[j])
+            if ns is INVALID:
+                continue
+            if not (
+                any(step(ns, prep[i]) is not INVALID for i in waiting)
+                or any(step(ns, prep[c]) is not INVALID for c in followers)
+                or any(
+                    j2 != j
+                    and icall[j2] < minret
+                    and not (used >> j2) & 1
+                    and step(ns, iprep[j2]) is not INVALID
+                    for j2 in (
+                        info_followers
+                        if followers_by_state is None
+                        else followers_by_state.get(ns, ())
+                    )
+                )
+            ):
+                continue
+            out.append(m + j)
+        return out
+
     memo_info: dict[tuple[int, int, Any], list[int]] = {}
 
     best = -1  # deepest lo_ret reached
@@ -296,6 +338,8 @@ def _search(
                     else:
                         cands.append(i)
                 i = hi
+                if rank is not None and len(cands) > 1:
+                    cands.sort(key=rank.__getitem__)
                 if has_viable and not dead and not changed:
                     # reads invoked later must also stay satisfiable
                     end = min(m, i + LOOKAHEAD)
@@ -360,10 +404,16 @@ def _search(
                 if mkey in memo_plain:
                     continue
                 memo_plain.add(mkey)
-            # info candidates are listed only once the others are exhausted
+            # info candidates are listed only once the others are exhausted, unless a
+            # ranking says where they belong
+            eager = rank is not None and ni > 0
+            if eager:
+                cands.extend(_info_cands(used, state, minret, fresh, waiting, cands))
+                cands.sort(key=lambda c: rank[c] if c < m else irank[c - m])
             stack.append(
-                [lo, done, lo_ret, used, state, path, cands, 0, minret, fresh, not ni, waiting]
-            )
+                [lo, done, lo_ret, used, state, path, cands, 0, minret, fresh, not ni or eager,
+                 waiting]
+            )  # fmt: skip
         if not stack:
             return _KeyOutcome(
                 False,
@@ -384,39 +434,7 @@ def _search(
             used, state, minret, fresh, waiting = (
                 frame[3], frame[4], frame[8], frame[9], frame[11],
             )  # fmt: skip
-            followers = [c for c in cands if not is_reset[c]]
-            seen_sig = set()
-            for j in range(ni):
-                if icall[j] > minret:
-                    break
-                if (used >> j) & 1 or (fresh and info_is_reset[j]):
-                    continue
-                sig = isig[j]
-                if sig in seen_sig:
-                    continue
-                seen_sig.add(sig)
-                # Worth trying only if its effect lets a waiting read through or a
-                # non-reset op follow: otherwise the child dies at once (see `fresh`).
-                ns = step(state, iprep[j])
-                if ns is INVALID:
-                    continue
-                if not (
-                    any(step(ns, prep[i]) is not INVALID for i in waiting)
-                    or any(step(ns, prep[c]) is not INVALID for c in followers)
-                    or any(
-                        j2 != j
-                        and icall[j2] < minret
-                        and not (used >> j2) & 1
-                        and step(ns, iprep[j2]) is not INVALID
-                        for j2 in (
-                            info_followers
-                            if followers_by_state is None
-                            else followers_by_state.get(ns, ())
-                        )
-                    )
-                ):
-                    continue
-                cands.append(m + j)
+            cands.extend(_info_cands(used, state, minret, fresh, waiting, cands))
             if k == len(cands):
                 stack.pop()
                 continue
@@ -493,14 +511,15 @@ def _check_ops(
         checked += len(dops) + len(iops)
         if not definite:
             continue  # nothing completed: info operations may all never happen
-        searches.append((key, _search(definite, infos, model), dops, iops, group))
+        searches.append((key, _search(definite, infos, model), dops, iops, group, definite, infos))
     nkeys = len(searches)
     steps = 0
-    active = [[*entry, 0] for entry in searches]  # + steps given so far
+    # [key, search, definite ops, info ops, all ops, steps given so far, prepared...]
+    active = [[*entry[:5], 0, *entry[5:]] for entry in searches]
     while active:
         still = []
         for n, entry in enumerate(active):
-            key, gen, dops, iops, group, given = entry
+            key, gen, dops, iops, group, given = entry[:6]
             try:
                 next(gen)
             except StopIteration as stop:
@@ -529,6 +548,13 @@ def _check_ops(
                 if g.valid is True:
                     steps += given
                     continue
+                if g.hint:
+                    # the graph's order failed only on some failed cas: search again,
+                    # trying candidates in that order first
+                    rank = [g.hint.get(op.id, INF) for op in dops]
+                    irank = [g.hint.get(op.id, INF) for op in iops]
+                    steps += given
+                    entry[1] = _search(entry[6], entry[7], model, rank, irank)
             still.append(entry)
             if deadline is not None and time.perf_counter() > deadline:
                 unfinished = len(still) + len(active) - n - 1

@@ -82,6 +82,23 @@ def test_search_agrees_with_brute_force(spec: list[tuple]) -> None:
     assert got == expected, spec
 
 
+@SETTINGS
+@given(small_histories(unique=True))
+def test_search_restarted_on_graph_hints_agrees_with_brute_force(spec: list[tuple]) -> None:
+    """With the graph consulted at once (as on a hard key), a failed cas that does not fit
+    the graph's order restarts the search in that order: verdicts must not change."""
+    import checkers.linearizable as lin
+
+    ops = pair_events(events_from(spec))
+    saved = lin.SLICE, lin.GRAPH_AFTER
+    lin.SLICE, lin.GRAPH_AFTER = 1, 1
+    try:
+        got = lin.check_ops(ops, CAS).valid
+    finally:
+        lin.SLICE, lin.GRAPH_AFTER = saved
+    assert got == brute_force_linearizable(ops), spec
+
+
 @st.composite
 def small_kv_histories(draw: st.DrawFn) -> list[tuple]:
     """Up to 7 get/put/append ops on one key from 3 processes; gets see random strings
