@@ -37,6 +37,7 @@ LEADER_RETRY_MS = 100.0  # a fault that needs a leader asks again this often...
 LEADER_WAIT_MS = 10_000.0  # ...for this long, as find_leader's wait_for_leader(10 s)
 DRAIN_MS = 10_000.0  # in-flight operations after the time limit (they end by OP_TIMEOUT)
 FINAL_READ_PAUSE_MS = 200.0  # between final read attempts, as live.py
+CLIENT_LATENCY_MS = (0.1, 1.0)  # one way, harness to node: a local bridge and a busy server
 MIN_GAP_MS = 1.0  # rate 0 ("as fast as possible") still spends a round trip per operation
 
 
@@ -73,6 +74,9 @@ class _Driver:
         self.pending: dict[int, SimClient] = {}
         self.sim.on_complete = self._on_complete
         self.clients = itertools.count()
+        # Client <-> node network, on its own stream so the cluster's stays as it is.
+        rng = random.Random(f"{self.schedule.seed}/sim-clients")
+        self.latency = lambda: rng.uniform(*CLIENT_LATENCY_MS)
         self.busy = 0  # workers with an operation open
         self.stopped = False  # the workload's time is up
         self.nemesis_over = False
@@ -83,7 +87,7 @@ class _Driver:
             client.answered(attempt)
 
     def new_client(self) -> SimClient:
-        return SimClient(self.sim, f"c{next(self.clients)}", self.pending)
+        return SimClient(self.sim, f"c{next(self.clients)}", self.pending, self.latency)
 
     # ---- one operation, recorded as live._Clients.perform does ------------------------
 

@@ -45,8 +45,15 @@ class Outcome:
 
 
 class SimClient:
-    def __init__(self, sim: SimCluster, client_id: str, pending: dict[int, SimClient]):
+    def __init__(
+        self,
+        sim: SimCluster,
+        client_id: str,
+        pending: dict[int, SimClient],
+        latency: Callable[[], float] = lambda: 0.0,
+    ):
         self.sim = sim
+        self.latency = latency  # one way between client and node, in ms
         self.client_id = client_id
         self.seq = 0
         self.target = 0  # index into sim.ids of the node believed to lead
@@ -63,7 +70,7 @@ class SimClient:
         self._deadline = self.sim.now + OP_TIMEOUT * 1000.0
         self._maybe = False
         self._last_error = "no-leader"
-        self._attempt()
+        self.sim.at(self.sim.now + self.latency(), self._attempt, "client request")
 
     def _attempt(self) -> None:
         left = self._deadline - self.sim.now
@@ -82,14 +89,14 @@ class SimClient:
             timeout_ms=min(left, ATTEMPT_TIMEOUT_MS),
         )
         if attempt.done:
-            self._answered(attempt)
+            self.answered(attempt)
         else:
             self._pending[attempt.id] = self
 
     def answered(self, attempt: Op) -> None:
         """SimCluster.on_complete, via the driver: runs inside the simulation, so the
-        next step is only scheduled."""
-        self.sim.at(self.sim.now, lambda: self._answered(attempt), "client answer")
+        next step is only scheduled, when the answer reaches the client."""
+        self.sim.at(self.sim.now + self.latency(), lambda: self._answered(attempt), "answer")
 
     def _answered(self, a: Op) -> None:
         op = self._op
@@ -104,7 +111,7 @@ class SimClient:
             self._maybe = True
         self._last_error = (a.error or "unknown").replace(" ", "-")
         wait = RETRY_WAIT_MS
-        if a.error == "not leader":
+        if a.error in ("not leader", "leadership lost"):  # the server says not-leader to both
             hint = self.sim.nodes[a.node].core.leader if self.sim.nodes[a.node].up else None
             if hint in self.sim.ids and hint != a.node:
                 self.target = self.sim.ids.index(hint)
@@ -116,7 +123,8 @@ class SimClient:
             self._rotate()
             if a.error == "node down":
                 wait = REDIRECT_MS  # connection refused comes back at once
-        self.sim.at(min(self.sim.now + wait, self._deadline), self._attempt, "client retry")
+        at = min(self.sim.now + wait + self.latency(), self._deadline)
+        self.sim.at(at, self._attempt, "client retry")
 
     def _rotate(self) -> None:
         self.target = (self.target + 1) % len(self.sim.ids)
