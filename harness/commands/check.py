@@ -72,7 +72,7 @@ def check_file(
     except HistoryError as e:
         return (
             EXIT_BAD_INPUT,
-            {"file": path, "valid": None, "error": str(e), "line": e.line},
+            {"file": path, "valid": "unknown", "error": str(e), "line": e.line},
             f"{path}: bad input: {e}",
         )
     d: dict[str, Any] = {"file": path, "format": history.format, **result.to_dict()}

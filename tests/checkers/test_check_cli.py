@@ -191,6 +191,7 @@ def test_malformed_jsonl_names_file_and_line(
     code, out, _ = run_check(capsys, "--json", str(p))
     d = json.loads(out)
     assert code == 2 and d["line"] == line and expect in d["error"]
+    assert d["file"] == str(p) and d["valid"] == "unknown"  # DESIGN: true, false or "unknown"
 
 
 def test_truncated_last_line_is_a_warning(
