@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -136,8 +137,12 @@ def run(args: argparse.Namespace) -> int:
         statuses.append(status)
         if args.report and status != EXIT_BAD_INPUT:
             _write_report(args, path, d, text)
-        if args.json:
-            print(json.dumps(d), flush=True)
-        else:
-            print(text, file=sys.stdout if status != EXIT_BAD_INPUT else sys.stderr, flush=True)
+        try:
+            if args.json:
+                print(json.dumps(d), flush=True)
+            else:
+                out = sys.stdout if status != EXIT_BAD_INPUT else sys.stderr
+                print(text, file=out, flush=True)
+        except BrokenPipeError:  # `| head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return worst(statuses)
