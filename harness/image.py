@@ -78,8 +78,9 @@ def _hash_files(root: Path, files: list[Path]) -> str:
 
 
 def node_tag(root: Path = REPO) -> str:
-    """The tag of the node image for the sources as they are now."""
-    return f"{NODE_REPO}:{_hash_files(root, _source_files(root))}"
+    """The tag of the node image for the sources as they are now. The base script
+    counts too (hashed, not copied): a new offline base must make a new node image."""
+    return f"{NODE_REPO}:{_hash_files(root, [*_source_files(root), root / BASE_SCRIPT])}"
 
 
 def offline_base_tag(root: Path = REPO) -> str:
@@ -138,6 +139,7 @@ def choose_base(
     if _has_image(client, tag):
         return tag, False
     build_offline_base(tag, root, log)
+    _prune_old_bases(client, keep=tag)
     return tag, True
 
 
@@ -220,6 +222,20 @@ def _build_locked(client, root, base, pull, force, log, tag, custom, t0) -> Buil
         client.images.get(tag).tag(NODE_REPO, "latest")
         _prune_old_node_images(client, keep=tag)
     return BuildResult(tag, base_image, built_base, True, time.monotonic() - t0)
+
+
+def _prune_old_bases(client, keep: str) -> None:
+    """A new base script supersedes the older offline bases; node images still
+    built on one keep it alive (the engine refuses, and we leave it)."""
+    import docker.errors
+
+    for img in client.images.list(name=BASE_REPO):
+        for t in img.tags:
+            if t != keep and t.startswith(f"{BASE_REPO}:bookworm-"):
+                try:
+                    client.images.remove(t, noprune=False)
+                except docker.errors.APIError:
+                    pass
 
 
 def _prune_old_node_images(client, keep: str) -> None:

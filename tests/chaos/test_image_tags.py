@@ -56,3 +56,11 @@ def test_missing_sources_are_named(tmp_path):
     (root / "docker" / "Dockerfile").unlink()
     with pytest.raises(image.ImageError, match="Dockerfile: missing"):
         image.node_tag(root)
+
+
+def test_a_new_base_script_makes_a_new_node_image(tmp_path):
+    root = copy_sources(tmp_path)
+    tag = image.node_tag(root)
+    script = root / image.BASE_SCRIPT
+    script.write_text(script.read_text() + "\n# another package\n")
+    assert image.node_tag(root) != tag
