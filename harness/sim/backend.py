@@ -60,6 +60,17 @@ def sim_config(schedule: Schedule) -> SimConfig:
 
 
 @dataclass
+class _Worker:
+    """One client slot's loop, as live._worker: its process number changes after an info."""
+
+    slot: RegisterSlot
+    process: int
+    client: SimClient
+    interval: float  # ms between this slot's operations; 0 = as fast as possible
+    next_at: float
+
+
+@dataclass
 class _Driver:
     schedule: Schedule
     sim: SimCluster
@@ -119,30 +130,33 @@ class _Driver:
     def start_worker(self, slot: RegisterSlot, t0: float) -> None:
         w = self.schedule.workload
         interval = w.concurrency / w.rate * 1000.0 if w.rate > 0 else 0.0
-        state = {"process": slot.slot, "client": self.new_client()}
         # Stagger the slots so that the whole cluster sees an even rate, not bursts.
-        state["next_at"] = t0 + interval * slot.slot / max(w.concurrency, 1)
+        worker = _Worker(
+            slot,
+            slot.slot,
+            self.new_client(),
+            interval,
+            t0 + interval * slot.slot / max(w.concurrency, 1),
+        )
 
         def step() -> None:
             if self.stopped:
                 return
-            if interval:
-                state["next_at"] = max(state["next_at"] + interval, self.sim.now - interval)
+            if worker.interval:
+                gap = worker.interval
+                worker.next_at = max(worker.next_at + gap, self.sim.now - gap)
             op = slot.next_operation()
-            self.perform(state["process"], state["client"], op, observed(op))
+            self.perform(worker.process, worker.client, op, lambda *r: finished(op, *r))
 
-        def observed(op: Operation) -> Callable[[str, Any, int], None]:
-            def then(outcome: str, value: Any, new_process: int) -> None:
-                slot.observe(op, outcome, value)
-                if new_process != state["process"]:
-                    state["client"] = self.new_client()
-                    state["process"] = new_process
-                at = state["next_at"] if interval else self.sim.now + MIN_GAP_MS
-                self.sim.at(max(at, self.sim.now), step, "worker")
+        def finished(op: Operation, outcome: str, value: Any, new_process: int) -> None:
+            slot.observe(op, outcome, value)
+            if new_process != worker.process:  # renumbered after an info: a new client
+                worker.client = self.new_client()
+                worker.process = new_process
+            at = worker.next_at if worker.interval else self.sim.now + MIN_GAP_MS
+            self.sim.at(max(at, self.sim.now), step, "worker")
 
-            return then
-
-        self.sim.at(state["next_at"], step, "worker")
+        self.sim.at(worker.next_at, step, "worker")
 
     # ---- the nemesis -------------------------------------------------------------------
 
