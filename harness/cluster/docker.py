@@ -526,30 +526,20 @@ def _faketime_spec(offset_s: float) -> str:
     return f"{offset_s:+.3f}s"
 
 
-def _status(addr: str, timeout: float) -> dict[str, Any] | None:
-    from raftnode.client import Client
-
-    async def go():
-        client = Client([addr], timeout=timeout, connect_timeout=timeout)
-        try:
-            res = await client.status(addr)
-        finally:
-            await client.close()
-        return res.value if res.ok else None
-
-    try:
-        return asyncio.run(go())
-    except OSError:
-        return None
-
-
-def _statuses(addrs: list[str], timeout: float) -> list[dict[str, Any] | None]:
+def _ask(
+    addrs: list[str], request: str, timeout: float, connect_timeout: float | None = None
+) -> list[Any]:
+    """Ask each node, in parallel, for its `status` or its committed `log`; None for a
+    node that does not answer."""
     from raftnode.client import Client
 
     async def one(addr: str):
-        client = Client([addr], timeout=timeout, connect_timeout=timeout)
+        client = Client([addr], timeout=timeout, connect_timeout=connect_timeout or timeout)
         try:
-            res = await client.status(addr)
+            if request == "status":
+                res = await client.status(addr)
+            else:
+                res = await client.committed_log(addr)
         except OSError:
             return None
         finally:
@@ -562,21 +552,16 @@ def _statuses(addrs: list[str], timeout: float) -> list[dict[str, Any] | None]:
     return list(asyncio.run(go()))
 
 
+def _status(addr: str, timeout: float) -> dict[str, Any] | None:
+    return _ask([addr], "status", timeout)[0]
+
+
+def _statuses(addrs: list[str], timeout: float) -> list[dict[str, Any] | None]:
+    return _ask(addrs, "status", timeout)
+
+
 def _committed_log(addr: str, timeout: float = 3.0) -> list | None:
-    from raftnode.client import Client
-
-    async def go():
-        client = Client([addr], timeout=timeout, connect_timeout=1.0)
-        try:
-            res = await client.committed_log(addr)
-        finally:
-            await client.close()
-        return res.value if res.ok else None
-
-    try:
-        return asyncio.run(go())
-    except OSError:
-        return None
+    return _ask([addr], "log", timeout, connect_timeout=1.0)[0]
 
 
 def docker_available() -> tuple[bool, str]:
