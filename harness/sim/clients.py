@@ -96,9 +96,13 @@ class SimClient:
     def answered(self, attempt: Op) -> None:
         """SimCluster.on_complete, via the driver: runs inside the simulation, so the
         next step is only scheduled, when the answer reaches the client."""
-        self.sim.at(self.sim.now + self.latency(), lambda: self._answered(attempt), "answer")
+        n = self.sim.nodes[attempt.node]
+        # A refusal names the leader the node knows of when it answers.
+        hint = n.core.leader if n.up and n.core is not None else None
+        at = self.sim.now + self.latency()
+        self.sim.at(at, lambda: self._answered(attempt, hint), "answer")
 
-    def _answered(self, a: Op) -> None:
+    def _answered(self, a: Op, hint: str | None) -> None:
         op = self._op
         if a.type == "ok":
             value = a.value if op.f == "read" else op.value
@@ -112,7 +116,6 @@ class SimClient:
         self._last_error = (a.error or "unknown").replace(" ", "-")
         wait = RETRY_WAIT_MS
         if a.error in ("not leader", "leadership lost"):  # the server says not-leader to both
-            hint = self.sim.nodes[a.node].core.leader if self.sim.nodes[a.node].up else None
             if hint in self.sim.ids and hint != a.node:
                 self.target = self.sim.ids.index(hint)
                 wait = REDIRECT_MS

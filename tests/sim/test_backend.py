@@ -23,9 +23,11 @@ from harness.runner import run_schedule
 from harness.schedule import load_schedule, parse_schedule
 from harness.sim.adapter import NoLeaderYet, SimBackendCluster
 from harness.sim.backend import execute
+from harness.sim.clients import SimClient
 from harness.sim.cluster import SimCluster, SimConfig
 from harness.store import RunDir, new_run_dir
 from harness.verdict import check_run
+from workloads.register import Operation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -303,3 +305,30 @@ checkers: [stats]
         sim.crash(n)
     with pytest.raises(NoLeaderYet):
         c.wait_for_leader()
+
+
+# ---- the clients: raftnode/client.py's rules in virtual time -------------------------
+
+
+def _run_op(sim: SimCluster, client, op) -> object:
+    got = []
+    client.perform(op, got.append)
+    assert sim.run_until(lambda: bool(got), 5_000)
+    return got[0]
+
+
+def test_a_client_follows_redirects_and_moves_past_a_dead_node():
+    sim, _ = _elected(seed=4)
+    lead = sim.leader()
+    pending: dict = {}
+    sim.on_complete = lambda a: pending.pop(a.id).answered(a) if a.id in pending else None
+    client = SimClient(sim, "c0", pending, latency=lambda: 0.5)
+    client.target = next(i for i, n in enumerate(sim.ids) if n != lead)  # a follower first
+    out = _run_op(sim, client, Operation("write", "k", 1))
+    assert (out.type, out.node) == ("ok", lead)
+    sim.crash(lead)  # the client's node dies: it tries the others until a new leader answers
+    out = _run_op(sim, client, Operation("read", "k", None))
+    assert out.type == "ok" and out.value == 1 and out.node != lead
+    # A precondition failure is definite and is not retried.
+    out = _run_op(sim, client, Operation("cas", "k", [5, 6]))
+    assert (out.type, out.error) == ("fail", "precondition")
