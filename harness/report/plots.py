@@ -81,6 +81,18 @@ def _xlim(ax, axis: Axis) -> None:
     ax.set_xlim(axis.lo - pad, axis.hi + pad)
 
 
+def _legend_above(ax, handles: list) -> None:
+    """One row of legend entries above the plot, where it hides no data."""
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(handles),
+        frameon=False,
+        fontsize=8,
+    )
+
+
 def _style(ax) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", color="#eeeeee", lw=0.8)
@@ -169,14 +181,7 @@ def timeline(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
         Patch(color=c, label=f"{n} ({int((table.status == i).sum())})")
         for i, (c, n) in enumerate(zip(STATUS_COLOURS, STATUS_NAMES, strict=True))
     ]
-    ax.legend(
-        handles=status_handles + handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(status_handles) + len(handles),
-        frameon=False,
-        fontsize=8,
-    )
+    _legend_above(ax, status_handles + handles)
     caption = (
         "Each bar is one operation, from invoke to completion; an info bar runs to where the "
         "client gave up (or to the end, if it never heard back). A row holds one client; "
@@ -283,14 +288,7 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
     ax.set_ylabel("latency (ms)")
     ax.set_xlabel(f"{axis.label} (at invoke)")
     _style(ax)
-    ax.legend(
-        handles=point_handles + quant_handles + handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(point_handles) + len(quant_handles) + len(handles),
-        frameon=False,
-        fontsize=8,
-    )
+    _legend_above(ax, point_handles + quant_handles + handles)
     shown = int(drawn.sum())
     zero = int((has & (lat <= 0)).sum())
     caption = (
@@ -333,14 +331,7 @@ def throughput(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
     ax.set_xlabel(f"{axis.label} (by completion)")
     ax.set_ylim(bottom=0)
     _style(ax)
-    ax.legend(
-        handles=lines + handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(lines) + len(handles),
-        frameon=False,
-        fontsize=8,
-    )
+    _legend_above(ax, lines + handles)
     return Plot(_encode(fig), "", "throughput over time")
 
 
@@ -412,14 +403,7 @@ def elections(nodes: NodeTimeline, faults: list[FaultInterval], axis: Axis) -> P
     ]
     if bad_terms:
         role_handles.append(Patch(color="#d32f2f", label="two leaders in one term"))
-    ax.legend(
-        handles=role_handles + handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(role_handles) + len(handles),
-        frameon=False,
-        fontsize=8,
-    )
+    _legend_above(ax, role_handles + handles)
     caption = "Each node's role over time (top) and its term (bottom), from its events.jsonl."
     if nodes.aligned and nodes.wall:
         caption += (
