@@ -25,6 +25,7 @@ SEED = 1
 # The correct-node runs take the first half of each schedule, to keep `make test` short
 # (about 10 s each instead of 20 on a loaded 2-core machine); the bug runs take it whole.
 CORRECT_LIMIT = 30.0
+BUG_SEEDS = (1, 2, 3)
 # forget-vote is not caught by its schedule (see schedules/bug-forget-vote.yaml and the
 # README's detection figures): a strict xfail, so catching it one day fails loudly here
 # until this line and the README are updated.
@@ -58,8 +59,15 @@ def test_correct_node_passes_every_shipped_schedule(path: Path, tmp_path: Path):
     ],
 )
 def test_each_bug_schedule_is_caught_by_its_checker(bug: str, tmp_path: Path):
+    # A few seeds, first catch wins: a run is deterministic, but which seeds catch a bug
+    # that shows in ~70% of runs (no-log-check) moves whenever the simulation's timing
+    # model is refined; the detection rates themselves are benchmarks/bench_detection.py's.
     s = load_schedule(SCHEDULES / f"bug-{bug}.yaml")
-    outcome = run_schedule(s, "sim", tmp_path, seed=SEED, say=_quiet)
+    for seed in BUG_SEEDS:
+        outcome = run_schedule(s, "sim", tmp_path, seed=seed, say=_quiet)
+        checkers = outcome.results["checkers"]
+        if any(checkers.get(c, {}).get("valid") is False for c in CATCHES[bug]):
+            break
     assert_caught(outcome, CATCHES[bug])
     assert outcome.exit_code == 1
 
