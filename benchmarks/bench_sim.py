@@ -60,12 +60,14 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
-    cpu = sorted(r["cpu_s"] for r in rows)
-    wall = sorted(r["wall_s"] for r in rows)
+
+    def median(key: str) -> float:
+        return sorted(r[key] for r in rows)[len(rows) // 2]
+
     print(
-        f"{base.name}: {base.time_limit:g} s schedule on sim, median {cpu[len(cpu) // 2]} s CPU, "
-        f"{wall[len(wall) // 2]} s wall (simulation only) over {len(rows)} seeds; "
-        f"virtual time runs {rows[0]['virtual_per_cpu_s']}x faster than real time per CPU"
+        f"{base.name}: {base.time_limit:g} s schedule on sim, median {median('cpu_s')} s CPU, "
+        f"{median('wall_s')} s wall (simulation only) over {len(rows)} seeds; virtual time "
+        f"runs {median('virtual_per_cpu_s')}x faster than real time per CPU second"
     )
 
 
