@@ -1,4 +1,4 @@
-"""`raftquake run` on Docker, kept short for CI (about 4 minutes in all): the correct node
+"""`raftquake run` on Docker, kept short for CI (about 5 minutes in all): the correct node
 passes the default schedule, two planted bugs are caught by the checkers DESIGN.md names,
 and a Ctrl-C mid-run leaves the history, an "interrupted" results.json, healed faults and
 nothing of ours in the engine.
@@ -51,7 +51,9 @@ def test_default_schedule_passes_on_docker(engine, chaos_run):
 
 @pytest.mark.parametrize(
     "bug,checker,limit",
-    [("lease-no-quorum", "linearizable", 25), ("ack-before-commit", "linearizable", 25)],
+    # Long enough for several fault windows: a 15 s run of ack-before-commit was seen to
+    # miss (its one leader partition acknowledged writes that no later read contradicted).
+    [("lease-no-quorum", "linearizable", 40), ("ack-before-commit", "linearizable", 60)],
 )
 def test_bug_schedule_is_caught_on_docker(engine, chaos_run, bug, checker, limit):
     outcome = chaos_run(SCHEDULES / f"bug-{bug}.yaml", seed=1, time_limit=limit, backend="docker")
