@@ -496,7 +496,8 @@ class DockerCluster(Cluster):
         """Each node's data directory (node.log, events.jsonl, WAL) into dest/nodes/<id>/
         as DESIGN lays it out, node-ctl's console output (every start, and what the
         process printed) as console.log, and its committed log, as the node reports
-        it, into committed.json."""
+        it, into log.jsonl (one committed entry a line, in index order), the same
+        layout the simulated backend writes."""
         dest = Path(dest)
         for node in self.nodes:
             out = dest / "nodes" / node
@@ -515,7 +516,7 @@ class DockerCluster(Cluster):
                 (out / "collect-error.txt").write_text(f"{exc}\n")
             log = _committed_log(self.addrs()[node])
             if log is not None:
-                (out / "committed.json").write_text(json.dumps(log) + "\n")
+                (out / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
 
 
 def _host(subnet: str, n: int) -> str:

@@ -142,5 +142,6 @@ def test_collect_gathers_logs_events_and_committed_log(make_cluster, tmp_path):
         assert any(e.get("role") == "leader" for e in events) or any(
             e.get("role") == "follower" for e in events
         )
-        committed = json.loads((d / "committed.json").read_text())
+        lines = (d / "log.jsonl").read_text().splitlines()
+        committed = [json.loads(x) for x in lines]
         assert isinstance(committed, list) and committed, committed
