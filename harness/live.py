@@ -51,13 +51,10 @@ class _Clients:
     def __init__(self, cluster: Cluster, recorder: HistoryRecorder, concurrency: int):
         self.cluster = cluster
         self.recorder = recorder
-        self._numbers = itertools.count(concurrency)
+        self.numbers = itertools.count(concurrency)  # process numbers for renumbered clients
 
     def new_client(self) -> Client:
-        return Client(self.cluster_addrs(), timeout=OP_TIMEOUT)
-
-    def cluster_addrs(self) -> dict[str, str]:
-        return self.cluster.addrs()
+        return Client(self.cluster.addrs(), timeout=OP_TIMEOUT)
 
     async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:
         """Invoke, call, complete. Returns (history type, value, the process to use next)."""
@@ -72,7 +69,7 @@ class _Clients:
             result.value,
             result.error,
             result.node_id,
-            self._numbers,
+            self.numbers,
         )
 
 
@@ -237,7 +234,7 @@ async def drive(cluster: Cluster, schedule: Schedule, recorder: HistoryRecorder)
     if schedule.final.heal:
         await asyncio.sleep(schedule.final.recover)
     try:
-        await _final_reads(clients, key_names(w.keys), next(clients._numbers), report)
+        await _final_reads(clients, key_names(w.keys), next(clients.numbers), report)
     finally:
         if not schedule.final.heal:
             await _heal(nemesis, recorder, report)
