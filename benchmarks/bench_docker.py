@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -60,14 +59,7 @@ def bench_build() -> None:
         figure("image from nothing: total", t2 - t0)
         # An edit of raftnode/: only the layer copying it is rebuilt.
         with tempfile.TemporaryDirectory() as tmpdir:
-            root = Path(tmpdir)
-            for name in image.NODE_SOURCES:
-                src = image.REPO / name
-                if src.is_dir():
-                    shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-                else:
-                    (root / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(src, root / name)
+            root = image.copy_sources(Path(tmpdir))
             with open(root / "raftnode" / "__init__.py", "a") as f:
                 f.write(f"\n# bench edit {tmp}\n")
             t3 = time.monotonic()

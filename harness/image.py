@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -50,6 +51,19 @@ class BuildResult:
     built_base: bool  # the offline base was built in this call
     built_node: bool  # the node layer was built in this call
     seconds: float
+
+
+def copy_sources(dst: Path, root: Path = REPO) -> Path:
+    """Copy everything the image tags hash (node sources and the base script) into dst,
+    so a test or a benchmark can edit a copy and see which tag moves."""
+    for name in (*NODE_SOURCES, BASE_SCRIPT):
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / name)
+    return dst
 
 
 def _source_files(root: Path) -> list[Path]:

@@ -4,26 +4,14 @@ image changes, so `make image` rebuilds only then (no Docker needed here)."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
 from harness import image
 
 
-def copy_sources(dst):
-    for name in image.NODE_SOURCES + (image.BASE_SCRIPT,):
-        src = image.REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / name)
-    return dst
-
-
 def test_tag_follows_content_not_timestamps_or_bytecode(tmp_path):
-    root = copy_sources(tmp_path)
+    root = image.copy_sources(tmp_path)
     tag = image.node_tag(root)
     assert tag.startswith("raftquake-node:") and tag == image.node_tag(image.REPO)
 
@@ -42,7 +30,7 @@ def test_tag_follows_content_not_timestamps_or_bytecode(tmp_path):
 
 
 def test_base_tag_follows_only_the_base_script(tmp_path):
-    root = copy_sources(tmp_path)
+    root = image.copy_sources(tmp_path)
     base = image.offline_base_tag(root)
     (root / "raftnode" / "server.py").write_text("# changed\n")
     assert image.offline_base_tag(root) == base  # node edits never rebuild the base
@@ -52,14 +40,14 @@ def test_base_tag_follows_only_the_base_script(tmp_path):
 
 
 def test_missing_sources_are_named(tmp_path):
-    root = copy_sources(tmp_path)
+    root = image.copy_sources(tmp_path)
     (root / "docker" / "Dockerfile").unlink()
     with pytest.raises(image.ImageError, match="Dockerfile: missing"):
         image.node_tag(root)
 
 
 def test_a_new_base_script_makes_a_new_node_image(tmp_path):
-    root = copy_sources(tmp_path)
+    root = image.copy_sources(tmp_path)
     tag = image.node_tag(root)
     script = root / image.BASE_SCRIPT
     script.write_text(script.read_text() + "\n# another package\n")
