@@ -298,7 +298,11 @@ class RaftCore:
         self._messages: list[Message] = []
         self._reads: list[ReadState] = []
         self._failed_reads: list[object] = []
-        self._events: list[dict] = [{"term": self.term, "role": self.role}]
+        # The first line after a (re)start carries the recovered term and vote, so that
+        # the election-safety checker can tell a vote that did not survive a crash.
+        self._events: list[dict] = [
+            {"term": self.term, "role": self.role, "voted_for": self.voted_for, "start": True}
+        ]
 
     # ---- read-only views -------------------------------------------------
 
@@ -529,8 +533,16 @@ class RaftCore:
             self._start_poll(PREVOTE, self.term + 1)
         else:
             self._set_role(CANDIDATE, self.term + 1)
-            self.voted_for = self.id
+            self._vote(self.id)
             self._start_poll(VOTE, self.term)
+
+    def _vote(self, candidate: str) -> None:
+        # Every vote is an events.jsonl line (written only once the Ready that holds it is
+        # durable): at most one candidate per node per term, across restarts too, is the
+        # premise of election safety (paper 5.2), and these lines let a checker verify it.
+        if self.voted_for != candidate:
+            self.voted_for = candidate
+            self._events.append({"term": self.term, "role": self.role, "voted_for": candidate})
 
     def _start_poll(self, kind: str, term: int) -> None:
         self._votes = {self.id: True}
@@ -546,7 +558,7 @@ class RaftCore:
         if granted >= self._quorum:
             if self.role == PRE_CANDIDATE:
                 self._set_role(CANDIDATE, self.term + 1)
-                self.voted_for = self.id
+                self._vote(self.id)
                 self._start_poll(VOTE, self.term)
             else:
                 self._become_leader()
@@ -587,7 +599,7 @@ class RaftCore:
         if can_vote and up_to_date:
             if not pre:
                 self._election_elapsed = 0
-                self.voted_for = msg.src
+                self._vote(msg.src)
             # Reply with the candidate's term: a pre-vote grant must match the term it asked for.
             self._messages.append(Message(resp, self.id, msg.src, msg.term))
         else:

@@ -39,9 +39,11 @@ def checker_summary(name: str, r: dict[str, Any]) -> str:
         return s
     if name == "election-safety":
         v = len(r.get("violations", []))
+        w = len(r.get("vote_violations", []))
         s = f"{r.get('terms_with_leader', '?')} terms with a leader"
         s += f", from {r.get('files', '?')} node(s)"
-        return s + (f"; {v} term(s) with two leaders" if v else "; one leader per term")
+        s += f"; {v} term(s) with two leaders" if v else "; one leader per term"
+        return s + (f"; {w} vote(s) forgotten or doubled" if w else "")
     if name == "log-agreement":
         s = f"{len(r.get('nodes', []))} nodes, {r.get('compared', '?')} indexes compared"
         d = r.get("total_divergences", 0)

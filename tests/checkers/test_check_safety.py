@@ -74,6 +74,91 @@ def test_two_leaders_in_a_term_named(tmp_path: Path) -> None:
     assert "term 3: 2 leaders: n2 at 50, n1 at 100" in r.to_text()
 
 
+def vote(node: str, t: int, term: int, candidate: str | None, start: bool = False) -> dict:
+    e = {"time": t, "node": node, "term": term, "role": "follower", "voted_for": candidate}
+    return {**e, "start": True} if start else e
+
+
+def test_a_vote_that_survives_restarts_is_safe(tmp_path: Path) -> None:
+    # Voted n2 in term 3, restarted in term 3 still voting n2, then a new term and vote,
+    # then a restart in term 4 with no vote (a follower that never voted in 4 is fine
+    # too: the vote it recorded was in term 3).
+    d = node_files(
+        tmp_path,
+        {
+            "n1": [
+                vote("n1", 1, 2, None, start=True),
+                vote("n1", 2, 3, "n2"),
+                vote("n1", 3, 3, "n2", start=True),
+                vote("n1", 4, 3, "n2"),  # the same vote again is no second vote
+                ev("n1", 5, 4, "follower"),
+                vote("n1", 6, 4, None, start=True),
+            ]
+        },
+        {},
+    )
+    r = check_election_safety(events_files(d))
+    assert r.valid is True and r.vote_violations == []
+
+
+def test_forgotten_vote_double_vote_and_term_named(tmp_path: Path) -> None:
+    d = node_files(
+        tmp_path,
+        {
+            "n1": [
+                vote("n1", 1, 0, None, start=True),
+                vote("n1", 2, 5, "n2"),
+                vote("n1", 3, 5, None, start=True),  # line 3: came back without the vote
+                vote("n1", 4, 5, "n3"),  # line 4: and voted again in term 5
+            ],
+            "n2": [
+                ev("n2", 1, 7, "candidate"),
+                vote("n2", 2, 7, "n2"),
+                vote("n2", 3, 6, "n2", start=True),  # line 3: term went back
+            ],
+        },
+        {},
+    )
+    r = check_election_safety(events_files(d))
+    assert r.valid is False and r.violations == []
+    got = [(v.node, v.term, v.kind, Path(v.file).parent.name, v.line) for v in r.vote_violations]
+    assert got == [
+        ("n1", 5, "forgotten-vote", "n1", 3),
+        ("n1", 5, "double-vote", "n1", 4),
+        ("n2", 6, "forgotten-term", "n2", 3),
+    ]
+    text = r.to_text()
+    assert "n1 voted for n2 in term 5 (line 2), then restarted in term 5 with no vote" in text
+    assert "n1 voted for n2 (line 2) and for n3 in term 5" in text
+    assert "n2 restarted in term 6 after recording term 7" in text
+    assert [v["kind"] for v in r.to_dict()["vote_violations"]] == [
+        "forgotten-vote",
+        "double-vote",
+        "forgotten-term",
+    ]
+
+
+def test_events_without_votes_are_checked_for_leaders_only(tmp_path: Path) -> None:
+    # Another implementation's events: role lines only, restarts invisible. Nothing to
+    # hold its votes to, so only two leaders in a term could make it invalid.
+    d = node_files(
+        tmp_path,
+        {"n1": [ev("n1", 1, 5, "candidate"), ev("n1", 2, 5, "follower"), ev("n1", 3, 4, "leader")]},
+        {},
+    )
+    r = check_election_safety(events_files(d))
+    assert r.valid is True
+
+
+def test_malformed_vote_field(tmp_path: Path) -> None:
+    d = node_files(tmp_path, {"n1": [ev("n1", 1, 1, "follower"), vote("n1", 2, 1, 7)]}, {})  # type: ignore[arg-type]
+    with pytest.raises(HistoryError) as e:
+        check_election_safety(events_files(d))
+    assert "events.jsonl:2" in str(e.value) and '"voted_for" to be a node name or null' in str(
+        e.value
+    )
+
+
 def test_malformed_events_line(tmp_path: Path) -> None:
     d = node_files(tmp_path, {"n1": [ev("n1", 1, "x", "leader")]}, {})  # type: ignore[arg-type]
     with pytest.raises(HistoryError) as e:

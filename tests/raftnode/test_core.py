@@ -3,12 +3,14 @@ CheckQuorum. Each scenario is driven by hand through core_net.Net."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 from core_net import Net
 
 import raftnode.core as core_mod
+from checkers.election import check_election_safety
 from raftnode.core import (
     APPEND,
     APPEND_RESP,
@@ -118,7 +120,15 @@ def test_no_log_check_bug_elects_a_stale_candidate_and_loses_a_committed_entry()
     assert at2["n3"][0].command is None and at2["n3"][0].term == net.cores["n3"].term
 
 
-def test_one_vote_per_term_and_vote_survives_restart():
+def vote_violations(events: list[dict], tmp_path) -> list[str]:
+    """What the election-safety checker finds in these events, as one node's file."""
+    path = tmp_path / "events.jsonl"
+    lines = [{"time": t, "node": "n2", **e} for t, e in enumerate(events)]
+    path.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    return [v.kind for v in check_election_safety([path]).vote_violations]
+
+
+def test_one_vote_per_term_and_vote_survives_restart(tmp_path):
     net = Net(3)
     c2 = net.cores["n2"]
     c2.step(Message("vote", "n1", "n2", 5, log_term=0, index=0))
@@ -131,9 +141,14 @@ def test_one_vote_per_term_and_vote_survives_restart():
     assert resp.type == "vote_resp" and resp.reject
     net.start("n2")  # restart from durable state
     assert net.cores["n2"].voted_for == "n1"
+    net.collect()
+    # events.jsonl: the vote, and the restart that recovered it; a checker finds no fault.
+    assert {"term": 5, "role": "follower", "voted_for": "n1"} in net.events["n2"]
+    assert net.events["n2"][-1] == {"term": 5, "role": "follower", "voted_for": "n1", "start": True}
+    assert vote_violations(net.events["n2"], tmp_path) == []
 
 
-def test_forget_vote_bug_does_not_persist_the_vote():
+def test_forget_vote_bug_does_not_persist_the_vote(tmp_path):
     net = Net(3, bugs=frozenset({"forget-vote"}))
     net.cores["n2"].step(Message("vote", "n1", "n2", 5))
     net.collect()
@@ -143,6 +158,8 @@ def test_forget_vote_bug_does_not_persist_the_vote():
     net.cores["n2"].step(Message("vote", "n3", "n2", 5))
     net.collect()
     assert net.cores["n2"].voted_for == "n3"  # a second vote in the same term
+    # The node's own records show both the forgotten vote and the second one.
+    assert vote_violations(net.events["n2"], tmp_path) == ["forgotten-vote", "double-vote"]
 
 
 # ---- log replication ---------------------------------------------------------------
