@@ -1,5 +1,5 @@
 """`raftquake run` on Docker, kept short for CI (about 5 minutes in all): the correct node
-passes the default schedule, two planted bugs are caught by the checkers DESIGN.md names,
+passes the default schedule, three planted bugs are caught by the checkers DESIGN.md names,
 and a Ctrl-C mid-run leaves the history, an "interrupted" results.json, healed faults and
 nothing of ours in the engine.
 
@@ -53,7 +53,12 @@ def test_default_schedule_passes_on_docker(engine, chaos_run):
     "bug,checker,limit",
     # Long enough for several fault windows: a 15 s run of ack-before-commit was seen to
     # miss (its one leader partition acknowledged writes that no later read contradicted).
-    [("lease-no-quorum", "linearizable", 40), ("ack-before-commit", "linearizable", 60)],
+    # forget-vote: the first kills come at 2 and 4 s, and every restarted voter tells.
+    [
+        ("lease-no-quorum", "linearizable", 40),
+        ("ack-before-commit", "linearizable", 60),
+        ("forget-vote", "election-safety", 15),
+    ],
 )
 def test_bug_schedule_is_caught_on_docker(engine, chaos_run, bug, checker, limit):
     outcome = chaos_run(SCHEDULES / f"bug-{bug}.yaml", seed=1, time_limit=limit, backend="docker")

@@ -26,13 +26,6 @@ SEED = 1
 # (about 10 s each instead of 20 on a loaded 2-core machine); the bug runs take it whole.
 CORRECT_LIMIT = 30.0
 BUG_SEEDS = (1, 2, 3)
-# forget-vote is not caught by its schedule (see schedules/bug-forget-vote.yaml and the
-# README's detection figures): a strict xfail, so catching it one day fails loudly here
-# until this line and the README are updated.
-NOT_CAUGHT = {
-    "forget-vote": "the voter's crash must land between its vote and the winner's "
-    "first append; no outside fault aims that well"
-}
 
 
 def _quiet(_msg: str) -> None:
@@ -49,15 +42,7 @@ def test_correct_node_passes_every_shipped_schedule(path: Path, tmp_path: Path):
     assert outcome.exit_code == 0
 
 
-@pytest.mark.parametrize(
-    "bug",
-    [
-        pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=NOT_CAUGHT[b]))
-        if b in NOT_CAUGHT
-        else b
-        for b in BUGS
-    ],
-)
+@pytest.mark.parametrize("bug", BUGS)
 def test_each_bug_schedule_is_caught_by_its_checker(bug: str, tmp_path: Path):
     # A few seeds, first catch wins: a run is deterministic, but which seeds catch a bug
     # that shows in ~70% of runs (no-log-check) moves whenever the simulation's timing
