@@ -698,11 +698,17 @@ class RaftCore:
             pr.paused = False
             self._send_append(msg.src)
             return
-        if msg.index > pr.match:
-            pr.match = msg.index
+        # A follower never holds more than we sent it, nor commits what our log lacks
+        # (Leader Completeness), so with correct voting this min() changes nothing. Without
+        # it, a leader elected against that guarantee (the no-log-check bug) would index
+        # past its own log; it goes on leading instead, and what it then commits over the
+        # follower's committed entries is what the checkers must see.
+        index = min(msg.index, self.last_index)
+        if index > pr.match:
+            pr.match = index
             if self._maybe_commit():
                 self._dirty.update(self._others)  # carry the new commit index to everyone
-        pr.next = max(pr.next, msg.index + 1)
+        pr.next = max(pr.next, index + 1)
         pr.probing = False
         pr.paused = False
         if pr.next <= self.last_index:

@@ -120,6 +120,32 @@ def test_no_log_check_bug_elects_a_stale_candidate_and_loses_a_committed_entry()
     assert at2["n3"][0].command is None and at2["n3"][0].term == net.cores["n3"].term
 
 
+def test_no_log_check_stale_leader_keeps_leading_past_a_followers_higher_commit():
+    # The follower's commit index is beyond the stale leader's whole log: the leader must
+    # not index past its log (an IndexError once ended its leadership before it committed
+    # anything, hiding the bug from the checkers); it commits over the follower instead.
+    net = Net(3, check_quorum=False, bugs=frozenset({"no-log-check"}))
+    net.elect("n1")
+    net.isolate("n3")
+    for v in range(3):
+        net.cores["n1"].propose({"op": "write", "key": "a", "value": v})
+        net.deliver()
+    assert net.cores["n2"].commit_index == 4 and net.cores["n3"].last_index == 1
+    net.crash("n1")
+    net.heal()
+    net.elect("n3")
+    net.cores["n3"].propose({"op": "write", "key": "a", "value": "stale"})
+    net.tick(["n3"], n=5)
+    n3 = net.cores["n3"]
+    assert n3.role == LEADER and n3.last_index == 3 and n3.commit_index == 3
+    assert [e.command for e in net.applied["n3"] if e.index == 3] == [
+        {"op": "write", "key": "a", "value": "stale"}
+    ]
+    assert [e.command for e in net.applied["n2"] if e.index == 3] == [
+        {"op": "write", "key": "a", "value": 1}
+    ]
+
+
 def vote_violations(events: list[dict], tmp_path) -> list[str]:
     """What the election-safety checker finds in these events, as one node's file."""
     path = tmp_path / "events.jsonl"
