@@ -7,9 +7,15 @@
 #   node-ctl kill           SIGKILL the node and wait until it is gone
 #   node-ctl running        exit 0 if the node process is alive
 #   node-ctl clock SPEC     write SPEC (e.g. "+4.5s", "-2s", "+0") to the control file
+#   node-ctl delay MS       (re)start netdelay: packets sent to NFQUEUE 7 are held MS ms
+#                           (packet delay where the kernel has no netem); returns once
+#                           the queue is bound, so the harness can then route to it
+#   node-ctl undelay        stop netdelay (it accepts what it holds) and wait for it
 # The node's output goes to /data/node.log (the volume), appended across restarts.
 set -eu
 PIDFILE=/run/raftquake/node.pid
+DELAY_PID=/run/raftquake/netdelay.pid
+DELAY_READY=/run/raftquake/netdelay.ready
 CONTROL=/run/raftquake/faketime
 LIBFAKETIME=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 
@@ -78,8 +84,32 @@ clock)
     printf '%s\n' "${2:?usage: node-ctl clock SPEC}" > "$CONTROL.tmp"
     mv "$CONTROL.tmp" "$CONTROL"
     ;;
+delay)
+    ms=${2:?usage: node-ctl delay MS}
+    "$0" undelay
+    nohup python3 /usr/local/bin/netdelay.py --queue 7 --delay-ms "$ms" --ready "$DELAY_READY" \
+        >> /run/raftquake/netdelay.log 2>&1 < /dev/null &
+    echo $! > "$DELAY_PID"
+    i=0
+    while [ ! -f "$DELAY_READY" ]; do
+        if ! alive "$(cat "$DELAY_PID")" || [ $i -ge 250 ]; then
+            echo "node-ctl: netdelay did not bind its queue:" >&2
+            tail -n 5 /run/raftquake/netdelay.log >&2
+            exit 1
+        fi
+        i=$((i + 1)); sleep 0.02
+    done
+    ;;
+undelay)
+    if [ -f "$DELAY_PID" ]; then
+        pid=$(cat "$DELAY_PID")
+        kill -TERM "$pid" 2>/dev/null || true
+        while alive "$pid"; do sleep 0.02; done
+    fi
+    rm -f "$DELAY_PID" "$DELAY_READY"
+    ;;
 *)
-    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | clock SPEC" >&2
+    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | clock SPEC | delay MS | undelay" >&2
     exit 2
     ;;
 esac

@@ -35,7 +35,7 @@ NODE_REPO = "raftquake-node"
 BASE_REPO = "raftquake-base"
 REGISTRY_BASE = "python:3.11-slim"
 # What goes into the node image, relative to the repository root.
-NODE_SOURCES = ("docker/Dockerfile", "docker/node-ctl.sh", "raftnode")
+NODE_SOURCES = ("docker/Dockerfile", "docker/node-ctl.sh", "docker/netdelay.py", "raftnode")
 BASE_SCRIPT = "docker/build-base.sh"
 IMAGE_LABEL = "raftquake.image"
 

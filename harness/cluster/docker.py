@@ -47,7 +47,8 @@ SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 
 NODE_PORT = 7000
 DATA = "/data"
 CHAIN = "RAFTQUAKE"  # partitions: rules in this chain, jumped to from INPUT (node-ctl boot)
-PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss fallback when netem is missing
+PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss and delay fallback when netem is missing
+DELAY_QUEUE = 7  # the NFQUEUE netdelay binds (docker/node-ctl.sh says 7 too)
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 FAKETIME_ENV = {
     "LD_PRELOAD": LIBFAKETIME,
@@ -471,24 +472,31 @@ class DockerCluster(Cluster):
                 args += ["loss", f"{loss_pct:g}%"]
             self._exec(node, args)
             return
+        # Without netem: loss is an iptables `statistic` rule dropping that share of what
+        # the node receives on eth0; delay sends what is left to an NFQUEUE where the
+        # node's netdelay (docker/netdelay.py, started first so the queue is bound)
+        # holds each packet delay-ms. --queue-bypass: should netdelay die, packets pass.
+        self._exec(node, [self.iptables, "-F", PKT_CHAIN])
         if delay_ms:
-            raise Unsupported(
-                "packet delay needs tc netem, which this kernel lacks (CONFIG_NET_SCH_NETEM "
-                "is not set: 'Specified qdisc kind is unknown'); loss still works, via iptables"
-            )
+            self._exec(node, ["node-ctl", "delay", f"{delay_ms:g}"])
         if loss_pct:
-            # The statistic match drops that share of what the node receives on eth0.
-            self._exec(node, [self.iptables, "-F", PKT_CHAIN])
             self._exec(
                 node,
                 [self.iptables, "-A", PKT_CHAIN, "-i", "eth0", "-m", "statistic",
                  "--mode", "random", "--probability", f"{loss_pct / 100:.4f}", "-j", "DROP"],
+            )  # fmt: skip
+        if delay_ms:
+            self._exec(
+                node,
+                [self.iptables, "-A", PKT_CHAIN, "-i", "eth0", "-j", "NFQUEUE",
+                 "--queue-num", str(DELAY_QUEUE), "--queue-bypass"],
             )  # fmt: skip
 
     def clear_packet(self, node: str) -> None:
         if self.netem:
             self._exec(node, ["tc", "qdisc", "del", "dev", "eth0", "root"], check=False)
         self._exec(node, [self.iptables, "-F", PKT_CHAIN])
+        self._exec(node, ["node-ctl", "undelay"], check=False)  # after the rule is gone
 
     # ---- collection ------------------------------------------------------------------
 
