@@ -61,19 +61,29 @@ def test_correct_node_passes_every_shipped_schedule_on_docker(engine, chaos_run,
 
 @pytest.mark.parametrize(
     "bug,checker,limit",
-    # Long enough for several fault windows: a 15 s run of ack-before-commit was seen to
-    # miss (its one leader partition acknowledged writes that no later read contradicted).
-    # forget-vote: the first kills come at 2 and 4 s, and every restarted voter tells.
+    # How long each bug takes to show: forget-vote at the first kill of a voter (2-4 s);
+    # lease-no-quorum within its first windows. The others are chances per fault window:
+    # a 15 s run of ack-before-commit was seen to miss (its one leader partition
+    # acknowledged writes no later read contradicted), and 20-30 s runs of stale-read
+    # and no-log-check missed about one run in three, so they run whole (60 s).
     [
-        ("stale-read", "linearizable", 20),
-        ("no-log-check", "log-agreement", 30),
-        ("lease-no-quorum", "linearizable", 40),
-        ("ack-before-commit", "linearizable", 60),
         ("forget-vote", "election-safety", 15),
+        ("lease-no-quorum", "linearizable", 40),
+        ("stale-read", "linearizable", None),
+        ("no-log-check", "log-agreement", None),
+        ("ack-before-commit", "linearizable", None),
     ],
 )
 def test_bug_schedule_is_caught_on_docker(engine, chaos_run, bug, checker, limit):
-    outcome = chaos_run(SCHEDULES / f"bug-{bug}.yaml", seed=1, time_limit=limit, backend="docker")
+    # A bug is caught in at least 90% of 60 s runs (benchmarks/bench_detection.py), not in
+    # all: a second seed when the first misses keeps one unlucky run from failing CI, and
+    # a bug the harness stops catching still fails here.
+    for seed in (1, 2):
+        outcome = chaos_run(
+            SCHEDULES / f"bug-{bug}.yaml", seed=seed, time_limit=limit, backend="docker"
+        )
+        if outcome.results["checkers"].get(checker, {}).get("valid") is False:
+            break
     assert_caught(outcome, checker)
 
 
