@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,7 @@ class LeaderClaim:
     line: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "node": self.node,
-            "term": self.term,
-            "time": self.time,
-            "file": self.file,
-            "line": self.line,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -62,14 +56,7 @@ class VoteViolation:
     line: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "node": self.node,
-            "term": self.term,
-            "kind": self.kind,
-            "text": self.text,
-            "file": self.file,
-            "line": self.line,
-        }
+        return asdict(self)
 
 
 @dataclass
