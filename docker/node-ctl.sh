@@ -7,7 +7,7 @@
 #   node-ctl kill           SIGKILL the node and wait until it is gone
 #   node-ctl running        exit 0 if the node process is alive
 #   node-ctl clock SPEC     write SPEC (e.g. "+4.5s", "-2s", "+0") to the control file
-#   node-ctl delay MS       (re)start netdelay: packets sent to NFQUEUE 7 are held MS ms
+#   node-ctl delay Q MS     (re)start netdelay: packets sent to NFQUEUE Q are held MS ms
 #                           (packet delay where the kernel has no netem); returns once
 #                           the queue is bound, so the harness can then route to it
 #   node-ctl undelay        stop netdelay (it accepts what it holds) and wait for it
@@ -85,9 +85,10 @@ clock)
     mv "$CONTROL.tmp" "$CONTROL"
     ;;
 delay)
-    ms=${2:?usage: node-ctl delay MS}
+    queue=${2:?usage: node-ctl delay QUEUE MS}
+    ms=${3:?usage: node-ctl delay QUEUE MS}
     "$0" undelay
-    nohup python3 /usr/local/bin/netdelay.py --queue 7 --delay-ms "$ms" --ready "$DELAY_READY" \
+    nohup python3 /usr/local/bin/netdelay.py --queue "$queue" --delay-ms "$ms" --ready "$DELAY_READY" \
         >> /run/raftquake/netdelay.log 2>&1 < /dev/null &
     echo $! > "$DELAY_PID"
     i=0
@@ -109,7 +110,7 @@ undelay)
     rm -f "$DELAY_PID" "$DELAY_READY"
     ;;
 *)
-    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | clock SPEC | delay MS | undelay" >&2
+    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | clock SPEC | delay QUEUE MS | undelay" >&2
     exit 2
     ;;
 esac

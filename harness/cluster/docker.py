@@ -48,7 +48,7 @@ NODE_PORT = 7000
 DATA = "/data"
 CHAIN = "RAFTQUAKE"  # partitions: rules in this chain, jumped to from INPUT (node-ctl boot)
 PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss and delay fallback when netem is missing
-DELAY_QUEUE = 7  # the NFQUEUE netdelay binds (docker/node-ctl.sh says 7 too)
+DELAY_QUEUE = 7  # the NFQUEUE of packet delay without netem (docker/netdelay.py binds it)
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 FAKETIME_ENV = {
     "LD_PRELOAD": LIBFAKETIME,
@@ -478,7 +478,7 @@ class DockerCluster(Cluster):
         # holds each packet delay-ms. --queue-bypass: should netdelay die, packets pass.
         self._exec(node, [self.iptables, "-F", PKT_CHAIN])
         if delay_ms:
-            self._exec(node, ["node-ctl", "delay", f"{delay_ms:g}"])
+            self._exec(node, ["node-ctl", "delay", str(DELAY_QUEUE), f"{delay_ms:g}"])
         if loss_pct:
             self._exec(
                 node,
