@@ -169,6 +169,8 @@ def read_events(path: str | Path) -> NodeEvents:
             out.claims.append(LeaderClaim(node, term, t, file, lineno))
 
         last = vote.get(node)
+        # A vote (or a restart's recovered vote) other than the one recorded for this term.
+        other = last is not None and last[0] == term and voted != last[1]
         problem: tuple[str, str] | None = None
         if start and "voted_for" in obj:
             # A restart: what the node recovered must cover what it had recorded.
@@ -178,22 +180,21 @@ def read_events(path: str | Path) -> NodeEvents:
                     f"{node} restarted in term {term} after recording term {high[node]}: "
                     "currentTerm was not durable",
                 )
-            elif last is not None and last[0] == term and voted != last[1]:
+            elif other:
                 problem = (
                     "forgotten-vote",
                     f"{node} voted for {_who(node, last[1])} in term {term} (line {last[2]}), then "
                     f"restarted in term {term} with "
-                    + (f"a vote for {voted}" if voted else "no vote")
+                    + (f"a vote for {_who(node, voted)}" if voted else "no vote")
                     + ": votedFor was not durable, so it could vote twice in that term",
                 )
-            if voted is not None:
-                vote[node] = (term, voted, lineno)
-        elif voted is not None:
-            if last is not None and last[0] == term and voted != last[1]:
-                problem = (
-                    "double-vote",
-                    f"{node} voted for {last[1]} (line {last[2]}) and for {voted} in term {term}",
-                )
+        elif voted is not None and other:
+            problem = (
+                "double-vote",
+                f"{node} voted for {_who(node, last[1])} (line {last[2]}) and for "
+                f"{_who(node, voted)} in term {term}",
+            )
+        if voted is not None:
             vote[node] = (term, voted, lineno)
         if problem is not None:
             out.votes.append(VoteViolation(node, term, problem[0], problem[1], file, lineno))
