@@ -272,13 +272,21 @@ def assert_caught(outcome: RunOutcome, checker: str | Iterable[str]) -> str:
             + explain(outcome),
             pytrace=False,
         )
-    for n in names:
-        if results.get(n, {}).get("valid") is False:
-            return n
-    pytest.fail(
-        f"not caught: {' or '.join(names)} found no violation\n" + explain(outcome),
-        pytrace=False,
-    )
+    caught = caught_by(outcome, names)
+    if caught is None:
+        pytest.fail(
+            f"not caught: {' or '.join(names)} found no violation\n" + explain(outcome),
+            pytrace=False,
+        )
+    return caught
+
+
+def caught_by(outcome: RunOutcome, checker: str | Iterable[str]) -> str | None:
+    """The first of `checker` (one name or several) that found the run invalid, else None:
+    for a test that tries more than one seed before asserting."""
+    names = (checker,) if isinstance(checker, str) else tuple(checker)
+    results = outcome.results.get("checkers", {})
+    return next((n for n in names if results.get(n, {}).get("valid") is False), None)
 
 
 def expected_catchers(bugs: Iterable[str]) -> tuple[str, ...]:

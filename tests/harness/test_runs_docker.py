@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import assert_caught, assert_valid
+from harness.pytest_plugin import assert_caught, assert_valid, caught_by
 from harness.schedule import NodeOptions, load_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +82,7 @@ def test_bug_schedule_is_caught_on_docker(engine, chaos_run, bug, checker, limit
         outcome = chaos_run(
             SCHEDULES / f"bug-{bug}.yaml", seed=seed, time_limit=limit, backend="docker"
         )
-        if outcome.results["checkers"].get(checker, {}).get("valid") is False:
+        if caught_by(outcome, checker):
             break
     assert_caught(outcome, checker)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import CATCHES, assert_caught, assert_valid
+from harness.pytest_plugin import CATCHES, assert_caught, assert_valid, caught_by
 from harness.runner import run_schedule
 from harness.schedule import BUGS, NodeOptions, load_schedule
 
@@ -50,8 +50,7 @@ def test_each_bug_schedule_is_caught_by_its_checker(bug: str, tmp_path: Path):
     s = load_schedule(SCHEDULES / f"bug-{bug}.yaml")
     for seed in BUG_SEEDS:
         outcome = run_schedule(s, "sim", tmp_path, seed=seed, say=_quiet)
-        checkers = outcome.results["checkers"]
-        if any(checkers.get(c, {}).get("valid") is False for c in CATCHES[bug]):
+        if caught_by(outcome, CATCHES[bug]):
             break
     assert_caught(outcome, CATCHES[bug])
     assert outcome.exit_code == 1
