@@ -5,7 +5,7 @@ correct node is (wrongly) called invalid.
     python benchmarks/bench_detection.py --docker-seeds 3  # and 3 runs per bug on Docker
     python benchmarks/bench_detection.py --time-limit 30   # shortened runs (say so when quoting)
 
-A bug counts as caught when a checker DESIGN.md names for it says invalid
+A bug counts as caught when a checker docs/DESIGN.md names for it says invalid
 (harness/pytest_plugin.py CATCHES). False positives: every shipped schedule with its
 planted bugs removed, cycled over the correct runs, each with its own seed; any checker
 saying invalid is a false positive, "unknown" is counted apart. Target (issue 5): every

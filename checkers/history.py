@@ -7,7 +7,7 @@ their `time` field: the file order is what the harness observed, and positions
 never tie.
 
 The JSONL reader is strict: a malformed line raises `HistoryError`, which names the
-file, the line and what was expected (DESIGN.md, "History").
+file, the line and what was expected (docs/DESIGN.md, "History").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each subcommand lives in its own module under `harness/commands/`, exposing
 `HELP` (one line), `add_arguments(parser)` and `run(args) -> int` (the exit
 status). Modules import their heavy dependencies inside `run`, so `--help`
-stays fast. Exit statuses follow DESIGN.md: 0 valid, 1 invalid, 2 bad input or
+stays fast. Exit statuses follow docs/DESIGN.md: 0 valid, 1 invalid, 2 bad input or
 usage, 3 unknown, 4 environment error.
 """
 

@@ -13,7 +13,7 @@ What it adds:
 - schedule files as tests: `pytest -m chaos schedules/` collects every schedule YAML
   named on the command line (or inside a directory named there) as one chaos test. A
   schedule without planted bugs must be valid; one with planted bugs must be caught by a
-  checker DESIGN.md names for them.
+  checker docs/DESIGN.md names for them.
 
 Without an engine, `--chaos-backend docker` skips (fails under CI=true, as
 tests/chaos/conftest.py does), so a CI job never passes by running nothing.
@@ -30,7 +30,7 @@ import pytest
 
 from harness.runner import RunOutcome
 
-# DESIGN.md "Planted bugs": the checkers that should catch each bug.
+# docs/DESIGN.md "Planted bugs": the checkers that should catch each bug.
 CATCHES: dict[str, tuple[str, ...]] = {
     "stale-read": ("linearizable",),
     "forget-vote": ("election-safety",),
@@ -290,7 +290,7 @@ def caught_by(outcome: RunOutcome, checker: str | Iterable[str]) -> str | None:
 
 
 def expected_catchers(bugs: Iterable[str]) -> tuple[str, ...]:
-    """The checkers DESIGN.md says catch these planted bugs (empty: the run must be valid)."""
+    """The checkers docs/DESIGN.md says catch these planted bugs (empty: the run must be valid)."""
     out: list[str] = []
     for bug in bugs:
         for c in CATCHES.get(bug, ()):

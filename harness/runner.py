@@ -22,7 +22,7 @@ from harness.recorder import HistoryRecorder
 from harness.schedule import Schedule, dump_schedule, fault_plan, with_seed
 from harness.store import DEFAULT_STORE, RunDir, new_run_dir
 
-# Exit statuses (DESIGN.md): 0 valid, 1 invalid, 2 bad input, 3 unknown, 4 environment.
+# Exit statuses (docs/DESIGN.md): 0 valid, 1 invalid, 2 bad input, 3 unknown, 4 environment.
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNKNOWN, EXIT_ENV = 0, 1, 2, 3, 4
 
 

@@ -1,6 +1,6 @@
 """YAML fault schedules: load, validate, expand into a plan.
 
-The format is DESIGN.md's "Schedule (YAML)". Validation is strict: an unknown
+The format is docs/DESIGN.md's "Schedule (YAML)". Validation is strict: an unknown
 field or value is an error naming the file and the line, never ignored, because
 a typo in a fault schedule silently turns a chaos run into a calm one.
 

@@ -1,6 +1,6 @@
 """The results store: `store/<name>/<YYYYmmddTHHMMSS>/`, and `store/latest` pointing at the newest.
 
-Layout (DESIGN.md "Results store"): history.jsonl, results.json, schedule.yaml
+Layout (docs/DESIGN.md "Results store"): history.jsonl, results.json, schedule.yaml
 (as run, seed filled in), nodes/<id>/ (the node's log and events), report.html.
 """
 

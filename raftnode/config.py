@@ -1,4 +1,4 @@
-"""Command-line configuration of one node (`python -m raftnode ...`, contract in DESIGN.md)."""
+"""Command-line configuration of one node (`python -m raftnode ...`, contract in docs/DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from raftnode.wire import parse_addr
 
 READ_MODES = ("read-index", "log", "lease")
-# DESIGN.md "Planted bugs". ack-before-commit lives in the server; the rest in the core.
+# docs/DESIGN.md "Planted bugs". ack-before-commit lives in the server; the rest in the core.
 BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
 SERVER_BUGS = frozenset({"ack-before-commit"})
 

@@ -26,7 +26,7 @@ Names follow the Raft paper (Ongaro and Ousterhout, "In Search of an
 Understandable Consensus Algorithm", Figure 2) and, for PreVote, CheckQuorum and
 ReadIndex, Ongaro's thesis (sections 9.6, 6.2 and 6.4).
 
-Planted bugs (DESIGN.md, "Planted bugs") are marked `# PLANTED BUG` and are the
+Planted bugs (docs/DESIGN.md, "Planted bugs") are marked `# PLANTED BUG` and are the
 only deliberate deviations from the algorithm.
 """
 
@@ -55,7 +55,7 @@ MESSAGE_TYPES = frozenset(
 )
 
 READ_MODES = ("read-index", "log", "lease")
-# Bugs of DESIGN.md that live in the core; "ack-before-commit" lives in the server,
+# Bugs of docs/DESIGN.md that live in the core; "ack-before-commit" lives in the server,
 # so the core accepts and ignores it (one --bug list configures both).
 CORE_BUGS = frozenset({"stale-read", "forget-vote", "no-log-check", "lease-no-quorum"})
 KNOWN_BUGS = CORE_BUGS | {"ack-before-commit"}
@@ -175,7 +175,7 @@ class Config:
     pre_vote: bool = True
     check_quorum: bool = True
     read_mode: str = "read-index"  # "read-index" | "log" | "lease"
-    bugs: frozenset[str] = frozenset()  # planted bugs of DESIGN.md that live in the core
+    bugs: frozenset[str] = frozenset()  # planted bugs of docs/DESIGN.md that live in the core
 
     def validate(self) -> None:
         if self.read_mode not in READ_MODES:

@@ -1,6 +1,6 @@
 """Network partitions by iptables inside each container (or the backend's `cut`/`block`).
 
-Modes (DESIGN.md): `one` (a random node alone), `leader` (the leader alone),
+Modes (docs/DESIGN.md): `one` (a random node alone), `leader` (the leader alone),
 `halves` (random halves), `majority` (a majority that holds the leader, against
 the rest), `random` (a random proper subset against the rest), `majorities-ring`
 (each node sees a majority, no two the same one; needs 4 or more nodes), `bridge`

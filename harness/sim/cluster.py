@@ -92,7 +92,7 @@ class SimConfig:
 
 @dataclass
 class Op:
-    """One client operation and its outcome, in the shape of DESIGN.md's history."""
+    """One client operation and its outcome, in the shape of docs/DESIGN.md's history."""
 
     id: int
     f: str  # "read" | "write" | "cas"
@@ -770,7 +770,7 @@ class SimCluster:
                         )
 
     def history_events(self) -> list[dict]:
-        """The client history in DESIGN.md's JSONL shape, ordered by virtual time.
+        """The client history in docs/DESIGN.md's JSONL shape, ordered by virtual time.
 
         Each operation runs as its own process (so "info" never blocks a later
         operation); times are virtual nanoseconds since the start.

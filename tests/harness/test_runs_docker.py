@@ -1,5 +1,5 @@
 """`raftquake run` on Docker, kept short for CI: the correct node passes the first seconds
-of every shipped schedule, each planted bug is caught by a checker DESIGN.md names,
+of every shipped schedule, each planted bug is caught by a checker docs/DESIGN.md names,
 and a Ctrl-C mid-run leaves the history, an "interrupted" results.json, healed faults and
 nothing of ours in the engine.
 

@@ -1,5 +1,5 @@
 """Proof of power on the simulated backend: the correct node passes every shipped
-schedule (planted bugs removed), each bug schedule is caught by the checker DESIGN.md
+schedule (planted bugs removed), each bug schedule is caught by the checker docs/DESIGN.md
 names, a seed replays byte for byte, and the pytest plugin reports runs in JUnit XML."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The shipped schedules: each loads, the set covers every fault family and every planted
-bug, and each bug schedule asks for the checker DESIGN.md says catches its bug."""
+bug, and each bug schedule asks for the checker docs/DESIGN.md says catches its bug."""
 
 from __future__ import annotations
 
