@@ -18,16 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.backends import EnvironmentProblem
 from harness.recorder import HistoryRecorder
 from harness.schedule import Schedule, dump_schedule, fault_plan, with_seed
 from harness.store import DEFAULT_STORE, RunDir, new_run_dir
 
 # Exit statuses (docs/DESIGN.md): 0 valid, 1 invalid, 2 bad input, 3 unknown, 4 environment.
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNKNOWN, EXIT_ENV = 0, 1, 2, 3, 4
-
-
-class EnvironmentProblem(RuntimeError):
-    """The run could not happen here (no Docker engine, image build failed, ...)."""
 
 
 @dataclass
@@ -86,12 +83,7 @@ def run_schedule(
     t0 = time.monotonic()
     old_term = _sigterm_as_interrupt()
     try:
-        if backend == "docker":
-            details = _execute_docker(schedule, run_dir, say)
-        elif backend == "sim":
-            details = _execute_sim(schedule, run_dir, say)
-        else:
-            raise ValueError(f"unknown backend {backend!r}; expected docker or sim")
+        details = _execute(backend, schedule, run_dir, say)
     except KeyboardInterrupt:
         status, error = (
             "interrupted",
@@ -146,58 +138,33 @@ def _sigterm_as_interrupt():
         return signal.getsignal(signal.SIGTERM)
 
 
-def _execute_docker(schedule: Schedule, run_dir: RunDir, say) -> dict[str, Any]:
-    import asyncio
-
+def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str, Any]:
+    """Bring the backend's cluster up, drive the schedule, collect, tear down: the same
+    steps for every backend (harness/backends.py supplies the cluster and its loop)."""
+    from harness.backends import make_backend
     from harness.cluster.base import ClusterError
-    from harness.cluster.docker import DockerCluster, DockerConfig
-    from harness.live import drive
+    from harness.driver import drive
 
-    why = docker_available()
-    if why:
-        raise EnvironmentProblem(why)
-    config = DockerConfig(
-        nodes=schedule.nodes,
-        read_mode=schedule.node.read_mode,
-        bugs=list(schedule.node.bugs),
-        # libfaketime re-reading its control file on every clock call costs node CPU:
-        # only pay for it when the schedule moves clocks.
-        clock_faults=any(f.fault == "clock" for f in schedule.nemesis),
-        signals=False,  # the runner handles signals: it must heal and collect first
-    )
-    try:
-        cluster = DockerCluster(config)
-    except Exception as exc:
-        raise EnvironmentProblem(f"cannot use the Docker engine: {exc}") from exc
-    with HistoryRecorder(run_dir.history) as recorder:
+    b = make_backend(backend, schedule)
+    with HistoryRecorder(run_dir.history, clock=b.clock) as recorder:
         try:
             say(f"run: starting {schedule.nodes} nodes")
-            cluster.start()
-        except ClusterError as exc:
-            raise EnvironmentProblem(str(exc)) from exc
-        except Exception as exc:
+            b.cluster.start()
+        except BaseException as exc:  # Ctrl-C too: nothing may be left behind
+            b.cluster.teardown()
             from harness.image import ImageError
 
+            if isinstance(exc, ClusterError):
+                raise EnvironmentProblem(str(exc)) from exc
             if isinstance(exc, ImageError):
                 raise EnvironmentProblem(f"image build failed: {exc}") from exc
             raise
         try:
-            say(f"run: cluster up; workload for {schedule.time_limit:g} s")
-            report = asyncio.run(drive(cluster, schedule, recorder))
+            say(b.announce)
+            report = b.run(drive(b.cluster, schedule, recorder))
         finally:
             try:
-                cluster.collect(run_dir.path)
+                b.cluster.collect(run_dir.path)
             finally:
-                cluster.teardown()
-    return {
-        "faults": report.faults_applied,
-        "fault-errors": report.fault_errors,
-        "heal-errors": report.heal_errors,
-        "final-reads": report.final_reads,
-    }
-
-
-def _execute_sim(schedule: Schedule, run_dir: RunDir, say) -> dict[str, Any]:
-    from harness.sim.backend import execute
-
-    return execute(schedule, run_dir, say)
+                b.cluster.teardown()
+    return {**report.to_results(), **b.details()}

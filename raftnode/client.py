@@ -11,21 +11,35 @@ Outcomes (the history's ok / fail / info):
 One Client is one logical process: it runs one operation at a time under one client id,
 and each operation has a sequence number that every retry reuses, so the state machine
 applies a write at most once however many nodes it was sent to.
+
+The retry policy (which node next, when to wait, what an outcome means) is written once,
+here; how a request reaches a node is a `Transport`: TCP to real nodes (`TcpTransport`,
+the default), or the simulation's network (harness/sim/transport.py), so a simulated
+run's clients behave exactly as the real ones. Time is the running event loop's clock,
+which the simulation drives in virtual time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import time
+import random
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from raftnode import wire
 
 OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
+
+# Waits between attempts that got nowhere (no leader yet, a dead leader that a follower
+# still names, a node that timed out): exponential from BACKOFF_BASE to BACKOFF_CAP, with
+# jitter, so that a failover costs a client a handful of attempts rather than a thousand
+# (a redirect loop between a dead leader and a follower that still names it spins at
+# network speed), while the first redirect to a freshly named leader goes out at once.
+BACKOFF_BASE = 0.01
+BACKOFF_CAP = 0.2
 
 
 @dataclass
@@ -40,6 +54,18 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.outcome == OK
+
+
+class Transport(Protocol):
+    """How one request reaches one node and its answer comes back."""
+
+    async def request(self, addr: str, req: dict, timeout: float) -> tuple[bool, dict | None]:
+        """Send `req` to the node at `addr` and wait at most `timeout` seconds for its
+        answer. Returns (sent, answer): sent is False when the request surely never left
+        (nothing listens there); answer is None on a timeout or a lost connection."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class _Conn:
@@ -79,12 +105,80 @@ class _Conn:
             self.task.cancel()
 
 
+class TcpTransport:
+    """raftnode's wire protocol over TCP, one connection per node, kept open."""
+
+    def __init__(self, connect_timeout: float = 0.5):
+        self.connect_timeout = connect_timeout
+        self._rid = itertools.count(1)
+        self._conns: dict[str, _Conn] = {}
+
+    async def _connect(self, addr: str) -> _Conn:
+        c = self._conns.get(addr)
+        if c is not None and not c.closed:
+            return c
+        host, port = wire.parse_addr(addr)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), self.connect_timeout
+        )
+        c = _Conn(addr, reader, writer)
+        self._conns[addr] = c
+        return c
+
+    async def request(self, addr: str, req: dict, timeout: float) -> tuple[bool, dict | None]:
+        try:
+            conn = await self._connect(addr)
+        except (TimeoutError, OSError):
+            return False, None
+        rid = next(self._rid)
+        fut = asyncio.get_running_loop().create_future()
+        conn.waiting[rid] = fut
+        try:
+            conn.writer.write(wire.encode({**req, "id": rid}))
+        except (OSError, RuntimeError):
+            conn.close()
+            return False, None
+        try:
+            return True, await asyncio.wait_for(fut, timeout)
+        except (TimeoutError, ConnectionError):
+            conn.waiting.pop(rid, None)
+            # A timed-out connection may hold a late answer for another attempt's id; drop
+            # it so the next request starts clean.
+            conn.close()
+            return True, None
+
+    async def close(self) -> None:
+        for c in list(self._conns.values()):
+            c.close()
+        self._conns.clear()
+
+
+class Backoff:
+    """Exponential waits with jitter between fruitless attempts of one operation."""
+
+    def __init__(self, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP):
+        self.rng, self.base, self.cap = rng, base, cap
+        self.failures = 0
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    def next(self) -> float:
+        """The wait before the next attempt: base, 2 base, 4 base, ... up to cap, each
+        drawn from its upper half so that clients that failed together spread out."""
+        limit = min(self.cap, self.base * 2**self.failures)
+        self.failures += 1
+        return self.rng.uniform(limit / 2, limit)
+
+
 class Client:
     """A client of a cluster.
 
     ``nodes``: addresses "HOST:PORT", or a mapping node id -> address. With the mapping,
     redirects name the leader by id and the client uses its own address for it (useful when
     the nodes' addresses for each other are not reachable from the client, as in Docker).
+    ``transport``: how requests travel (TCP by default); ``rng``: the backoff's jitter (a
+    seeded one makes a simulated run reproducible).
     """
 
     def __init__(
@@ -93,6 +187,8 @@ class Client:
         timeout: float = 3.0,
         connect_timeout: float = 0.5,
         client_id: str | None = None,
+        transport: Transport | None = None,
+        rng: random.Random | None = None,
     ):
         if isinstance(nodes, Mapping):
             self.by_id: dict[str, str] = dict(nodes)
@@ -102,15 +198,17 @@ class Client:
             self.addrs = list(nodes)
         if not self.addrs:
             raise ValueError("a client needs at least one node address")
-        for a in self.addrs:
-            wire.parse_addr(a)
+        if transport is None:
+            for a in self.addrs:
+                wire.parse_addr(a)
+        self.transport: Transport = transport or TcpTransport(connect_timeout)
         self.timeout = timeout
+        # One unresponsive node (paused, partitioned) must not use up the whole budget:
+        # each attempt gets a share of it, and the next goes elsewhere.
         self.attempt_timeout = max(0.25, timeout / 3)
-        self.connect_timeout = connect_timeout
         self.client_id = client_id or uuid.uuid4().hex[:16]
         self.seq = 0
-        self._rid = itertools.count(1)
-        self._conns: dict[str, _Conn] = {}
+        self.backoff = Backoff(rng or random.Random())
         self._target = 0  # index into addrs of the node believed to lead
         self._lock = asyncio.Lock()
 
@@ -133,9 +231,7 @@ class Client:
         return await self._single(addr, {"op": "log"})
 
     async def close(self) -> None:
-        for c in list(self._conns.values()):
-            c.close()
-        self._conns.clear()
+        await self.transport.close()
 
     async def __aenter__(self) -> Client:
         return self
@@ -145,46 +241,13 @@ class Client:
 
     # ---- machinery -------------------------------------------------------------------
 
-    async def _connect(self, addr: str) -> _Conn:
-        c = self._conns.get(addr)
-        if c is not None and not c.closed:
-            return c
-        host, port = wire.parse_addr(addr)
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port), self.connect_timeout
-        )
-        c = _Conn(addr, reader, writer)
-        self._conns[addr] = c
-        return c
-
     async def _send(self, addr: str, req: dict, timeout: float) -> tuple[bool, dict | None]:
-        """Send one request. Returns (sent, answer): sent is False if the request surely
-        never left (connecting failed); answer is None on a timeout or lost connection."""
-        try:
-            conn = await self._connect(addr)
-        except (TimeoutError, OSError):
-            return False, None
-        rid = next(self._rid)
-        fut = asyncio.get_running_loop().create_future()
-        conn.waiting[rid] = fut
-        try:
-            conn.writer.write(wire.encode({**req, "id": rid}))
-        except (OSError, RuntimeError):
-            conn.close()
-            return False, None
-        try:
-            ans = await asyncio.wait_for(fut, timeout)
-            if ans.get("node") and ans["node"] not in self.by_id:
-                # Learn which id answers at this address, so that redirects naming a node
-                # by id reach it at an address this client can use.
-                self.by_id[ans["node"]] = addr
-            return True, ans
-        except (TimeoutError, ConnectionError):
-            conn.waiting.pop(rid, None)
-            # A timed-out connection may hold a late answer for another attempt's id; drop
-            # it so the next request starts clean.
-            conn.close()
-            return True, None
+        sent, ans = await self.transport.request(addr, req, timeout)
+        if ans is not None and ans.get("node") and ans["node"] not in self.by_id:
+            # Learn which id answers at this address, so that redirects naming a node by
+            # id reach it at an address this client can use.
+            self.by_id[ans["node"]] = addr
+        return sent, ans
 
     async def _single(self, addr: str, req: dict) -> Result:
         sent, ans = await self._send(addr, req, self.timeout)
@@ -199,64 +262,83 @@ class Client:
             return Result(OK, ans.get("value"), node=addr, attempts=1)
         return Result(FAIL, ans.get("value"), ans.get("error"), addr, 1)
 
-    def _follow(self, ans: dict) -> None:
+    def _follow(self, ans: dict) -> bool:
+        """Aim at the leader a not-leader answer names; True if it named one."""
         leader = ans.get("leader")
         addr = self.by_id.get(leader) if leader else None
         addr = addr or ans.get("leader_addr")
-        if addr:
-            if addr not in self.addrs:
-                self.addrs.append(addr)
-            self._target = self.addrs.index(addr)
-        else:
-            self._target = (self._target + 1) % len(self.addrs)
+        if not addr:
+            self._rotate()
+            return False
+        if addr not in self.addrs:
+            self.addrs.append(addr)
+        self._target = self.addrs.index(addr)
+        return True
+
+    def _rotate(self) -> None:
+        self._target = (self._target + 1) % len(self.addrs)
 
     async def _op(self, req: dict) -> Result:
         async with self._lock:
+            loop = asyncio.get_running_loop()
             self.seq += 1
             req = {**req, "client": self.client_id, "seq": self.seq}
-            deadline = time.monotonic() + self.timeout
+            deadline = loop.time() + self.timeout
             maybe = False  # some attempt may have been executed
             attempts = 0
             last_error = "no-leader"
             addr = None
+            wait = 0.0  # before the next attempt
+            # Nodes that refused a connection or redirected us since the last wait.
+            fruitless: set[str] = set()
+            self.backoff.reset()
             while True:
-                left = deadline - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(min(wait, max(0.0, deadline - loop.time())))
+                    fruitless.clear()
+                left = deadline - loop.time()
                 if left <= 0:
                     break
                 addr = self.addrs[self._target]
                 attempts += 1
-                # One unresponsive node (paused, partitioned) must not use up the whole
-                # budget: give each attempt a share and try elsewhere after it.
                 sent, ans = await self._send(addr, req, min(left, self.attempt_timeout))
+                wait = 0.0
                 if ans is None:
                     if sent:
                         maybe = True
                         last_error = "timeout"
                     else:
                         last_error = "unreachable"
-                    self._target = (self._target + 1) % len(self.addrs)
+                        fruitless.add(addr)
+                    self._rotate()
+                    # A timeout has waited already; a refused connection answers at once,
+                    # so once every node has refused or redirected, wait before going on.
+                    if len(fruitless) >= len(self.addrs):
+                        wait = self.backoff.next()
                     continue
                 if ans.get("ok"):
                     return Result(OK, ans.get("value"), None, addr, attempts, ans.get("node"))
                 err = ans.get("error")
                 if err == "precondition":
                     return Result(FAIL, ans.get("value"), err, addr, attempts, ans.get("node"))
-                if ans.get("definite", False):
-                    if err == "not-leader":
-                        had_leader = bool(ans.get("leader"))
-                        self._follow(ans)
-                        if not had_leader:
-                            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-                    elif err == "bad-request":
-                        return Result(FAIL, None, err, addr, attempts)
-                    else:
-                        await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-                    last_error = err or last_error
+                if err == "bad-request":
+                    return Result(FAIL, None, err, addr, attempts, ans.get("node"))
+                if not ans.get("definite", False):
+                    # Unknown outcome from the node (e.g. leadership lost before commit). A
+                    # retry with the same (client, seq) is applied at most once: keep trying.
+                    maybe = True
+                    last_error = ans.get("reason") or err or "unknown"
+                    self._rotate()
+                    wait = self.backoff.next()
                     continue
-                # Unknown outcome from the node (e.g. leadership lost before commit). A retry
-                # with the same (client, seq) is applied at most once, so keep trying.
-                maybe = True
-                last_error = ans.get("reason") or err or "unknown"
-                self._target = (self._target + 1) % len(self.addrs)
-                await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+                last_error = err or last_error
+                if err == "not-leader" and self._follow(ans):
+                    fruitless.add(addr)
+                    # A named leader is tried at once, unless it already refused or
+                    # redirected us: then the naming node's news is stale (its leader is
+                    # gone, or an election is under way).
+                    if self.addrs[self._target] in fruitless:
+                        wait = self.backoff.next()
+                    continue
+                wait = self.backoff.next()
             return Result(UNKNOWN if maybe else FAIL, None, last_error, addr, attempts)

@@ -9,8 +9,14 @@ raises `Unsupported` with the reason, and the fault reports it.
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from raftnode.client import Client
+
+T = TypeVar("T")
 
 
 class ClusterError(RuntimeError):
@@ -76,6 +82,25 @@ class Cluster(abc.ABC):
 
     def statuses(self, timeout: float = 1.0) -> dict[str, dict[str, Any] | None]:
         return {n: self.status(n, timeout) for n in self.nodes}
+
+    @abc.abstractmethod
+    def collect(self, dest: Any) -> None:
+        """Copies what the nodes recorded into `dest` (a run folder): for each node,
+        nodes/<id>/events.jsonl, its committed log as log.jsonl, and its own log files.
+        Called once the run is over, before teardown."""
+
+    # ---- what the run driver uses (harness/driver.py) ------------------------------
+
+    def open_client(self, timeout: float, client_id: str | None = None, rng: Any = None) -> Client:
+        """A client process of the system under test, following its leader; over TCP to
+        `addrs()` unless the backend carries requests itself (the simulation does)."""
+        return Client(self.addrs(), timeout=timeout, client_id=client_id, rng=rng)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking primitive (a fault, a status probe) from the driver's event loop:
+        in a worker thread by default, so clients keep running meanwhile; a backend whose
+        primitives return at once in its own time (the simulation) calls them directly."""
+        return await asyncio.to_thread(fn, *args)
 
     # ---- fault primitives ----------------------------------------------------------
 

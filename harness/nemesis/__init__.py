@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, Nemesis
+from harness.nemesis.base import Fault, FaultError, Nemesis, NoLeader
 from harness.nemesis.clock import ClockFault
 from harness.nemesis.kill import KillFault
 from harness.nemesis.packet import PacketFault
@@ -41,4 +41,4 @@ def make_fault(spec: Any, cluster, rng: random.Random | None = None) -> Fault:
     return FAULTS[kind](cluster, options, rng or random.Random())
 
 
-__all__ = ["FAULTS", "Fault", "FaultError", "Nemesis", "make_fault"]
+__all__ = ["FAULTS", "Fault", "FaultError", "Nemesis", "NoLeader", "make_fault"]

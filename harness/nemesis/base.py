@@ -6,8 +6,6 @@ import random
 import threading
 from typing import Any
 
-from harness.cluster.base import ClusterError
-
 
 class FaultError(ValueError):
     """A fault spec that cannot be applied (unknown mode, target or option)."""
@@ -98,11 +96,17 @@ def each(cluster, fn, nodes: list[str]) -> None:
             fn(n)
 
 
-def find_leader(cluster, timeout: float = 10.0) -> str:
-    try:
-        return cluster.wait_for_leader(timeout)
-    except ClusterError as exc:
-        raise FaultError(f"target leader: {exc}") from exc
+class NoLeader(FaultError):
+    """No node leads at this moment. The run driver (harness/driver.py) tries the fault
+    again a little later, in its own clock (real or virtual), for up to LEADER_WAIT_S."""
+
+
+def find_leader(cluster) -> str:
+    """The leader now, without waiting: waiting is the driver's, in the run's own time."""
+    lead = cluster.leader()
+    if lead is None:
+        raise NoLeader("target leader: no node leads right now")
+    return lead
 
 
 class Nemesis:
@@ -113,9 +117,12 @@ class Nemesis:
         self._lock = threading.Lock()
 
     def start(self, fault: Fault) -> dict[str, Any]:
+        """Starts `fault` and keeps it for heal_all(). A fault whose start raised is not
+        kept: a start either applies the fault or undoes what it did (packet.py)."""
+        applied = fault.start()
         with self._lock:
             self.faults.append(fault)
-        return fault.start()
+        return applied
 
     def heal_all(self) -> list[str]:
         """Heals every active fault, newest first; returns the errors (never raises)."""

@@ -1,35 +1,41 @@
-"""The `Cluster` interface over a SimCluster, so the nemesis's own fault objects
-(harness/nemesis/) drive the simulation exactly as they drive Docker.
+"""The `Cluster` interface over a SimCluster, so the run driver (harness/driver.py) and
+the nemesis's own fault objects (harness/nemesis/) drive the simulation exactly as they
+drive Docker.
 
-Every primitive acts at the current virtual time. Nothing here sleeps: a fault that
-needs a leader when there is none raises `NoLeaderYet`, and the driver
-(harness/sim/backend.py) tries the fault again a little later in virtual time, as
-`Cluster.wait_for_leader` would poll in real time.
+Every primitive acts at once, at the current virtual time, so the driver calls them
+directly rather than in a thread (`run_blocking`). Clients are raftnode's own, over the
+simulated network (harness/sim/transport.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from harness.cluster.base import Cluster
 from harness.sim.cluster import SimCluster
+from harness.sim.transport import SimTransport
+from raftnode.client import Client
 
+T = TypeVar("T")
 
-class NoLeaderYet(Exception):
-    """No node leads right now; ask again after some virtual time.
-
-    Deliberately not a ClusterError: the nemesis turns those into a failed fault at
-    once, while this one must reach the driver, which retries."""
-
-    def __init__(self, exclude: set[str] | None):
-        super().__init__(f"no leader{' other than ' + str(sorted(exclude)) if exclude else ''}")
-        self.exclude = exclude
+# One way, harness to node: a local bridge and a busy server.
+CLIENT_LATENCY_MS = (0.1, 1.0)
+SETTLE_MS = 30_000.0  # a healed cluster converges within this, before its logs are dumped
 
 
 class SimBackendCluster(Cluster):
-    def __init__(self, sim: SimCluster):
+    def __init__(self, sim: SimCluster, seed: int = 0):
         self.sim = sim
         self.nodes = list(sim.ids)
+        # Client <-> node latencies on their own random stream, so the cluster's stays as
+        # it is.
+        rng = random.Random(f"{seed}/sim-clients")
+        self.latency = lambda: rng.uniform(*CLIENT_LATENCY_MS)
+        self.settle_problem: str | None = None
         self.clock_offsets: dict[str, float] = {n: 0.0 for n in self.nodes}  # seconds
         self._strobe: dict[str, int] = {}  # node -> generation of its strobe chain
 
@@ -52,11 +58,46 @@ class SimBackendCluster(Cluster):
             return None  # a killed or frozen node does not answer
         return n.core.status()
 
-    def wait_for_leader(self, timeout: float = 10.0, exclude: set[str] | None = None) -> str:
-        lead = self.leader()
-        if lead and lead not in (exclude or set()):
-            return lead
-        raise NoLeaderYet(exclude)
+    def leader(self) -> str | None:
+        return self.sim.leader()
+
+    # ---- what the run driver uses ------------------------------------------------------
+
+    def open_client(self, timeout: float, client_id: str | None = None, rng: Any = None) -> Client:
+        return Client(
+            {n: n for n in self.nodes},
+            timeout=timeout,
+            client_id=client_id,
+            transport=SimTransport(self.sim, self.latency),
+            rng=rng,
+        )
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
+    def collect(self, dest: Any) -> None:
+        """Heal everything and let the cluster converge, so every node's committed log is
+        complete when it is dumped (Docker collects from a healed cluster too), then write
+        nodes/<id>/events.jsonl (virtual ns) and log.jsonl (committed entries, in order)."""
+        sim = self.sim
+        try:
+            sim.finish(timeout_ms=SETTLE_MS)
+        except AssertionError as exc:  # did not converge: dump what there is
+            self.settle_problem = str(exc)
+        root = Path(dest)
+        for i in sim.ids:
+            d = root / "nodes" / i
+            d.mkdir(parents=True, exist_ok=True)
+            with open(d / "events.jsonl", "w", encoding="utf-8") as f:
+                for ev in sim.node_events[i]:
+                    f.write(json.dumps({**ev, "time": round(ev["time"] * 1_000_000)}) + "\n")
+            n = sim.nodes[i]
+            if n.core is None:
+                continue
+            with open(d / "log.jsonl", "w", encoding="utf-8") as f:
+                for e in n.core.entries_from(1)[: n.core.commit_index]:
+                    line = {"index": e.index, "term": e.term, "command": e.command}
+                    f.write(json.dumps(line) + "\n")
 
     # ---- fault primitives ------------------------------------------------------------
 

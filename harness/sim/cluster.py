@@ -157,6 +157,7 @@ class SimCluster:
         self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
         self.violations: list[str] = []
         self.node_errors: list[str] = []
+        self._interim_waiting: dict[int, Callable[[Op], None]] = {}
         # Hooks for a driver (harness/sim/backend.py): called when an operation completes,
         # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
         self.on_complete: Callable[[Op], None] | None = None
@@ -210,6 +211,10 @@ class SimCluster:
             self._log(label)
             action()
         return True
+
+    def next_event_time(self) -> float | None:
+        """The virtual time of the next queued event, or None when nothing is queued."""
+        return self._queue[0][0] if self._queue else None
 
     def run_for(self, ms: float) -> None:
         self.run_until(lambda: False, ms)
@@ -692,6 +697,40 @@ class SimCluster:
         self._drain(n)
         return op
 
+    def request(self, node: str, req: dict, reply: Callable[[dict | None], None]) -> None:
+        """INTERIM (replaced by the one Ready host): a wire-protocol request to `node` now;
+        reply(answer) when it answers, reply(None) on a lost connection; a node that is
+        down raises ConnectionRefusedError."""
+        n = self.nodes[node]
+        if not n.up:
+            raise ConnectionRefusedError(node)
+        f = {"get": "read", "put": "write"}.get(req["op"], req["op"])
+        value = req.get("value") if f == "write" else None
+        if f == "cas":
+            value = [req.get("expected"), req.get("new")]
+        op = self.invoke(
+            f, req["key"], value, node=node, client=req["client"], seq=req["seq"],
+            timeout_ms=1e12,
+        )  # fmt: skip
+
+        def answer(o: Op) -> None:
+            if o.type == "ok":
+                reply({"ok": True, "value": o.value})
+            elif o.error == "precondition":
+                reply({"ok": False, "error": "precondition", "definite": True})
+            elif o.error in ("not leader", "leadership lost", "node down"):
+                hint = n.core.leader if n.up and n.core is not None else None
+                reply({"ok": False, "error": "not-leader", "definite": True, "leader": hint})
+            elif o.type == "info" or o.error == "node crashed":
+                reply(None)
+            else:
+                reply({"ok": False, "error": "unknown", "definite": False})
+
+        if op.done:
+            answer(op)
+        else:
+            self._interim_waiting[op.id] = answer
+
     def _complete(self, op: Op, outcome: str, error: str | None = None) -> None:
         if op.done:
             return
@@ -701,6 +740,9 @@ class SimCluster:
         self._log(f"complete {op.id} {outcome} {op.value!r} {error or ''}".rstrip())
         if self.on_complete is not None:
             self.on_complete(op)
+        waiting = self._interim_waiting.pop(op.id, None)
+        if waiting is not None:
+            waiting(op)
 
     def _on_op_timeout(self, op: Op) -> None:
         if not op.done:

@@ -1,0 +1,67 @@
+"""The backends a schedule runs on: each a started-on-demand `Cluster` and the event loop
+the run driver (harness/driver.py) runs on against it.
+
+- docker: one container per node (harness/cluster/docker.py), real time;
+- sim: the deterministic simulation (harness/sim/), virtual time.
+
+Everything else about a run (workload, clients, nemesis, heal, final reads, collection,
+checking) is the same code for all of them (harness/runner.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.cluster.base import Cluster
+from harness.schedule import Schedule
+
+BACKENDS = ("docker", "sim")
+
+
+class EnvironmentProblem(RuntimeError):
+    """The run could not happen here (no Docker engine, image build failed, ...)."""
+
+
+@dataclass
+class Backend:
+    cluster: Cluster
+    run: Callable[[Coroutine[Any, Any, Any]], Any]  # runs the driver to completion
+    announce: str  # said once the cluster is up
+    clock: Callable[[], int] | None = None  # the history's ns clock; None: monotonic
+    details: Callable[[], dict[str, Any]] = field(default=lambda: {})  # for results.json
+
+
+def make_backend(name: str, schedule: Schedule) -> Backend:
+    if name == "docker":
+        return docker_backend(schedule)
+    if name == "sim":
+        from harness.sim.backend import sim_backend
+
+        return sim_backend(schedule)
+    raise ValueError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")
+
+
+def docker_backend(schedule: Schedule) -> Backend:
+    from harness.cluster.docker import DockerCluster, DockerConfig
+    from harness.runner import docker_available
+
+    why = docker_available()
+    if why:
+        raise EnvironmentProblem(why)
+    config = DockerConfig(
+        nodes=schedule.nodes,
+        read_mode=schedule.node.read_mode,
+        bugs=list(schedule.node.bugs),
+        # libfaketime re-reading its control file on every clock call costs node CPU:
+        # only pay for it when the schedule moves clocks.
+        clock_faults=any(f.fault == "clock" for f in schedule.nemesis),
+        signals=False,  # the runner handles signals: it must heal and collect first
+    )
+    try:
+        cluster = DockerCluster(config)
+    except Exception as exc:
+        raise EnvironmentProblem(f"cannot use the Docker engine: {exc}") from exc
+    return Backend(cluster, asyncio.run, f"run: cluster up; workload for {schedule.time_limit:g} s")

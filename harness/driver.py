@@ -1,0 +1,289 @@
+"""The run driver: clients, nemesis, heal, recovery and final reads, written once.
+
+    wait for a leader -> workers + nemesis for time-limit -> workers finish their last
+    operation -> heal -> recover -> read every key once more
+
+It is asyncio code against two things only: a `Cluster` (harness/cluster/base.py: its
+clients, its blocking fault primitives, `leader()`) and the running event loop's clock.
+On Docker (and local processes) it runs on an ordinary loop in real time; on the
+simulated backend it runs on harness/sim/loop.py's loop in virtual time, where the same
+code is deterministic. The history recorder is only ever touched from the loop, so its
+lines are in the order the driver saw them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.cluster.base import Cluster
+from harness.nemesis import Nemesis, NoLeader, make_fault
+from harness.recorder import HistoryRecorder
+from harness.schedule import PlannedFault, Schedule, fault_plan
+from raftnode.client import OK, UNKNOWN, Client
+from workloads.register import Operation, RegisterSlot, key_names, make_slots
+
+OP_TIMEOUT = 2.0  # seconds before a client operation ends `info`
+FINAL_READ_ATTEMPTS = 5
+FINAL_READ_PAUSE = 0.2  # seconds between final read attempts
+FIRST_LEADER_WAIT = 10.0  # seconds for the cluster's first leader, before the workload
+LEADER_POLL = 0.1  # a fault that needs a leader asks again this often...
+LEADER_WAIT = 10.0  # ...for this long, then it is a fault problem
+
+
+_NO_LEADER_YET = object()  # start_fault's answer when a leader is needed and there is none
+
+
+@dataclass
+class RunReport:
+    """What the driver did, for the summary and results.json."""
+
+    faults_applied: list[dict[str, Any]] = field(default_factory=list)
+    fault_errors: list[str] = field(default_factory=list)
+    heal_errors: list[str] = field(default_factory=list)
+    final_reads: dict[str, Any] = field(default_factory=dict)
+
+    def to_results(self) -> dict[str, Any]:
+        return {
+            "faults": self.faults_applied,
+            "fault-errors": self.fault_errors,
+            "heal-errors": self.heal_errors,
+            "final-reads": self.final_reads,
+        }
+
+
+def nemesis_timeline(plan: list[PlannedFault]) -> list[tuple[float, str, int]]:
+    """(seconds from the workload's start, "start" | "heal", index into plan), in order."""
+    events: list[tuple[float, int, str, int]] = []
+    for i, p in enumerate(plan):
+        events.append((p.start, 1, "start", i))
+        if p.end is not None:
+            events.append((p.end, 0, "heal", i))  # heals sort before starts at equal times
+    events.sort()
+    return [(at, what, i) for at, _, what, i in events]
+
+
+async def _call(client: Client, op: Operation):
+    if op.f == "read":
+        return await client.get(op.key)
+    if op.f == "write":
+        return await client.put(op.key, op.value)
+    return await client.cas(op.key, op.value[0], op.value[1])
+
+
+class Driver:
+    """One run of a schedule against a started cluster."""
+
+    def __init__(self, cluster: Cluster, schedule: Schedule, recorder: HistoryRecorder):
+        self.cluster = cluster
+        self.schedule = schedule
+        self.recorder = recorder
+        self.report = RunReport()
+        self.nemesis = Nemesis()
+        self.seed = schedule.seed or 0
+        # Process numbers for clients renumbered after an `info`, after the slots'.
+        self.numbers = itertools.count(schedule.workload.concurrency)
+        self.client_ids = itertools.count()
+        self.loop = asyncio.get_running_loop()
+
+    # ---- clients ---------------------------------------------------------------------
+
+    def new_client(self) -> Client:
+        n = next(self.client_ids)
+        # Seeded per client, so a simulated run's backoff jitter is reproducible.
+        rng = random.Random(f"{self.seed}/client/{n}")
+        return self.cluster.open_client(OP_TIMEOUT, client_id=f"c{n}-{self.seed}", rng=rng)
+
+    async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:
+        """Invoke, call, complete. Returns (history type, value seen, the process to use
+        next: a process whose operation ended `info` invokes nothing more, per DESIGN)."""
+        self.recorder.invoke(process, op.f, op.value, key=op.key)
+        result = await _call(client, op)
+        if result.outcome == OK:
+            seen = result.value if op.f == "read" else op.value
+            self.recorder.complete(process, "ok", seen, node=result.node_id)
+            return "ok", seen, process
+        if result.outcome == UNKNOWN:
+            self.recorder.complete(process, "info", op.value, error=result.error)
+            return "info", None, next(self.numbers)
+        self.recorder.complete(process, "fail", op.value, error=result.error, node=result.node_id)
+        return "fail", None, process
+
+    async def worker(self, slot: RegisterSlot, stop: asyncio.Event) -> None:
+        w = self.schedule.workload
+        process = slot.slot
+        client = self.new_client()
+        interval = w.concurrency / w.rate if w.rate > 0 else 0.0
+        # Stagger the slots so that the whole cluster sees an even rate, not bursts.
+        next_at = self.loop.time() + interval * slot.slot / max(w.concurrency, 1)
+        try:
+            while not stop.is_set():
+                if interval:
+                    delay = next_at - self.loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                        if stop.is_set():
+                            break
+                    next_at = max(next_at + interval, self.loop.time() - interval)
+                op = slot.next_operation()
+                outcome, value, new_process = await self.perform(process, client, op)
+                slot.observe(op, outcome, value)
+                if new_process != process:  # renumbered after an info: a new client
+                    await client.close()
+                    client = self.new_client()
+                    process = new_process
+        finally:
+            await client.close()
+
+    # ---- nemesis -----------------------------------------------------------------------
+
+    async def run_nemesis(self, plan: list[PlannedFault], t0: float) -> None:
+        """Start and heal each planned fault at its time; errors are recorded, not fatal.
+
+        A fault aimed at the leader while there is none (an election under way) must not
+        hold up the faults after it: it waits for a leader on its own and, once started,
+        lasts its planned duration from then on."""
+        faults: dict[int, Any] = {}
+        late: list[asyncio.Future] = []
+        try:
+            for at, what, i in nemesis_timeline(plan):
+                delay = t0 + at - self.loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                p = plan[i]
+                if what == "heal":
+                    if i in faults:
+                        await self.heal_fault(p.spec, faults.pop(i))
+                    continue
+                rng = random.Random(f"{self.seed}/nemesis/{i}")
+                fault = await self.start_fault(p.spec, at, rng, wait=False)
+                if fault is _NO_LEADER_YET:
+                    late.append(asyncio.ensure_future(self.late_fault(p, rng)))
+                elif fault is not None:
+                    faults[i] = fault
+            await asyncio.gather(*late)
+        finally:
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def late_fault(self, p: PlannedFault, rng: random.Random) -> None:
+        fault = await self.start_fault(p.spec, p.start, rng, wait=True)
+        if fault is not None and p.end is not None:
+            await asyncio.sleep(p.end - p.start)
+            await self.heal_fault(p.spec, fault)
+
+    async def heal_fault(self, spec: Any, fault: Any) -> None:
+        try:
+            healed = await self.cluster.run_blocking(fault.heal)
+            self.recorder.nemesis(f"stop-{spec.fault}", healed)
+        except Exception as exc:
+            self.report.heal_errors.append(f"{spec.fault}: {exc}")
+
+    async def start_fault(self, spec: Any, at: float, rng: random.Random, wait: bool) -> Any:
+        """The started fault, or None when it could not be applied (recorded as a fault
+        problem). One aimed at the leader while there is none gives _NO_LEADER_YET, or
+        with `wait` polls for a leader for up to LEADER_WAIT."""
+        waited = 0.0
+        while True:
+            # The same random stream on every try, so the choice of targets does not
+            # depend on how long the fault waited.
+            state = rng.getstate()
+            try:
+                fault = make_fault(spec, self.cluster, rng)
+                applied = await self.cluster.run_blocking(self.nemesis.start, fault)
+            except NoLeader as exc:
+                if not wait:
+                    rng.setstate(state)
+                    return _NO_LEADER_YET
+                if waited + LEADER_POLL > LEADER_WAIT:
+                    self._fault_failed(spec, at, f"{exc}; none within {LEADER_WAIT:g} s")
+                    return None
+                rng.setstate(state)
+                await asyncio.sleep(LEADER_POLL)
+                waited += LEADER_POLL
+                continue
+            except Exception as exc:  # one failed fault must not end the run
+                self._fault_failed(spec, at, str(exc))
+                return None
+            self.recorder.nemesis(f"start-{spec.fault}", applied)
+            self.report.faults_applied.append({"fault": spec.fault, "at": at, **applied})
+            return fault
+
+    def _fault_failed(self, spec: Any, at: float, error: str) -> None:
+        self.report.fault_errors.append(f"{spec.fault} at {at:g} s (line {spec.line}): {error}")
+        self.recorder.nemesis(f"fail-{spec.fault}", {"error": error})
+
+    async def heal_all(self) -> None:
+        errors = await self.cluster.run_blocking(self.nemesis.heal_all)
+        self.report.heal_errors += errors
+        self.recorder.nemesis("heal", {"errors": errors} if errors else None)
+
+    # ---- the run -----------------------------------------------------------------------
+
+    async def wait_for_leader(self, timeout: float) -> bool:
+        deadline = self.loop.time() + timeout
+        while self.loop.time() < deadline:
+            if await self.cluster.run_blocking(self.cluster.leader) is not None:
+                return True
+            await asyncio.sleep(LEADER_POLL)
+        return False
+
+    async def final_reads(self, keys: list[str]) -> None:
+        """One final read of every key, retried (each try its own operation) until ok."""
+        process = next(self.numbers)
+        for key in keys:
+            for attempt in range(FINAL_READ_ATTEMPTS):
+                if attempt:
+                    await asyncio.sleep(FINAL_READ_PAUSE)
+                client = self.new_client()
+                try:
+                    outcome, value, process = await self.perform(
+                        process, client, Operation("read", key, None)
+                    )
+                finally:
+                    await client.close()
+                if outcome == "ok":
+                    self.report.final_reads[key] = value
+                    break
+            else:
+                self.report.final_reads[key] = "unavailable"
+
+    async def run(self) -> RunReport:
+        s = self.schedule
+        # The cluster is up; let it elect before the clock of the workload starts.
+        await self.wait_for_leader(FIRST_LEADER_WAIT)
+        t0 = self.loop.time()
+        stop = asyncio.Event()
+        slots = make_slots(s.workload, self.seed)
+        workers = [asyncio.ensure_future(self.worker(slot, stop)) for slot in slots]
+        nemesis = asyncio.ensure_future(self.run_nemesis(fault_plan(s), t0))
+        try:
+            await asyncio.sleep(s.time_limit)
+        finally:
+            stop.set()
+            nemesis.cancel()
+            # In-flight operations end on their own timeouts; their completions belong in
+            # the history.
+            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(nemesis, return_exceptions=True)
+            if s.final.heal:
+                await self.heal_all()
+        if s.final.heal:
+            await asyncio.sleep(s.final.recover)
+        # Without `final.heal` the final reads see the faults still active; the run still
+        # ends healed (DESIGN), just after them.
+        try:
+            await self.final_reads(key_names(s.workload.keys))
+        finally:
+            if not s.final.heal:
+                await self.heal_all()
+        return self.report
+
+
+async def drive(cluster: Cluster, schedule: Schedule, recorder: HistoryRecorder) -> RunReport:
+    """Run `schedule`'s workload and nemesis against the started `cluster`."""
+    return await Driver(cluster, schedule, recorder).run()
