@@ -24,7 +24,7 @@ from harness.nemesis import Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
 from harness.schedule import PlannedFault, Schedule, fault_plan
 from raftnode.client import OK, UNKNOWN, Client
-from workloads.register import Operation, RegisterSlot, key_names, make_slots
+from workloads import WORKLOADS, Operation, Slot
 
 OP_TIMEOUT = 2.0  # seconds before a client operation ends `info`
 FINAL_READ_ATTEMPTS = 5
@@ -66,14 +66,6 @@ def nemesis_timeline(plan: list[PlannedFault]) -> list[tuple[float, str, int]]:
     return [(at, what, i) for at, _, what, i in events]
 
 
-async def _call(client: Client, op: Operation):
-    if op.f == "read":
-        return await client.get(op.key)
-    if op.f == "write":
-        return await client.put(op.key, op.value)
-    return await client.cas(op.key, op.value[0], op.value[1])
-
-
 class Driver:
     """One run of a schedule against a started cluster."""
 
@@ -82,6 +74,7 @@ class Driver:
         self.schedule = schedule
         self.recorder = recorder
         self.report = RunReport()
+        self.workload = WORKLOADS[schedule.workload.name]
         self.nemesis = Nemesis()
         self.seed = schedule.seed or 0
         # Process numbers for clients renumbered after an `info`, after the slots'.
@@ -101,9 +94,9 @@ class Driver:
         """Invoke, call, complete. Returns (history type, value seen, the process to use
         next: a process whose operation ended `info` invokes nothing more, per DESIGN)."""
         self.recorder.invoke(process, op.f, op.value, key=op.key)
-        result = await _call(client, op)
+        result = await self.workload.call(client, op)
         if result.outcome == OK:
-            seen = result.value if op.f == "read" else op.value
+            seen = self.workload.ok_value(op, result)
             self.recorder.complete(process, "ok", seen, node=result.node_id)
             return "ok", seen, process
         if result.outcome == UNKNOWN:
@@ -112,7 +105,7 @@ class Driver:
         self.recorder.complete(process, "fail", op.value, error=result.error, node=result.node_id)
         return "fail", None, process
 
-    async def worker(self, slot: RegisterSlot, stop: asyncio.Event) -> None:
+    async def worker(self, slot: Slot, stop: asyncio.Event) -> None:
         w = self.schedule.workload
         process = slot.slot
         client = self.new_client()
@@ -232,25 +225,24 @@ class Driver:
             await asyncio.sleep(LEADER_POLL)
         return False
 
-    async def final_reads(self, keys: list[str]) -> None:
-        """One final read of every key, retried (each try its own operation) until ok."""
+    async def final_reads(self, ops: list[Operation]) -> None:
+        """The workload's final operations (a read of every key), each retried (each try
+        its own operation) until it is ok."""
         process = next(self.numbers)
-        for key in keys:
+        for op in ops:
             for attempt in range(FINAL_READ_ATTEMPTS):
                 if attempt:
                     await asyncio.sleep(FINAL_READ_PAUSE)
                 client = self.new_client()
                 try:
-                    outcome, value, process = await self.perform(
-                        process, client, Operation("read", key, None)
-                    )
+                    outcome, value, process = await self.perform(process, client, op)
                 finally:
                     await client.close()
                 if outcome == "ok":
-                    self.report.final_reads[key] = value
+                    self.report.final_reads[op.key] = value
                     break
             else:
-                self.report.final_reads[key] = "unavailable"
+                self.report.final_reads[op.key] = "unavailable"
 
     async def run(self) -> RunReport:
         s = self.schedule
@@ -258,7 +250,7 @@ class Driver:
         await self.wait_for_leader(FIRST_LEADER_WAIT)
         t0 = self.loop.time()
         stop = asyncio.Event()
-        slots = make_slots(s.workload, self.seed)
+        slots = self.workload.slots(s.workload, self.seed)
         workers = [asyncio.ensure_future(self.worker(slot, stop)) for slot in slots]
         nemesis = asyncio.ensure_future(self.run_nemesis(fault_plan(s), t0))
         try:
@@ -277,7 +269,7 @@ class Driver:
         # Without `final.heal` the final reads see the faults still active; the run still
         # ends healed (DESIGN), just after them.
         try:
-            await self.final_reads(key_names(s.workload.keys))
+            await self.final_reads(self.workload.final_operations(s.workload))
         finally:
             if not s.final.heal:
                 await self.heal_all()

@@ -1,0 +1,41 @@
+"""Workloads: what the clients of a run do, one module each, registered in WORKLOADS.
+
+A workload gives each client slot its own operation stream (seeded from the run's seed
+and the slot, so the operations do not depend on timing), says how an operation is
+carried out by a client (raftnode/client.py's `Client`), what an `ok` completion records
+as its value, and which operations end the run (the final reads). The run driver
+(harness/driver.py) knows nothing else about it: a new workload is one module here plus
+its line in WORKLOADS.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from workloads.base import Operation, Slot
+from workloads.register import RegisterWorkload
+
+
+class Workload(Protocol):
+    name: str
+
+    def slots(self, spec: Any, seed: int) -> list[Slot]:
+        """One operation stream per client slot (spec: the schedule's WorkloadSpec)."""
+        ...
+
+    async def call(self, client: Any, op: Operation) -> Any:
+        """Carry `op` out through `client`; returns the client's Result."""
+        ...
+
+    def ok_value(self, op: Operation, result: Any) -> Any:
+        """The value an `ok` completion of `op` records in the history."""
+        ...
+
+    def final_operations(self, spec: Any) -> list[Operation]:
+        """What the run does once healed: each is retried until it is ok."""
+        ...
+
+
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (RegisterWorkload(),)}
+
+__all__ = ["WORKLOADS", "Operation", "Slot", "Workload"]

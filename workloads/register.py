@@ -16,14 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.schedule import WorkloadSpec
-
-
-@dataclass(frozen=True)
-class Operation:
-    f: str  # "read" | "write" | "cas"
-    key: str
-    value: Any  # None for read; the value for write; [expected, new] for cas
+from workloads.base import Operation
 
 
 @dataclass
@@ -68,7 +61,7 @@ def key_names(count: int) -> list[str]:
     return [f"k{i}" for i in range(count)]
 
 
-def make_slots(spec: WorkloadSpec, seed: int) -> list[RegisterSlot]:
+def make_slots(spec: Any, seed: int) -> list[RegisterSlot]:
     keys = key_names(spec.keys)
     mix = [(f, w) for f, w in spec.mix.items() if w > 0]
     return [
@@ -81,3 +74,26 @@ def make_slots(spec: WorkloadSpec, seed: int) -> list[RegisterSlot]:
         )
         for i in range(spec.concurrency)
     ]
+
+
+class RegisterWorkload:
+    """read / write / cas over independent keys, unique values (history models
+    `cas-register` per key)."""
+
+    name = "register"
+
+    def slots(self, spec: Any, seed: int) -> list[RegisterSlot]:
+        return make_slots(spec, seed)
+
+    async def call(self, client: Any, op: Operation) -> Any:
+        if op.f == "read":
+            return await client.get(op.key)
+        if op.f == "write":
+            return await client.put(op.key, op.value)
+        return await client.cas(op.key, op.value[0], op.value[1])
+
+    def ok_value(self, op: Operation, result: Any) -> Any:
+        return result.value if op.f == "read" else op.value
+
+    def final_operations(self, spec: Any) -> list[Operation]:
+        return [Operation("read", key, None) for key in key_names(spec.keys)]
