@@ -2,17 +2,27 @@
 network and disks, virtual time); see cluster.py for what it models."""
 
 from harness.sim.cluster import NetworkConfig, Op, SafetyViolation, SimCluster, SimConfig
-from harness.sim.explore import FAULT_KINDS, Fault, random_faults, run_simulation, schedule_fault
+from harness.sim.explore import (
+    FAMILIES,
+    plan_text,
+    planned,
+    random_fault,
+    random_plan,
+    run_simulation,
+    schedule_plan,
+)
 
 __all__ = [
-    "FAULT_KINDS",
-    "Fault",
+    "FAMILIES",
     "NetworkConfig",
     "Op",
     "SafetyViolation",
     "SimCluster",
     "SimConfig",
-    "random_faults",
+    "plan_text",
+    "planned",
+    "random_fault",
+    "random_plan",
     "run_simulation",
-    "schedule_fault",
+    "schedule_plan",
 ]

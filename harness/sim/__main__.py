@@ -16,7 +16,7 @@ import sys
 import time
 
 from harness.sim.cluster import NetworkConfig, SafetyViolation, SimConfig
-from harness.sim.explore import FAULT_KINDS, random_faults, run_simulation
+from harness.sim.explore import FAMILIES, plan_text, random_plan, run_simulation
 from raftnode.core import KNOWN_BUGS, READ_MODES
 
 
@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--duration-ms", type=float, default=2000.0)
     p.add_argument("--faults", type=int, default=6, help="random faults per run")
-    p.add_argument("--kinds", default=",".join(FAULT_KINDS), help="fault kinds to draw from")
+    p.add_argument(
+        "--families", default=",".join(FAMILIES), help="fault families to draw from (the nemesis's)"
+    )
     p.add_argument("--read-mode", choices=READ_MODES, default="read-index")
     p.add_argument("--bug", action="append", default=[], choices=sorted(KNOWN_BUGS))
     p.add_argument("--drop", type=float, default=0.05)
@@ -47,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pipeline", action="store_true")
     p.add_argument("--trace", help="write the trace of the (last or failing) run here")
     args = p.parse_args(argv)
-    kinds = tuple(k for k in args.kinds.split(",") if k)
-    unknown = set(kinds) - set(FAULT_KINDS)
+    families = tuple(k for k in args.families.split(",") if k)
+    unknown = set(families) - set(FAMILIES)
     if unknown:
-        p.error(f"unknown fault kind(s) {sorted(unknown)}; known: {', '.join(FAULT_KINDS)}")
+        p.error(f"unknown fault family {sorted(unknown)}; known: {', '.join(FAMILIES)}")
     seeds = args.seeds or args.seed or range(0, 1)
     ids = [f"n{i}" for i in range(1, args.nodes + 1)]
     status = 0
@@ -65,15 +67,15 @@ def main(argv: list[str] | None = None) -> int:
             pipeline=args.pipeline,
             network=NetworkConfig(1.0, args.max_delay_ms, args.drop, args.duplicate),
         )
-        faults = random_faults(random.Random(seed), ids, args.duration_ms, args.faults, kinds)
+        plan = random_plan(random.Random(seed), ids, args.duration_ms / 1000, args.faults, families)
         t0 = time.perf_counter()
         try:
-            cluster = run_simulation(config, faults, args.duration_ms)
+            cluster = run_simulation(config, plan, args.duration_ms)
         except AssertionError as exc:
             cluster = getattr(exc, "cluster", None)
             kind = "VIOLATION" if isinstance(exc, SafetyViolation) else "NO CONVERGENCE"
             print(f"seed {seed}: {kind}: {exc}")
-            print(f"  faults: {faults}")
+            print("  faults:\n" + "\n".join("    " + ln for ln in plan_text(plan).splitlines()))
             status = 1
             break
         ok = sum(1 for op in cluster.history if op.type == "ok")

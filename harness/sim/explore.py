@@ -1,129 +1,158 @@
-"""Whole simulated runs: a fault plan plus a random client workload on a SimCluster.
+"""Whole simulated runs for property tests and seed searches.
 
-`run_simulation` is what the property tests (and a later `--backend sim`) call;
-`random_faults` draws a fault plan from a seed, for seed searches.
+A run is a fault plan in the schedule's own vocabulary (harness/schedule.py's
+`PlannedFault`: the nemesis's faults, modes and targets, started and healed through
+harness/nemesis/ on the simulation's `Cluster`) plus clients that talk to whichever
+node believes it leads, stale leaders included: that is where stale reads and lost
+writes show, and the simulation checks Raft's safety properties as the run goes.
+
+`random_plan` draws a plan from a seed; `run_simulation` runs one. Both are what the
+hypothesis tests, `python -m harness.sim` and seed searches call.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
 
+from harness.nemesis import FaultError, NoLeader, make_fault
+from harness.nemesis.partition import MODES as PARTITION_MODES
+from harness.schedule import FaultSpec, PlannedFault
+from harness.sim.adapter import SimBackendCluster
 from harness.sim.cluster import SimCluster, SimConfig
+from workloads.base import Operation
+from workloads.register import make_slots
 
-FAULT_KINDS = ("partition", "one-way", "isolate", "crash", "pause", "clock")
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One fault and its heal: it starts at at_ms and is undone for_ms later."""
-
-    at_ms: float
-    kind: str  # one of FAULT_KINDS
-    nodes: tuple[str, ...]  # partition: one side (the rest is the other); one-way: senders
-    #                         whose messages to the rest are lost; others: the targets
-    for_ms: float
-    rate: float = 1.0  # clock: how fast the targets' ticks run meanwhile
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+FAMILIES = ("partition", "kill", "pause", "clock", "packet")
+LEADER_RETRY_MS = 50.0  # a fault aimed at the leader while there is none asks again
 
 
-def schedule_fault(c: SimCluster, f: Fault) -> None:
-    end = f.at_ms + f.for_ms
-    if f.kind == "partition":
-        side = [i for i in f.nodes if i in c.ids]
-        rest = [i for i in c.ids if i not in side]
-        c.at(f.at_ms, lambda: c.partition(side, rest), f"fault partition {side}|{rest}")
-        c.at(end, c.heal, "fault heal")
-    elif f.kind == "one-way":
-        side = [i for i in f.nodes if i in c.ids]
-        rest = [i for i in c.ids if i not in side]
-
-        def cut() -> None:
-            for a in side:
-                for b in rest:
-                    c.block(a, b)
-
-        c.at(f.at_ms, cut, f"fault one-way {side}->{rest}")
-        c.at(end, c.heal, "fault heal")
-    elif f.kind == "isolate":
-        for i in f.nodes:
-            c.at(f.at_ms, lambda i=i: c.isolate(i), f"fault isolate {i}")
-        c.at(end, c.heal, "fault heal")
-    elif f.kind == "crash":
-        for i in f.nodes:
-            c.at(f.at_ms, lambda i=i: c.crash(i), f"fault crash {i}")
-            c.at(end, lambda i=i: c.restart(i), f"fault restart {i}")
-    elif f.kind == "pause":
-        for i in f.nodes:
-            c.at(f.at_ms, lambda i=i: c.pause(i), f"fault pause {i}")
-            c.at(end, lambda i=i: c.resume(i), f"fault resume {i}")
-    elif f.kind == "clock":
-        for i in f.nodes:
-            c.at(f.at_ms, lambda i=i: c.set_clock_rate(i, f.rate), f"fault clock {i}")
-            c.at(end, lambda i=i: c.set_clock_rate(i, 1.0), f"fault clock-reset {i}")
+def plan_text(plan: Sequence[PlannedFault]) -> str:
+    """One line per fault, as a person reads a schedule: `0.30-0.70 s partition mode=one`."""
+    lines = []
+    for p in plan:
+        opts = " ".join(f"{k}={v}" for k, v in p.spec.options.items())
+        end = f"{p.end:.2f}" if p.end is not None else "end"
+        lines.append(f"{p.start:.2f}-{end} s {p.spec.fault} {opts}".rstrip())
+    return "\n".join(lines)
 
 
-def random_faults(
+def planned(start_s: float, for_s: float | None, fault: str, **options: object) -> PlannedFault:
+    """A fault window: `planned(0.3, 0.4, "partition", mode="one")`."""
+    end = start_s + for_s if for_s is not None else None
+    return PlannedFault(start_s, end, FaultSpec(fault=fault, options=dict(options)))
+
+
+def random_fault(rng: random.Random, ids: list[str], family: str) -> FaultSpec:
+    """A fault of `family` with options drawn from everything the nemesis offers."""
+    targets = ["one", "leader", "minority", "majority", "all"]
+    target = rng.choice([*targets, sorted(rng.sample(ids, rng.randint(1, len(ids))))])
+    if family == "partition":
+        modes = [m for m in PARTITION_MODES if m != "majorities-ring" or len(ids) >= 4]
+        mode = rng.choice(modes)
+        options: dict[str, object] = {"mode": mode}
+        if mode not in ("majorities-ring", "bridge"):
+            options["one-way"] = rng.random() < 0.3
+        return FaultSpec(fault="partition", options=options)
+    if family in ("kill", "pause"):
+        return FaultSpec(fault=family, options={"target": target})
+    if family == "clock":
+        delta = rng.choice([-1, 1]) * rng.choice([100, 500, 1000, 3000])
+        if rng.random() < 0.5:
+            return FaultSpec("clock", {"mode": "bump", "delta-ms": delta, "target": target})
+        period = rng.choice([50, 200, 500])
+        options = {"mode": "strobe", "delta-ms": delta, "period-ms": period, "target": target}
+        return FaultSpec("clock", options)
+    if family == "packet":
+        options = {"target": target}
+        if rng.random() < 0.7:
+            options["delay-ms"] = rng.choice([5, 20, 50, 200])
+        if "delay-ms" not in options or rng.random() < 0.5:
+            options["loss"] = rng.choice([5, 20, 50])
+        return FaultSpec("packet", options)
+    raise ValueError(f"unknown fault family {family!r}; expected one of {FAMILIES}")
+
+
+def random_plan(
     rng: random.Random,
     ids: list[str],
-    duration_ms: float,
+    duration_s: float,
     count: int,
-    kinds: tuple[str, ...] = FAULT_KINDS,
-    max_for_ms: float = 600.0,
-    min_for_ms: float = 5.0,
-) -> list[Fault]:
-    faults = []
+    families: Sequence[str] = FAMILIES,
+    max_for_s: float = 0.6,
+    min_for_s: float = 0.005,
+) -> list[PlannedFault]:
+    """`count` faults of the given families at random times within `duration_s`."""
+    plan = []
     for _ in range(count):
-        kind = rng.choice(kinds)
-        k = rng.randint(1, max(1, len(ids) // 2))
-        nodes = tuple(sorted(rng.sample(ids, k)))
-        faults.append(
-            Fault(
-                at_ms=round(rng.uniform(0, duration_ms), 1),
-                kind=kind,
-                nodes=nodes,
-                for_ms=round(rng.uniform(min_for_ms, max_for_ms), 1),
-                rate=rng.choice((0.5, 2.0, 4.0)),
-            )
-        )
-    return faults
+        spec = random_fault(rng, ids, rng.choice(list(families)))
+        start = round(rng.uniform(0, duration_s), 3)
+        plan.append(PlannedFault(start, start + round(rng.uniform(min_for_s, max_for_s), 3), spec))
+    return sorted(plan, key=lambda p: p.start)
+
+
+def schedule_plan(c: SimCluster, plan: Sequence[PlannedFault], seed: int) -> None:
+    """Start and heal each planned fault at its virtual time, through the nemesis.
+
+    Faults may overlap; a fault that cannot apply (a mode this cluster size does not
+    allow) is noted in the trace and skipped; one aimed at the leader while there is
+    none asks again every LEADER_RETRY_MS until its window ends.
+    """
+    cluster = SimBackendCluster(c, seed)
+    for i, p in enumerate(plan):
+        end_ms = p.end * 1000.0 if p.end is not None else None
+
+        def start(i: int = i, p: PlannedFault = p, end_ms: float | None = end_ms) -> None:
+            rng = random.Random(f"{seed}/fault/{i}")
+            try:
+                fault = make_fault(p.spec, cluster, rng)
+                fault.start()
+            except NoLeader:
+                if end_ms is None or c.now + LEADER_RETRY_MS < end_ms:
+                    c.at(c.now + LEADER_RETRY_MS, lambda: start(i, p, end_ms), f"fault {i} retry")
+                return
+            except FaultError as exc:
+                c.at(c.now, lambda: None, f"fault {i} not applied: {exc}")
+                return
+            if end_ms is not None:
+                c.at(max(end_ms, c.now), fault.heal, f"fault {i} heal {p.spec.fault}")
+
+        c.at(p.start * 1000.0, start, f"fault {i} {p.spec.fault} {p.spec.options}")
 
 
 def run_simulation(
     config: SimConfig,
-    faults: list[Fault] = (),
+    plan: Sequence[PlannedFault] = (),
     duration_ms: float = 2000.0,
     op_interval_ms: float = 10.0,
     keys: int = 3,
     finish: bool = True,
 ) -> SimCluster:
-    """Run a workload under `faults` for duration_ms, then heal and check at rest.
+    """Run a workload under `plan` for duration_ms, then heal and check at rest.
 
     Raises SafetyViolation (an AssertionError) at the first broken property; the
     cluster's trace up to that point is on the exception's `cluster` attribute.
     """
+    from harness.schedule import WorkloadSpec
+
     c = SimCluster(config)
-    for f in faults:
-        schedule_fault(c, f)
-    counter = [0]
+    schedule_plan(c, plan, config.seed)
+    # The register workload's own operation stream (one slot): unique values per key.
+    spec = WorkloadSpec(keys=keys, concurrency=1, mix={"read": 0.4, "write": 0.45, "cas": 0.15})
+    slot = make_slots(spec, config.seed)[0]
+    # What the slot learns of each register from its completed operations, so that some
+    # of its cas find the value they expect.
+    c.on_complete = lambda op: slot.observe(
+        Operation(op.f, op.key, None if op.f == "read" else op.value), op.type, op.value
+    )
 
     def client() -> None:
         # Clients talk to any node that believes it leads, stale leaders included:
         # that is where stale reads and lost writes show.
         leaders = [i for i in c.ids if c.nodes[i].up and c.nodes[i].core.role == "leader"]
         node = c.rng.choice(leaders) if leaders else c.rng.choice(c.ids)
-        key = f"k{c.rng.randrange(keys)}"
-        r = c.rng.random()
-        counter[0] += 1
-        if r < 0.4:
-            c.invoke("read", key, node=node)
-        elif r < 0.85:
-            c.invoke("write", key, counter[0], node=node)
-        else:
-            c.invoke("cas", key, [counter[0] - c.rng.randrange(1, 4), counter[0]], node=node)
+        op = slot.next_operation()
+        c.invoke(op.f, op.key, op.value, node=node)
         nxt = c.now + c.rng.expovariate(1.0 / op_interval_ms)
         if nxt < duration_ms:
             c.at(nxt, client, "client")

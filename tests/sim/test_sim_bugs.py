@@ -16,7 +16,7 @@ from harness.sim import (
     SafetyViolation,
     SimCluster,
     SimConfig,
-    random_faults,
+    random_plan,
     run_simulation,
 )
 from raftnode.core import LEADER
@@ -33,7 +33,7 @@ def _search_config(seed: int, bugs: frozenset[str]) -> tuple[SimConfig, list]:
         bugs=bugs,
         network=NetworkConfig(1.0, 20.0, drop=0.05, duplicate=0.05),
     )
-    faults = random_faults(rng, [f"n{i}" for i in range(1, n + 1)], 2000.0, 6)
+    faults = random_plan(rng, [f"n{i}" for i in range(1, n + 1)], 2.0, 6)
     return config, faults
 
 

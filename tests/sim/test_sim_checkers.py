@@ -12,7 +12,7 @@ from test_sim_bugs import _first_violation, _search_config
 from checkers.history import read_jsonl
 from checkers.linearizable import check_history
 from checkers.models import get_model
-from harness.sim import NetworkConfig, SimCluster, SimConfig, random_faults, run_simulation
+from harness.sim import NetworkConfig, SimCluster, SimConfig, random_plan, run_simulation
 
 
 def _linearizable(cluster: SimCluster) -> object:
@@ -23,7 +23,7 @@ def _linearizable(cluster: SimCluster) -> object:
 
 def test_a_correct_cluster_under_faults_gives_a_linearizable_history():
     config = SimConfig(nodes=5, seed=11, network=NetworkConfig(1.0, 20.0, drop=0.05))
-    faults = random_faults(random.Random(11), [f"n{i}" for i in range(1, 6)], 2000.0, 6)
+    faults = random_plan(random.Random(11), [f"n{i}" for i in range(1, 6)], 2.0, 6)
     c = run_simulation(config, faults, 2000.0)
     assert sum(1 for op in c.history if op.type == "ok") > 50
     assert _linearizable(c) is True

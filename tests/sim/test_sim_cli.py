@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from harness.sim.__main__ import main
 
 
@@ -16,13 +18,15 @@ def test_cli_reports_safe_runs_and_exits_zero(capsys, tmp_path):
 def test_cli_stops_at_the_first_violation_and_exits_one(capsys):
     assert main(["--seeds", "0-60", "--bug", "no-log-check", "--nodes", "5"]) == 1
     out = capsys.readouterr().out
-    assert "VIOLATION" in out and "faults: [Fault(" in out
+    assert "VIOLATION" in out and "faults:\n" in out
+    # The plan that broke it, one fault a line, as a schedule reads.
+    assert re.search(r"\d\.\d\d-\d\.\d\d s (partition|kill|pause|clock|packet) ", out)
 
 
-def test_cli_rejects_an_unknown_fault_kind(capsys):
+def test_cli_rejects_an_unknown_fault_family(capsys):
     import pytest
 
     with pytest.raises(SystemExit) as exc:
-        main(["--kinds", "crash,flood"])
+        main(["--families", "kill,flood"])
     assert exc.value.code == 2
-    assert "unknown fault kind(s) ['flood']" in capsys.readouterr().err
+    assert "unknown fault family ['flood']" in capsys.readouterr().err

@@ -6,15 +6,16 @@ import hashlib
 
 import pytest
 
-from harness.sim import Fault, NetworkConfig, SimCluster, SimConfig, run_simulation
+from harness.sim import NetworkConfig, SimCluster, SimConfig, planned, run_simulation
 from raftnode.core import LEADER
 
 FAULTS = [
-    Fault(300.0, "partition", ("n1",), 400.0),
-    Fault(900.0, "crash", ("n2",), 200.0),
-    Fault(1200.0, "pause", ("n3",), 150.0),
-    Fault(1400.0, "clock", ("n1",), 200.0, rate=2.0),
-    Fault(1500.0, "one-way", ("n4",), 200.0),
+    planned(0.3, 0.4, "partition", mode="one"),
+    planned(0.9, 0.2, "kill", target=["n2"]),
+    planned(1.2, 0.15, "pause", target=["n3"]),
+    planned(1.4, 0.2, "clock", mode="strobe", **{"delta-ms": 300, "period-ms": 50}, target=["n1"]),
+    planned(1.5, 0.2, "partition", mode="random", **{"one-way": True}),
+    planned(1.6, 0.2, "packet", **{"delay-ms": 20, "loss": 10}, target="all"),
 ]
 
 
