@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "clean": "harness.commands.clean",
     "check": "harness.commands.check",
     "run": "harness.commands.run",
+    "hunt": "harness.commands.hunt",
     "report": "harness.commands.report",
     "serve": "harness.commands.serve",
 }

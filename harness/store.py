@@ -98,7 +98,8 @@ def list_runs(store: str | Path) -> list[RunDir]:
             for name_dir in store.iterdir()
             if name_dir.is_dir() and not name_dir.is_symlink()
             for d in name_dir.iterdir()
-            if d.is_dir()
+            # A run folder has its results (a hunt's folder under hunt/ is not a run).
+            if d.is_dir() and (d / "results.json").exists()
         ]
         if store.is_dir()
         else []

@@ -1,0 +1,239 @@
+"""`raftquake hunt`: search fault plans on the simulation for a failing run, then shrink it.
+
+hypothesis draws schedules within what the given schedule allows: faults of the families
+it names (every mode and target the nemesis offers, at any time, for any length), and
+a workload no larger than its own (time limit, clients, keys). Each is run on the
+simulated backend and checked by the schedule's checkers. At the first invalid run,
+hypothesis shrinks it: fewer faults, shorter windows, a shorter workload, fewer clients
+and keys, as long as the run stays invalid. The minimal schedule is written as YAML,
+with its seed, so `raftquake run minimal.yaml --backend sim` replays it exactly.
+
+Results: <store>/hunt/<name>/<YYYYmmddTHHMMSS>/ holds minimal.yaml and the replayed
+run's folder (run/: history, report.html, ...). hypothesis's example database lives in
+<store>/hunt/.hypothesis, so a second hunt of the same schedule starts from the
+failures the first one found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+from harness.nemesis.partition import MODES as PARTITION_MODES
+from harness.schedule import FaultSpec, Schedule, WorkloadSpec
+from harness.sim.explore import FAMILIES
+
+MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
+MAX_FAULTS = 6
+
+
+@dataclass
+class Bounds:
+    """What a hunt may vary, from the schedule it starts from."""
+
+    families: tuple[str, ...]
+    nodes: list[str]
+    time_limit: int  # seconds, the most
+    concurrency: int
+    keys: int
+
+
+def bounds_of(schedule: Schedule) -> Bounds:
+    """The fault families a schedule names (its faults, whatever their times), or every
+    family when it names none; its workload's size as the upper bounds."""
+    families = tuple(dict.fromkeys(f.fault for f in schedule.nemesis)) or FAMILIES
+    w = schedule.workload
+    return Bounds(
+        families=families,
+        nodes=schedule.node_names,
+        time_limit=max(MIN_TIME_LIMIT, int(schedule.time_limit)),
+        concurrency=w.concurrency,
+        keys=w.keys,
+    )
+
+
+# ---- strategies: each shrinks towards the simplest choice (listed first) --------------
+
+
+def _target(nodes: list[str]) -> st.SearchStrategy[Any]:
+    lists = st.lists(st.sampled_from(nodes), min_size=1, max_size=len(nodes), unique=True)
+    return st.one_of(
+        st.sampled_from(["one", "leader", "minority", "majority", "all"]), lists.map(sorted)
+    )
+
+
+def fault_options(family: str, nodes: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    if family == "partition":
+        modes = [m for m in PARTITION_MODES if m != "majorities-ring" or len(nodes) >= 4]
+        return st.sampled_from(modes).flatmap(
+            lambda mode: st.booleans().map(
+                lambda one_way: {
+                    "mode": mode,
+                    "one-way": one_way and mode not in ("majorities-ring", "bridge"),
+                }
+            )
+        )
+    if family in ("kill", "pause"):
+        return st.fixed_dictionaries({"target": _target(nodes)})
+    if family == "clock":
+        delta = st.sampled_from([1000, -1000, 200, -200, 5000, -5000])
+        bump = st.fixed_dictionaries(
+            {"mode": st.just("bump"), "delta-ms": delta, "target": _target(nodes)}
+        )
+        strobe = st.fixed_dictionaries(
+            {
+                "mode": st.just("strobe"),
+                "delta-ms": delta,
+                "period-ms": st.sampled_from([100, 20, 500]),
+                "target": _target(nodes),
+            }
+        )
+        return st.one_of(bump, strobe)
+    if family == "packet":
+        return st.fixed_dictionaries(
+            {
+                "delay-ms": st.sampled_from([0, 10, 50, 200]),
+                "loss": st.sampled_from([0, 10, 30, 60]),
+                "target": _target(nodes),
+            }
+        ).filter(lambda o: o["delay-ms"] or o["loss"])
+    raise ValueError(f"unknown fault family {family!r}")
+
+
+@st.composite
+def schedules(draw: Callable, base: Schedule, b: Bounds) -> Schedule:
+    """A schedule within `b`: its workload and a plan of timed faults."""
+    time_limit = draw(st.integers(MIN_TIME_LIMIT, b.time_limit))
+    faults = []
+    for _ in range(draw(st.integers(1, MAX_FAULTS))):
+        family = draw(st.sampled_from(b.families))
+        options = draw(fault_options(family, b.nodes))
+        at = draw(st.integers(0, time_limit * 10 - 1)) / 10
+        length = draw(st.integers(1, time_limit * 10)) / 10
+        faults.append(FaultSpec(family, options, at=at, duration=length))
+    faults.sort(key=lambda f: f.at)
+    workload = dataclasses.replace(
+        base.workload,
+        concurrency=draw(st.integers(1, b.concurrency)),
+        keys=draw(st.integers(1, b.keys)),
+    )
+    return dataclasses.replace(
+        base,
+        time_limit=float(time_limit),
+        seed=draw(st.integers(0, 2**16)),
+        workload=workload,
+        nemesis=tuple(faults),
+    )
+
+
+def size(s: Schedule) -> tuple[int, float, int, int]:
+    """How big a failing schedule is, to keep the smallest: faults, seconds, clients, keys."""
+    return (len(s.nemesis), s.time_limit, s.workload.concurrency, s.workload.keys)
+
+
+# ---- the hunt ---------------------------------------------------------------------------
+
+
+@dataclass
+class Hunt:
+    runs: int = 0
+    failures: int = 0
+    best: Schedule | None = None
+    best_checkers: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+
+def run_once(s: Schedule, store: Path) -> dict[str, Any]:
+    """One simulated run of `s`, checked, without a report: the hunt's inner loop."""
+    from harness.sim.backend import execute
+    from harness.store import new_run_dir
+    from harness.verdict import check_run
+
+    run_dir = new_run_dir(store, s.name)
+    run_dir.schedule.write_text("")
+    execute(s, run_dir, lambda _m: None)
+    return check_run(run_dir, s)
+
+
+def failing_checkers(results: dict[str, Any]) -> list[str]:
+    return [n for n, c in results.get("checkers", {}).items() if c.get("valid") is False]
+
+
+def hunt(
+    schedule: Schedule,
+    store: Path,
+    runs: int,
+    time_budget: float,
+    seed: int,
+    progress: Callable[[Hunt], None] = lambda h: None,
+) -> Hunt:
+    """Search, then shrink; returns the state with the smallest failing schedule found
+    (`best`), or none. Ctrl-C stops it and keeps what was found."""
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import find as hypothesis_find
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+    state = Hunt()
+    b = bounds_of(schedule)
+    deadline = state.started + time_budget
+    work = Path(tempfile.mkdtemp(prefix="raftquake-hunt-"))
+
+    def fails(s: Schedule) -> bool:
+        if time.monotonic() > deadline:
+            return False  # out of time: nothing more is found or shrunk
+        state.runs += 1
+        results = run_once(s, work)
+        bad = failing_checkers(results)
+        if bad:
+            state.failures += 1
+            if state.best is None or size(s) <= size(state.best):
+                state.best, state.best_checkers = s, bad
+        progress(state)
+        return bool(bad)
+
+    db = DirectoryBasedExampleDatabase(str(store / "hunt" / ".hypothesis"))
+    hypothesis_settings = settings(
+        max_examples=runs,
+        database=db,
+        deadline=None,
+        phases=(Phase.reuse, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )
+    import random
+
+    key = f"raftquake-hunt/{schedule.name}/{sorted(b.families)}".encode()
+    try:
+        hypothesis_find(
+            schedules(schedule, b),
+            fails,
+            settings=hypothesis_settings,
+            random=random.Random(seed),
+            database_key=key,
+        )
+    except (NoSuchExample, Unsatisfiable):
+        pass
+    except KeyboardInterrupt:
+        pass
+    return state
+
+
+def minimal_yaml(s: Schedule, checkers: list[str], state: Hunt) -> str:
+    from harness.schedule import dump_schedule
+
+    head = (
+        f"# Found by `raftquake hunt` in {state.runs} simulated runs "
+        f"({time.monotonic() - state.started:.0f} s): invalid by {', '.join(checkers)}.\n"
+        f"# Replay: raftquake run THIS.yaml --backend sim\n"
+    )
+    return head + dump_schedule(s)
+
+
+__all__ = ["Bounds", "Hunt", "WorkloadSpec", "bounds_of", "hunt", "minimal_yaml", "schedules"]
