@@ -16,14 +16,13 @@ import random
 from collections.abc import Sequence
 
 from harness.nemesis import FaultError, NoLeader, make_fault
-from harness.nemesis.partition import MODES as PARTITION_MODES
+from harness.nemesis.package import FAMILIES, random_options
 from harness.schedule import FaultSpec, PlannedFault
 from harness.sim.adapter import SimBackendCluster
 from harness.sim.cluster import SimCluster, SimConfig
 from workloads.base import Operation
 from workloads.register import make_slots
 
-FAMILIES = ("partition", "kill", "pause", "clock", "packet")
 LEADER_RETRY_MS = 50.0  # a fault aimed at the leader while there is none asks again
 
 
@@ -45,32 +44,7 @@ def planned(start_s: float, for_s: float | None, fault: str, **options: object) 
 
 def random_fault(rng: random.Random, ids: list[str], family: str) -> FaultSpec:
     """A fault of `family` with options drawn from everything the nemesis offers."""
-    targets = ["one", "leader", "minority", "majority", "all"]
-    target = rng.choice([*targets, sorted(rng.sample(ids, rng.randint(1, len(ids))))])
-    if family == "partition":
-        modes = [m for m in PARTITION_MODES if m != "majorities-ring" or len(ids) >= 4]
-        mode = rng.choice(modes)
-        options: dict[str, object] = {"mode": mode}
-        if mode not in ("majorities-ring", "bridge"):
-            options["one-way"] = rng.random() < 0.3
-        return FaultSpec(fault="partition", options=options)
-    if family in ("kill", "pause"):
-        return FaultSpec(fault=family, options={"target": target})
-    if family == "clock":
-        delta = rng.choice([-1, 1]) * rng.choice([100, 500, 1000, 3000])
-        if rng.random() < 0.5:
-            return FaultSpec("clock", {"mode": "bump", "delta-ms": delta, "target": target})
-        period = rng.choice([50, 200, 500])
-        options = {"mode": "strobe", "delta-ms": delta, "period-ms": period, "target": target}
-        return FaultSpec("clock", options)
-    if family == "packet":
-        options = {"target": target}
-        if rng.random() < 0.7:
-            options["delay-ms"] = rng.choice([5, 20, 50, 200])
-        if "delay-ms" not in options or rng.random() < 0.5:
-            options["loss"] = rng.choice([5, 20, 50])
-        return FaultSpec("packet", options)
-    raise ValueError(f"unknown fault family {family!r}; expected one of {FAMILIES}")
+    return FaultSpec(fault=family, options=random_options(rng, ids, family))
 
 
 def random_plan(
