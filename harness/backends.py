@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.cluster.base import Cluster
-from harness.schedule import Schedule
+from harness.schedule import Schedule, fault_families
 
 BACKENDS = ("docker", "sim")
 
@@ -57,7 +57,7 @@ def docker_backend(schedule: Schedule) -> Backend:
         bugs=list(schedule.node.bugs),
         # libfaketime re-reading its control file on every clock call costs node CPU:
         # only pay for it when the schedule moves clocks.
-        clock_faults=any(f.fault == "clock" for f in schedule.nemesis),
+        clock_faults="clock" in fault_families(schedule),
         signals=False,  # the runner handles signals: it must heal and collect first
     )
     try:

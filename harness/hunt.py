@@ -27,7 +27,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness.nemesis.partition import MODES as PARTITION_MODES
-from harness.schedule import FaultSpec, Schedule, WorkloadSpec
+from harness.schedule import FaultSpec, Schedule, WorkloadSpec, fault_families
 from harness.sim.explore import FAMILIES
 
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
@@ -48,7 +48,7 @@ class Bounds:
 def bounds_of(schedule: Schedule) -> Bounds:
     """The fault families a schedule names (its faults, whatever their times), or every
     family when it names none; its workload's size as the upper bounds."""
-    families = tuple(dict.fromkeys(f.fault for f in schedule.nemesis)) or FAMILIES
+    families = tuple(f for f in FAMILIES if f in fault_families(schedule)) or FAMILIES
     w = schedule.workload
     return Bounds(
         families=families,

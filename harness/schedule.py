@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from harness.nemesis.package import package_plan
+
 READ_MODES = ("read-index", "log", "lease")
 BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
 CHECKERS = ("linearizable", "election-safety", "log-agreement", "stats")
@@ -84,6 +86,19 @@ class FaultSpec:
 
 
 @dataclass(frozen=True)
+class PackageSpec:
+    """A nemesis package as written: faults drawn at random from `families` every
+    `interval` seconds on average, each lasting between `duration`'s bounds, from
+    `start` to the end of the workload (harness/nemesis/package.py)."""
+
+    families: tuple[str, ...]
+    interval: float = 5.0
+    duration: tuple[float, float] = (1.0, 5.0)
+    start: float = 0.0
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class FinalSpec:
     heal: bool = True
     recover: float = 10.0
@@ -97,7 +112,7 @@ class Schedule:
     seed: int | None = None
     node: NodeOptions = NodeOptions()
     workload: WorkloadSpec = WorkloadSpec()
-    nemesis: tuple[FaultSpec, ...] = ()
+    nemesis: tuple[FaultSpec | PackageSpec, ...] = ()
     final: FinalSpec = FinalSpec()
     checkers: tuple[str, ...] = CHECKERS
     source: str = "<schedule>"
@@ -306,9 +321,43 @@ def _parse_target(r: _Reader, value: Any, path: tuple, names: list[str]) -> Any:
     return r.choice(value, path, (*TARGETS, *names))
 
 
-def _parse_fault(r: _Reader, raw: Any, path: tuple, names: list[str]) -> FaultSpec:
+PACKAGE_FIELDS = ("package", "interval", "for", "start")
+
+
+def _parse_package(r: _Reader, raw: dict, path: tuple) -> PackageSpec:
+    r.mapping(raw, path, PACKAGE_FIELDS, "a nemesis package")
+    families = raw["package"]
+    if families == "all":
+        families = list(FAULT_OPTIONS)
+    if not isinstance(families, list) or not families:
+        raise r.error(
+            (*path, "package"),
+            f"package must be a list of fault families ({', '.join(FAULT_OPTIONS)}) or 'all'",
+        )
+    for i, family in enumerate(families):
+        r.choice(family, (*path, "package", i), tuple(FAULT_OPTIONS))
+    interval = float(r.number(raw.get("interval", 5), (*path, "interval")))
+    if interval <= 0:
+        raise r.error((*path, "interval"), "interval must be > 0 seconds")
+    length = raw.get("for", [1, 5])
+    if not isinstance(length, list):
+        length = [length, length]
+    if len(length) != 2:
+        raise r.error((*path, "for"), "for must be seconds, or [shortest, longest]")
+    low, high = (float(r.number(x, (*path, "for", i))) for i, x in enumerate(length))
+    if not 0 < low <= high:
+        raise r.error((*path, "for"), f"for must be 0 < shortest <= longest, got {length}")
+    start = float(r.number(raw.get("start", 0), (*path, "start")))
+    return PackageSpec(
+        tuple(dict.fromkeys(families)), interval, (low, high), start, r.lines.get(path, 0)
+    )
+
+
+def _parse_fault(r: _Reader, raw: Any, path: tuple, names: list[str]) -> FaultSpec | PackageSpec:
+    if isinstance(raw, dict) and "package" in raw:
+        return _parse_package(r, raw, path)
     if not isinstance(raw, dict) or "fault" not in raw:
-        raise r.error(path, "each nemesis entry must be a mapping with 'fault'")
+        raise r.error(path, "each nemesis entry must be a mapping with 'fault' or 'package'")
     fault = r.choice(raw["fault"], (*path, "fault"), tuple(FAULT_OPTIONS))
     allowed = ("fault", *TIMING, *FAULT_OPTIONS[fault])
     r.mapping(raw, path, allowed, f"a {fault} fault")
@@ -391,7 +440,23 @@ def with_seed(schedule: Schedule, seed: int | None = None) -> Schedule:
 def fault_plan(schedule: Schedule) -> list[PlannedFault]:
     """Concrete fault windows within the workload's time limit, in start order."""
     plan: list[PlannedFault] = []
-    for spec in schedule.nemesis:
+    for k, spec in enumerate(schedule.nemesis):
+        if isinstance(spec, PackageSpec):
+            # Its own random stream per entry: adding a fault elsewhere in the schedule
+            # does not change what a package draws.
+            rng = random.Random(f"{schedule.seed}/package/{k}")
+            for start, end, family, options in package_plan(
+                rng,
+                list(spec.families),
+                schedule.node_names,
+                spec.start,
+                schedule.time_limit,
+                spec.interval,
+                spec.duration,
+            ):
+                fault = FaultSpec(fault=family, options=options, line=spec.line)
+                plan.append(PlannedFault(start=start, end=end, spec=fault))
+            continue
         if spec.at is not None:
             starts = [spec.at]
         else:
@@ -408,10 +473,28 @@ def fault_plan(schedule: Schedule) -> list[PlannedFault]:
     return plan
 
 
+def fault_families(schedule: Schedule) -> set[str]:
+    """Every fault family the schedule can apply, its packages' included."""
+    out: set[str] = set()
+    for spec in schedule.nemesis:
+        out.update(spec.families if isinstance(spec, PackageSpec) else (spec.fault,))
+    return out
+
+
 def to_dict(schedule: Schedule) -> dict[str, Any]:
     """The schedule in its YAML shape (for `schedule.yaml` in the results)."""
-    nemesis = []
+    nemesis: list[dict[str, Any]] = []
     for f in schedule.nemesis:
+        if isinstance(f, PackageSpec):
+            nemesis.append(
+                {
+                    "package": list(f.families),
+                    "interval": f.interval,
+                    "for": list(f.duration),
+                    "start": f.start,
+                }
+            )
+            continue
         entry: dict[str, Any] = {"fault": f.fault}
         for key, value in (("at", f.at), ("start", f.start), ("every", f.every)):
             if value is not None:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.nemesis import make_fault
 from harness.schedule import (
     ScheduleError,
     dump_schedule,
@@ -108,3 +109,54 @@ def test_bad_schedules_name_the_line(text, line, words):
 def test_missing_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ScheduleError, match="nope.yaml: cannot read schedule"):
         load_schedule(tmp_path / "nope.yaml")
+
+
+PACKAGE = """\
+name: pkg
+nodes: 5
+time-limit: 60
+seed: 3
+nemesis:
+  - {package: [partition, kill, pause, clock, packet], interval: 4, for: [1, 6]}
+"""
+
+
+def test_a_package_draws_a_seeded_plan_of_every_family_without_unsafe_overlap():
+    from harness.nemesis.package import GROUPS
+
+    s = parse_schedule(PACKAGE, "pkg.yaml")
+    plan = fault_plan(s)
+    assert plan == fault_plan(s)  # the seed fixes it
+    assert plan != fault_plan(with_seed(s, 4))
+    assert {p.spec.fault for p in plan} == {"partition", "kill", "pause", "clock", "packet"}
+    assert 8 <= len(plan) <= 22  # about one every 4 s over 60 s
+    assert all(0 <= p.start < 60 and 1 <= p.end - p.start <= 6 for p in plan)
+    # At most one fault of a group at a time: healing a partition clears a packet
+    # fault's rules, a paused container cannot be killed.
+    for a in plan:
+        for b in plan:
+            same = GROUPS.get(a.spec.fault, a.spec.fault) == GROUPS.get(b.spec.fault, b.spec.fault)
+            if a is not b and same:
+                assert a.end <= b.start or b.end <= a.start
+    # Every planned fault is one the nemesis builds.
+    for p in plan:
+        make_fault(p.spec, cluster=None)
+    again = parse_schedule(dump_schedule(s))
+    assert fault_plan(again) == plan
+
+
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ("{package: [partition, flood]}", "4: nemesis[0].package[1] is 'flood'; expected one of"),
+        ("{package: [kill], interval: 0}", "4: interval must be > 0 seconds"),
+        ("{package: [kill], for: [5, 1]}", "4: for must be 0 < shortest <= longest"),
+        ("{package: [kill], colour: red}", "4: unknown field 'colour' in a nemesis package"),
+        ("{package: kill}", "4: package must be a list of fault families"),
+    ],
+)
+def test_a_bad_package_names_its_line(entry: str, message: str):
+    text = f"name: x\ntime-limit: 10\nnemesis:\n  - {entry}\n"
+    with pytest.raises(ScheduleError) as exc:
+        parse_schedule(text, "x.yaml")
+    assert message in str(exc.value)
