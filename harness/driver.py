@@ -26,7 +26,6 @@ from harness.schedule import PlannedFault, Schedule, fault_plan
 from raftnode.client import OK, UNKNOWN, Client
 from workloads import WORKLOADS, Operation, Slot
 
-OP_TIMEOUT = 2.0  # seconds before a client operation ends `info`
 FINAL_READ_ATTEMPTS = 5
 FINAL_READ_PAUSE = 0.2  # seconds between final read attempts
 FIRST_LEADER_WAIT = 10.0  # seconds for the cluster's first leader, before the workload
@@ -84,11 +83,22 @@ class Driver:
 
     # ---- clients ---------------------------------------------------------------------
 
-    def new_client(self) -> Client:
+    def new_client(self, slot: int | None = None) -> Client:
+        """A client for a workload slot, bound as the workload says; without a slot (the
+        final reads), one that follows the leader."""
         n = next(self.client_ids)
-        # Seeded per client, so a simulated run's backoff jitter is reproducible.
-        rng = random.Random(f"{self.seed}/client/{n}")
-        return self.cluster.open_client(OP_TIMEOUT, client_id=f"c{n}-{self.seed}", rng=rng)
+        w = self.schedule.workload
+        options: dict[str, Any] = {
+            "client_id": f"c{n}-{self.seed}",
+            # Seeded per client, so a simulated run's backoff jitter is reproducible.
+            "rng": random.Random(f"{self.seed}/client/{n}"),
+            "attempt_timeout": w.attempt_timeout or w.timeout,
+        }
+        if slot is not None and w.binding == "node":
+            options["home"] = self.cluster.nodes[slot % len(self.cluster.nodes)]
+        elif slot is not None and w.binding == "any":
+            options["spread"] = True
+        return self.cluster.open_client(w.timeout, **options)
 
     async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:
         """Invoke, call, complete. Returns (history type, value seen, the process to use
@@ -108,7 +118,7 @@ class Driver:
     async def worker(self, slot: Slot, stop: asyncio.Event) -> None:
         w = self.schedule.workload
         process = slot.slot
-        client = self.new_client()
+        client = self.new_client(slot.slot)
         interval = w.concurrency / w.rate if w.rate > 0 else 0.0
         # Stagger the slots so that the whole cluster sees an even rate, not bursts.
         next_at = self.loop.time() + interval * slot.slot / max(w.concurrency, 1)
@@ -126,7 +136,7 @@ class Driver:
                 slot.observe(op, outcome, value)
                 if new_process != process:  # renumbered after an info: a new client
                     await client.close()
-                    client = self.new_client()
+                    client = self.new_client(slot.slot)
                     process = new_process
         finally:
             await client.close()

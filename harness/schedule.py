@@ -63,6 +63,9 @@ class NodeOptions:
     bugs: tuple[str, ...] = ()
 
 
+BINDINGS = ("node", "leader", "any")
+
+
 @dataclass(frozen=True)
 class WorkloadSpec:
     name: str = "register"
@@ -70,6 +73,16 @@ class WorkloadSpec:
     concurrency: int = 10
     rate: float = 200.0  # operations per second over all clients; 0 = as fast as possible
     mix: dict[str, float] = field(default_factory=lambda: {"read": 0.5, "write": 0.3, "cas": 0.2})
+    # Where each client sends an operation first (README "Clients"): `node`, its own node
+    # (client slot i -> node i mod N), as a client configured with one endpoint; `leader`,
+    # wherever it last found the leader; `any`, a random node each time. All follow the
+    # leader a node names within an operation.
+    binding: str = "node"
+    timeout: float = 5.0  # seconds an operation may take before it ends `info`
+    attempt_timeout: float | None = None  # seconds one node gets; None: all of `timeout`
+    # Independent keys Jepsen's way: after this many operations a key is retired and the
+    # slots working on it move to a fresh one (0: the same `keys` keys all run long).
+    ops_per_key: int = 0
 
 
 @dataclass(frozen=True)
@@ -285,7 +298,18 @@ def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
 
 def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
     p = ("workload",)
-    raw = r.mapping(raw or {}, p, ("name", "keys", "concurrency", "rate", "mix"), "workload")
+    fields = (
+        "name",
+        "keys",
+        "concurrency",
+        "rate",
+        "mix",
+        "binding",
+        "timeout",
+        "attempt-timeout",
+        "ops-per-key",
+    )
+    raw = r.mapping(raw or {}, p, fields, "workload")
     default = WorkloadSpec()
     name = r.choice(raw.get("name", default.name), (*p, "name"), WORKLOADS)
     keys = r.number(raw.get("keys", default.keys), (*p, "keys"), minimum=1, integer=True)
@@ -299,7 +323,23 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
         r.number(weight, (*p, "mix", op))
     if sum(mix.values()) <= 0:
         raise r.error((*p, "mix"), "workload.mix needs at least one positive weight")
-    return WorkloadSpec(name, keys, concurrency, rate, {k: float(v) for k, v in mix.items()})
+    binding = r.choice(raw.get("binding", default.binding), (*p, "binding"), BINDINGS)
+    timeout = float(r.number(raw.get("timeout", default.timeout), (*p, "timeout"), minimum=0.1))
+    attempt = raw.get("attempt-timeout")
+    if attempt is not None:
+        attempt = float(r.number(attempt, (*p, "attempt-timeout"), minimum=0.05))
+    ops_per_key = r.number(raw.get("ops-per-key", 0), (*p, "ops-per-key"), integer=True)
+    return WorkloadSpec(
+        name,
+        keys,
+        concurrency,
+        rate,
+        {k: float(v) for k, v in mix.items()},
+        binding,
+        timeout,
+        attempt,
+        ops_per_key,
+    )
 
 
 def _parse_final(r: _Reader, raw: Any) -> FinalSpec:
@@ -516,6 +556,10 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
             "concurrency": w.concurrency,
             "rate": w.rate,
             "mix": dict(w.mix),
+            "binding": w.binding,
+            "timeout": w.timeout,
+            **({"attempt-timeout": w.attempt_timeout} if w.attempt_timeout else {}),
+            "ops-per-key": w.ops_per_key,
         },
         "nemesis": nemesis,
         "final": {"heal": schedule.final.heal, "recover": schedule.final.recover},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,9 @@ class RunDir:
             return None
 
 
+_STAMP = re.compile(r"\d{8}T\d{6}(-\d+)?")
+
+
 def new_run_dir(store: str | Path, name: str, now: float | None = None) -> RunDir:
     """Create a fresh run folder and point `latest` at it."""
     store = Path(store)
@@ -98,8 +102,8 @@ def list_runs(store: str | Path) -> list[RunDir]:
             for name_dir in store.iterdir()
             if name_dir.is_dir() and not name_dir.is_symlink()
             for d in name_dir.iterdir()
-            # A run folder has its results (a hunt's folder under hunt/ is not a run).
-            if d.is_dir() and (d / "results.json").exists()
+            # A run folder is named by its time (store/hunt/<name>/ holds hunts, not runs).
+            if d.is_dir() and _STAMP.fullmatch(d.name)
         ]
         if store.is_dir()
         else []

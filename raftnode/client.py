@@ -179,6 +179,13 @@ class Client:
     the nodes' addresses for each other are not reachable from the client, as in Docker).
     ``transport``: how requests travel (TCP by default); ``rng``: the backoff's jitter (a
     seeded one makes a simulated run reproducible).
+
+    Where an operation starts: by default at the node that answered last (the leader, once
+    found). ``home`` (an address or node id) starts every operation at that node, as a
+    client configured with one endpoint does; ``spread`` starts each at a random node. In
+    all cases an operation follows the leader a node names and moves on from a node that
+    does not answer. ``attempt_timeout``: how long one node gets to answer before the
+    operation moves on (default: a third of ``timeout``).
     """
 
     def __init__(
@@ -189,6 +196,9 @@ class Client:
         client_id: str | None = None,
         transport: Transport | None = None,
         rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
     ):
         if isinstance(nodes, Mapping):
             self.by_id: dict[str, str] = dict(nodes)
@@ -205,10 +215,18 @@ class Client:
         self.timeout = timeout
         # One unresponsive node (paused, partitioned) must not use up the whole budget:
         # each attempt gets a share of it, and the next goes elsewhere.
-        self.attempt_timeout = max(0.25, timeout / 3)
+        self.attempt_timeout = attempt_timeout or max(0.25, timeout / 3)
         self.client_id = client_id or uuid.uuid4().hex[:16]
         self.seq = 0
-        self.backoff = Backoff(rng or random.Random())
+        self.rng = rng or random.Random()
+        self.backoff = Backoff(self.rng)
+        self.home: int | None = None
+        if home is not None:
+            addr = self.by_id.get(home, home)
+            if addr not in self.addrs:
+                raise ValueError(f"home node {home!r} is not one of this client's nodes")
+            self.home = self.addrs.index(addr)
+        self.spread = spread
         self._target = 0  # index into addrs of the node believed to lead
         self._lock = asyncio.Lock()
 
@@ -284,6 +302,10 @@ class Client:
             self.seq += 1
             req = {**req, "client": self.client_id, "seq": self.seq}
             deadline = loop.time() + self.timeout
+            if self.home is not None:
+                self._target = self.home
+            elif self.spread:
+                self._target = self.rng.randrange(len(self.addrs))
             maybe = False  # some attempt may have been executed
             attempts = 0
             last_error = "no-leader"

@@ -91,10 +91,11 @@ class Cluster(abc.ABC):
 
     # ---- what the run driver uses (harness/driver.py) ------------------------------
 
-    def open_client(self, timeout: float, client_id: str | None = None, rng: Any = None) -> Client:
-        """A client process of the system under test, following its leader; over TCP to
-        `addrs()` unless the backend carries requests itself (the simulation does)."""
-        return Client(self.addrs(), timeout=timeout, client_id=client_id, rng=rng)
+    def open_client(self, timeout: float, **options: Any) -> Client:
+        """A client process of the system under test (raftnode.client.Client; `options`
+        are its keyword arguments: client_id, rng, home, spread, attempt_timeout), over
+        TCP to `addrs()` unless the backend carries requests itself (the simulation)."""
+        return Client(self.addrs(), timeout=timeout, **options)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking primitive (a fault, a status probe) from the driver's event loop:

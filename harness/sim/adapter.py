@@ -63,14 +63,9 @@ class SimBackendCluster(Cluster):
 
     # ---- what the run driver uses ------------------------------------------------------
 
-    def open_client(self, timeout: float, client_id: str | None = None, rng: Any = None) -> Client:
-        return Client(
-            {n: n for n in self.nodes},
-            timeout=timeout,
-            client_id=client_id,
-            transport=SimTransport(self.sim, self.latency),
-            rng=rng,
-        )
+    def open_client(self, timeout: float, **options: Any) -> Client:
+        transport = SimTransport(self.sim, self.latency)
+        return Client({n: n for n in self.nodes}, timeout=timeout, transport=transport, **options)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)
