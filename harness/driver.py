@@ -279,7 +279,7 @@ class Driver:
         # Without `final.heal` the final reads see the faults still active; the run still
         # ends healed (DESIGN), just after them.
         try:
-            await self.final_reads(self.workload.final_operations(s.workload))
+            await self.final_reads(self.workload.final_operations(s.workload, slots))
         finally:
             if not s.final.heal:
                 await self.heal_all()

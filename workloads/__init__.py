@@ -31,8 +31,9 @@ class Workload(Protocol):
         """The value an `ok` completion of `op` records in the history."""
         ...
 
-    def final_operations(self, spec: Any) -> list[Operation]:
-        """What the run does once healed: each is retried until it is ok."""
+    def final_operations(self, spec: Any, slots: list[Slot]) -> list[Operation]:
+        """What the run does once healed (given the slots as the workload left them):
+        each is retried until it is ok."""
         ...
 
 

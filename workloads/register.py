@@ -8,6 +8,12 @@ which lets the graph checker find reads-from edges without guessing.
 
 A cas needs an expected value; the slot uses the last value it saw for that key
 (from its own reads and writes), which is what makes some of them succeed.
+
+Independent keys, Jepsen's way (`ops-per-key`): the slots are split into `keys` groups,
+each working on one key at a time; once a key has had about ops-per-key operations (each
+slot of the group does its share) the group moves on to a fresh key. So a few keys are
+hot at any time, which is what exposes bugs, while each key's history stays small enough
+for the linearizability search.
 """
 
 from __future__ import annotations
@@ -28,8 +34,23 @@ class RegisterSlot:
     keys: list[str]
     mix: list[tuple[str, float]]
     rng: random.Random
+    quota: int = 0  # operations this slot does on a key before moving on; 0: never
     writes: int = 0
+    done: int = 0  # operations issued
     last_seen: dict[str, Any] = field(default_factory=dict)
+
+    def current_keys(self) -> list[str]:
+        """The keys this slot's next operation may use."""
+        if not self.quota:
+            return self.keys
+        group = self.slot % len(self.keys)
+        return [f"k{group}-{self.done // self.quota}"]
+
+    def keys_used(self) -> list[str]:
+        if not self.quota:
+            return self.keys
+        group = self.slot % len(self.keys)
+        return [f"k{group}-{r}" for r in range((max(self.done, 1) - 1) // self.quota + 1)]
 
     def _fresh_value(self) -> int:
         # Unique across all slots: slot-striped counter, starting at 1.
@@ -38,7 +59,8 @@ class RegisterSlot:
 
     def next_operation(self) -> Operation:
         f = self.rng.choices([m[0] for m in self.mix], weights=[m[1] for m in self.mix])[0]
-        key = self.rng.choice(self.keys)
+        key = self.rng.choice(self.current_keys())
+        self.done += 1
         if f == "read":
             return Operation("read", key, None)
         if f == "write":
@@ -64,6 +86,10 @@ def key_names(count: int) -> list[str]:
 def make_slots(spec: Any, seed: int) -> list[RegisterSlot]:
     keys = key_names(spec.keys)
     mix = [(f, w) for f, w in spec.mix.items() if w > 0]
+    per_key = getattr(spec, "ops_per_key", 0)
+    # Each key's operations are shared by the slots of its group.
+    group = max(1, spec.concurrency // spec.keys)
+    quota = -(-per_key // group) if per_key else 0
     return [
         RegisterSlot(
             slot=i,
@@ -71,6 +97,7 @@ def make_slots(spec: Any, seed: int) -> list[RegisterSlot]:
             keys=keys,
             mix=mix,
             rng=random.Random(f"{seed}/register/{i}"),
+            quota=quota,
         )
         for i in range(spec.concurrency)
     ]
@@ -95,5 +122,6 @@ class RegisterWorkload:
     def ok_value(self, op: Operation, result: Any) -> Any:
         return result.value if op.f == "read" else op.value
 
-    def final_operations(self, spec: Any) -> list[Operation]:
-        return [Operation("read", key, None) for key in key_names(spec.keys)]
+    def final_operations(self, spec: Any, slots: list[RegisterSlot]) -> list[Operation]:
+        keys = dict.fromkeys(k for slot in slots for k in slot.keys_used())
+        return [Operation("read", key, None) for key in keys]

@@ -46,3 +46,17 @@ def test_cas_expects_what_the_slot_last_saw():
     assert second.value[0] == first.value[1]
     slot.observe(second, "fail", None)  # a failed cas teaches nothing
     assert slot.next_operation().value[0] == first.value[1]
+
+
+def test_ops_per_key_moves_each_group_to_fresh_keys():
+    spec = WorkloadSpec(keys=2, concurrency=4, ops_per_key=10)
+    slots = make_slots(spec, 1)
+    ops = [[slot.next_operation() for _ in range(12)] for slot in slots]
+    per_key = Counter(op.key for slot_ops in ops for op in slot_ops)
+    # Two groups of two slots, five operations each per key: k0-0, k0-1, k0-2 and k1-...
+    assert per_key == {"k0-0": 10, "k0-1": 10, "k0-2": 4, "k1-0": 10, "k1-1": 10, "k1-2": 4}
+    # The final reads cover every key ever used, once.
+    from workloads import WORKLOADS
+
+    finals = WORKLOADS["register"].final_operations(spec, slots)
+    assert sorted(op.key for op in finals) == sorted(per_key)
