@@ -57,7 +57,9 @@ MESSAGE_TYPES = frozenset(
 READ_MODES = ("read-index", "log", "lease")
 # Bugs of docs/DESIGN.md that live in the core; "ack-before-commit" lives in the server,
 # so the core accepts and ignores it (one --bug list configures both).
-CORE_BUGS = frozenset({"stale-read", "forget-vote", "no-log-check", "lease-no-quorum"})
+CORE_BUGS = frozenset(
+    {"stale-read", "forget-vote", "no-log-check", "lease-no-quorum", "commit-previous-term"}
+)
 KNOWN_BUGS = CORE_BUGS | {"ack-before-commit"}
 
 # Caps one AppendEntries so a far-behind follower is caught up in bounded steps
@@ -776,8 +778,17 @@ class RaftCore:
         matches = sorted((p.match for p in self._progress.values()), reverse=True)
         matches.insert(0, self.last_index)
         n = matches[self._quorum - 1]
-        if n <= self.commit_index or self._log[n].term != self.term:
+        if n <= self.commit_index:
             return False
+        if self._log[n].term != self.term:
+            if "commit-previous-term" not in self._bugs:
+                return False
+            # PLANTED BUG commit-previous-term: an entry of an earlier term counts as
+            # committed once a majority holds it (the error Figure 8 shows): a candidate
+            # whose last entry is of a later term than that entry can still win and
+            # overwrite it.
+            self._commit_to(n)
+            return True
         self._commit_to(n)
         if not self._committed_in_term:
             self._committed_in_term = True
