@@ -114,9 +114,6 @@ class TcpTransport:
         self._conns: dict[str, _Conn] = {}
 
     async def _connect(self, addr: str) -> _Conn:
-        c = self._conns.get(addr)
-        if c is not None and not c.closed:
-            return c
         host, port = wire.parse_addr(addr)
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(host, port), self.connect_timeout
@@ -126,10 +123,12 @@ class TcpTransport:
         return c
 
     async def request(self, addr: str, req: dict, timeout: float) -> tuple[bool, dict | None]:
-        try:
-            conn = await self._connect(addr)
-        except (TimeoutError, OSError):
-            return False, None
+        conn = self._conns.get(addr)
+        if conn is None or conn.closed:  # the usual case skips a coroutine: a kept connection
+            try:
+                conn = await self._connect(addr)
+            except (TimeoutError, OSError):
+                return False, None
         rid = next(self._rid)
         fut = asyncio.get_running_loop().create_future()
         conn.waiting[rid] = fut
@@ -312,12 +311,12 @@ class Client:
             addr = None
             wait = 0.0  # before the next attempt
             # Nodes that refused a connection or redirected us since the last wait.
-            fruitless: set[str] = set()
+            fruitless: set[str] | None = None
             self.backoff.reset()
             while True:
                 if wait > 0:
                     await asyncio.sleep(min(wait, max(0.0, deadline - loop.time())))
-                    fruitless.clear()
+                    fruitless = None
                 left = deadline - loop.time()
                 if left <= 0:
                     break
@@ -331,11 +330,11 @@ class Client:
                         last_error = "timeout"
                     else:
                         last_error = "unreachable"
-                        fruitless.add(addr)
+                        fruitless = (fruitless or set()) | {addr}
                     self._rotate()
                     # A timeout has waited already; a refused connection answers at once,
                     # so once every node has refused or redirected, wait before going on.
-                    if len(fruitless) >= len(self.addrs):
+                    if fruitless and len(fruitless) >= len(self.addrs):
                         wait = self.backoff.next()
                     continue
                 if ans.get("ok"):
@@ -355,7 +354,7 @@ class Client:
                     continue
                 last_error = err or last_error
                 if err == "not-leader" and self._follow(ans):
-                    fruitless.add(addr)
+                    fruitless = (fruitless or set()) | {addr}
                     # A named leader is tried at once, unless it already refused or
                     # redirected us: then the naming node's news is stale (its leader is
                     # gone, or an election is under way).

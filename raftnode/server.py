@@ -1,20 +1,11 @@
-"""The node: asyncio transport, timers, durable storage and the client API around the pure core.
+"""The node: asyncio transport, timers and durable storage around the host (host.py).
 
-The loop, in the style of etcd-io/raft's node:
-
-  inputs (peer messages, client requests, ticks) -> core.step/propose/read_index/tick
-  once per event-loop turn, if the core has a Ready:
-    1. persist Ready.hard_state and Ready.entries (one WAL record, one fdatasync) in a
-       worker thread -- the loop keeps receiving meanwhile, so everything that arrives
-       during an fsync lands in the *next* Ready: group commit without a batching timer;
-    2. only then: write events, send Ready.messages, apply Ready.committed, answer
-       clients, serve Ready.reads.
-  Readys are persisted strictly one after another and nothing of a Ready leaves the node
-  before it is durable, so no peer or client ever sees state the node could forget.
-
-One TCP port serves peers and clients (see wire.py). Clients of a follower are answered
-with the leader's id and address ("not-leader", definite): the request was not forwarded,
-so it certainly did not happen; raftnode.client follows the redirect.
+What to do with the core's Readys, client requests and answers is the host's (the same
+code the simulation runs); here is where it runs: one TCP port for peers and clients
+(see wire.py), ticks from the monotonic clock, the WAL (storage.py) written and
+fdatasync'd in a worker thread while the loop keeps receiving (so what arrives during an
+fsync lands in the next Ready: group commit), events.jsonl, signals and logging. The
+host's "flush soon" is one flush per event-loop turn.
 """
 
 from __future__ import annotations
@@ -22,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import gc
-import heapq
-import itertools
 import json
 import logging
 import os
@@ -31,14 +20,12 @@ import random
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from raftnode import wire
 from raftnode.config import NodeConfig
-from raftnode.core import Config, Entry, HardState, Message, NotLeader, RaftCore
-from raftnode.kv import KVStateMachine
+from raftnode.core import Config, Entry, HardState, RaftCore
+from raftnode.host import Host, HostConfig, Ports
 from raftnode.storage import Storage
 
 log = logging.getLogger("raftnode")
@@ -48,30 +35,6 @@ log = logging.getLogger("raftnode")
 PEER_BUFFER_LIMIT = 8 * 1024 * 1024
 # A peer connection with data unacknowledged this long is closed and reopened.
 PEER_ACK_TIMEOUT_MS = 2000
-# Leader-to-follower messages that may leave before the leader's own log write is durable.
-EARLY_TYPES = frozenset({"append", "heartbeat"})
-
-
-@dataclass
-class Pending:
-    """A client request waiting for the log (write, cas, or a read in log mode)."""
-
-    conn: ClientConn
-    rid: Any
-    client: str
-    seq: int
-    op: str
-    since: float = field(default_factory=time.monotonic)
-
-
-@dataclass(order=True)
-class ReadWaiter:
-    index: int
-    order: int
-    conn: ClientConn = field(compare=False)
-    rid: Any = field(compare=False)
-    key: str = field(compare=False)
-    since: float = field(default_factory=time.monotonic, compare=False)
 
 
 class ClientConn(asyncio.Protocol):
@@ -198,7 +161,7 @@ class Node:
         if rec.dropped_bytes:
             log.warning("recovered after cutting a torn WAL tail of %d bytes", rec.dropped_bytes)
         entries = [Entry(e.term, e.index, e.command) for e in rec.entries]
-        self.core = RaftCore(
+        core = RaftCore(
             cfg.id,
             list(cfg.peers),
             Config(
@@ -211,15 +174,23 @@ class Node:
             HardState(rec.term, rec.voted_for, rec.commit),
             entries,
         )
-        # The state machine lives in memory: rebuild it from the durable committed prefix.
-        self.kv = KVStateMachine()
-        self.applied = 0
-        for e in entries:
-            if e.index > rec.commit:
-                break
-            self.kv.apply(e)
-            self.applied = e.index
-        self._persisted_hs = (rec.term, rec.voted_for, rec.commit)
+        ports = Ports(
+            save=self._save,
+            save_synced=self._save_synced,
+            send=self._send,
+            flush_soon=self._flush_soon,
+            monotonic=time.monotonic,
+            event=self._event,
+        )
+        host_config = HostConfig(
+            read_mode=cfg.read_mode,
+            bugs=frozenset(cfg.bugs),
+            request_timeout=cfg.request_timeout,
+            peers={p: f"{a[0]}:{a[1]}" for p, a in cfg.peers.items()},
+            anon_prefix=f"anon-{cfg.id}-{os.getpid()}",
+        )
+        self.host = Host(core, ports, host_config, durable_commit=rec.commit)
+        self.core = core
         log.info(
             "node %s starting: term %d, voted for %s, commit %d, %d log entries, read mode %s%s",
             cfg.id,
@@ -233,20 +204,17 @@ class Node:
         self.events = open(self.data_dir / "events.jsonl", "a", buffering=1)  # noqa: SIM115
         self.conns: set[ClientConn] = set()
         self.links: dict[str, PeerLink] = {}
-        self.pending: dict[int, Pending] = {}  # log index -> request
-        self.read_waiting: dict[Any, tuple[ClientConn, Any, str, float]] = {}  # read_index id
-        self.read_heap: list[ReadWaiter] = []  # answerable once applied >= index
-        self._read_ids = itertools.count(1)
-        self._anon = itertools.count(1)
-        self._flush_scheduled = False
         self._persisting = False
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wal")
-        self._last_role = self.core.role
         self._tick_s = cfg.tick_ms / 1000.0
         self._tick_base = 0.0
         self._server: asyncio.base_events.Server | None = None
         self._stopped: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def applied(self) -> int:
+        return self.host.applied
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -278,6 +246,7 @@ class Node:
         if self.stopping:
             return
         self.stopping = True
+        self.host.stopped = True
         log.info("node %s stopping", self.id)
         self.loop.create_task(self._shutdown())
 
@@ -299,9 +268,11 @@ class Node:
 
     # ---- time --------------------------------------------------------------------------
 
-    def _on_tick(self) -> None:
-        if self.stopping:
-            return
+    def _catch_up(self) -> None:
+        """Feed the core the ticks that elapsed by the monotonic clock. Called on every
+        timer and before every input: a node that was paused (SIGSTOP, docker pause)
+        sees all the ticks it missed at once, before it handles what queued up meanwhile,
+        so its elections and leases run out before it answers anything."""
         now = time.monotonic()
         if now < self._tick_base - self._tick_s:
             # The clock went backwards (a clock fault): count from here rather than stand
@@ -309,25 +280,20 @@ class Node:
             self._tick_base = now
         n = int((now - self._tick_base) / self._tick_s)
         if n > 0:
-            # Catch up: a node that was paused (SIGSTOP, docker pause) sees all the ticks it
-            # missed at once, so its elections and lease run out as they should.
             self._tick_base += n * self._tick_s
-            for _ in range(n):
-                self.core.tick()
-            self._kick()
+            self.host.tick(n)
+
+    def _on_tick(self) -> None:
+        if self.stopping:
+            return
+        self._catch_up()
         self.loop.call_at(self._tick_base + self._tick_s, self._on_tick)
 
     def _sweep(self) -> None:
         """Answer requests that have waited longer than --request-timeout: unknown."""
         if self.stopping:
             return
-        limit = time.monotonic() - self.cfg.request_timeout
-        for idx in [i for i, p in self.pending.items() if p.since < limit]:
-            p = self.pending.pop(idx)
-            p.conn.send(unknown(p.rid, "timed out waiting for commit"))
-        for rid in [r for r, w in self.read_waiting.items() if w[3] < limit]:
-            conn, crid, _key, _since = self.read_waiting.pop(rid)
-            conn.send(fail(crid, "read-timeout"))
+        self.host.sweep()
         gc.collect(1)  # young cycles first, so that freezing does not keep them forever
         gc.freeze()
         self.loop.call_later(1.0, self._sweep)
@@ -335,200 +301,57 @@ class Node:
     # ---- inputs ------------------------------------------------------------------------
 
     def on_peer_message(self, d: dict) -> None:
+        self._catch_up()
         try:
-            msg = Message.from_dict(d)
-        except Exception as e:  # a malformed message must not kill the node
+            self.host.on_peer_message(d)
+        except (KeyError, TypeError, ValueError) as e:  # a malformed message must not kill us
             log.warning("dropping a malformed peer message: %s", e)
-            return
-        self.core.step(msg)
-        self._kick()
 
     def on_request(self, conn: ClientConn, req: dict) -> None:
-        rid = req.get("id")
-        op = req.get("op")
-        try:
-            if op == "status":
-                conn.send({"id": rid, "ok": True, "value": self.status()})
-            elif op == "log":
-                conn.send({"id": rid, "ok": True, "value": self.committed_log()})
-            elif op in ("get", "read"):
-                self._read(conn, rid, req)
-            elif op in ("put", "write"):
-                cmd = {"op": "write", "key": str(req["key"]), "value": req.get("value")}
-                self._propose(conn, rid, req, cmd)
-            elif op == "cas":
-                cmd = {
-                    "op": "cas",
-                    "key": str(req["key"]),
-                    "expected": req.get("expected"),
-                    "new": req.get("new"),
-                }
-                self._propose(conn, rid, req, cmd)
-            else:
-                conn.send({**fail(rid, "bad-request"), "message": f"unknown op {op!r}"})
-        except KeyError as e:
-            conn.send({**fail(rid, "bad-request"), "message": f"missing field {e}"})
-        except NotLeader as e:
-            conn.send(self._not_leader(rid, getattr(e, "leader", None)))
-
-    def _identify(self, req: dict) -> tuple[str, int]:
-        client, seq = req.get("client"), req.get("seq")
-        if client is None or not isinstance(seq, int):
-            # Without an id a retry cannot be recognized; give the request a unique one.
-            return f"anon-{self.id}-{os.getpid()}-{next(self._anon)}", 1
-        return str(client), seq
-
-    def _propose(self, conn: ClientConn, rid: Any, req: dict, cmd: dict) -> None:
-        if self.core.role != "leader":
-            conn.send(self._not_leader(rid, self.core.leader))
+        if req.get("op") == "status":  # the host's status, and the process's own figures
+            conn.send({"id": req.get("id"), "ok": True, "value": self.status()})
             return
-        client, seq = self._identify(req)
-        cmd["client"], cmd["seq"] = client, seq
-        index = self.core.propose(cmd)
-        old = self.pending.pop(index, None)
-        if old is not None:  # the index was reused after our entry was cut: it is unknown
-            old.conn.send(unknown(old.rid, "entry replaced"))
-        self.pending[index] = Pending(conn, rid, client, seq, cmd["op"])
-        self._kick()
+        self._catch_up()
+        self.host.on_request(conn, req)
 
-    def _read(self, conn: ClientConn, rid: Any, req: dict) -> None:
-        key = str(req["key"])
-        if self.cfg.read_mode == "log":
-            self._propose(conn, rid, req, {"op": "read", "key": key})
-            return
-        if self.core.role != "leader":
-            conn.send(self._not_leader(rid, self.core.leader))
-            return
-        read_id = next(self._read_ids)
-        self.read_waiting[read_id] = (conn, rid, key, time.monotonic())
-        try:
-            self.core.read_index(read_id)
-        except NotLeader:
-            self.read_waiting.pop(read_id, None)
-            raise
-        self._kick()
+    # ---- the host's ports ----------------------------------------------------------------
 
-    def _not_leader(self, rid: Any, leader: str | None) -> dict:
-        addr = self.cfg.peers.get(leader) if leader else None
-        return {
-            **fail(rid, "not-leader"),
-            "leader": leader,
-            "leader_addr": f"{addr[0]}:{addr[1]}" if addr else None,
-        }
-
-    # ---- Ready -------------------------------------------------------------------------
-
-    def _kick(self) -> None:
-        if not self._flush_scheduled and not self._persisting:
-            self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
+    def _flush_soon(self) -> None:
+        self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
-        if self._persisting or self.stopping or not self.core.has_ready():
-            return
-        rd = self.core.ready()
-        hs = rd.hard_state
-        hs_t = (hs.term, hs.voted_for, hs.commit) if hs is not None else None
-        # Term and vote must be durable before anything that depends on them is sent; a
-        # moved commit index alone needs no fsync (recovery from a lower one is safe).
-        vote_changed = hs_t is not None and hs_t[:2] != self._persisted_hs[:2]
-        must_sync = bool(rd.entries) or vote_changed
-        if hs_t is not None:
-            self._persisted_hs = hs_t
-        if not must_sync:
-            if hs_t is not None:
-                self._save(hs_t, (), sync=False)
-            self._process(rd, rd.messages)
-            return
-        later = rd.messages
-        if not vote_changed:
-            # Raft thesis 10.2.1: a leader may send AppendEntries in parallel with writing
-            # its own log. Safe here because (a) Readys persist strictly in order, so when
-            # these leave, every earlier Ready is durable and only this Ready's entries --
-            # the very ones being sent -- are not yet; (b) the term was made durable before
-            # this leader's first message; (c) commits counted with the leader's own not yet
-            # durable copy reach clients and followers only through later Readys, i.e. after
-            # this write. Everything else (votes, acknowledgements) waits for the fsync.
-            now = [m for m in rd.messages if m.type in EARLY_TYPES]
-            if now:
-                later = [m for m in rd.messages if m.type not in EARLY_TYPES]
-                self._send(now)
-        # Committed entries below this Ready's new entries are already in the durable log
-        # (every earlier Ready is), and a quorum's acknowledgements are durable by
-        # definition: apply and answer them now rather than after this Ready's fsync, which
-        # only concerns newer entries. Under load this saves one fsync per answer.
-        first_new = rd.entries[0].index if rd.entries else None
-        for e in rd.committed:
-            if first_new is not None and e.index >= first_new:
-                break
-            self._apply(e)
-        self._take_reads(rd)
-        self._persisting = True
-        fut = self.loop.run_in_executor(self._executor, self._save, hs_t, rd.entries, True)
-        fut.add_done_callback(lambda f: self._persisted(rd, later, f))
+        if not self._persisting:
+            self.host.flush()
 
-    def _save(self, hs_t, entries, sync: bool) -> None:
-        if sync:
+    def _save(self, hs_t, entries) -> None:
+        was = self.storage.fsync_enabled
+        self.storage.fsync_enabled = False
+        try:
             self.storage.save(hs_t, entries)
-        else:
-            was = self.storage.fsync_enabled
-            self.storage.fsync_enabled = False
-            try:
-                self.storage.save(hs_t, entries)
-            finally:
-                self.storage.fsync_enabled = was
+        finally:
+            self.storage.fsync_enabled = was
 
-    def _persisted(self, rd, messages, fut: asyncio.Future) -> None:
-        self._persisting = False
-        exc = fut.exception()
-        if exc is not None:
-            # The node cannot promise anything it cannot store: stop at once, like a crash.
-            log.critical("WAL write failed, exiting: %r", exc)
-            os._exit(70)
-        self._process(rd, messages)
-        self._flush()
+    def _save_synced(self, hs_t, entries, done) -> None:
+        self._persisting = True
 
-    def _process(self, rd, messages) -> None:
-        now = time.time_ns()
-        for ev in rd.events:
-            self.events.write(json.dumps({"time": now, "node": self.id, **ev}) + "\n")
-            if "role" in ev:
-                log.info("node %s is %s in term %s", self.id, ev["role"], ev.get("term"))
-        self._send(messages)
-        if "ack-before-commit" in self.cfg.bugs and rd.entries and self.core.role == "leader":
-            # PLANTED BUG ack-before-commit: acknowledge a write as soon as it is in the
-            # leader's own durable log, before a quorum has it.
-            for e in rd.entries:
-                p = self.pending.get(e.index)
-                if p is not None and p.op == "write" and _same(e.command, p):
-                    del self.pending[e.index]
-                    p.conn.send({"id": p.rid, "ok": True, "value": e.command.get("value")})
-        for e in rd.committed:
-            self._apply(e)  # skips what was applied before the fsync
-        self._take_reads(rd)
-        role = self.core.role
-        if role != self._last_role:
-            if self._last_role == "leader":
-                self._lost_leadership()
-            self._last_role = role
+        def written(fut: asyncio.Future) -> None:
+            self._persisting = False
+            exc = fut.exception()
+            if exc is not None:
+                # The node cannot promise anything it cannot store: stop at once, like a crash.
+                log.critical("WAL write failed, exiting: %r", exc)
+                os._exit(70)
+            done()
 
-    def _take_reads(self, rd) -> None:
-        """Queue the Ready's answerable reads (idempotent: each is taken once)."""
-        for rs in rd.reads:
-            w = self.read_waiting.pop(rs.request_id, None)
-            if w is not None:
-                conn, rid, key, _since = w
-                heapq.heappush(self.read_heap, ReadWaiter(rs.index, rs.request_id, conn, rid, key))
-        for read_id in rd.failed_reads:
-            w = self.read_waiting.pop(read_id, None)
-            if w is not None:
-                w[0].send(self._not_leader(w[1], self.core.leader))
-        self._serve_reads()
+        fut = self.loop.run_in_executor(self._executor, self.storage.save, hs_t, entries)
+        fut.add_done_callback(written)
+
+    def _event(self, ev: dict) -> None:
+        self.events.write(json.dumps({"time": time.time_ns(), **ev}) + "\n")
+        if "role" in ev:
+            log.info("node %s is %s in term %s", self.id, ev["role"], ev.get("term"))
 
     def _send(self, messages) -> None:
-        if not messages:
-            return
         by_dst: dict[str, list[bytes]] = {}
         for m in messages:
             by_dst.setdefault(m.dst, []).append(wire.encode({"m": m.to_dict()}))
@@ -537,51 +360,12 @@ class Node:
             if link is not None:
                 link.send(b"".join(frames))
 
-    def _apply(self, e: Entry) -> None:
-        if e.index <= self.applied:
-            return
-        result = self.kv.apply(e)
-        self.applied = e.index
-        p = self.pending.pop(e.index, None)
-        if p is None:
-            return
-        if _same(e.command, p):
-            resp = dict(result or {"ok": True})
-            resp["id"] = p.rid
-            if not resp.get("ok"):
-                resp.setdefault("definite", True)
-            p.conn.send(resp)
-        else:
-            p.conn.send(unknown(p.rid, "another entry was committed at its index"))
-
-    def _serve_reads(self) -> None:
-        heap = self.read_heap
-        while heap and heap[0].index <= self.applied:
-            w = heapq.heappop(heap)
-            w.conn.send({"id": w.rid, "ok": True, "value": self.kv.read(w.key)})
-
-    def _lost_leadership(self) -> None:
-        # Proposals may still commit under the next leader: their outcome is unknown.
-        for p in self.pending.values():
-            p.conn.send(unknown(p.rid, "leadership lost before commit"))
-        self.pending.clear()
-        # Reads are safe to refuse: they changed nothing.
-        for conn, rid, _key, _since in self.read_waiting.values():
-            conn.send(self._not_leader(rid, self.core.leader))
-        self.read_waiting.clear()
-        while self.read_heap:
-            w = heapq.heappop(self.read_heap)
-            w.conn.send(self._not_leader(w.rid, self.core.leader))
-
     # ---- introspection -----------------------------------------------------------------
 
     def status(self) -> dict:
-        st = dict(self.core.status())
+        st = self.host.status()
         st.update(
             {
-                "applied": self.applied,
-                "read_mode": self.cfg.read_mode,
-                "bugs": sorted(self.cfg.bugs),
                 "listen": f"{self.cfg.listen[0]}:{self.cfg.listen[1]}",
                 "pid": os.getpid(),
                 "wal_bytes": self.storage.bytes_written,
@@ -595,28 +379,6 @@ class Node:
             }
         )
         return st
-
-    def committed_log(self) -> list[dict]:
-        commit = self.core.commit_index
-        return [
-            {"index": e.index, "term": e.term, "command": e.command}
-            for e in self.core.entries_from(1)
-            if e.index <= commit
-        ]
-
-
-def _same(command: dict | None, p: Pending) -> bool:
-    return command is not None and command.get("client") == p.client and command.get("seq") == p.seq
-
-
-def fail(rid: Any, error: str) -> dict:
-    """Definitely not done."""
-    return {"id": rid, "ok": False, "error": error, "definite": True}
-
-
-def unknown(rid: Any, reason: str) -> dict:
-    """May or may not have happened, now or later."""
-    return {"id": rid, "ok": False, "error": "unknown", "reason": reason, "definite": False}
 
 
 def setup_logging(cfg: NodeConfig) -> None:

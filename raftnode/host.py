@@ -1,0 +1,395 @@
+"""The host: the node's whole policy around the pure core, written once.
+
+The core (core.py) decides; the host carries out what it decides, in the order that
+keeps Raft's promises, and answers clients:
+
+  inputs (peer messages, client requests, ticks) -> core.step/propose/read_index/tick
+  flush(), when asked (once per event-loop turn on a server), if the core has a Ready:
+    1. persist Ready.hard_state and Ready.entries, synced, through the disk port; the
+       node keeps receiving meanwhile, so what arrives during an fsync lands in the
+       *next* Ready: group commit without a batching timer;
+    2. only then: write events, send Ready.messages, apply Ready.committed, answer
+       clients, serve Ready.reads.
+  Readys are persisted strictly one after another and nothing of a Ready leaves the node
+  before it is durable, so no peer or client ever sees state the node could forget
+  (the exceptions, and why they are safe, are in flush()).
+
+What the host does not do is where the node runs: the asyncio server (server.py) and the
+deterministic simulation (harness/sim/cluster.py) each plug in their `Ports` (disk,
+network, clock, event file, "flush soon"), so the simulation runs the server's own
+pipelining, apply and reply code. Clients of a follower are answered "not-leader"
+(definite: the request was not forwarded, so it certainly did not happen) with the
+leader's id and address; raftnode.client follows the redirect.
+
+Planted bugs of the host (docs/DESIGN.md "Planted bugs"): ack-before-commit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from raftnode.core import APPEND, HEARTBEAT, LEADER, Entry, Message, NotLeader, RaftCore, Ready
+from raftnode.kv import KVStateMachine
+
+# Leader-to-follower messages that may leave before the leader's own log write is durable.
+EARLY_TYPES = frozenset({APPEND, HEARTBEAT})
+HOST_BUGS = frozenset({"ack-before-commit"})
+
+HardStateTuple = tuple[int, Any, int]  # (term, voted_for, commit)
+
+
+class Conn(Protocol):
+    """Where the answers to one client's requests go."""
+
+    def send(self, answer: dict) -> None: ...
+
+
+@dataclass
+class Ports:
+    """What the host needs from where it runs."""
+
+    # Write hard state and entries now, without fsync (only a moved commit index: a
+    # recovery from a lower one is safe).
+    save: Callable[[HardStateTuple | None, Sequence[Entry]], None]
+    # Write them durably and call done() once they are. A crash before that loses the
+    # write, and the Ready with it. A write that fails is the port's to handle: the node
+    # cannot promise anything it cannot store, so the server stops at once, like a crash.
+    save_synced: Callable[[HardStateTuple | None, Sequence[Entry], Callable[[], None]], None]
+    send: Callable[[list[Message]], None]
+    flush_soon: Callable[[], None]  # call Host.flush() soon (next loop turn, or now)
+    monotonic: Callable[[], float]  # seconds, for request timeouts
+    event: Callable[[dict], None]  # one events.jsonl line, without its time
+    # Each entry as it is applied: the simulation checks state machine safety with it.
+    applied: Callable[[Entry], None] = lambda e: None
+
+
+@dataclass
+class HostConfig:
+    read_mode: str = "read-index"
+    bugs: frozenset[str] = frozenset()
+    request_timeout: float = 5.0  # seconds a request may wait for the log before "unknown"
+    peers: dict[str, str] = field(default_factory=dict)  # id -> "HOST:PORT", for redirects
+    anon_prefix: str = "anon"  # client ids for requests that bring none
+
+
+@dataclass
+class Pending:
+    """A client request waiting for the log (write, cas, or a read in log mode)."""
+
+    conn: Conn
+    rid: Any
+    client: str
+    seq: int
+    op: str
+    since: float
+
+
+@dataclass(order=True)
+class ReadWaiter:
+    index: int
+    order: int
+    conn: Conn = field(compare=False)
+    rid: Any = field(compare=False)
+    key: str = field(compare=False)
+
+
+def fail(rid: Any, error: str) -> dict:
+    """Definitely not done."""
+    return {"id": rid, "ok": False, "error": error, "definite": True}
+
+
+def unknown(rid: Any, reason: str) -> dict:
+    """May or may not have happened, now or later."""
+    return {"id": rid, "ok": False, "error": "unknown", "reason": reason, "definite": False}
+
+
+class Host:
+    def __init__(
+        self,
+        core: RaftCore,
+        ports: Ports,
+        config: HostConfig,
+        durable_commit: int = 0,
+    ):
+        self.core = core
+        self.id = core.id
+        self.ports = ports
+        self.config = config
+        self.bugs = config.bugs
+        # The state machine lives in memory: rebuild it from the durable committed prefix.
+        self.kv = KVStateMachine()
+        self.applied = 0
+        for e in core.entries_from(1):
+            if e.index > durable_commit:
+                break
+            self.kv.apply(e)
+            self.applied = e.index
+        hs = core.status()
+        self._persisted_hs: HardStateTuple = (hs["term"], hs["voted_for"], durable_commit)
+        self.pending: dict[int, Pending] = {}  # log index -> request
+        self.read_waiting: dict[Any, tuple[Conn, Any, str, float]] = {}  # read_index id
+        self.read_heap: list[ReadWaiter] = []  # answerable once applied >= index
+        self._read_ids = itertools.count(1)
+        self._anon = itertools.count(1)
+        self._flush_asked = False
+        self.persisting: Ready | None = None  # the Ready whose synced write is under way
+        self.stopped = False
+        self._last_role = core.role
+
+    # ---- inputs ------------------------------------------------------------------------
+
+    def step(self, msg: Message) -> None:
+        self.core.step(msg)
+        self.kick()
+
+    def on_peer_message(self, d: dict) -> None:
+        """A peer message off the wire (Message.from_dict raises on a malformed one)."""
+        self.step(Message.from_dict(d))
+
+    def tick(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.core.tick()
+        self.kick()
+
+    def on_request(self, conn: Conn, req: dict) -> None:
+        rid = req.get("id")
+        op = req.get("op")
+        try:
+            if op == "status":
+                conn.send({"id": rid, "ok": True, "value": self.status()})
+            elif op == "log":
+                conn.send({"id": rid, "ok": True, "value": self.committed_log()})
+            elif op in ("get", "read"):
+                self._read(conn, rid, req)
+            elif op in ("put", "write"):
+                cmd = {"op": "write", "key": str(req["key"]), "value": req.get("value")}
+                self._propose(conn, rid, req, cmd)
+            elif op == "cas":
+                cmd = {
+                    "op": "cas",
+                    "key": str(req["key"]),
+                    "expected": req.get("expected"),
+                    "new": req.get("new"),
+                }
+                self._propose(conn, rid, req, cmd)
+            else:
+                conn.send({**fail(rid, "bad-request"), "message": f"unknown op {op!r}"})
+        except KeyError as e:
+            conn.send({**fail(rid, "bad-request"), "message": f"missing field {e}"})
+        except NotLeader as e:
+            conn.send(self._not_leader(rid, getattr(e, "leader", None)))
+
+    def _identify(self, req: dict) -> tuple[str, int]:
+        client, seq = req.get("client"), req.get("seq")
+        if client is None or not isinstance(seq, int):
+            # Without an id a retry cannot be recognized; give the request a unique one.
+            return f"{self.config.anon_prefix}-{next(self._anon)}", 1
+        return str(client), seq
+
+    def _propose(self, conn: Conn, rid: Any, req: dict, cmd: dict) -> None:
+        if self.core.role != LEADER:
+            conn.send(self._not_leader(rid, self.core.leader))
+            return
+        client, seq = self._identify(req)
+        cmd["client"], cmd["seq"] = client, seq
+        index = self.core.propose(cmd)
+        old = self.pending.pop(index, None)
+        if old is not None:  # the index was reused after our entry was cut: it is unknown
+            old.conn.send(unknown(old.rid, "entry replaced"))
+        self.pending[index] = Pending(conn, rid, client, seq, cmd["op"], self.ports.monotonic())
+        self.kick()
+
+    def _read(self, conn: Conn, rid: Any, req: dict) -> None:
+        key = str(req["key"])
+        if self.config.read_mode == "log":
+            self._propose(conn, rid, req, {"op": "read", "key": key})
+            return
+        if self.core.role != LEADER:
+            conn.send(self._not_leader(rid, self.core.leader))
+            return
+        read_id = next(self._read_ids)
+        self.read_waiting[read_id] = (conn, rid, key, self.ports.monotonic())
+        try:
+            self.core.read_index(read_id)
+        except NotLeader:
+            self.read_waiting.pop(read_id, None)
+            raise
+        self.kick()
+
+    def _not_leader(self, rid: Any, leader: str | None) -> dict:
+        return {
+            **fail(rid, "not-leader"),
+            "leader": leader,
+            "leader_addr": self.config.peers.get(leader) if leader else None,
+        }
+
+    # ---- the Ready loop ----------------------------------------------------------------
+
+    def kick(self) -> None:
+        """There may be a Ready: flush soon (once, however many inputs came meanwhile)."""
+        if not self._flush_asked and self.persisting is None and not self.stopped:
+            self._flush_asked = True
+            self.ports.flush_soon()
+
+    def flush(self) -> None:
+        self._flush_asked = False
+        if self.persisting is not None or self.stopped or not self.core.has_ready():
+            return
+        rd = self.core.ready()
+        hs = rd.hard_state
+        hs_t = (hs.term, hs.voted_for, hs.commit) if hs is not None else None
+        # Term and vote must be durable before anything that depends on them is sent; a
+        # moved commit index alone needs no fsync (recovery from a lower one is safe).
+        vote_changed = hs_t is not None and hs_t[:2] != self._persisted_hs[:2]
+        must_sync = bool(rd.entries) or vote_changed
+        if hs_t is not None:
+            self._persisted_hs = hs_t
+        if not must_sync:
+            if hs_t is not None:
+                self.ports.save(hs_t, ())
+            self._process(rd, rd.messages)
+            return
+        later = rd.messages
+        if not vote_changed:
+            # Raft thesis 10.2.1: a leader may send AppendEntries in parallel with writing
+            # its own log. Safe here because (a) Readys persist strictly in order, so when
+            # these leave, every earlier Ready is durable and only this Ready's entries --
+            # the very ones being sent -- are not yet; (b) the term was made durable before
+            # this leader's first message; (c) commits counted with the leader's own not yet
+            # durable copy reach clients and followers only through later Readys, i.e. after
+            # this write. Everything else (votes, acknowledgements) waits for the fsync.
+            now = [m for m in rd.messages if m.type in EARLY_TYPES]
+            if now:
+                later = [m for m in rd.messages if m.type not in EARLY_TYPES]
+                self.ports.send(now)
+        # Committed entries below this Ready's new entries are already in the durable log
+        # (every earlier Ready is), and a quorum's acknowledgements are durable by
+        # definition: apply and answer them now rather than after this Ready's fsync, which
+        # only concerns newer entries. Under load this saves one fsync per answer.
+        first_new = rd.entries[0].index if rd.entries else None
+        for e in rd.committed:
+            if first_new is not None and e.index >= first_new:
+                break
+            self._apply(e)
+        self._take_reads(rd)
+        self.persisting = rd
+        self.ports.save_synced(hs_t, rd.entries, lambda: self._persisted(rd, later))
+
+    def _persisted(self, rd: Ready, messages: list[Message]) -> None:
+        self.persisting = None
+        self._process(rd, messages)
+        self.flush()
+
+    def _process(self, rd: Ready, messages: list[Message]) -> None:
+        for ev in rd.events:
+            self.ports.event({"node": self.id, **ev})
+        if messages:
+            self.ports.send(messages)
+        if "ack-before-commit" in self.bugs and rd.entries and self.core.role == LEADER:
+            # PLANTED BUG ack-before-commit: acknowledge a write as soon as it is in the
+            # leader's own durable log, before a quorum has it.
+            for e in rd.entries:
+                p = self.pending.get(e.index)
+                if p is not None and p.op == "write" and _same(e.command, p):
+                    del self.pending[e.index]
+                    value = e.command.get("value")
+                    p.conn.send({"id": p.rid, "ok": True, "value": value, "index": e.index})
+        for e in rd.committed:
+            self._apply(e)  # skips what was applied before the fsync
+        self._take_reads(rd)
+        role = self.core.role
+        if role != self._last_role:
+            if self._last_role == LEADER:
+                self._lost_leadership()
+            self._last_role = role
+
+    def _take_reads(self, rd: Ready) -> None:
+        """Queue the Ready's answerable reads (idempotent: each is taken once)."""
+        for rs in rd.reads:
+            w = self.read_waiting.pop(rs.request_id, None)
+            if w is not None:
+                conn, rid, key, _since = w
+                heapq.heappush(self.read_heap, ReadWaiter(rs.index, rs.request_id, conn, rid, key))
+        for read_id in rd.failed_reads:
+            w = self.read_waiting.pop(read_id, None)
+            if w is not None:
+                w[0].send(self._not_leader(w[1], self.core.leader))
+        self._serve_reads()
+
+    def _apply(self, e: Entry) -> None:
+        if e.index <= self.applied:
+            return
+        result = self.kv.apply(e)
+        self.applied = e.index
+        self.ports.applied(e)
+        p = self.pending.pop(e.index, None)
+        if p is None:
+            return
+        if _same(e.command, p):
+            resp = dict(result or {"ok": True})
+            resp["id"] = p.rid
+            resp["index"] = e.index
+            if not resp.get("ok"):
+                resp.setdefault("definite", True)
+            p.conn.send(resp)
+        else:
+            p.conn.send(unknown(p.rid, "another entry was committed at its index"))
+
+    def _serve_reads(self) -> None:
+        heap = self.read_heap
+        while heap and heap[0].index <= self.applied:
+            w = heapq.heappop(heap)
+            value = self.kv.read(w.key)
+            w.conn.send({"id": w.rid, "ok": True, "value": value, "read_at": self.applied})
+
+    def _lost_leadership(self) -> None:
+        # Proposals may still commit under the next leader: their outcome is unknown.
+        for p in self.pending.values():
+            p.conn.send(unknown(p.rid, "leadership lost before commit"))
+        self.pending.clear()
+        # Reads are safe to refuse: they changed nothing.
+        for conn, rid, _key, _since in self.read_waiting.values():
+            conn.send(self._not_leader(rid, self.core.leader))
+        self.read_waiting.clear()
+        while self.read_heap:
+            w = heapq.heappop(self.read_heap)
+            w.conn.send(self._not_leader(w.rid, self.core.leader))
+
+    def sweep(self) -> None:
+        """Answer requests that have waited longer than request_timeout: unknown."""
+        limit = self.ports.monotonic() - self.config.request_timeout
+        for idx in [i for i, p in self.pending.items() if p.since < limit]:
+            p = self.pending.pop(idx)
+            p.conn.send(unknown(p.rid, "timed out waiting for commit"))
+        for rid in [r for r, w in self.read_waiting.items() if w[3] < limit]:
+            conn, crid, _key, _since = self.read_waiting.pop(rid)
+            conn.send(fail(crid, "read-timeout"))
+
+    # ---- introspection -----------------------------------------------------------------
+
+    def status(self) -> dict:
+        st = dict(self.core.status())
+        st.update(
+            {
+                "applied": self.applied,
+                "read_mode": self.config.read_mode,
+                "bugs": sorted(self.bugs),
+            }
+        )
+        return st
+
+    def committed_log(self) -> list[dict]:
+        commit = self.core.commit_index
+        return [
+            {"index": e.index, "term": e.term, "command": e.command}
+            for e in self.core.entries_from(1)
+            if e.index <= commit
+        ]
+
+
+def _same(command: dict | None, p: Pending) -> bool:
+    return command is not None and command.get("client") == p.client and command.get("seq") == p.seq
