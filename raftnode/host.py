@@ -120,6 +120,7 @@ class Host:
         self.ports = ports
         self.config = config
         self.bugs = config.bugs
+        self._ack_before_commit = "ack-before-commit" in config.bugs
         # The state machine lives in memory: rebuild it from the durable committed prefix.
         self.kv = KVStateMachine()
         self.applied = 0
@@ -275,7 +276,8 @@ class Host:
             if first_new is not None and e.index >= first_new:
                 break
             self._apply(e)
-        self._take_reads(rd)
+        if rd.reads or rd.failed_reads or self.read_heap:
+            self._take_reads(rd)
         self.persisting = rd
         self.ports.save_synced(hs_t, rd.entries, lambda: self._persisted(rd, later))
 
@@ -289,7 +291,7 @@ class Host:
             self.ports.event({"node": self.id, **ev})
         if messages:
             self.ports.send(messages)
-        if "ack-before-commit" in self.bugs and rd.entries and self.core.role == LEADER:
+        if self._ack_before_commit and rd.entries and self.core.role == LEADER:
             # PLANTED BUG ack-before-commit: acknowledge a write as soon as it is in the
             # leader's own durable log, before a quorum has it.
             for e in rd.entries:
@@ -300,7 +302,8 @@ class Host:
                     p.conn.send({"id": p.rid, "ok": True, "value": value, "index": e.index})
         for e in rd.committed:
             self._apply(e)  # skips what was applied before the fsync
-        self._take_reads(rd)
+        if rd.reads or rd.failed_reads or self.read_heap:
+            self._take_reads(rd)
         role = self.core.role
         if role != self._last_role:
             if self._last_role == LEADER:

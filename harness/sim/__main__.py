@@ -46,7 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duplicate", type=float, default=0.05)
     p.add_argument("--max-delay-ms", type=float, default=20.0)
     p.add_argument("--disk-ms", type=float, default=0.0)
-    p.add_argument("--pipeline", action="store_true")
     p.add_argument("--trace", help="write the trace of the (last or failing) run here")
     args = p.parse_args(argv)
     families = tuple(k for k in args.families.split(",") if k)
@@ -64,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
             read_mode=args.read_mode,
             bugs=frozenset(args.bug),
             disk_ms=args.disk_ms,
-            pipeline=args.pipeline,
             network=NetworkConfig(1.0, args.max_delay_ms, args.drop, args.duplicate),
         )
         plan = random_plan(random.Random(seed), ids, args.duration_ms / 1000, args.faults, families)

@@ -8,12 +8,16 @@ What the simulation models, and why:
 - Network: each message gets an independent random delay (hence reordering), may be
   dropped or duplicated, and is lost if a partition separates its ends when it is
   sent or when it arrives.
-- Crash: a node stops at an event boundary and loses everything except what its
-  Ready told it to persist (hard state and log), exactly as the real storage does.
-  Restart builds a fresh RaftCore and an empty state machine from that durable state.
-- Pause: a paused node neither ticks nor receives; arriving messages wait, and on
-  resume it catches up the missed ticks at once (as the server does from its
-  monotonic clock), so a paused leader's lease has expired when it wakes.
+- Nodes: each runs the server's own host (raftnode/host.py: persist, pipelined send,
+  apply, answer clients, planted bugs) with simulated ports: a disk whose synced writes
+  take disk_ms (0: instant), the simulated network, the virtual clock.
+- Crash: a node stops at an event boundary and loses everything except what its host
+  persisted (hard state and log), exactly as the real storage does; its clients' open
+  requests lose their connection. Restart builds a fresh core and host from that state.
+- Pause: a paused node neither ticks nor receives; arriving messages and client
+  requests wait, and on resume it catches up the missed ticks at once, before it handles
+  what waited (as the server does from its monotonic clock), so a paused leader's lease
+  has expired when it wakes.
 - Clock rate: a node's ticks can run faster or slower than virtual time.
 
 Safety is checked as the run goes (see SafetyViolation): election safety, state
@@ -31,22 +35,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from raftnode.core import (
-    APPEND,
-    HEARTBEAT,
-    LEADER,
-    Config,
-    Entry,
-    HardState,
-    Message,
-    NotLeader,
-    RaftCore,
-    Ready,
-)
+from raftnode.config import NodeConfig
+from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, Ready
+from raftnode.host import Host, HostConfig, Ports
 from raftnode.kv import KVStateMachine
 
-# Messages the server sends before its fsync when pipelining (raftnode/server.py).
-EARLY_TYPES = frozenset({APPEND, HEARTBEAT})
+# The server's own request timeout and sweep period (raftnode/server.py).
+REQUEST_TIMEOUT_S = NodeConfig(id="n1", listen=("", 0), peers={}, data_dir="").request_timeout
+SWEEP_MS = 1000.0
 
 
 class SafetyViolation(AssertionError):
@@ -77,11 +73,10 @@ class SimConfig:
     read_mode: str = "read-index"
     bugs: frozenset[str] = frozenset()
     network: NetworkConfig = field(default_factory=NetworkConfig)
-    # Disk: 0 persists each Ready instantly. Otherwise an fsync takes about disk_ms, the
-    # node takes no new Ready meanwhile (group commit), and a crash loses the Ready.
+    # Disk: 0 persists each Ready instantly. Otherwise a synced write takes about
+    # disk_ms, the node takes no new Ready meanwhile (group commit; the host pipelines as
+    # the server does), and a crash loses the Ready being written.
     disk_ms: float = 0.0
-    # With a disk: model raftnode/server.py's pipelining (see _drain).
-    pipeline: bool = False
     op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
     stop_on_violation: bool = True  # False: record violations in SimCluster.violations
     # True: an exception inside a node (its core) crashes that node and is recorded in
@@ -113,23 +108,47 @@ class Op:
 
 
 @dataclass
+class _Conn:
+    """One client request at a simulated node; the host answers through send()."""
+
+    cluster: SimCluster
+    node: str
+    id: int
+    req: dict
+    reply: Callable[[dict | None], None]
+    acked_before: int  # the highest index acknowledged to any client when it arrived
+
+    def send(self, answer: dict) -> None:
+        self.cluster._answered(self, answer)
+
+
+@dataclass
 class _Node:
     id: str
     hard: HardState = field(default_factory=HardState)
     log: list[Entry] = field(default_factory=list)  # durable, index i at log[i-1]
-    core: RaftCore | None = None
-    kv: KVStateMachine = field(default_factory=KVStateMachine)
+    host: Host | None = None
     up: bool = True
     paused: bool = False
     incarnation: int = 0
     clock_rate: float = 1.0
-    proposals: dict[int, tuple[Op, Entry]] = field(default_factory=dict)
-    reads: dict[int, Op] = field(default_factory=dict)  # request id -> op, awaiting ReadIndex
-    ready_reads: list[tuple[int, Op]] = field(default_factory=list)  # (index, op) await apply
-    inbox: list[Message] = field(default_factory=list)  # held while paused
+    conns: dict[int, _Conn] = field(default_factory=dict)  # requests not yet answered
+    inbox: list[Message | _Conn] = field(default_factory=list)  # held while paused
     missed_ticks: int = 0
     checked_term: int = -1  # the last term in which leader completeness was checked
-    persisting: Ready | None = None  # the Ready whose fsync is under way
+
+    @property
+    def core(self) -> RaftCore | None:
+        return self.host.core if self.host is not None else None
+
+    @property
+    def kv(self) -> KVStateMachine | None:
+        return self.host.kv if self.host is not None else None
+
+    @property
+    def persisting(self) -> Ready | None:
+        """The Ready whose synced write is under way."""
+        return self.host.persisting if self.host is not None else None
 
 
 class SimCluster:
@@ -157,7 +176,8 @@ class SimCluster:
         self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
         self.violations: list[str] = []
         self.node_errors: list[str] = []
-        self._interim_waiting: dict[int, Callable[[Op], None]] = {}
+        self._conn_ids = 0
+        self._op_conns: dict[int, _Conn] = {}  # op id -> its open request
         # Hooks for a driver (harness/sim/backend.py): called when an operation completes,
         # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
         self.on_complete: Callable[[Op], None] | None = None
@@ -169,6 +189,7 @@ class SimCluster:
             self._boot(i)
             # Each node's clock starts at a random phase, so ticks interleave.
             self._schedule(self.rng.uniform(0, config.tick_ms), "tick", (i, 0))
+            self._schedule(self.rng.uniform(0, SWEEP_MS), "sweep", (i, 0))
 
     # ---- scheduling ---------------------------------------------------------------
 
@@ -189,15 +210,17 @@ class SimCluster:
             return False
         at, _, kind, payload = heapq.heappop(self._queue)
         self.now = at
-        if kind in ("tick", "deliver", "fsync"):
+        if kind in ("tick", "deliver", "fsync", "sweep"):
             node = payload.dst if kind == "deliver" else payload[0]
             try:
                 if kind == "tick":
                     self._on_tick(*payload)
                 elif kind == "deliver":
                     self._on_deliver(payload)
-                else:
+                elif kind == "fsync":
                     self._on_fsync(*payload)
+                else:
+                    self._on_sweep(*payload)
             except SafetyViolation:
                 raise
             except Exception as exc:
@@ -245,14 +268,76 @@ class SimCluster:
         # The core's own randomness is a child of the run's seed: deterministic, yet a
         # restarted node draws new timeouts.
         rng = random.Random(self.rng.getrandbits(64))
-        n.core = RaftCore(i, self.ids, cfg, rng, n.hard, list(n.log))
-        n.kv = KVStateMachine()
+        core = RaftCore(i, self.ids, cfg, rng, n.hard, list(n.log))
+        host_config = HostConfig(
+            read_mode=c.read_mode,
+            bugs=frozenset(c.bugs),
+            request_timeout=REQUEST_TIMEOUT_S,
+            peers={j: j for j in self.ids},
+            anon_prefix=f"anon-{i}-{n.incarnation}",
+        )
+        n.host = Host(core, self._ports(n), host_config, durable_commit=n.hard.commit)
+        # Each event is its own loop turn: the host flushes at its end, as the server's
+        # call_soon does after the data it received.
+        n.host.ports.flush_soon = n.host.flush
         n.up = True
         n.paused = False
         n.inbox = []
         n.missed_ticks = 0
-        n.persisting = None
-        self._drain(n)
+        self._run(n, n.host.kick)
+
+    def _ports(self, n: _Node) -> Ports:
+        """What the host of node n runs on here: the simulated disk, network and clock."""
+        incarnation = n.incarnation
+
+        def save(hs_t, entries) -> None:
+            self._persist(n, hs_t, entries)
+
+        def save_synced(hs_t, entries, done) -> None:
+            disk = self.config.disk_ms
+            if not disk:
+                self._persist(n, hs_t, entries)
+                done()
+                return
+            # The write takes time; a crash before it completes loses this whole Ready.
+            delay = self.rng.uniform(0.5 * disk, 1.5 * disk)
+            self._schedule(self.now + delay, "fsync", (n.id, incarnation, hs_t, entries, done))
+
+        def send(messages: list[Message]) -> None:
+            for m in messages:
+                self._send(m)
+
+        events = self.node_events[n.id]
+
+        def event(ev: dict) -> None:
+            if self.config.trace:
+                self._log(f"{n.id} event {ev}")
+            events.append({"time": self.now, **ev})
+
+        return Ports(
+            save=save,
+            save_synced=save_synced,
+            send=send,
+            flush_soon=lambda: None,  # set to the host's flush once it exists
+            monotonic=lambda: self.now / 1000.0,
+            event=event,
+            applied=lambda e: self._applied(n, e),
+        )
+
+    def _run(self, n: _Node, action: Callable[..., object], *args: object) -> None:
+        """Run one input through node n's host; a failure inside the node crashes it
+        (with crash_on_error), and the leader rules are checked after it."""
+        try:
+            action(*args)
+        except SafetyViolation:
+            raise
+        except Exception as exc:
+            if not self.config.crash_on_error:
+                raise
+            self._node_failed(n.id, exc)
+            return
+        if n.host is not None:
+            self._observe(n)
 
     def crash(self, i: str) -> None:
         n = self.nodes[i]
@@ -260,15 +345,12 @@ class SimCluster:
             return
         self._log(f"crash {i}")
         n.up = False
-        n.core = None
+        n.host = None  # with it an fsync under way: its Ready is lost
         n.incarnation += 1
-        # Operations waiting on this node's answers are now of unknown outcome.
-        for op, _ in n.proposals.values():
-            self._complete(op, "info", error="node crashed")
-        for op in list(n.reads.values()) + [op for _, op in n.ready_reads]:
-            self._complete(op, "fail", error="node crashed")  # reads change nothing
-        n.proposals, n.reads, n.ready_reads = {}, {}, []
-        n.persisting = None  # an fsync under way is lost
+        # Its clients' connections are lost: what they asked may or may not have happened.
+        conns, n.conns, n.inbox = n.conns, {}, []
+        for conn in conns.values():
+            conn.reply(None)
 
     def restart(self, i: str) -> None:
         n = self.nodes[i]
@@ -278,6 +360,7 @@ class SimCluster:
         self._boot(i)
         tick = (i, n.incarnation)
         self._schedule(self.now + self.rng.uniform(0, self.config.tick_ms), "tick", tick)
+        self._schedule(self.now + self.rng.uniform(0, SWEEP_MS), "sweep", tick)
 
     def pause(self, i: str) -> None:
         n = self.nodes[i]
@@ -291,13 +374,16 @@ class SimCluster:
             return
         self._log(f"resume {i} missed_ticks={n.missed_ticks}")
         n.paused = False
-        for _ in range(n.missed_ticks):
-            n.core.tick()
-        n.missed_ticks = 0
+        ticks, n.missed_ticks = n.missed_ticks, 0
+        self._run(n, lambda: n.host.tick(ticks))
         inbox, n.inbox = n.inbox, []
-        for m in inbox:
-            n.core.step(m)
-        self._drain(n)
+        for item in inbox:
+            if n.host is None:
+                break  # it failed on the way
+            if isinstance(item, _Conn):
+                self._run(n, lambda c=item: n.host.on_request(c, c.req))
+            else:
+                self._run(n, lambda m=item: n.host.step(m))
 
     def set_clock_rate(self, i: str, rate: float) -> None:
         """Make node i's ticks come `rate` times as often as they should (clock skew)."""
@@ -321,9 +407,7 @@ class SimCluster:
         if n.paused:
             n.missed_ticks += ticks
             return
-        for _ in range(ticks):
-            n.core.tick()
-        self._drain(n)
+        self._run(n, lambda: n.host.tick(ticks))
 
     def _on_tick(self, i: str, incarnation: int) -> None:
         n = self.nodes[i]
@@ -335,8 +419,15 @@ class SimCluster:
         if n.paused:
             n.missed_ticks += 1
             return
-        n.core.tick()
-        self._drain(n)
+        self._run(n, n.host.tick)
+
+    def _on_sweep(self, i: str, incarnation: int) -> None:
+        n = self.nodes[i]
+        if incarnation != n.incarnation or not n.up:
+            return
+        self._schedule(self.now + SWEEP_MS, "sweep", (i, incarnation))
+        if not n.paused:
+            self._run(n, n.host.sweep)
 
     # ---- network ------------------------------------------------------------------
 
@@ -419,21 +510,9 @@ class SimCluster:
         self.stats["delivered"] += 1
         if self.config.trace:
             self._log(_describe(m))
-        n.core.step(m)
-        self._drain(n)
+        self._run(n, n.host.step, m)
 
-    # ---- the server's loop, in miniature -------------------------------------------
-
-    def _drain(self, n: _Node) -> None:
-        if not self.config.crash_on_error:
-            self._drain_ready(n)
-            return
-        try:
-            self._drain_ready(n)
-        except SafetyViolation:
-            raise
-        except Exception as exc:
-            self._node_failed(n.id, exc)
+    # ---- what the hosts do, observed -----------------------------------------------
 
     def _node_failed(self, i: str, exc: Exception) -> None:
         # The node's code failed: its process dies, as an uncaught error would end the
@@ -442,97 +521,27 @@ class SimCluster:
         self._log(f"node error {i}: {exc!r}")
         self.crash(i)
 
-    def _drain_ready(self, n: _Node) -> None:
-        core = n.core
-        disk = self.config.disk_ms
-        while n.persisting is None and core.has_ready():
-            rd = core.ready()
-            hs = rd.hard_state
-            vote_changed = hs is not None and (hs.term, hs.voted_for) != (
-                n.hard.term,
-                n.hard.voted_for,
-            )
-            if not disk or not (rd.entries or vote_changed):
-                # Instant disk, or nothing that needs an fsync (a moved commit index alone):
-                # persist, then send, apply and answer.
-                self._persist(n, rd)
-                self._finish_ready(n, rd, rd.messages)
-                continue
-            later = rd.messages
-            if self.config.pipeline:
-                # The server's policy (raftnode/server.py): with the term and vote already
-                # durable, a leader's appends and heartbeats leave while its own log is
-                # written (thesis 10.2.1), and entries committed below this Ready's new
-                # ones (durable already) are applied before the fsync.
-                if not vote_changed:
-                    later = [m for m in rd.messages if m.type not in EARLY_TYPES]
-                    for m in rd.messages:
-                        if m.type in EARLY_TYPES:
-                            self._send(m)
-                first_new = rd.entries[0].index if rd.entries else None
-                for e in rd.committed:
-                    if first_new is not None and e.index >= first_new:
-                        break
-                    self._apply(n, e)
-                self._take_reads(n, rd)
-            # The fsync takes time; a crash before it completes loses this whole Ready.
-            n.persisting = rd
-            delay = self.rng.uniform(0.5 * disk, 1.5 * disk)
-            self._schedule(self.now + delay, "fsync", (n.id, n.incarnation, rd, later))
-        self._observe(n)
+    def _persist(self, n: _Node, hs_t: tuple | None, entries) -> None:
+        # Exactly what the host asked for, nothing else: a crash keeps only this.
+        if hs_t is not None:
+            n.hard = HardState(*hs_t)
+        if entries:
+            del n.log[entries[0].index - 1 :]
+            n.log.extend(entries)
 
-    def _persist(self, n: _Node, rd: Ready) -> None:
-        # Exactly what Ready says, nothing else: a crash keeps only this.
-        if rd.hard_state is not None:
-            n.hard = rd.hard_state
-        if rd.entries:
-            del n.log[rd.entries[0].index - 1 :]
-            n.log.extend(rd.entries)
-
-    def _finish_ready(self, n: _Node, rd: Ready, messages: list[Message]) -> None:
-        for ev in rd.events:
-            self._log(f"{n.id} event {ev}")
-            self.node_events[n.id].append({"time": self.now, "node": n.id, **ev})
-        for m in messages:
-            self._send(m)
-        if "ack-before-commit" in self.config.bugs and n.core.role == LEADER:
-            # PLANTED BUG ack-before-commit (the server's, modelled here): acknowledge a
-            # write once it is in the leader's own durable log, before a quorum has it.
-            for e in rd.entries:
-                pending = n.proposals.get(e.index)
-                if pending is not None and pending[1] == e and pending[0].f != "read":
-                    del n.proposals[e.index]
-                    self._acknowledge(e)
-                    self._complete(pending[0], "ok")
-        for e in rd.committed:
-            self._apply(n, e)
-        self._take_reads(n, rd)
-
-    def _take_reads(self, n: _Node, rd: Ready) -> None:
-        for rs in rd.reads:
-            op = n.reads.pop(rs.request_id, None)
-            if op is not None:
-                n.ready_reads.append((rs.index, op))
-        for rid in rd.failed_reads:
-            op = n.reads.pop(rid, None)
-            if op is not None:
-                self._complete(op, "fail", error="leadership lost")
-        self._answer_reads(n)
-
-    def _on_fsync(self, i: str, incarnation: int, rd: Ready, later: list[Message]) -> None:
+    def _on_fsync(self, i: str, incarnation: int, hs_t, entries, done) -> None:
         n = self.nodes[i]
         if incarnation != n.incarnation or not n.up:
             return  # crashed before the write completed: the Ready is lost
         if n.paused:
             # A stopped process finishes nothing; look again later.
-            self._schedule(self.now + self.config.tick_ms, "fsync", (i, incarnation, rd, later))
+            payload = (i, incarnation, hs_t, entries, done)
+            self._schedule(self.now + self.config.tick_ms, "fsync", payload)
             return
-        self._persist(n, rd)
-        n.persisting = None
+        self._persist(n, hs_t, entries)
         if self.config.trace:
-            self._log(f"{i} fsync {len(rd.entries)} entries")
-        self._finish_ready(n, rd, later)
-        self._drain(n)
+            self._log(f"{i} fsync {len(entries)} entries")
+        self._run(n, done)
 
     def _observe(self, n: _Node) -> None:
         core = n.core
@@ -559,57 +568,39 @@ class SimCluster:
                         f"acknowledged entry {entry} (has {have})"
                     )
 
-    def _apply(self, n: _Node, e: Entry) -> None:
-        if e.index <= n.kv.applied_index:
-            return  # applied before its Ready's fsync (pipeline)
+    def _applied(self, n: _Node, e: Entry) -> None:
         seen = self.applied.setdefault(e.index, e)
         if seen != e:
             self._violation(
                 f"state machine safety: {n.id} applies {e} at index {e.index}, "
                 f"another node applied {seen}"
             )
-        result = n.kv.apply(e)
-        pending = n.proposals.pop(e.index, None)
-        if pending is None:
-            return
-        op, proposed = pending
-        if proposed != e:
-            # Another leader's entry took this index: ours was never committed there,
-            # and an entry lives at one index only, so it never will be.
-            self._complete(op, "fail", error="entry overwritten")
-            return
-        self._acknowledge(e)
-        if op.f == "read" and result is not None:
-            op.value = result.get("value")
-            op.read_at = e.index
-        if result is not None and result.get("ok"):
-            self._complete(op, "ok")
-        else:
-            self._complete(op, "fail", error=(result or {}).get("error", "rejected"))
+
+    def _answered(self, conn: _Conn, answer: dict) -> None:
+        """A host answers a request: check what the answer promises, then pass it on."""
+        n = self.nodes[conn.node]
+        if n.conns.pop(conn.id, None) is None:
+            return  # the client gave up on it (a timeout): nobody hears the answer
+        answer = {**answer, "node": conn.node}
+        if answer.get("ok") and conn.req.get("op") in ("put", "write", "cas", "get", "read"):
+            index = answer.get("index")
+            if index is not None and conn.req["op"] not in ("get", "read"):
+                self._acknowledge(n.core.entry(index))
+            read_at = answer.get("read_at", index)
+            if conn.req["op"] in ("get", "read") and read_at is not None:
+                answer["read_at"] = read_at
+                if read_at < conn.acked_before:
+                    self._violation(
+                        f"stale read: {n.id} read key {conn.req.get('key')!r} at index "
+                        f"{read_at}, but index {conn.acked_before} was acknowledged before "
+                        f"the read began"
+                    )
+        conn.reply(answer)
 
     def _acknowledge(self, e: Entry) -> None:
         # A client was told this entry took effect: from now on it must never be lost.
         self.acked[e.index] = (e, self.max_term)
         self.max_acked_index = max(self.max_acked_index, e.index)
-
-    def _answer_reads(self, n: _Node) -> None:
-        if not n.ready_reads:
-            return
-        still = []
-        for index, op in n.ready_reads:
-            if n.kv.applied_index < index:
-                still.append((index, op))
-                continue
-            op.value = n.kv.read(op.key)
-            op.read_at = n.kv.applied_index
-            if op.read_at < op.acked_before:
-                self._violation(
-                    f"stale read: op {op.id} on {n.id} read key {op.key!r} at index "
-                    f"{op.read_at}, but index {op.acked_before} was acknowledged before "
-                    f"the read began"
-                )
-            self._complete(op, "ok")
-        n.ready_reads = still
 
     # ---- clients -------------------------------------------------------------------
 
@@ -634,6 +625,25 @@ class SimCluster:
             and self.nodes[i].core.term > term
         ]
 
+    def request(self, node: str, req: dict, reply: Callable[[dict | None], None]) -> None:
+        """Deliver the wire-protocol request `req` (raftnode/client.py's, without "id") to
+        `node`'s host now. `reply(answer)` is called when the host answers, with the answer
+        dict (as the server sends it, "node" included), or `reply(None)` if the node
+        crashes first (a lost connection). A node that is down refuses at once:
+        ConnectionRefusedError, nothing was sent. A paused node holds the request, as a
+        frozen process's kernel holds the bytes, and handles it when it resumes.
+        No latency is added here: the caller adds its own."""
+        n = self.nodes[node]
+        if not n.up:
+            raise ConnectionRefusedError(f"{node} is down")
+        self._conn_ids += 1
+        conn = _Conn(self, node, self._conn_ids, req, reply, self.max_acked_index)
+        n.conns[conn.id] = conn
+        if n.paused:
+            n.inbox.append(conn)
+            return
+        self._run(n, lambda: n.host.on_request(conn, req))
+
     def invoke(
         self,
         f: str,
@@ -644,11 +654,15 @@ class SimCluster:
         seq: int | None = None,
         timeout_ms: float | None = None,
     ) -> Op:
-        """Start a client operation at `node` (default: the current leader, else n1).
+        """Start a client operation at `node` (default: the current leader, else n1), one
+        request with no retry, and record it as an Op in `history`.
 
         `client` and `seq` go into the command, as a real client's session does (a retry
         with the same pair applies at most once); by default one shared session with a
         growing seq. `timeout_ms` overrides the config's op_timeout_ms for this attempt.
+        Outcomes: ok; fail when it certainly did not happen (refused, not the leader, a
+        precondition); info when it may have (a lost connection, an unknown answer, a
+        timeout; a read that times out fails: it changed nothing).
         """
         if f not in ("read", "write", "cas"):
             raise ValueError(f"unknown operation {f!r}; expected read, write or cas")
@@ -657,79 +671,44 @@ class SimCluster:
         op = Op(self._next_op, f, key, value, node, self.now, acked_before=self.max_acked_index)
         self.history.append(op)
         self._log(f"invoke {op.id} {f} {key} {value!r} at {node}")
-        n = self.nodes[node]
-        if not n.up or n.paused:
-            # Connection refused / no answer: nothing was sent, so it certainly did not happen.
+        self._client_seq += 1
+        req: dict = {
+            "op": {"read": "get", "write": "put", "cas": "cas"}[f],
+            "key": key,
+            "client": client,
+            "seq": self._client_seq if seq is None else seq,
+        }
+        if f == "write":
+            req["value"] = value
+        elif f == "cas":
+            req["expected"], req["new"] = value
+
+        def reply(answer: dict | None) -> None:
+            self._op_conns.pop(op.id, None)
+            if answer is None:
+                self._complete(op, "fail" if f == "read" else "info", "connection lost")
+            elif answer.get("ok"):
+                if f == "read":
+                    op.value = answer.get("value")
+                    op.read_at = answer.get("read_at", 0)
+                self._complete(op, "ok")
+            elif answer.get("definite"):
+                self._complete(op, "fail", answer.get("error"))
+            else:
+                self._complete(op, "info", answer.get("reason") or answer.get("error"))
+
+        try:
+            self.request(node, req, reply)
+        except ConnectionRefusedError:
             self._complete(op, "fail", error="node down")
             return op
-        timeout = self.config.op_timeout_ms if timeout_ms is None else timeout_ms
-        self._schedule(self.now + timeout, "timeout", op)
-        self._client_seq += 1
-        try:
-            if f == "read" and self.config.read_mode != "log":
-                n.reads[op.id] = op
-                n.core.read_index(op.id)
-            else:
-                cmd: dict = {
-                    "op": f,
-                    "key": key,
-                    "client": client,
-                    "seq": self._client_seq if seq is None else seq,
-                }
-                if f == "write":
-                    cmd["value"] = value
-                elif f == "cas":
-                    cmd["expected"], cmd["new"] = value
-                index = n.core.propose(cmd)
-                n.proposals[index] = (op, Entry(n.core.term, index, cmd))
-        except NotLeader:
-            n.reads.pop(op.id, None)
-            self._complete(op, "fail", error="not leader")
-            return op
-        except SafetyViolation:
-            raise
-        except Exception as exc:
-            if not self.config.crash_on_error:
-                raise
-            self._node_failed(node, exc)  # nothing of this op was persisted or sent
-            self._complete(op, "fail", error="node crashed")
-            return op
-        self._drain(n)
+        if not op.done:
+            conn = self.nodes[node].conns.get(self._conn_ids)
+            if conn is not None:
+                self._op_conns[op.id] = conn
+            timeout = self.config.op_timeout_ms if timeout_ms is None else timeout_ms
+            self._schedule(self.now + timeout, "timeout", op)
         return op
-
-    def request(self, node: str, req: dict, reply: Callable[[dict | None], None]) -> None:
-        """INTERIM (replaced by the one Ready host): a wire-protocol request to `node` now;
-        reply(answer) when it answers, reply(None) on a lost connection; a node that is
-        down raises ConnectionRefusedError."""
-        n = self.nodes[node]
-        if not n.up:
-            raise ConnectionRefusedError(node)
-        f = {"get": "read", "put": "write"}.get(req["op"], req["op"])
-        value = req.get("value") if f == "write" else None
-        if f == "cas":
-            value = [req.get("expected"), req.get("new")]
-        op = self.invoke(
-            f, req["key"], value, node=node, client=req["client"], seq=req["seq"],
-            timeout_ms=1e12,
-        )  # fmt: skip
-
-        def answer(o: Op) -> None:
-            if o.type == "ok":
-                reply({"ok": True, "value": o.value})
-            elif o.error == "precondition":
-                reply({"ok": False, "error": "precondition", "definite": True})
-            elif o.error in ("not leader", "leadership lost", "node down"):
-                hint = n.core.leader if n.up and n.core is not None else None
-                reply({"ok": False, "error": "not-leader", "definite": True, "leader": hint})
-            elif o.type == "info" or o.error == "node crashed":
-                reply(None)
-            else:
-                reply({"ok": False, "error": "unknown", "definite": False})
-
-        if op.done:
-            answer(op)
-        else:
-            self._interim_waiting[op.id] = answer
 
     def _complete(self, op: Op, outcome: str, error: str | None = None) -> None:
         if op.done:
@@ -740,18 +719,15 @@ class SimCluster:
         self._log(f"complete {op.id} {outcome} {op.value!r} {error or ''}".rstrip())
         if self.on_complete is not None:
             self.on_complete(op)
-        waiting = self._interim_waiting.pop(op.id, None)
-        if waiting is not None:
-            waiting(op)
 
     def _on_op_timeout(self, op: Op) -> None:
         if not op.done:
-            n = self.nodes[op.node]
-            n.reads.pop(op.id, None)
-            n.ready_reads = [(i, o) for i, o in n.ready_reads if o is not op]
-            for index, (o, _) in list(n.proposals.items()):
-                if o is op:
-                    del n.proposals[index]
+            conn = self._op_conns.pop(op.id, None)
+            if conn is not None:  # the client gives up: a late answer reaches nobody
+                n = self.nodes[conn.node]
+                n.conns.pop(conn.id, None)
+                if conn in n.inbox:
+                    n.inbox.remove(conn)
             # A read that timed out changed nothing; a write may still take effect.
             self._complete(op, "fail" if op.f == "read" else "info", error="timeout")
 

@@ -40,8 +40,9 @@ class _SimSelector:
         sim = self._sim
         deadline = math.inf if timeout is None else sim.now + timeout * 1000.0
         ready = self._loop._ready  # asyncio's queue of runnable callbacks
+        step, next_time = sim.step_event, sim.next_event_time
         while not ready:
-            nxt = sim.next_event_time()
+            nxt = next_time()
             if nxt is None or nxt > deadline:
                 if deadline == math.inf:
                     raise SimulationStalled(
@@ -50,7 +51,7 @@ class _SimSelector:
                     )
                 sim.now = max(sim.now, deadline)
                 break
-            sim.step_event()
+            step()
         return []
 
     def close(self) -> None:

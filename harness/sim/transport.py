@@ -34,8 +34,6 @@ class SimTransport:
         def answered(answer: dict | None) -> None:
             # From inside the simulation, when the node answers (None: the connection
             # was lost with the node's crash); the answer still has to travel back.
-            if answer is not None:
-                answer = {**answer, "node": addr}
             sim.at(sim.now + self.latency(), lambda: settle(True, answer), "client answer")
 
         def arrive() -> None:
