@@ -85,17 +85,6 @@ def resolve_targets(cluster, target: Any, rng: random.Random) -> list[str]:
     raise FaultError(f"unknown target {target!r}; expected one of {TARGETS} or node names")
 
 
-def each(cluster, fn, nodes: list[str]) -> None:
-    """fn(node) for every node: in parallel when the backend offers it (Docker execs
-    are slow one by one), in order otherwise."""
-    parallel = getattr(cluster, "_parallel", None)
-    if parallel:
-        parallel(fn, nodes)
-    else:
-        for n in nodes:
-            fn(n)
-
-
 class NoLeader(FaultError):
     """No node leads at this moment. The run driver (harness/driver.py) tries the fault
     again a little later, in its own clock (real or virtual), for up to LEADER_WAIT_S."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, each, resolve_targets
+from harness.nemesis.base import Fault, FaultError, resolve_targets
 
 MODES = ("bump", "strobe", "reset")
 
@@ -48,7 +48,7 @@ class ClockFault(Fault):
             else:
                 c.set_clock(node, 0.0)
 
-        each(c, apply, self.targets)
+        c.each(apply, self.targets)
         return {
             "mode": self.mode,
             "nodes": self.targets,
@@ -63,4 +63,4 @@ class ClockFault(Fault):
             if self.mode != "reset":
                 self.cluster.set_clock(node, self.before[node])
 
-        each(self.cluster, undo, self.targets)
+        self.cluster.each(undo, self.targets)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, each, resolve_targets
+from harness.nemesis.base import Fault, FaultError, resolve_targets
 
 
 class PacketFault(Fault):
@@ -25,10 +25,8 @@ class PacketFault(Fault):
     def _start(self) -> dict[str, Any]:
         self.targets = resolve_targets(self.cluster, self.opts.get("target", "one"), self.rng)
         try:
-            each(
-                self.cluster,
-                lambda n: self.cluster.set_packet(n, self.delay_ms, self.loss),
-                self.targets,
+            self.cluster.each(
+                lambda n: self.cluster.set_packet(n, self.delay_ms, self.loss), self.targets
             )
         except Exception:  # some may have been applied: undo them all
             for node in self.targets:
@@ -40,4 +38,4 @@ class PacketFault(Fault):
         return {"nodes": self.targets, "delay-ms": self.delay_ms, "loss": self.loss}
 
     def _heal(self) -> None:
-        each(self.cluster, self.cluster.clear_packet, self.targets)
+        self.cluster.each(self.cluster.clear_packet, self.targets)

@@ -1,4 +1,5 @@
-"""Network partitions by iptables inside each container (or the backend's `cut`/`block`).
+"""Network partitions through the backend's `cut_many`/`block_many` (iptables inside each
+container on Docker).
 
 Modes (docs/DESIGN.md): `one` (a random node alone), `leader` (the leader alone),
 `halves` (random halves), `majority` (a majority that holds the leader, against
@@ -78,7 +79,7 @@ class PartitionFault(Fault):
         if self.mode == "majorities-ring":
             order = self.rng.sample(list(c.nodes), len(c.nodes))
             cuts = ring_cuts(order)
-            _cut_all(c, cuts)
+            c.cut_many(cuts)
             return {"mode": self.mode, "ring": order, "cuts": [list(p) for p in cuts]}
         if self.mode == "bridge":
             order = self.rng.sample(list(c.nodes), len(c.nodes))
@@ -86,29 +87,15 @@ class PartitionFault(Fault):
                 raise FaultError("partition: bridge needs at least three nodes")
             half = (len(order) - 1) // 2
             a, bridge, b = order[:half], order[half], order[half + 1 :]
-            _cut_all(c, list(itertools.product(a, b)))
+            c.cut_many(list(itertools.product(a, b)))
             return {"mode": self.mode, "groups": [sorted(a), sorted(b)], "bridge": bridge}
         first, rest = self.sides()
         pairs = list(itertools.product(first, rest))
         if self.one_way:
-            if hasattr(c, "block_many"):
-                c.block_many(pairs)
-            else:
-                for x, y in pairs:
-                    c.block(x, y)
+            c.block_many(pairs)
         else:
-            _cut_all(c, pairs)
+            c.cut_many(pairs)
         return {"mode": self.mode, "groups": [first, rest], "one-way": self.one_way}
 
     def _heal(self) -> None:
         self.cluster.heal_network()
-
-
-def _cut_all(cluster, pairs: list[tuple[str, str]]) -> None:
-    """Both directions of every pair; in one batch when the backend can."""
-    if hasattr(cluster, "cut_many"):
-        cluster.cut_many(pairs)
-        return
-    for a, b in pairs:
-        cluster.block(a, b)
-        cluster.block(b, a)
