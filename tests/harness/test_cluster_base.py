@@ -129,16 +129,18 @@ def test_docker_cluster_each_runs_the_nodes_in_parallel():
 def _backends(tmp_path) -> dict[str, Cluster]:
     """One unstarted instance of each backend: nothing is run, only declared."""
     from harness.cluster.docker import DockerCluster, DockerConfig
+    from harness.local_cluster import LocalCluster
     from harness.sim import SimCluster, SimConfig
     from harness.sim.adapter import SimBackendCluster
 
     return {
         "docker": DockerCluster(DockerConfig(nodes=3), client=object()),
         "sim": SimBackendCluster(SimCluster(SimConfig(nodes=3))),
+        "local": LocalCluster(3, tmp_path),
     }
 
 
-@pytest.mark.parametrize("name", ["docker", "sim"])
+@pytest.mark.parametrize("name", ["docker", "sim", "local"])
 def test_every_backend_implements_the_whole_interface(name, tmp_path):
     pytest.importorskip("docker")
     cluster = _backends(tmp_path)[name]
