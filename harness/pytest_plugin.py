@@ -120,11 +120,13 @@ def chaos_store(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconfig):
-    """A started cluster of the session's backend, torn down after the test.
+    """A started `Cluster` (harness/cluster/base.py) of the session's backend, torn down
+    after the test, so a test drives either backend with the same methods.
 
-    Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimCluster` with a
-    leader elected (harness/sim/). Options come from `@pytest.mark.chaos(nodes=3, ...)`:
-    `nodes` (default 3), `read_mode`, `bugs`.
+    Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimBackendCluster`
+    (harness/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
+    stepping virtual time. Options come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes`
+    (default 3), `read_mode`, `bugs`.
     """
     marker = request.node.get_closest_marker("chaos")
     opts: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -146,14 +148,20 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
             assert not any(left.values()), f"run {cluster.run_id} left {left}"
     else:
         from harness.sim import SimCluster, SimConfig
+        from harness.sim.adapter import SimBackendCluster
 
         seed = pytestconfig.getoption("--chaos-seed") or 0
-        cluster = SimCluster(
+        sim = SimCluster(
             SimConfig(nodes=nodes, seed=seed, read_mode=read_mode, bugs=frozenset(bugs))
         )
-        if not cluster.run_until(lambda: cluster.leader() is not None, 10_000):
-            pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
-        yield cluster
+        cluster = SimBackendCluster(sim, seed=seed)
+        cluster.start()
+        try:
+            if not sim.run_until(lambda: sim.leader() is not None, 10_000):
+                pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
+            yield cluster
+        finally:
+            cluster.teardown()
 
 
 @pytest.fixture

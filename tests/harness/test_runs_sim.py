@@ -119,7 +119,16 @@ def test_chaos_run_fixture_and_a_failing_run_explains_itself(pytester: pytest.Py
 
         @pytest.mark.chaos(nodes=3)
         def test_cluster(chaos_cluster):
-            assert chaos_cluster.leader() is not None
+            from harness.cluster.base import Cluster
+            from harness.sim import SimCluster
+
+            assert isinstance(chaos_cluster, Cluster) and isinstance(chaos_cluster.sim, SimCluster)
+            old = chaos_cluster.leader()
+            assert old is not None and chaos_cluster.nodes == ["n1", "n2", "n3"]
+            chaos_cluster.kill(old)  # the interface's primitives drive the simulation
+            sim = chaos_cluster.sim
+            assert sim.run_until(lambda: sim.leader() not in (None, old), 10_000)
+            assert chaos_cluster.status(old) is None
         """
     )
     result = pytester.runpytest(
