@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
+from checkers.registry import CHECKER_NAMES as CHECKERS
 from harness.nemesis.package import package_plan
 
 READ_MODES = ("read-index", "log", "lease")
 BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
-CHECKERS = ("linearizable", "election-safety", "log-agreement", "stats")
 WORKLOADS = ("register",)
 OPERATIONS = ("read", "write", "cas")
 TARGETS = ("one", "leader", "minority", "majority", "all")
