@@ -20,9 +20,9 @@ import yaml
 
 from checkers.registry import CHECKER_NAMES as CHECKERS
 from harness.nemesis.package import package_plan
+from raftnode.bugs import OFFERED as BUGS
+from raftnode.core import READ_MODES
 
-READ_MODES = ("read-index", "log", "lease")
-BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
 WORKLOADS = ("register",)
 OPERATIONS = ("read", "write", "cas")
 TARGETS = ("one", "leader", "minority", "majority", "all")
