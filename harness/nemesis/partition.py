@@ -14,9 +14,10 @@ minority, ...) can no longer send to the others but still hears them.
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, find_leader
+from harness.nemesis.base import Fault, FaultError, check_bool, check_choice, find_leader
 
 MODES = ("one", "halves", "majority", "majorities-ring", "bridge", "leader", "random")
 
@@ -41,15 +42,29 @@ def ring_cuts(order: list[str]) -> list[tuple[str, str]]:
 class PartitionFault(Fault):
     name = "partition"
     options = ("mode", "one-way")
+    group = "network"
+
+    @classmethod
+    def _validate(cls, options: dict[str, Any]) -> dict[str, Any]:
+        mode = check_choice(cls.name, "mode", options.get("mode", "halves"), MODES)
+        one_way = check_bool(cls.name, "one-way", options.get("one-way", False))
+        if one_way and mode in ("majorities-ring", "bridge"):
+            raise FaultError(f"partition: one-way needs a two-sided mode, not {mode}", ("one-way",))
+        return {"mode": mode, "one-way": one_way}
+
+    @classmethod
+    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
+        modes = [m for m in MODES if m != "majorities-ring" or len(nodes) >= 4]
+        mode = rng.choice(modes)
+        options: dict[str, Any] = {"mode": mode}
+        if mode not in ("majorities-ring", "bridge"):
+            options["one-way"] = rng.random() < 0.3
+        return options
 
     def __init__(self, cluster, options, rng):
         super().__init__(cluster, options, rng)
-        self.mode = options.get("mode", "halves")
-        if self.mode not in MODES:
-            raise FaultError(f"partition: unknown mode {self.mode!r}; expected one of {MODES}")
-        self.one_way = bool(options.get("one-way", False))
-        if self.one_way and self.mode in ("majorities-ring", "bridge"):
-            raise FaultError(f"partition: one-way needs a two-sided mode, not {self.mode}")
+        self.mode = self.opts["mode"]
+        self.one_way = self.opts["one-way"]
 
     def sides(self) -> list[list[str]]:
         nodes = list(self.cluster.nodes)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.nemesis import FAULTS
 from harness.pytest_plugin import expected_catchers
 from harness.schedule import (
     BUGS,
-    FAULT_OPTIONS,
     dump_schedule,
     fault_families,
     fault_plan,
@@ -55,7 +55,7 @@ def test_each_fault_family_schedule_is_about_that_family(fault: str, name: str):
 
 def test_default_has_a_bit_of_everything_and_no_bug():
     s = load_schedule(SCHEDULES / "default.yaml")
-    assert {f.fault for f in s.nemesis} == set(FAULT_OPTIONS)
+    assert {f.fault for f in s.nemesis} == set(FAULTS)
     assert not s.node.bugs and s.time_limit == 60
 
 
