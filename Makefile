@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run smoke test image bench lint clean
+.PHONY: setup run test image bench lint clean
 
 setup: $(STAMP)
 
@@ -20,10 +20,6 @@ $(STAMP): pyproject.toml
 # engine); the node image is built on first use.
 run: setup
 	$(VENV)/bin/raftquake run schedules/default.yaml
-
-# The older hand-written smoke run: a short chaos run driven by harness/smoke.py.
-smoke: setup
-	$(PY) -m harness.smoke
 
 test: setup
 	$(PY) -m pytest

@@ -6,7 +6,7 @@ correct node is (wrongly) called invalid.
     python benchmarks/bench_detection.py --time-limit 30   # shortened runs (say so when quoting)
 
 A bug counts as caught when a checker docs/DESIGN.md names for it says invalid
-(harness/pytest_plugin.py CATCHES). False positives: every shipped schedule with its
+(raftnode/bugs.py: each bug's caught_by). False positives: every shipped schedule with its
 planted bugs removed, cycled over the correct runs, each with its own seed; any checker
 saying invalid is a false positive, "unknown" is counted apart. Target (issue 5): every
 bug caught in at least 90% of 60 s runs, no false positive.
@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.pytest_plugin import CATCHES  # noqa: E402
 from harness.runner import docker_available, run_schedule  # noqa: E402
 from harness.schedule import BUGS, NodeOptions, load_schedule  # noqa: E402
+from raftnode.bugs import BY_NAME  # noqa: E402
 
 SCHEDULES = ROOT / "schedules"
 
@@ -65,7 +65,7 @@ def detect(bug: str, backend: str, seeds: list[int], time_limit, store: Path) ->
         row.seconds += time.monotonic() - t0
         row.runs += 1
         checkers = o.results.get("checkers", {})
-        caught = [c for c in CATCHES[bug] if checkers.get(c, {}).get("valid") is False]
+        caught = [c for c in BY_NAME[bug].caught_by if checkers.get(c, {}).get("valid") is False]
         if caught:
             row.hits += 1
             for c in caught:

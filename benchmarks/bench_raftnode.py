@@ -130,8 +130,8 @@ async def failovers(cluster: LocalCluster, rounds: int, say) -> list[float]:
         say(
             f"failover {i + 1}: killed {leader}, next write acknowledged after {took * 1000:.0f} ms"
         )
-        cluster.start(leader)
-        target = (await cluster.status(next(n for n in cluster.live() if n != leader)))["commit"]
+        cluster.restart(leader)
+        target = (await cluster.astatus(next(n for n in cluster.live() if n != leader)))["commit"]
         await cluster.wait_for(
             f"{leader} to catch up",
             lambda st, ld=leader, tg=target: ld in st and st[ld]["commit"] >= tg,
@@ -225,12 +225,11 @@ def main() -> int:
     p50, p99, mx = disk_fsync_ms(base)
     say(f"this disk's fdatasync: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {mx:.2f} ms")
     say(f"\n== raftnode: 3 local nodes, fsync on, read-index reads, {counts} clients")
-    with LocalCluster(3, base / "raftnode") as cluster:
-        cluster.start_all()
+    with LocalCluster(3, base / "raftnode") as cluster:  # started: every node answers status
 
         async def ours():
             await cluster.wait_leader(deadline=30)
-            res = await measure(cluster.addrs, counts, a.duration, say)
+            res = await measure(cluster.addrs(), counts, a.duration, say)
             res["failover"] = await failovers(cluster, a.failovers, say) if a.failovers else []
             return res
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import HistoryError
+from checkers.protocol import RunFiles, Verdict, verdict_from
 
 ROLES = ("follower", "candidate", "leader", "pre-candidate", "learner")
 MAX_VOTE_LINES = 10  # in the text; results.json keeps them all
@@ -231,3 +232,30 @@ def check_election_safety(paths: Iterable[str | Path]) -> ElectionResult:
 def events_files(results_dir: str | Path) -> list[Path]:
     """nodes/<id>/events.jsonl under a results folder."""
     return sorted(Path(results_dir).glob("nodes/*/events.jsonl"))
+
+
+# ---- as a run checker (checkers/protocol.py) ----------------------------------------
+
+
+class ElectionSafetyChecker:
+    """At most one leader per term, one vote per node per term, over the nodes'
+    events.jsonl files."""
+
+    name = "election-safety"
+
+    def check(self, run: RunFiles) -> Verdict:
+        if not run.events:
+            return Verdict.unknown(self.name, "no node events.jsonl was collected")
+        r = check_election_safety(run.events)
+        return verdict_from(self, r.to_dict(), r.to_text())
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        v = len(entry.get("violations", []))
+        w = len(entry.get("vote_violations", []))
+        s = f"{entry.get('terms_with_leader', '?')} terms with a leader"
+        s += f", from {entry.get('files', '?')} node(s)"
+        s += f"; {v} term(s) with two leaders" if v else "; one leader per term"
+        return s + (f"; {w} vote(s) forgotten or doubled" if w else "")
+
+
+CHECKER = ElectionSafetyChecker()

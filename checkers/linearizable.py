@@ -37,8 +37,8 @@ from typing import Any
 
 from checkers.history import Event, HistoryError, Op, pair_events
 from checkers.models import INVALID, NO_NEED, Model, ModelError
+from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
 
-Verdict = bool | str  # True, False or "unknown"
 INF = float("inf")
 IRRELEVANT = object()  # stands for a state nobody will observe, in memo keys
 
@@ -123,7 +123,7 @@ def _interval(op: Op) -> str:
 
 @dataclass
 class LinearizabilityResult:
-    valid: Verdict
+    valid: Valid  # True, False or "unknown"
     model: str
     ops: int = 0  # operations checked (after dropping those that constrain nothing)
     keys: int = 0
@@ -627,3 +627,37 @@ def _counterexample(
         states=[model.describe_state(s) for s in out.states],
         model=model,
     )
+
+
+# ---- as a run checker (checkers/protocol.py) ----------------------------------------
+
+
+class LinearizableChecker:
+    """The run's history against a cas-register per key (the register workload)."""
+
+    name = "linearizable"
+    model = "cas-register"
+    timeout = 300.0  # seconds; then the verdict is "unknown"
+
+    def check(self, run: RunFiles) -> Verdict:
+        from checkers.models import get_model
+
+        try:
+            events = run.history_events()
+        except (OSError, HistoryError) as exc:
+            return Verdict.unknown(self.name, f"history unreadable: {exc}")
+        if not any(e.type == "invoke" for e in events):
+            return Verdict.unknown(self.name, "the history has no operations")
+        r = check_history(events, get_model(self.model), self.timeout, str(run.history))
+        cx = r.counterexample.to_text() if r.counterexample is not None else None
+        return verdict_from(self, r.to_dict(), cx)
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        s = f"{entry.get('ops', '?')} operations over {entry.get('keys', '?')} key(s)"
+        s += f", model {entry.get('model', '?')}"
+        if entry.get("elapsed") is not None:
+            s += f", {entry['elapsed']:.2f} s"
+        return s
+
+
+CHECKER = LinearizableChecker()

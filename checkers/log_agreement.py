@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import HistoryError
+from checkers.protocol import RunFiles, Verdict, verdict_from
 
 MAX_REPORTED = 20
 
@@ -141,3 +142,29 @@ def check_log_agreement(paths: dict[str, str | Path] | list[str | Path]) -> LogA
             if len(divergences) < MAX_REPORTED:
                 divergences.append(Divergence(i, held))
     return LogAgreementResult(total == 0, sorted(logs), compared, divergences, total)
+
+
+# ---- as a run checker (checkers/protocol.py) ----------------------------------------
+
+
+class LogAgreementChecker:
+    """The nodes' committed logs (collected at the end of the run) agree index by index."""
+
+    name = "log-agreement"
+
+    def check(self, run: RunFiles) -> Verdict:
+        if len(run.logs) < 2:
+            return Verdict.unknown(
+                self.name, f"committed logs of {len(run.logs)} node(s) collected; need 2"
+            )
+        # No explanation in results.json (its entry has never had one): the report
+        # shows the divergences themselves.
+        return verdict_from(self, check_log_agreement(run.logs).to_dict())
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        s = f"{len(entry.get('nodes', []))} nodes, {entry.get('compared', '?')} indexes compared"
+        d = entry.get("total_divergences", 0)
+        return s + (f"; {d} index(es) disagree" if d else "; committed logs agree")
+
+
+CHECKER = LogAgreementChecker()

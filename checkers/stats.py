@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkers.history import Event, Op, pair_events
+from checkers.history import Event, HistoryError, Op, pair_events
+from checkers.protocol import RunFiles, Verdict, verdict_from
 
 STATUSES = ("ok", "fail", "info")
 
@@ -59,3 +60,26 @@ def check_stats(events: Iterable[Event], file: str = "<history>") -> StatsResult
     """Entry point for the harness: events as read from a history file. Invalid only
     when operations were attempted and none succeeded (the run tested nothing)."""
     return stats_ops(pair_events(events, file))
+
+
+# ---- as a run checker (checkers/protocol.py) ----------------------------------------
+
+
+class StatsChecker:
+    """Counts; invalid only when operations were attempted and none succeeded."""
+
+    name = "stats"
+
+    def check(self, run: RunFiles) -> Verdict:
+        try:
+            events = run.history_events()
+        except (OSError, HistoryError) as exc:
+            return Verdict.unknown(self.name, f"history unreadable: {exc}")
+        return verdict_from(self, check_stats(events, file=str(run.history)).to_dict())
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        t = entry.get("total", {})
+        return f"{t.get('ok', 0)} ok, {t.get('fail', 0)} fail, {t.get('info', 0)} info"
+
+
+CHECKER = StatsChecker()

@@ -3,8 +3,7 @@
 Each subcommand lives in its own module under `harness/commands/`, exposing
 `HELP` (one line), `add_arguments(parser)` and `run(args) -> int` (the exit
 status). Modules import their heavy dependencies inside `run`, so `--help`
-stays fast. Exit statuses follow docs/DESIGN.md: 0 valid, 1 invalid, 2 bad input or
-usage, 3 unknown, 4 environment error.
+stays fast. Exit statuses: harness/exit_codes.py (docs/DESIGN.md).
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from harness.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 
 # Subcommand name -> module. Add a line here when you add a command.
 COMMANDS: dict[str, str] = {
@@ -24,8 +25,6 @@ COMMANDS: dict[str, str] = {
     "report": "harness.commands.report",
     "serve": "harness.commands.serve",
 }
-
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args))
     except KeyboardInterrupt:
         print("raftquake: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.nemesis.base import TARGETS
 from harness.nemesis.partition import MODES as PARTITION_MODES
 from harness.schedule import FaultSpec, Schedule, WorkloadSpec, fault_families
 from harness.sim.explore import FAMILIES
@@ -64,9 +65,7 @@ def bounds_of(schedule: Schedule) -> Bounds:
 
 def _target(nodes: list[str]) -> st.SearchStrategy[Any]:
     lists = st.lists(st.sampled_from(nodes), min_size=1, max_size=len(nodes), unique=True)
-    return st.one_of(
-        st.sampled_from(["one", "leader", "minority", "majority", "all"]), lists.map(sorted)
-    )
+    return st.one_of(st.sampled_from(list(TARGETS)), lists.map(sorted))
 
 
 def fault_options(family: str, nodes: list[str]) -> st.SearchStrategy[dict[str, Any]]:

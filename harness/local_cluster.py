@@ -1,21 +1,37 @@
-"""A raftnode cluster of real local processes on 127.0.0.1, for the smoke run, tests and
-benchmarks: start, kill -9, pause (SIGSTOP) and resume nodes, and wait for conditions
-with deadlines (never sleep-and-hope)."""
+"""A raftnode cluster of real local processes on 127.0.0.1: the `Cluster` interface over
+plain subprocesses, for tests, benchmarks and runs without Docker.
+
+Crash is SIGKILL of the process, pause is SIGSTOP (resume SIGCONT), restart starts the
+process again on the same data directory. Faults that need a network or clock of the
+node's own (partitions, packet delay and loss, clock offsets) raise `Unsupported` with
+the reason: every process here shares the host's network namespace and clock.
+
+Besides the blocking `Cluster` methods, async helpers for callers already inside an
+event loop (tests and benchmarks driving clients): `astatus`, `astatuses`, `wait_for`,
+`wait_leader`, `committed_log`, `client`. They wait with deadlines, never sleep-and-hope.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from harness.cluster.base import Cluster, ClusterError, Unsupported
 from raftnode.client import Client
+
+NO_NETNS = "local processes share one network namespace: no per-node iptables"
+NO_CLOCK = "local processes share the host's clock: no per-node libfaketime"
+NO_NETEM = "local processes share one network interface: no per-node netem or iptables"
 
 
 def free_ports(n: int) -> list[int]:
@@ -32,41 +48,51 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-@dataclass
-class LocalCluster:
-    size: int
-    base_dir: Path
-    read_mode: str = "read-index"
-    bugs: tuple[str, ...] = ()
-    tick_ms: float = 50.0
-    election_ticks: int = 10
-    fsync: bool = True
-    extra_args: tuple[str, ...] = ()
-    ids: list[str] = field(init=False)
-    ports: dict[str, int] = field(init=False)
-    procs: dict[str, subprocess.Popen] = field(init=False, default_factory=dict)
-    paused: set[str] = field(init=False, default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.base_dir = Path(self.base_dir)
-        self.ids = [f"n{i}" for i in range(1, self.size + 1)]
-        self.ports = dict(zip(self.ids, free_ports(self.size), strict=True))
+class LocalCluster(Cluster):
+    def __init__(
+        self,
+        size: int,
+        base_dir: str | Path,
+        read_mode: str = "read-index",
+        bugs: Iterable[str] = (),
+        tick_ms: float = 50.0,
+        election_ticks: int = 10,
+        fsync: bool = True,
+        extra_args: Iterable[str] = (),
+        ready_timeout: float = 15.0,
+    ):
+        self.base_dir = Path(base_dir)
+        self.read_mode = read_mode
+        self.bugs = tuple(bugs)
+        self.tick_ms = tick_ms
+        self.election_ticks = election_ticks
+        self.fsync = fsync
+        self.extra_args = tuple(extra_args)
+        self.ready_timeout = ready_timeout
+        self.nodes = [f"n{i}" for i in range(1, size + 1)]
+        self.ports = dict(zip(self.nodes, free_ports(size), strict=True))
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.paused: set[str] = set()
+        self.clock_offsets = dict.fromkeys(self.nodes, 0.0)  # never moves: see NO_CLOCK
 
     # ---- processes -----------------------------------------------------------------
 
-    @property
     def addrs(self) -> dict[str, str]:
-        return {i: f"127.0.0.1:{p}" for i, p in self.ports.items()}
+        return {n: f"127.0.0.1:{p}" for n, p in self.ports.items()}
 
     def data_dir(self, node: str) -> Path:
         return self.base_dir / node
 
+    def stderr_path(self, node: str) -> Path:
+        return self.base_dir / f"{node}.stderr"
+
     def command(self, node: str) -> list[str]:
-        peers = ",".join(f"{i}={a}" for i, a in self.addrs.items())
+        addrs = self.addrs()
+        peers = ",".join(f"{n}={a}" for n, a in addrs.items())
         cmd = [
             sys.executable, "-m", "raftnode",
             "--id", node,
-            "--listen", self.addrs[node],
+            "--listen", addrs[node],
             "--peers", peers,
             "--data-dir", str(self.data_dir(node)),
             "--read-mode", self.read_mode,
@@ -79,30 +105,117 @@ class LocalCluster:
             cmd.append("--no-fsync")
         return cmd + list(self.extra_args)
 
-    def start(self, node: str) -> None:
-        if node in self.procs and self.procs[node].poll() is None:
-            raise RuntimeError(f"{node} is already running")
+    def _spawn(self, node: str) -> None:
+        if self.is_running(node):
+            raise ClusterError(f"{node} is already running")
         self.data_dir(node).mkdir(parents=True, exist_ok=True)
-        err = open(self.base_dir / f"{node}.stderr", "ab")  # noqa: SIM115
-        try:
+        with open(self.stderr_path(node), "ab") as err:
             self.procs[node] = subprocess.Popen(
                 self.command(node), stdout=subprocess.DEVNULL, stderr=err,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
-        finally:
-            err.close()
         self.paused.discard(node)
 
-    def start_all(self) -> None:
-        for n in self.ids:
-            self.start(n)
+    def is_running(self, node: str) -> bool:
+        p = self.procs.get(node)
+        return p is not None and p.poll() is None
 
     def running(self) -> list[str]:
-        return [n for n, p in self.procs.items() if p.poll() is None]
+        return [n for n in self.nodes if self.is_running(n)]
 
     def live(self) -> list[str]:
         """Running and not paused."""
         return [n for n in self.running() if n not in self.paused]
+
+    # ---- life cycle (Cluster) --------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts every node that is not running and waits until each answers status;
+        ClusterError (with the end of its stderr) when one exits or stays silent."""
+        for node in self.nodes:
+            if not self.is_running(node):
+                self._spawn(node)
+        self.wait_ready(self.ready_timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.nodes)
+        while True:
+            answers = self.statuses(timeout=0.5, nodes=sorted(pending))
+            pending -= {n for n, st in answers.items() if st is not None}
+            if not pending:
+                return
+            for node in sorted(pending):
+                if not self.is_running(node):
+                    raise ClusterError(
+                        f"{node} exited during start-up; end of its stderr:\n"
+                        + self.stderr_tail(node)
+                    )
+            if time.monotonic() > deadline:
+                node = sorted(pending)[0]
+                raise ClusterError(
+                    f"{', '.join(sorted(pending))} not answering status after {timeout:.0f} s; "
+                    f"end of {node}'s stderr:\n{self.stderr_tail(node)}"
+                )
+            time.sleep(0.05)
+
+    def stderr_tail(self, node: str, lines: int = 30) -> str:
+        try:
+            text = self.stderr_path(node).read_text(errors="replace")
+        except OSError as exc:
+            return f"(no stderr: {exc.strerror})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def teardown(self) -> None:
+        """Kills every process this cluster started; their data directories stay (the
+        caller owns base_dir). Safe to call twice."""
+        for node, p in self.procs.items():
+            if p.poll() is None:
+                try:
+                    p.send_signal(signal.SIGCONT)  # a stopped process would not die at once
+                    p.send_signal(signal.SIGKILL)
+                    p.wait(10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+            self.paused.discard(node)
+
+    # ---- observation (Cluster) ---------------------------------------------------------
+
+    def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
+        """Blocking; from inside an event loop, await `astatus` instead."""
+        return asyncio.run(self.astatus(node, timeout))
+
+    def statuses(
+        self, timeout: float = 1.0, nodes: list[str] | None = None
+    ) -> dict[str, dict[str, Any] | None]:
+        """Every node (or `nodes`), asked at once: a paused node costs one timeout in all."""
+        nodes = list(self.nodes if nodes is None else nodes)
+
+        async def ask() -> list[dict[str, Any] | None]:
+            return await asyncio.gather(*(self.astatus(n, timeout) for n in nodes))
+
+        return dict(zip(nodes, asyncio.run(ask()), strict=True))
+
+    def collect(self, dest: Any) -> None:
+        """Each node's data directory (node.log, events.jsonl, WAL) into dest/nodes/<id>/,
+        its stderr as console.log and its committed log as log.jsonl: Docker's layout."""
+        for node in self.nodes:
+            out = Path(dest) / "nodes" / node
+            out.mkdir(parents=True, exist_ok=True)
+            try:
+                if self.data_dir(node).is_dir():
+                    shutil.copytree(self.data_dir(node), out, dirs_exist_ok=True)
+                if self.stderr_path(node).is_file():
+                    shutil.copyfile(self.stderr_path(node), out / "console.log")
+            except OSError as exc:  # a collection error must not hide the run's result
+                (out / "collect-error.txt").write_text(f"{exc}\n")
+            try:
+                log = asyncio.run(self.committed_log(node))
+            except (OSError, RuntimeError):
+                continue  # not answering: log agreement says it lacks this node's log
+            (out / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+
+    # ---- fault primitives (Cluster) ------------------------------------------------------
 
     def kill(self, node: str) -> None:
         """kill -9 and reap."""
@@ -112,21 +225,9 @@ class LocalCluster:
             p.wait(10)
         self.paused.discard(node)
 
-    def kill_all(self) -> None:
-        """kill -9 every running node at (nearly) the same instant, then reap them."""
-        running = [n for n in self.running()]
-        for n in running:
-            self.procs[n].send_signal(signal.SIGKILL)
-        for n in running:
-            self.procs[n].wait(10)
-            self.paused.discard(n)
-
-    def terminate(self, node: str, timeout: float = 10.0) -> int:
-        p = self.procs[node]
-        if node in self.paused:
-            self.resume(node)
-        p.send_signal(signal.SIGTERM)
-        return p.wait(timeout)
+    def restart(self, node: str) -> None:
+        """Starts a killed node again on its data directory (it does not wait for it)."""
+        self._spawn(node)
 
     def pause(self, node: str) -> None:
         self.procs[node].send_signal(signal.SIGSTOP)
@@ -136,50 +237,77 @@ class LocalCluster:
         self.procs[node].send_signal(signal.SIGCONT)
         self.paused.discard(node)
 
-    def close(self) -> None:
-        """Kill every process this cluster started (always call, e.g. in teardown)."""
-        for n, p in self.procs.items():
-            if p.poll() is None:
-                try:
-                    p.send_signal(signal.SIGCONT)
-                    p.send_signal(signal.SIGKILL)
-                    p.wait(10)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    pass
+    def block(self, src: str, dst: str) -> None:
+        raise Unsupported(f"partition: {NO_NETNS}")
+
+    def set_clock(self, node: str, offset_s: float) -> None:
+        raise Unsupported(f"clock: {NO_CLOCK}")
+
+    def strobe_clock(self, node: str, delta_s: float, period_s: float) -> None:
+        raise Unsupported(f"clock: {NO_CLOCK}")
+
+    def set_packet(self, node: str, delay_ms: float = 0.0, loss_pct: float = 0.0) -> None:
+        raise Unsupported(f"packet: {NO_NETEM}")
+
+    # Undoing: nothing above can have been applied, so there is nothing to undo (and a
+    # final "heal everything" must not fail on a backend that offers no such fault).
+    def heal_network(self) -> None:
+        pass
+
+    def stop_strobe(self, node: str) -> None:
+        pass
+
+    def clear_packet(self, node: str) -> None:
+        pass
+
+    # ---- beyond the interface: what the process tests use --------------------------------
+
+    def kill_all(self) -> None:
+        """kill -9 every running node at (nearly) the same instant, then reap them."""
+        running = self.running()
+        for n in running:
+            self.procs[n].send_signal(signal.SIGKILL)
+        for n in running:
+            self.procs[n].wait(10)
             self.paused.discard(n)
 
-    def __enter__(self) -> LocalCluster:
-        return self
+    def terminate(self, node: str, timeout: float = 10.0) -> int:
+        """SIGTERM (a clean stop); returns the exit status."""
+        p = self.procs[node]
+        if node in self.paused:
+            self.resume(node)
+        p.send_signal(signal.SIGTERM)
+        return p.wait(timeout)
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    # ---- async helpers, for callers inside an event loop -----------------------------------
 
-    # ---- observing -----------------------------------------------------------------
+    def client(self, timeout: float = 3.0, **kw: Any) -> Client:
+        return Client(self.addrs(), timeout=timeout, **kw)
 
-    def client(self, timeout: float = 3.0, **kw) -> Client:
-        return Client(self.addrs, timeout=timeout, **kw)
-
-    async def status(self, node: str, timeout: float = 0.5) -> dict | None:
-        c = Client([self.addrs[node]], timeout=timeout)
+    async def astatus(self, node: str, timeout: float = 0.5) -> dict[str, Any] | None:
+        c = Client([self.addrs()[node]], timeout=timeout, connect_timeout=timeout)
         try:
             r = await c.status()
             return r.value if r.ok else None
+        except OSError:
+            return None
         finally:
             await c.close()
 
-    async def statuses(self, nodes: Iterable[str] | None = None) -> dict[str, dict]:
+    async def astatuses(self, nodes: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The live nodes' (or `nodes`') statuses, only of those that answer."""
         nodes = list(self.live() if nodes is None else nodes)
-        got = await asyncio.gather(*(self.status(n) for n in nodes))
+        got = await asyncio.gather(*(self.astatus(n) for n in nodes))
         return {n: s for n, s in zip(nodes, got, strict=True) if s is not None}
 
     async def wait_for(
         self, what: str, check: Callable[[dict[str, dict]], object], deadline: float = 15.0
-    ):
+    ) -> Any:
         """Poll the live nodes' statuses until check(statuses) is truthy; return its value."""
         end = time.monotonic() + deadline
         last: dict[str, dict] = {}
         while time.monotonic() < end:
-            last = await self.statuses()
+            last = await self.astatuses()
             got = check(last)
             if got:
                 return got
@@ -190,7 +318,7 @@ class LocalCluster:
         """A leader every live node agrees on (same leader, same term)."""
         excluded = set(exclude)
 
-        def agreed(st: dict[str, dict]):
+        def agreed(st: dict[str, dict]) -> str | None:
             leaders = {(s["leader"], s["term"]) for s in st.values()}
             if len(st) < len(self.live()) or len(leaders) != 1:
                 return None
@@ -202,9 +330,10 @@ class LocalCluster:
         return await self.wait_for("an agreed leader", agreed, deadline)
 
     async def committed_log(self, node: str) -> list[dict]:
-        c = Client([self.addrs[node]], timeout=5.0)
+        addr = self.addrs()[node]
+        c = Client([addr], timeout=5.0)
         try:
-            r = await c.committed_log(self.addrs[node])
+            r = await c.committed_log(addr)
             if not r.ok:
                 raise RuntimeError(f"{node}: log request failed: {r.error}")
             return r.value

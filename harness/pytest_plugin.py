@@ -13,7 +13,7 @@ What it adds:
 - schedule files as tests: `pytest -m chaos schedules/` collects every schedule YAML
   named on the command line (or inside a directory named there) as one chaos test. A
   schedule without planted bugs must be valid; one with planted bugs must be caught by a
-  checker docs/DESIGN.md names for them.
+  checker each bug declares (raftnode/bugs.py, the table of docs/DESIGN.md).
 
 Without an engine, `--chaos-backend docker` skips (fails under CI=true, as
 tests/chaos/conftest.py does), so a CI job never passes by running nothing.
@@ -29,15 +29,6 @@ from typing import Any
 import pytest
 
 from harness.runner import RunOutcome
-
-# docs/DESIGN.md "Planted bugs": the checkers that should catch each bug.
-CATCHES: dict[str, tuple[str, ...]] = {
-    "stale-read": ("linearizable",),
-    "forget-vote": ("election-safety",),
-    "no-log-check": ("linearizable", "log-agreement"),
-    "ack-before-commit": ("linearizable",),
-    "lease-no-quorum": ("linearizable",),
-}
 
 _EXPLANATION_LINES = 60
 
@@ -120,11 +111,13 @@ def chaos_store(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconfig):
-    """A started cluster of the session's backend, torn down after the test.
+    """A started `Cluster` (harness/cluster/base.py) of the session's backend, torn down
+    after the test, so a test drives either backend with the same methods.
 
-    Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimCluster` with a
-    leader elected (harness/sim/). Options come from `@pytest.mark.chaos(nodes=3, ...)`:
-    `nodes` (default 3), `read_mode`, `bugs`.
+    Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimBackendCluster`
+    (harness/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
+    stepping virtual time. Options come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes`
+    (default 3), `read_mode`, `bugs`.
     """
     marker = request.node.get_closest_marker("chaos")
     opts: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -146,14 +139,20 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
             assert not any(left.values()), f"run {cluster.run_id} left {left}"
     else:
         from harness.sim import SimCluster, SimConfig
+        from harness.sim.adapter import SimBackendCluster
 
         seed = pytestconfig.getoption("--chaos-seed") or 0
-        cluster = SimCluster(
+        sim = SimCluster(
             SimConfig(nodes=nodes, seed=seed, read_mode=read_mode, bugs=frozenset(bugs))
         )
-        if not cluster.run_until(lambda: cluster.leader() is not None, 10_000):
-            pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
-        yield cluster
+        cluster = SimBackendCluster(sim, seed=seed)
+        cluster.start()
+        try:
+            if not sim.run_until(lambda: sim.leader() is not None, 10_000):
+                pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
+            yield cluster
+        finally:
+            cluster.teardown()
 
 
 @pytest.fixture
@@ -290,13 +289,11 @@ def caught_by(outcome: RunOutcome, checker: str | Iterable[str]) -> str | None:
 
 
 def expected_catchers(bugs: Iterable[str]) -> tuple[str, ...]:
-    """The checkers docs/DESIGN.md says catch these planted bugs (empty: the run must be valid)."""
-    out: list[str] = []
-    for bug in bugs:
-        for c in CATCHES.get(bug, ()):
-            if c not in out:
-                out.append(c)
-    return tuple(out)
+    """The checkers that catch these planted bugs, as each bug declares them
+    (raftnode/bugs.py, docs/DESIGN.md "Planted bugs"); empty: the run must be valid."""
+    from raftnode.bugs import catchers
+
+    return catchers(bugs)
 
 
 # ---- schedule files as tests ---------------------------------------------------------

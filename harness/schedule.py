@@ -18,34 +18,17 @@ from typing import Any
 
 import yaml
 
+from checkers.registry import CHECKER_NAMES as CHECKERS
+from harness.nemesis import FAULTS, TIMING_KEYS, FaultError
 from harness.nemesis.package import package_plan
+from raftnode.bugs import OFFERED as BUGS
+from raftnode.core import READ_MODES
 
-READ_MODES = ("read-index", "log", "lease")
-BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
-CHECKERS = ("linearizable", "election-safety", "log-agreement", "stats")
 WORKLOADS = ("register",)
 OPERATIONS = ("read", "write", "cas")
-TARGETS = ("one", "leader", "minority", "majority", "all")
-PARTITION_MODES = (
-    "one",
-    "halves",
-    "majority",
-    "majorities-ring",
-    "bridge",
-    "leader",
-    "random",
-)
-CLOCK_MODES = ("bump", "strobe", "reset")
-
-# Options each fault accepts beyond the timing fields (at, start, every, for).
-FAULT_OPTIONS: dict[str, tuple[str, ...]] = {
-    "partition": ("mode", "one-way"),
-    "kill": ("target",),
-    "pause": ("target",),
-    "clock": ("mode", "delta-ms", "period-ms", "target"),
-    "packet": ("delay-ms", "loss", "target"),
-}
-TIMING = ("at", "start", "every", "for")
+# A nemesis entry's own keys (harness/nemesis/: TIMING_KEYS); the rest are its fault's
+# options.
+TIMING = TIMING_KEYS
 
 
 class ScheduleError(ValueError):
@@ -351,16 +334,6 @@ def _parse_final(r: _Reader, raw: Any) -> FinalSpec:
     return FinalSpec(heal=heal, recover=recover)
 
 
-def _parse_target(r: _Reader, value: Any, path: tuple, names: list[str]) -> Any:
-    if isinstance(value, list):
-        if not value:
-            raise r.error(path, "target list is empty")
-        for i, n in enumerate(value):
-            r.choice(n, (*path, i), tuple(names))
-        return list(value)
-    return r.choice(value, path, (*TARGETS, *names))
-
-
 PACKAGE_FIELDS = ("package", "interval", "for", "start")
 
 
@@ -368,14 +341,14 @@ def _parse_package(r: _Reader, raw: dict, path: tuple) -> PackageSpec:
     r.mapping(raw, path, PACKAGE_FIELDS, "a nemesis package")
     families = raw["package"]
     if families == "all":
-        families = list(FAULT_OPTIONS)
+        families = list(FAULTS)
     if not isinstance(families, list) or not families:
         raise r.error(
             (*path, "package"),
-            f"package must be a list of fault families ({', '.join(FAULT_OPTIONS)}) or 'all'",
+            f"package must be a list of fault families ({', '.join(FAULTS)}) or 'all'",
         )
     for i, family in enumerate(families):
-        r.choice(family, (*path, "package", i), tuple(FAULT_OPTIONS))
+        r.choice(family, (*path, "package", i), tuple(FAULTS))
     interval = float(r.number(raw.get("interval", 5), (*path, "interval")))
     if interval <= 0:
         raise r.error((*path, "interval"), "interval must be > 0 seconds")
@@ -398,8 +371,8 @@ def _parse_fault(r: _Reader, raw: Any, path: tuple, names: list[str]) -> FaultSp
         return _parse_package(r, raw, path)
     if not isinstance(raw, dict) or "fault" not in raw:
         raise r.error(path, "each nemesis entry must be a mapping with 'fault' or 'package'")
-    fault = r.choice(raw["fault"], (*path, "fault"), tuple(FAULT_OPTIONS))
-    allowed = ("fault", *TIMING, *FAULT_OPTIONS[fault])
+    fault = r.choice(raw["fault"], (*path, "fault"), tuple(FAULTS))
+    allowed = ("fault", *TIMING, *FAULTS[fault].options)
     r.mapping(raw, path, allowed, f"a {fault} fault")
     timing = {k: float(r.number(raw[k], (*path, k))) for k in TIMING if k in raw}
     if "at" in timing and ("start" in timing or "every" in timing):
@@ -411,40 +384,13 @@ def _parse_fault(r: _Reader, raw: Any, path: tuple, names: list[str]) -> FaultSp
     if "every" in timing and "for" in timing and timing["for"] >= timing["every"]:
         raise r.error((*path, "for"), "for must be shorter than every, so windows do not overlap")
 
-    options: dict[str, Any] = {}
-    if "target" in FAULT_OPTIONS[fault]:
-        target = raw.get("target", "one")
-        options["target"] = _parse_target(r, target, (*path, "target"), names)
-    if fault == "partition":
-        options["mode"] = r.choice(raw.get("mode", "halves"), (*path, "mode"), PARTITION_MODES)
-        one_way = raw.get("one-way", False)
-        if not isinstance(one_way, bool):
-            raise r.error((*path, "one-way"), f"one-way must be true or false, got {one_way!r}")
-        options["one-way"] = one_way
-    elif fault == "clock":
-        mode = r.choice(raw.get("mode", "bump"), (*path, "mode"), CLOCK_MODES)
-        options["mode"] = mode
-        needs = {"bump": ("delta-ms",), "strobe": ("delta-ms", "period-ms"), "reset": ()}[mode]
-        for key in needs:
-            if key not in raw:
-                raise r.error(path, f"clock mode {mode} needs '{key}'")
-        for key in ("delta-ms", "period-ms"):
-            if key in raw:
-                if key not in needs:
-                    raise r.error((*path, key), f"clock mode {mode} takes no '{key}'")
-                # delta-ms may be negative: a bump backwards.
-                minimum = 1 if key == "period-ms" else float("-inf")
-                options[key] = r.number(raw[key], (*path, key), minimum=minimum)
-    elif fault == "packet":
-        if "delay-ms" not in raw and "loss" not in raw:
-            raise r.error(path, "a packet fault needs 'delay-ms', 'loss' or both")
-        if "delay-ms" in raw:
-            options["delay-ms"] = r.number(raw["delay-ms"], (*path, "delay-ms"))
-        if "loss" in raw:
-            loss = r.number(raw["loss"], (*path, "loss"))
-            if loss > 100:
-                raise r.error((*path, "loss"), f"loss is a percentage (0-100), got {loss!r}")
-            options["loss"] = loss
+    # The fault checks its own options (harness/nemesis/); its error names the option,
+    # so the message points at that option's line.
+    given = {k: v for k, v in raw.items() if k != "fault" and k not in TIMING}
+    try:
+        options = FAULTS[fault].validate(given, names)
+    except FaultError as exc:
+        raise r.error((*path, *exc.option), str(exc)) from None
     return FaultSpec(
         fault=fault,
         options=options,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkers.registry import summary_of
 from harness.store import RunDir
 
 VERDICT_WORDS = {True: "valid", False: "INVALID", "unknown": "unknown"}
@@ -37,8 +38,10 @@ def summary_text(run_dir: RunDir, results: dict[str, Any]) -> str:
     for name, r in checkers.items():
         why = r.get("reason")
         lines.append(f"  {name}: {verdict_word(r['valid'])}" + (f" ({why})" if why else ""))
-        if r["valid"] is False and r.get("explanation"):
-            lines += ["    " + ln for ln in r["explanation"].splitlines()[:30]]
+        if r["valid"] is False:
+            # The checker's explanation; a checker without one says in a line what it found.
+            text = r.get("explanation") or summary_of(name, r)
+            lines += ["    " + ln for ln in text.splitlines()[:30]]
     lines.append(f"  results: {run_dir.path}")
     if run_dir.report.exists():
         lines.append(f"  report:  {run_dir.report}")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from raftnode.bugs import HOST_BUGS
+from raftnode.bugs import OFFERED as BUGS
+from raftnode.core import READ_MODES
 from raftnode.wire import parse_addr
-
-READ_MODES = ("read-index", "log", "lease")
-# docs/DESIGN.md "Planted bugs". ack-before-commit lives in the server; the rest in the core.
-BUGS = ("stale-read", "forget-vote", "no-log-check", "ack-before-commit", "lease-no-quorum")
-SERVER_BUGS = frozenset({"ack-before-commit"})
 
 
 @dataclass
@@ -31,7 +29,7 @@ class NodeConfig:
 
     @property
     def core_bugs(self) -> frozenset[str]:
-        return frozenset(self.bugs - SERVER_BUGS)
+        return frozenset(self.bugs - HOST_BUGS)  # the host's bugs are the host's to act on
 
 
 def parse_peers(text: str) -> dict[str, tuple[str, int]]:

@@ -37,6 +37,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from raftnode.bugs import KNOWN_BUGS
+
 FOLLOWER = "follower"
 PRE_CANDIDATE = "pre-candidate"
 CANDIDATE = "candidate"
@@ -54,13 +56,10 @@ MESSAGE_TYPES = frozenset(
     {PREVOTE, PREVOTE_RESP, VOTE, VOTE_RESP, APPEND, APPEND_RESP, HEARTBEAT, HEARTBEAT_RESP}
 )
 
+# The read modes, here and only here (the node's --read-mode and the schedule import them).
 READ_MODES = ("read-index", "log", "lease")
-# Bugs of docs/DESIGN.md that live in the core; "ack-before-commit" lives in the server,
-# so the core accepts and ignores it (one --bug list configures both).
-CORE_BUGS = frozenset(
-    {"stale-read", "forget-vote", "no-log-check", "lease-no-quorum", "commit-previous-term"}
-)
-KNOWN_BUGS = CORE_BUGS | {"ack-before-commit"}
+# Planted bugs: raftnode/bugs.py's table; the core acts on its CORE_BUGS and accepts and
+# ignores the host's (one --bug list configures both).
 
 # Caps one AppendEntries so a far-behind follower is caught up in bounded steps
 # rather than with one message holding the whole log.

@@ -29,6 +29,11 @@ class Unsupported(ClusterError):
 
 class Cluster(abc.ABC):
     nodes: list[str]  # node ids, "n1".."nN"
+    # node id -> the offset (seconds) its clocks run at from real time, as set_clock last
+    # set it; 0.0 for a node never moved. Every backend keeps it (a clock fault reads it to
+    # bump from the current offset and to put it back on heal), even one that cannot move
+    # clocks, where it stays all zeros.
+    clock_offsets: dict[str, float]
 
     # ---- life cycle ----------------------------------------------------------------
 
@@ -105,9 +110,25 @@ class Cluster(abc.ABC):
 
     # ---- fault primitives ----------------------------------------------------------
 
+    def each(self, fn: Callable[[str], object], nodes: list[str]) -> None:
+        """fn(node) for every node, raising the first error. In order here; a backend
+        whose primitives are slow one by one (Docker execs) runs them in parallel."""
+        for node in nodes:
+            fn(node)
+
     @abc.abstractmethod
     def block(self, src: str, dst: str) -> None:
         """Drops what `src` sends to `dst` (one direction)."""
+
+    def block_many(self, pairs: list[tuple[str, str]]) -> None:
+        """block(src, dst) for every pair; a backend overrides it to apply them as one batch
+        (a partition should start everywhere at once, not link by link)."""
+        for src, dst in pairs:
+            self.block(src, dst)
+
+    def cut_many(self, pairs: list[tuple[str, str]]) -> None:
+        """Both directions of every pair; in one batch where the backend can."""
+        self.block_many([p for a, b in pairs for p in ((a, b), (b, a))])
 
     @abc.abstractmethod
     def heal_network(self) -> None:

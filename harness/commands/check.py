@@ -13,9 +13,10 @@ import os
 import sys
 from typing import Any
 
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+
 HELP = "check histories for linearizability (one verdict per file)"
 
-EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 _RANK = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2, EXIT_BAD_INPUT: 3}
 DEFAULT_TIMEOUT = 300.0
 

@@ -18,13 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import docker
     from harness.cluster.cleanup import clean
+    from harness.exit_codes import EXIT_ENV, EXIT_OK
 
     try:
         client = docker.from_env()
         client.ping()
     except Exception as exc:
         print(f"raftquake clean: no Docker engine reachable: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_ENV
     removed = clean(client, run_id=args.run, images=args.images)
     for kind in ("containers", "networks", "volumes", "images"):
         names = getattr(removed, kind)
@@ -34,4 +35,4 @@ def run(args: argparse.Namespace) -> int:
         print("nothing to clean")
     for err in removed.errors:
         print(f"raftquake clean: {err}", file=sys.stderr)
-    return 4 if removed.errors else 0
+    return EXIT_ENV if removed.errors else EXIT_OK

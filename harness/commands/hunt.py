@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.exit_codes import EXIT_ENV, EXIT_INVALID, EXIT_USAGE, EXIT_VALID
     from harness.hunt import hunt, minimal_yaml, size
-    from harness.runner import EXIT_ENV, EXIT_USAGE, docker_available, run_schedule
+    from harness.runner import docker_available, run_schedule
     from harness.schedule import ScheduleError, load_schedule
     from harness.store import new_run_dir
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             f"({time.monotonic() - state.started:.0f} s)",
             file=sys.stderr,
         )
-        return 0
+        return EXIT_VALID
     minimal = folder / "minimal.yaml"
     minimal.write_text(minimal_yaml(state.best, state.best_checkers, state))
     replay = run_schedule(state.best, backend="sim", store=folder, say=lambda _m: None)
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(minimal)
-    return 1
+    return EXIT_INVALID
 
 
 def _verdict(results: dict) -> str:

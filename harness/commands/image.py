@@ -27,10 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness import image
+    from harness.exit_codes import EXIT_ENV, EXIT_OK
 
     if args.action == "tag":
         print(image.node_tag())
-        return 0
+        return EXIT_OK
     try:
         result = image.build(
             base=args.base,
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except image.ImageError as exc:
         print(f"raftquake image: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_ENV
     state = "built" if result.built_node else "up to date"
     print(f"{result.tag} {state} (base {result.base}, {result.seconds:.1f} s)")
-    return 0
+    return EXIT_OK

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-HELP = "a hand-held client for a running raftnode cluster (any node; it follows the leader)"
+from harness.exit_codes import EXIT_DONE, EXIT_NOT_DONE, EXIT_UNKNOWN, EXIT_USAGE
 
-EXIT_DONE, EXIT_NOT_DONE, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+HELP = "a hand-held client for a running raftnode cluster (any node; it follows the leader)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "write (or rewrite) report.html of run folders from their history and results.json"
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+HELP = "write (or rewrite) report.html of run folders from their history and results.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.runner import EXIT_ENV, EXIT_USAGE, docker_available, run_schedule
+    from harness.exit_codes import EXIT_ENV, EXIT_USAGE
+    from harness.runner import docker_available, run_schedule
     from harness.schedule import ScheduleError, load_schedule
     from harness.summary import summary_text
 

@@ -13,6 +13,8 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_ENV, EXIT_OK
+
 HELP = "browse the results store: an index of every run, each linking to its report"
 
 DEFAULT_PORT = 8080
@@ -92,12 +94,12 @@ def run(args: argparse.Namespace) -> int:
             f"raftquake serve: {store}: no such store (run something first, or pass --store)",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_BAD_INPUT
     try:
         server = make_server(store, args.host, args.port)
     except OSError as exc:
         print(f"raftquake serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_ENV
     host, port = server.server_address[:2]
     print(f"serving {store} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     try:
@@ -106,4 +108,4 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
-    return 0
+    return EXIT_OK

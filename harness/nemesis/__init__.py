@@ -18,6 +18,9 @@ from harness.nemesis.packet import PacketFault
 from harness.nemesis.partition import PartitionFault
 from harness.nemesis.pause import PauseFault
 
+# Every fault by name: what a schedule's `fault:` and a package may name. Adding a fault:
+# its module (a Fault subclass: name, options, group, validate/draw, _start/_heal) and a
+# line here.
 FAULTS: dict[str, type[Fault]] = {
     "partition": PartitionFault,
     "kill": KillFault,
@@ -25,7 +28,7 @@ FAULTS: dict[str, type[Fault]] = {
     "clock": ClockFault,
     "packet": PacketFault,
 }
-TIMING_KEYS = ("at", "start", "every", "for")
+TIMING_KEYS = ("at", "start", "every", "for")  # a schedule entry's timing, not options
 
 
 def make_fault(spec: Any, cluster, rng: random.Random | None = None) -> Fault:
@@ -41,4 +44,4 @@ def make_fault(spec: Any, cluster, rng: random.Random | None = None) -> Fault:
     return FAULTS[kind](cluster, options, rng or random.Random())
 
 
-__all__ = ["FAULTS", "Fault", "FaultError", "Nemesis", "NoLeader", "make_fault"]
+__all__ = ["FAULTS", "TIMING_KEYS", "Fault", "FaultError", "Nemesis", "NoLeader", "make_fault"]

@@ -4,33 +4,72 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 
 class FaultError(ValueError):
-    """A fault spec that cannot be applied (unknown mode, target or option)."""
+    """A fault spec that cannot be applied (unknown mode, target or option). `option` is
+    where in the fault's options the problem is (("delta-ms",), ("target", 2)), or ()
+    for the options as a whole (a required one missing), so a schedule can name its line."""
+
+    def __init__(self, message: str, option: tuple = ()):
+        super().__init__(message)
+        self.option = option
 
 
 TARGETS = ("one", "leader", "minority", "majority", "all")
+Nodes = Sequence[str] | None  # the cluster's node names; None: not known yet
 
 
 class Fault:
     """start() applies the fault and returns what it did (for the history's nemesis
     event); heal() undoes it and returns what it undid. heal() of a fault that is
-    not active does nothing, so healing twice is safe."""
+    not active does nothing, so healing twice is safe.
+
+    A fault also knows its options: `validate` checks a schedule entry's (the schedule
+    parser calls it), `draw` makes random ones (nemesis packages). So adding a fault is
+    its module and a line in harness/nemesis/__init__.py."""
 
     name = "fault"
-    options: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()  # every option it takes, beyond a schedule's timing keys
+    # Faults of one group undo each other (healing a partition clears every iptables rule,
+    # a packet fault's included; a paused container cannot be killed), so a package runs
+    # at most one fault of a group at a time. Its own name: a group of one.
+    group: str = ""
+
+    @classmethod
+    def validate(cls, options: dict[str, Any], nodes: Nodes = None) -> dict[str, Any]:
+        """The options as the fault will use them, defaults filled in; FaultError naming
+        the option otherwise. `nodes`: the names a target may use (None: any name, checked
+        when the fault starts)."""
+        for key in options:
+            if key not in cls.options:
+                raise FaultError(
+                    f"{cls.name}: unknown option {key!r}; "
+                    f"expected one of: {', '.join(cls.options) or 'none'}",
+                    (key,),
+                )
+        out: dict[str, Any] = {}
+        if "target" in cls.options:
+            out["target"] = check_target(cls.name, options.get("target", "one"), nodes)
+        out.update(cls._validate(options))
+        return out
+
+    @classmethod
+    def _validate(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """The fault's own options (all but `target`), checked, defaults filled in."""
+        return {}
+
+    @classmethod
+    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
+        """Options drawn at random from everything the fault offers (a nemesis package);
+        `target` is already drawn, for the faults that take one."""
+        raise NotImplementedError(f"{cls.name} offers no random options")
 
     def __init__(self, cluster, options: dict[str, Any], rng: random.Random):
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise FaultError(
-                f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"expected {', '.join(self.options) or 'none'}"
-            )
         self.cluster = cluster
-        self.opts = options
+        self.opts = self.validate(options, None if cluster is None else list(cluster.nodes))
         self.rng = rng
         self.active = False
         self.applied: dict[str, Any] = {}
@@ -61,6 +100,57 @@ class Fault:
         return f"<{type(self).__name__} {self.opts} {'active' if self.active else 'idle'}>"
 
 
+# ---- checking options --------------------------------------------------------------------
+
+
+def check_target(fault: str, value: Any, nodes: Nodes) -> Any:
+    """A target: one of TARGETS, a node name, or a non-empty list of node names."""
+    if isinstance(value, list):
+        if not value:
+            raise FaultError(f"{fault}: target list is empty", ("target",))
+        for i, node in enumerate(value):
+            if not isinstance(node, str) or (nodes is not None and node not in nodes):
+                expected = ", ".join(nodes) if nodes is not None else "node names"
+                raise FaultError(
+                    f"{fault}: target[{i}] is {node!r}; expected one of: {expected}",
+                    ("target", i),
+                )
+        return list(value)
+    if value in TARGETS or (isinstance(value, str) and (nodes is None or value in nodes)):
+        return value
+    choices = ", ".join([*TARGETS, *(nodes or [])])
+    raise FaultError(f"{fault}: target is {value!r}; expected one of: {choices}", ("target",))
+
+
+def check_choice(fault: str, key: str, value: Any, choices: Sequence[str]) -> Any:
+    if value not in choices:
+        raise FaultError(
+            f"{fault}: {key} is {value!r}; expected one of: {', '.join(choices)}", (key,)
+        )
+    return value
+
+
+def check_number(fault: str, key: str, value: Any, minimum: float | None = None) -> float:
+    """A number (not a bool), at least `minimum` when given; returned as written."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (minimum is not None and value < minimum)
+    ):
+        at_least = f" >= {minimum:g}" if minimum is not None else ""
+        raise FaultError(f"{fault}: {key} must be a number{at_least}, got {value!r}", (key,))
+    return value
+
+
+def check_bool(fault: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise FaultError(f"{fault}: {key} must be true or false, got {value!r}", (key,))
+    return value
+
+
+# ---- at run time --------------------------------------------------------------------------
+
+
 def resolve_targets(cluster, target: Any, rng: random.Random) -> list[str]:
     """`one`, `leader`, `minority`, `majority`, `all`, a node name, or a list of them."""
     nodes = list(cluster.nodes)
@@ -83,17 +173,6 @@ def resolve_targets(cluster, target: Any, rng: random.Random) -> list[str]:
     if target == "all":
         return nodes
     raise FaultError(f"unknown target {target!r}; expected one of {TARGETS} or node names")
-
-
-def each(cluster, fn, nodes: list[str]) -> None:
-    """fn(node) for every node: in parallel when the backend offers it (Docker execs
-    are slow one by one), in order otherwise."""
-    parallel = getattr(cluster, "_parallel", None)
-    if parallel:
-        parallel(fn, nodes)
-    else:
-        for n in nodes:
-            fn(n)
 
 
 class NoLeader(FaultError):

@@ -12,28 +12,49 @@ rate, once set in a running process, stays after the control file says "+0"
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, each, resolve_targets
+from harness.nemesis.base import Fault, FaultError, check_choice, check_number, resolve_targets
 
 MODES = ("bump", "strobe", "reset")
+NEEDS = {"bump": ("delta-ms",), "strobe": ("delta-ms", "period-ms"), "reset": ()}
 
 
 class ClockFault(Fault):
     name = "clock"
     options = ("mode", "delta-ms", "period-ms", "target")
+    group = "clock"
+
+    @classmethod
+    def _validate(cls, options: dict[str, Any]) -> dict[str, Any]:
+        mode = check_choice(cls.name, "mode", options.get("mode", "bump"), MODES)
+        out: dict[str, Any] = {"mode": mode}
+        for key in NEEDS[mode]:
+            if key not in options:
+                raise FaultError(f"clock: mode {mode} needs {key}")
+        for key in ("delta-ms", "period-ms"):
+            if key in options:
+                if key not in NEEDS[mode]:
+                    raise FaultError(f"clock: mode {mode} takes no {key}", (key,))
+                # delta-ms may be negative: a bump backwards.
+                minimum = 1 if key == "period-ms" else None
+                out[key] = check_number(cls.name, key, options[key], minimum)
+        return out
+
+    @classmethod
+    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
+        delta = rng.choice([-1, 1]) * rng.choice([100, 500, 1000, 3000])
+        if rng.random() < 0.5:
+            return {"mode": "bump", "delta-ms": delta, "target": target}
+        period = rng.choice([50, 200, 500])
+        return {"mode": "strobe", "delta-ms": delta, "period-ms": period, "target": target}
 
     def __init__(self, cluster, options, rng):
         super().__init__(cluster, options, rng)
-        self.mode = options.get("mode", "bump")
-        if self.mode not in MODES:
-            raise FaultError(f"clock: unknown mode {self.mode!r}; expected one of {MODES}")
-        self.delta_s = float(options.get("delta-ms", 0)) / 1000
-        self.period_s = float(options.get("period-ms", 0)) / 1000
-        if self.mode in ("bump", "strobe") and "delta-ms" not in options:
-            raise FaultError(f"clock: mode {self.mode} needs delta-ms")
-        if self.mode == "strobe" and self.period_s <= 0:
-            raise FaultError("clock: mode strobe needs period-ms > 0")
+        self.mode = self.opts["mode"]
+        self.delta_s = float(self.opts.get("delta-ms", 0)) / 1000
+        self.period_s = float(self.opts.get("period-ms", 0)) / 1000
 
     def _start(self) -> dict[str, Any]:
         c = self.cluster
@@ -48,7 +69,7 @@ class ClockFault(Fault):
             else:
                 c.set_clock(node, 0.0)
 
-        each(c, apply, self.targets)
+        c.each(apply, self.targets)
         return {
             "mode": self.mode,
             "nodes": self.targets,
@@ -63,4 +84,4 @@ class ClockFault(Fault):
             if self.mode != "reset":
                 self.cluster.set_clock(node, self.before[node])
 
-        each(self.cluster, undo, self.targets)
+        self.cluster.each(undo, self.targets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from harness.nemesis.base import Fault, resolve_targets
@@ -10,6 +11,11 @@ from harness.nemesis.base import Fault, resolve_targets
 class KillFault(Fault):
     name = "kill"
     options = ("target",)
+    group = "process"
+
+    @classmethod
+    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
+        return {"target": target}
 
     def _start(self) -> dict[str, Any]:
         self.targets = resolve_targets(self.cluster, self.opts.get("target", "one"), self.rng)

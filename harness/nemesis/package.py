@@ -5,9 +5,8 @@ Every `interval` seconds on average (the gap is drawn from [interval/2, 3 interv
 so faults do not beat in time with anything periodic in the system), one fault starts:
 a family the package names, with a mode, target and options drawn from all the nemesis
 offers, lasting a time drawn from `for`. Faults overlap only where that is safe: at most
-one at a time from each group below, since a group's faults undo each other (healing a
-partition clears every iptables rule, a packet fault's included; a paused container
-cannot be killed), and families of different groups act on different things.
+one at a time from each group (`Fault.group`: a group's faults undo each other), and
+families of different groups act on different things.
 
 Everything is drawn from the given random stream, so a seed gives the same plan.
 """
@@ -17,41 +16,23 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.nemesis.partition import MODES as PARTITION_MODES
+from harness.nemesis import FAULTS
+from harness.nemesis.base import TARGETS
 
-FAMILIES = ("partition", "kill", "pause", "clock", "packet")
-GROUPS = {"partition": "network", "packet": "network", "kill": "process", "pause": "process"}
-TARGETS = ("one", "leader", "minority", "majority", "all")
+FAMILIES = tuple(FAULTS)
+GROUPS = {name: fault.group or name for name, fault in FAULTS.items()}
 
 
 def random_options(rng: random.Random, nodes: list[str], family: str) -> dict[str, Any]:
-    """Options for a fault of `family`, drawn from everything the nemesis offers."""
+    """Options for a fault of `family`, drawn from everything the nemesis offers (each
+    fault's `draw`). The target is drawn first for every family, those without one too,
+    so a seed's plan stays what it was."""
+    if family not in FAULTS:
+        raise ValueError(f"unknown fault family {family!r}; expected one of {FAMILIES}")
     target: Any = rng.choice([*TARGETS, "nodes"])
     if target == "nodes":
         target = sorted(rng.sample(nodes, rng.randint(1, len(nodes))))
-    if family == "partition":
-        modes = [m for m in PARTITION_MODES if m != "majorities-ring" or len(nodes) >= 4]
-        mode = rng.choice(modes)
-        options: dict[str, Any] = {"mode": mode}
-        if mode not in ("majorities-ring", "bridge"):
-            options["one-way"] = rng.random() < 0.3
-        return options
-    if family in ("kill", "pause"):
-        return {"target": target}
-    if family == "clock":
-        delta = rng.choice([-1, 1]) * rng.choice([100, 500, 1000, 3000])
-        if rng.random() < 0.5:
-            return {"mode": "bump", "delta-ms": delta, "target": target}
-        period = rng.choice([50, 200, 500])
-        return {"mode": "strobe", "delta-ms": delta, "period-ms": period, "target": target}
-    if family == "packet":
-        options = {"target": target}
-        if rng.random() < 0.7:
-            options["delay-ms"] = rng.choice([5, 20, 50, 200])
-        if "delay-ms" not in options or rng.random() < 0.5:
-            options["loss"] = rng.choice([5, 20, 50])
-        return options
-    raise ValueError(f"unknown fault family {family!r}; expected one of {FAMILIES}")
+    return FAULTS[family].draw(rng, nodes, target)
 
 
 def package_plan(

@@ -1,4 +1,5 @@
-"""Network partitions by iptables inside each container (or the backend's `cut`/`block`).
+"""Network partitions through the backend's `cut_many`/`block_many` (iptables inside each
+container on Docker).
 
 Modes (docs/DESIGN.md): `one` (a random node alone), `leader` (the leader alone),
 `halves` (random halves), `majority` (a majority that holds the leader, against
@@ -13,9 +14,10 @@ minority, ...) can no longer send to the others but still hears them.
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, find_leader
+from harness.nemesis.base import Fault, FaultError, check_bool, check_choice, find_leader
 
 MODES = ("one", "halves", "majority", "majorities-ring", "bridge", "leader", "random")
 
@@ -40,15 +42,29 @@ def ring_cuts(order: list[str]) -> list[tuple[str, str]]:
 class PartitionFault(Fault):
     name = "partition"
     options = ("mode", "one-way")
+    group = "network"
+
+    @classmethod
+    def _validate(cls, options: dict[str, Any]) -> dict[str, Any]:
+        mode = check_choice(cls.name, "mode", options.get("mode", "halves"), MODES)
+        one_way = check_bool(cls.name, "one-way", options.get("one-way", False))
+        if one_way and mode in ("majorities-ring", "bridge"):
+            raise FaultError(f"partition: one-way needs a two-sided mode, not {mode}", ("one-way",))
+        return {"mode": mode, "one-way": one_way}
+
+    @classmethod
+    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
+        modes = [m for m in MODES if m != "majorities-ring" or len(nodes) >= 4]
+        mode = rng.choice(modes)
+        options: dict[str, Any] = {"mode": mode}
+        if mode not in ("majorities-ring", "bridge"):
+            options["one-way"] = rng.random() < 0.3
+        return options
 
     def __init__(self, cluster, options, rng):
         super().__init__(cluster, options, rng)
-        self.mode = options.get("mode", "halves")
-        if self.mode not in MODES:
-            raise FaultError(f"partition: unknown mode {self.mode!r}; expected one of {MODES}")
-        self.one_way = bool(options.get("one-way", False))
-        if self.one_way and self.mode in ("majorities-ring", "bridge"):
-            raise FaultError(f"partition: one-way needs a two-sided mode, not {self.mode}")
+        self.mode = self.opts["mode"]
+        self.one_way = self.opts["one-way"]
 
     def sides(self) -> list[list[str]]:
         nodes = list(self.cluster.nodes)
@@ -78,7 +94,7 @@ class PartitionFault(Fault):
         if self.mode == "majorities-ring":
             order = self.rng.sample(list(c.nodes), len(c.nodes))
             cuts = ring_cuts(order)
-            _cut_all(c, cuts)
+            c.cut_many(cuts)
             return {"mode": self.mode, "ring": order, "cuts": [list(p) for p in cuts]}
         if self.mode == "bridge":
             order = self.rng.sample(list(c.nodes), len(c.nodes))
@@ -86,29 +102,15 @@ class PartitionFault(Fault):
                 raise FaultError("partition: bridge needs at least three nodes")
             half = (len(order) - 1) // 2
             a, bridge, b = order[:half], order[half], order[half + 1 :]
-            _cut_all(c, list(itertools.product(a, b)))
+            c.cut_many(list(itertools.product(a, b)))
             return {"mode": self.mode, "groups": [sorted(a), sorted(b)], "bridge": bridge}
         first, rest = self.sides()
         pairs = list(itertools.product(first, rest))
         if self.one_way:
-            if hasattr(c, "block_many"):
-                c.block_many(pairs)
-            else:
-                for x, y in pairs:
-                    c.block(x, y)
+            c.block_many(pairs)
         else:
-            _cut_all(c, pairs)
+            c.cut_many(pairs)
         return {"mode": self.mode, "groups": [first, rest], "one-way": self.one_way}
 
     def _heal(self) -> None:
         self.cluster.heal_network()
-
-
-def _cut_all(cluster, pairs: list[tuple[str, str]]) -> None:
-    """Both directions of every pair; in one batch when the backend can."""
-    if hasattr(cluster, "cut_many"):
-        cluster.cut_many(pairs)
-        return
-    for a, b in pairs:
-        cluster.block(a, b)
-        cluster.block(b, a)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from checkers.registry import summary_of
 from harness.report import plots
 from harness.report.data import RunData, build_run_data, load_events
 from harness.report.template import TEMPLATE
@@ -27,33 +28,6 @@ def verdict_word(valid: Any) -> str:
     return VERDICT_WORDS.get(valid, "unknown" if valid is None else str(valid))
 
 
-def checker_summary(name: str, r: dict[str, Any]) -> str:
-    """One line on what a checker looked at, from its results.json entry."""
-    if r.get("reason"):
-        return str(r["reason"])
-    if name == "linearizable":
-        s = f"{r.get('ops', '?')} operations over {r.get('keys', '?')} key(s)"
-        s += f", model {r.get('model', '?')}"
-        if r.get("elapsed") is not None:
-            s += f", {r['elapsed']:.2f} s"
-        return s
-    if name == "election-safety":
-        v = len(r.get("violations", []))
-        w = len(r.get("vote_violations", []))
-        s = f"{r.get('terms_with_leader', '?')} terms with a leader"
-        s += f", from {r.get('files', '?')} node(s)"
-        s += f"; {v} term(s) with two leaders" if v else "; one leader per term"
-        return s + (f"; {w} vote(s) forgotten or doubled" if w else "")
-    if name == "log-agreement":
-        s = f"{len(r.get('nodes', []))} nodes, {r.get('compared', '?')} indexes compared"
-        d = r.get("total_divergences", 0)
-        return s + (f"; {d} index(es) disagree" if d else "; committed logs agree")
-    if name == "stats":
-        t = r.get("total", {})
-        return f"{t.get('ok', 0)} ok, {t.get('fail', 0)} fail, {t.get('info', 0)} info"
-    return ""
-
-
 def _when(t: Any, seconds: bool) -> str:
     if t is None:
         return "—"
@@ -63,7 +37,7 @@ def _when(t: Any, seconds: bool) -> str:
 def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
     results = data.results
     checkers = [
-        {"name": name, "valid": r.get("valid"), "summary": checker_summary(name, r)}
+        {"name": name, "valid": r.get("valid"), "summary": summary_of(name, r)}
         for name, r in (results.get("checkers") or {}).items()
     ]
     t = data.table
@@ -113,14 +87,15 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
                     "cls": cls,
                 }
             )
+    # Every other violation in the checker's own words; without them, its JSON fields.
     explanations = []
-    for name in ("election-safety", "log-agreement"):
-        r = (results.get("checkers") or {}).get(name) or {}
-        if r.get("valid") is False:
-            text = r.get("explanation") or json.dumps(
-                r.get("violations") or r.get("divergences"), indent=2
-            )
-            explanations.append({"id": name, "title": f"{name} violated", "text": text})
+    for name, r in (results.get("checkers") or {}).items():
+        if r.get("valid") is not False or (r is lin and cx):  # a counterexample has its own
+            continue
+        text = r.get("explanation") or json.dumps(
+            {k: v for k, v in r.items() if k not in ("valid", "checker")}, indent=2
+        )
+        explanations.append({"id": name, "title": f"{name} violated", "text": text})
 
     figs = []
     if len(t):

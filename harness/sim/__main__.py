@@ -17,7 +17,8 @@ import time
 
 from harness.sim.cluster import NetworkConfig, SafetyViolation, SimConfig
 from harness.sim.explore import FAMILIES, plan_text, random_plan, run_simulation
-from raftnode.core import KNOWN_BUGS, READ_MODES
+from raftnode.bugs import KNOWN_BUGS
+from raftnode.core import READ_MODES
 
 
 def _seed_range(text: str) -> range:

@@ -35,14 +35,19 @@ def test_majorities_ring_refuses_clusters_it_cannot_split():
     "spec, message",
     [
         ({"fault": "quake"}, "unknown fault 'quake'"),
-        ({"fault": "partition", "mode": "thirds"}, "unknown mode 'thirds'"),
+        ({"fault": "partition", "mode": "thirds"}, "mode is 'thirds'; expected one of: one,"),
         ({"fault": "partition", "mode": "bridge", "one-way": True}, "two-sided mode"),
         ({"fault": "kill", "target": "leader", "signal": 9}, "unknown option"),
         ({"fault": "clock", "mode": "bump"}, "needs delta-ms"),
         ({"fault": "clock", "mode": "strobe", "delta-ms": 10}, "period-ms"),
-        ({"fault": "clock", "mode": "wobble", "delta-ms": 10}, "unknown mode"),
+        ({"fault": "clock", "mode": "wobble", "delta-ms": 10}, "mode is 'wobble'"),
+        ({"fault": "clock", "mode": "reset", "delta-ms": 10}, "reset takes no delta-ms"),
+        ({"fault": "partition", "one-way": "yes"}, "one-way must be true or false"),
+        ({"fault": "pause", "target": []}, "target list is empty"),
         ({"fault": "packet"}, "needs delay-ms, loss"),
         ({"fault": "packet", "loss": 140}, "percentage"),
+        ({"fault": "packet", "loss": 0}, "needs delay-ms, loss or both"),
+        ({"fault": "packet", "delay-ms": -5}, "delay-ms must be a number >= 0, got -5"),
     ],
 )
 def test_bad_fault_specs_are_refused_with_the_reason(spec, message):

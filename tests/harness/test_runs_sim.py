@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import CATCHES, assert_caught, assert_valid, caught_by
+from harness.pytest_plugin import assert_caught, assert_valid, caught_by
 from harness.runner import run_schedule
 from harness.schedule import BUGS, NodeOptions, load_schedule
+from raftnode.bugs import BY_NAME
 
 pytest_plugins = ["pytester"]
 
@@ -48,11 +49,12 @@ def test_each_bug_schedule_is_caught_by_its_checker(bug: str, tmp_path: Path):
     # that shows in ~70% of runs (no-log-check) moves whenever the simulation's timing
     # model is refined; the detection rates themselves are benchmarks/bench_detection.py's.
     s = load_schedule(SCHEDULES / f"bug-{bug}.yaml")
+    catchers = BY_NAME[bug].caught_by
     for seed in BUG_SEEDS:
         outcome = run_schedule(s, "sim", tmp_path, seed=seed, say=_quiet)
-        if caught_by(outcome, CATCHES[bug]):
+        if caught_by(outcome, catchers):
             break
-    assert_caught(outcome, CATCHES[bug])
+    assert_caught(outcome, catchers)
     assert outcome.exit_code == 1
 
 
@@ -119,7 +121,16 @@ def test_chaos_run_fixture_and_a_failing_run_explains_itself(pytester: pytest.Py
 
         @pytest.mark.chaos(nodes=3)
         def test_cluster(chaos_cluster):
-            assert chaos_cluster.leader() is not None
+            from harness.cluster.base import Cluster
+            from harness.sim import SimCluster
+
+            assert isinstance(chaos_cluster, Cluster) and isinstance(chaos_cluster.sim, SimCluster)
+            old = chaos_cluster.leader()
+            assert old is not None and chaos_cluster.nodes == ["n1", "n2", "n3"]
+            chaos_cluster.kill(old)  # the interface's primitives drive the simulation
+            sim = chaos_cluster.sim
+            assert sim.run_until(lambda: sim.leader() not in (None, old), 10_000)
+            assert chaos_cluster.status(old) is None
         """
     )
     result = pytester.runpytest(

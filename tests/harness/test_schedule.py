@@ -175,3 +175,64 @@ def test_workload_client_options_parse_round_trip_and_are_checked():
     assert "w.yaml:3: workload.binding is 'sticky'; expected one of: node, leader, any" in str(
         exc.value
     )
+
+
+@pytest.mark.parametrize(
+    "entry, line, message",
+    [
+        # The fault's own check, at the line of the option it names.
+        ("  - fault: kill\n    at: 3\n    target: [n1, n9]\n", 6, "kill: target[1] is 'n9'"),
+        ("  - fault: clock\n    at: 1\n    mode: reset\n    delta-ms: 5\n", 7, "takes no delta-ms"),
+        ("  - fault: packet\n    at: 1\n    delay-ms: -3\n", 6, "delay-ms must be a number >= 0"),
+        # A required option missing: the entry's line.
+        ("  - fault: clock\n    at: 1\n    mode: strobe\n    delta-ms: 5\n", 4, "needs period-ms"),
+        # Refused at load now, not when the run gets to it.
+        ("  - fault: partition\n    at: 1\n    mode: bridge\n    one-way: true\n", 7, "two-sided"),
+    ],
+)
+def test_each_fault_checks_its_options_at_the_options_line(entry: str, line: int, message: str):
+    with pytest.raises(ScheduleError) as exc:
+        parse_schedule(f"name: x\nnodes: 3\nnemesis:\n{entry}", "x.yaml")
+    assert str(exc.value).startswith(f"x.yaml:{line}: ")
+    assert message in str(exc.value)
+
+
+def test_a_fault_fills_its_defaults_as_the_schedule_stores_them():
+    from harness.nemesis import FAULTS
+
+    assert FAULTS["partition"].validate({}) == {"mode": "halves", "one-way": False}
+    assert FAULTS["kill"].validate({}, ["n1"]) == {"target": "one"}
+    assert FAULTS["clock"].validate({"delta-ms": -5}) == {
+        "target": "one",
+        "mode": "bump",
+        "delta-ms": -5,
+    }
+    s = parse_schedule("name: x\nnemesis:\n  - {fault: partition, at: 1}\n")
+    assert s.nemesis[0].options == {"mode": "halves", "one-way": False}
+
+
+def test_adding_a_fault_is_its_class_and_its_registration(monkeypatch):
+    from harness.nemesis import FAULTS, Fault
+    from harness.nemesis.base import FaultError, check_number
+
+    class Drop(Fault):  # a new fault, known nowhere else
+        name = "drop"
+        options = ("rate", "target")
+        group = "network"
+
+        @classmethod
+        def _validate(cls, options):
+            if "rate" not in options:
+                raise FaultError("drop: needs rate")
+            return {"rate": check_number(cls.name, "rate", options["rate"], 0)}
+
+        @classmethod
+        def draw(cls, rng, nodes, target):
+            return {"rate": rng.choice([1, 2]), "target": target}
+
+    monkeypatch.setitem(FAULTS, "drop", Drop)
+    s = parse_schedule("name: x\nnemesis:\n  - {fault: drop, at: 1, rate: 3, target: all}\n")
+    assert s.nemesis[0].options == {"target": "all", "rate": 3}
+    with pytest.raises(ScheduleError, match=r"x.yaml:5: drop: rate must be a number >= 0"):
+        parse_schedule("name: x\nnemesis:\n  - fault: drop\n    at: 1\n    rate: -1\n", "x.yaml")
+    assert make_fault(s.nemesis[0], cluster=None).opts == {"target": "all", "rate": 3}

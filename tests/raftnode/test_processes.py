@@ -28,12 +28,12 @@ def make_cluster(tmp_path):
     def make(size: int, **kw) -> LocalCluster:
         c = LocalCluster(size, tmp_path / f"c{len(clusters)}", tick_ms=TICK_MS, **kw)
         clusters.append(c)
-        c.start_all()
+        c.start()
         return c
 
     yield make
     for c in clusters:
-        c.close()
+        c.teardown()
 
 
 def run(coro):
@@ -83,12 +83,12 @@ def test_leader_is_elected_and_writes_commit_everywhere(make_cluster, size):
         items = {f"k{i}": {"n": i} for i in range(20)}
         await put_all(cluster, items)
         assert await read_all(cluster, items) == items
-        log = await wait_logs_agree(cluster, cluster.ids, 21)
+        log = await wait_logs_agree(cluster, cluster.nodes, 21)
         written = {e["command"]["key"]: e["command"]["value"] for e in log if e["command"]}
         assert written == items
         async with cluster.client() as c:
             assert (await c.put("who", 1)).node_id == leader  # answers name the leader
-        st = await cluster.statuses()
+        st = await cluster.astatuses()
         assert [n for n, s in st.items() if s["role"] == "leader"] == [leader]
         assert all(s["leader"] == leader for s in st.values())
 
@@ -96,11 +96,11 @@ def test_leader_is_elected_and_writes_commit_everywhere(make_cluster, size):
     # events.jsonl has the contract's shape: one leader event, commit events moving up.
     events = [
         json.loads(line)
-        for n in cluster.ids
+        for n in cluster.nodes
         for line in (cluster.data_dir(n) / "events.jsonl").read_text().splitlines()
     ]
     assert any(e.get("role") == "leader" for e in events)
-    assert all(isinstance(e["time"], int) and e["node"] in cluster.ids for e in events)
+    assert all(isinstance(e["time"], int) and e["node"] in cluster.nodes for e in events)
     assert any("commit" in e and "term_at" in e for e in events)
 
 
@@ -110,20 +110,20 @@ def test_killed_leader_is_replaced_and_rejoins(make_cluster, size):
 
     async def scenario():
         old = await cluster.wait_leader()
-        old_term = (await cluster.status(old))["term"]
+        old_term = (await cluster.astatus(old))["term"]
         await put_all(cluster, {"a": 1, "b": 2})
         cluster.kill(old)
         new = await cluster.wait_leader(exclude=[old])
-        assert (await cluster.status(new))["term"] > old_term
+        assert (await cluster.astatus(new))["term"] > old_term
         await put_all(cluster, {"c": 3})
         assert await read_all(cluster, ["a", "b", "c"]) == {"a": 1, "b": 2, "c": 3}
-        cluster.start(old)
+        cluster.restart(old)
         # The old leader comes back as a follower of the new one and catches up.
         await cluster.wait_for(
             f"{old} following {new}",
             lambda st: old in st and st[old]["role"] == "follower" and st[old]["leader"] == new,
         )
-        await wait_logs_agree(cluster, cluster.ids, 5)
+        await wait_logs_agree(cluster, cluster.nodes, 5)
 
     run(scenario())
 
@@ -160,7 +160,7 @@ def test_every_node_killed_at_once_loses_no_acknowledged_write(make_cluster, siz
 
     run(load_then_kill())
     assert len(acked) >= 150
-    cluster.start_all()
+    cluster.start()
 
     async def check():
         await cluster.wait_leader()
@@ -183,14 +183,14 @@ def test_paused_leader_is_replaced_and_rejoins_as_follower(make_cluster, size):
         await put_all(cluster, {"x": 1})
         cluster.pause(old)
         # A client that tries the paused leader first gives up on it and finds the new one.
-        first = [cluster.addrs[old]] + [a for n, a in cluster.addrs.items() if n != old]
+        first = [cluster.addrs()[old]] + [a for n, a in cluster.addrs().items() if n != old]
         async with Client(first, timeout=6.0) as c:
             r = await c.put("z", 9)
             assert r.outcome == OK, r
         new = await cluster.wait_leader(exclude=[old])
         await put_all(cluster, {"x": 2, "y": 3})
         cluster.resume(old)
-        new_term = (await cluster.status(new))["term"]
+        new_term = (await cluster.astatus(new))["term"]
         st = await cluster.wait_for(
             f"{old} resumed as a follower",
             lambda st: (
@@ -203,13 +203,13 @@ def test_paused_leader_is_replaced_and_rejoins_as_follower(make_cluster, size):
         )
         assert st[new]["role"] == "leader"
         assert await read_all(cluster, ["x", "y"]) == {"x": 2, "y": 3}
-        await wait_logs_agree(cluster, cluster.ids, 4)  # no-op, x, no-op, x, y: >= 4
+        await wait_logs_agree(cluster, cluster.nodes, 4)  # no-op, x, no-op, x, y: >= 4
 
     run(scenario())
 
 
 def kv(cluster: LocalCluster, *args: str, node: str | None = None, timeout: float = 5.0):
-    addr = cluster.addrs[node or cluster.ids[0]]
+    addr = cluster.addrs()[node or cluster.nodes[0]]
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", "kv", "--node", addr, "--timeout", str(timeout)]
         + list(args),
@@ -222,7 +222,7 @@ def kv(cluster: LocalCluster, *args: str, node: str | None = None, timeout: floa
 def test_kv_command_prints_json_and_exits_by_outcome(make_cluster):
     cluster = make_cluster(3)
     leader = run(cluster.wait_leader())
-    follower = next(n for n in cluster.ids if n != leader)
+    follower = next(n for n in cluster.nodes if n != leader)
 
     # Through a follower: the client follows the redirect to the leader.
     r = kv(cluster, "put", "k", '{"a": [1, 2]}', node=follower)
@@ -247,14 +247,14 @@ def test_kv_command_prints_json_and_exits_by_outcome(make_cluster):
     assert kv(cluster, "get").returncode == 2  # usage
 
     # Every node stopped: a sent write gets no answer, so its outcome is unknown.
-    for n in cluster.ids:
+    for n in cluster.nodes:
         cluster.pause(n)
     r = kv(cluster, "put", "k", "1", timeout=1.0)
     assert r.returncode == 3, (r.returncode, r.stderr)
-    for n in cluster.ids:
+    for n in cluster.nodes:
         cluster.resume(n)
     # Nothing listening at all: nothing was sent, so definitely not done.
-    for n in cluster.ids:
+    for n in cluster.nodes:
         cluster.kill(n)
     r = kv(cluster, "put", "k", "1", timeout=1.0)
     assert r.returncode == 1, (r.returncode, r.stderr)
@@ -270,7 +270,7 @@ def test_other_read_modes_read_what_was_written(make_cluster, mode):
         assert await read_all(cluster, ["r", "absent"]) == {"r": 1, "absent": None}
         await put_all(cluster, {"r": 2})
         assert await read_all(cluster, ["r"]) == {"r": 2}
-        st = await cluster.status(cluster.ids[0])
+        st = await cluster.astatus(cluster.nodes[0])
         assert st["read_mode"] == mode
 
     run(scenario())
@@ -283,10 +283,10 @@ def test_ack_before_commit_bug_acknowledges_without_a_quorum(make_cluster, bug):
 
     async def scenario():
         leader = await cluster.wait_leader()
-        for n in cluster.ids:
+        for n in cluster.nodes:
             if n != leader:
                 cluster.pause(n)
-        c = Client([cluster.addrs[leader]], timeout=1.0)
+        c = Client([cluster.addrs()[leader]], timeout=1.0)
         try:
             return await c.put("lonely", 1)
         finally:
@@ -314,7 +314,7 @@ def test_node_with_a_torn_wal_tail_recovers_and_catches_up(make_cluster):
         return leader
 
     leader = run(before())
-    victim = next(n for n in cluster.ids if n != leader)
+    victim = next(n for n in cluster.nodes if n != leader)
     cluster.kill(victim)
     wal = cluster.data_dir(victim) / "wal.log"
     size = wal.stat().st_size
@@ -323,13 +323,13 @@ def test_node_with_a_torn_wal_tail_recovers_and_catches_up(make_cluster):
 
     async def after():
         await put_all(cluster, {"t10": 10})
-        cluster.start(victim)
+        cluster.restart(victim)
         await cluster.wait_for(
             f"{victim} back as a follower",
             lambda st: st.get(victim, {}).get("role") == "follower",
         )
-        await wait_logs_agree(cluster, cluster.ids, 12)
-        st = await cluster.status(victim)
+        await wait_logs_agree(cluster, cluster.nodes, 12)
+        st = await cluster.astatus(victim)
         assert st["term"] < 9  # the torn record's term was not taken
 
     run(after())

@@ -3,7 +3,7 @@ workload; the recorded history must be linearizable (checked by `raftquake check
 
 This exercises the node end to end -- durability, group commit, the leader's early
 appends and early answers, redirects, client retries -- against the project's own
-checker, without Docker. The Docker runs with partitions and clock faults come later.
+checker, without Docker (`raftquake run` covers partitions and clock faults).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ KEYS = ["k0", "k1", "k2"]
 
 async def workload(cluster: LocalCluster, rec: HistoryRecorder, slot: int, stop, rng, counter):
     process = slot
-    client = Client(cluster.addrs, timeout=1.5)
+    client = Client(cluster.addrs(), timeout=1.5)
     try:
         while not stop.is_set():
             key = rng.choice(KEYS)
@@ -54,7 +54,7 @@ async def workload(cluster: LocalCluster, rec: HistoryRecorder, slot: int, stop,
                 # DESIGN: after an info the process is over; go on as a new one.
                 process += 100
                 await client.close()
-                client = Client(cluster.addrs, timeout=1.5)
+                client = Client(cluster.addrs(), timeout=1.5)
             else:
                 rec.complete(process, "fail", value, error=res.error)
     finally:
@@ -67,11 +67,11 @@ async def nemesis(cluster: LocalCluster, rec: HistoryRecorder, rng, seconds: flo
     while loop.time() < end:
         await asyncio.sleep(1.5)
         leader = None
-        st = await cluster.statuses()
+        st = await cluster.astatuses()
         leaders = [n for n, s in st.items() if s["role"] == "leader"]
         if leaders:
             leader = leaders[0]
-        victim = leader if leader and rng.random() < 0.6 else rng.choice(cluster.ids)
+        victim = leader if leader and rng.random() < 0.6 else rng.choice(cluster.nodes)
         fault = rng.choice(["kill", "pause"])
         rec.nemesis(f"start-{fault}", {"node": victim})
         if fault == "kill":
@@ -80,7 +80,7 @@ async def nemesis(cluster: LocalCluster, rec: HistoryRecorder, rng, seconds: flo
             cluster.pause(victim)
         await asyncio.sleep(rng.uniform(0.5, 1.5))
         if fault == "kill":
-            cluster.start(victim)
+            cluster.restart(victim)
         else:
             cluster.resume(victim)
         rec.nemesis(f"stop-{fault}", {"node": victim})
@@ -90,8 +90,7 @@ async def nemesis(cluster: LocalCluster, rec: HistoryRecorder, rng, seconds: flo
 def test_history_under_kills_and_pauses_is_linearizable(tmp_path, seed):
     rng = random.Random(seed)
     history = tmp_path / "history.jsonl"
-    with LocalCluster(3, tmp_path / "nodes", tick_ms=25) as cluster:
-        cluster.start_all()
+    with LocalCluster(3, tmp_path / "nodes", tick_ms=25) as cluster:  # started: all answer
 
         async def scenario():
             await cluster.wait_leader()

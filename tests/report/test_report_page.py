@@ -149,3 +149,26 @@ def test_a_sim_run_writes_its_report(tmp_path):
         results["checkers"]["linearizable"]["valid"] is False
     )
     assert len(images(html)) >= 4 and external_refs(html) == []
+
+
+def test_every_violation_is_shown_with_its_summary_whatever_the_checker(tmp_path):
+    # The page knows no checker by name: a log-agreement violation (an entry without an
+    # explanation) and one of a checker this version does not know both get a section.
+    rd = make_run(tmp_path, "diverged")
+    results = json.loads(rd.results.read_text())
+    divergence = {"index": 2, "entries": {"n1": {"term": 1, "command": None}}}
+    results["checkers"]["log-agreement"] = {
+        "valid": False,
+        "checker": "log-agreement",
+        "nodes": ["n1", "n2", "n3"],
+        "compared": 7,
+        "divergences": [divergence],
+        "total_divergences": 1,
+    }
+    results["checkers"]["future"] = {"valid": False, "checker": "future", "explanation": "why"}
+    rd.write_results(results)
+    html = write_run_report(rd.path).read_text()
+    assert "3 nodes, 7 indexes compared; 1 index(es) disagree" in html  # its summary line
+    section = html[html.index('id="log-agreement"') :]
+    assert "log-agreement violated" in section and "total_divergences" in section
+    assert 'id="future"' in html and "<pre>why</pre>" in html

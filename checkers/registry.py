@@ -1,0 +1,25 @@
+"""The run checkers by name: what a schedule's `checkers:` list may name, in the order a
+run without one uses. Adding a checker: its module (checkers/protocol.py says what it
+provides) and one line here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkers import election, linearizable, log_agreement, stats
+from checkers.protocol import Checker
+
+CHECKERS: dict[str, Checker] = {
+    c.name: c
+    for c in (linearizable.CHECKER, election.CHECKER, log_agreement.CHECKER, stats.CHECKER)
+}
+CHECKER_NAMES: tuple[str, ...] = tuple(CHECKERS)
+
+
+def summary_of(name: str, entry: dict[str, Any]) -> str:
+    """The one line for a checker's results.json entry: its reason when it could not tell,
+    else the checker's own summary ("" for a checker this version does not know)."""
+    if entry.get("reason"):
+        return str(entry["reason"])
+    checker = CHECKERS.get(name)
+    return checker.summarize(entry) if checker is not None else ""
