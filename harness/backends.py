@@ -2,7 +2,10 @@
 the run driver (harness/driver.py) runs on against it.
 
 - docker: one container per node (harness/cluster/docker.py), real time;
-- sim: the deterministic simulation (harness/sim/), virtual time.
+- sim: the deterministic simulation (harness/sim/), virtual time;
+- local: one raftnode process per node on 127.0.0.1 (harness/local_cluster.py), real
+  time, no Docker: kills and pauses work, partitions, clock and packet faults are
+  reported as fault problems (the processes share one network namespace and clock).
 
 Everything else about a run (workload, clients, nemesis, heal, final reads, collection,
 checking) is the same code for all of them (harness/runner.py).
@@ -13,12 +16,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.cluster.base import Cluster
 from harness.schedule import Schedule, fault_families
 
-BACKENDS = ("docker", "sim")
+BACKENDS = ("docker", "sim", "local")
 
 
 class EnvironmentProblem(RuntimeError):
@@ -32,6 +36,7 @@ class Backend:
     announce: str  # said once the cluster is up
     clock: Callable[[], int] | None = None  # the history's ns clock; None: monotonic
     details: Callable[[], dict[str, Any]] = field(default=lambda: {})  # for results.json
+    cleanup: Callable[[], None] = field(default=lambda: None)  # after teardown
 
 
 def make_backend(name: str, schedule: Schedule) -> Backend:
@@ -41,6 +46,8 @@ def make_backend(name: str, schedule: Schedule) -> Backend:
         from harness.sim.backend import sim_backend
 
         return sim_backend(schedule)
+    if name == "local":
+        return local_backend(schedule)
     raise ValueError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")
 
 
@@ -65,3 +72,22 @@ def docker_backend(schedule: Schedule) -> Backend:
     except Exception as exc:
         raise EnvironmentProblem(f"cannot use the Docker engine: {exc}") from exc
     return Backend(cluster, asyncio.run, f"run: cluster up; workload for {schedule.time_limit:g} s")
+
+
+def local_backend(schedule: Schedule) -> Backend:
+    import shutil
+    import tempfile
+
+    from harness.local_cluster import LocalCluster
+
+    base = Path(tempfile.mkdtemp(prefix=f"raftquake-{schedule.name}-"))
+    cluster = LocalCluster(
+        schedule.nodes, base, read_mode=schedule.node.read_mode, bugs=tuple(schedule.node.bugs)
+    )
+    return Backend(
+        cluster,
+        asyncio.run,
+        f"run: {schedule.nodes} local processes up; workload for {schedule.time_limit:g} s",
+        # The nodes' data directories: the run folder has what was collected of them.
+        cleanup=lambda: shutil.rmtree(base, ignore_errors=True),
+    )

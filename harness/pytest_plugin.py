@@ -40,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("raftquake", "raftquake chaos runs")
     group.addoption(
         "--chaos-backend",
-        choices=("docker", "sim"),
+        choices=("docker", "sim", "local"),
         default=None,
         help="cluster backend for chaos tests (default: docker when an engine answers, else sim)",
     )
@@ -96,7 +96,7 @@ def resolve_backend(config: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def chaos_backend(pytestconfig: pytest.Config) -> str:
-    """ "docker" or "sim": what chaos_cluster and chaos_run use."""
+    """ "docker", "sim" or "local": what chaos_cluster and chaos_run use."""
     return resolve_backend(pytestconfig)
 
 
@@ -116,7 +116,7 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
 
     Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimBackendCluster`
     (harness/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
-    stepping virtual time. Options come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes`
+    stepping virtual time. Local: a `LocalCluster` (harness/local_cluster.py). Options come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes`
     (default 3), `read_mode`, `bugs`.
     """
     marker = request.node.get_closest_marker("chaos")
@@ -137,6 +137,16 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
             cluster.teardown()
             left = cluster.leftovers()
             assert not any(left.values()), f"run {cluster.run_id} left {left}"
+    elif chaos_backend == "local":
+        from harness.local_cluster import LocalCluster
+
+        base = request.getfixturevalue("tmp_path") / "local-cluster"
+        cluster = LocalCluster(nodes, base, read_mode=read_mode, bugs=tuple(bugs))
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.teardown()
     else:
         from harness.sim import SimCluster, SimConfig
         from harness.sim.adapter import SimBackendCluster

@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends import EnvironmentProblem
+from harness.exit_codes import EXIT_ENV, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 from harness.recorder import HistoryRecorder
 from harness.schedule import Schedule, dump_schedule, fault_plan, with_seed
 from harness.store import DEFAULT_STORE, RunDir, new_run_dir
-
-# Exit statuses (docs/DESIGN.md): 0 valid, 1 invalid, 2 bad input, 3 unknown, 4 environment.
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNKNOWN, EXIT_ENV = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -152,6 +150,7 @@ def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str
             b.cluster.start()
         except BaseException as exc:  # Ctrl-C too: nothing may be left behind
             b.cluster.teardown()
+            b.cleanup()
             from harness.image import ImageError
 
             if isinstance(exc, ClusterError):
@@ -167,4 +166,5 @@ def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str
                 b.cluster.collect(run_dir.path)
             finally:
                 b.cluster.teardown()
+                b.cleanup()
     return {**report.to_results(), **b.details()}

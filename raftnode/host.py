@@ -37,7 +37,6 @@ from raftnode.kv import KVStateMachine
 
 # Leader-to-follower messages that may leave before the leader's own log write is durable.
 EARLY_TYPES = frozenset({APPEND, HEARTBEAT})
-HOST_BUGS = frozenset({"ack-before-commit"})
 
 HardStateTuple = tuple[int, Any, int]  # (term, voted_for, commit)
 

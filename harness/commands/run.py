@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness.backends import BACKENDS
+
 HELP = "run a fault schedule against a cluster, check the history, store the results"
 
 
@@ -12,10 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("schedule", metavar="SCHEDULE.yaml", help="the fault schedule to run")
     parser.add_argument(
         "--backend",
-        choices=("docker", "sim"),
+        choices=BACKENDS,
         default=None,
         help="docker: real containers (the default when a Docker engine answers); "
-        "sim: a deterministic in-process simulation in virtual time",
+        "sim: a deterministic in-process simulation in virtual time; local: raftnode "
+        "processes on 127.0.0.1 (kills and pauses only)",
     )
     parser.add_argument("--seed", type=int, help="seed for the fault and operation plans")
     parser.add_argument(

@@ -7,8 +7,6 @@ import dataclasses
 import re
 from pathlib import Path
 
-import pytest
-
 from checkers.registry import CHECKER_NAMES
 from harness import pytest_plugin, schedule
 from harness.nemesis import FAULTS
@@ -58,11 +56,6 @@ def test_everything_that_names_bugs_takes_them_from_the_table():
     # Read modes: one tuple, the node's.
     assert schedule.READ_MODES is core.READ_MODES
     assert config.READ_MODES is core.READ_MODES
-
-
-def test_the_host_acts_on_the_tables_host_bugs():
-    host = pytest.importorskip("raftnode.host")
-    assert getattr(host, "HOST_BUGS", bugs.HOST_BUGS) == bugs.HOST_BUGS
 
 
 def test_the_plugin_expects_the_catchers_each_bug_declares(monkeypatch):

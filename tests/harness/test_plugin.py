@@ -79,7 +79,7 @@ def test_junit_properties_carry_the_run_folder_and_each_verdict(tmp_path: Path):
 def test_options_are_registered(pytester: pytest.Pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
-        ["*--chaos-backend={docker,sim}*", "*--chaos-time-limit=S*", "*--chaos-seed=N*"]
+        ["*--chaos-backend={docker,sim,local}*", "*--chaos-time-limit=S*", "*--chaos-seed=N*"]
     )
     result.stdout.fnmatch_lines(["*--chaos-store=DIR*"])
 
