@@ -116,8 +116,8 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
 
     Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimBackendCluster`
     (harness/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
-    stepping virtual time. Local: a `LocalCluster` (harness/local_cluster.py). Options come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes`
-    (default 3), `read_mode`, `bugs`.
+    stepping virtual time. Local: a `LocalCluster` (harness/local_cluster.py). Options
+    come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes` (default 3), `read_mode`, `bugs`.
     """
     marker = request.node.get_closest_marker("chaos")
     opts: dict[str, Any] = dict(marker.kwargs) if marker else {}
