@@ -18,12 +18,19 @@ NEMESIS = "nemesis"
 
 class HistoryRecorder:
     def __init__(
-        self, path: str | Path, fsync: bool = False, clock: Callable[[], int] | None = None
+        self,
+        path: str | Path | IO[str],
+        fsync: bool = False,
+        clock: Callable[[], int] | None = None,
     ):
-        """`clock` gives nanoseconds since the run started; the default is the monotonic
+        """`path`: the history file (appended to), or an open text stream (kept open).
+        `clock` gives nanoseconds since the run started; the default is the monotonic
         clock, a simulation passes its virtual time."""
-        self.path = Path(path)
-        self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        if isinstance(path, str | Path):
+            self.path: Path | None = Path(path)
+            self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        else:
+            self.path, self._file = None, path
         self._fsync = fsync
         self._index = 0
         t0 = time.monotonic_ns()
@@ -39,7 +46,7 @@ class HistoryRecorder:
         self._index += 1
         self._file.write(json.dumps(event, separators=(", ", ": ")) + "\n")
         self._file.flush()
-        if self._fsync:
+        if self._fsync and self.path is not None:
             os.fsync(self._file.fileno())
         return event
 
@@ -75,7 +82,7 @@ class HistoryRecorder:
         return sorted(self._open)
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self.path is not None and not self._file.closed:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import io
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -788,30 +790,31 @@ class SimCluster:
                         )
 
     def history_events(self) -> list[dict]:
-        """The client history in docs/DESIGN.md's JSONL shape, ordered by virtual time.
+        """The client history in docs/DESIGN.md's JSONL shape, ordered by virtual time,
+        written by the harness's one history writer (harness/recorder.py).
 
         Each operation runs as its own process (so "info" never blocks a later
         operation); times are virtual nanoseconds since the start.
         """
-        events: list[tuple[float, int, int, dict]] = []
+        from harness.recorder import HistoryRecorder
+
+        steps: list[tuple[float, int, int, Op]] = []
         for op in self.history:
-            base = {"process": op.id, "f": op.f, "key": op.key}
-            invoke_value = None if op.f == "read" else op.value
-            events.append(
-                (op.invoke_ms, op.id, 0, {**base, "type": "invoke", "value": invoke_value})
-            )
+            steps.append((op.invoke_ms, 0, op.id, op))
             if op.done:
-                done = {**base, "type": op.type, "value": op.value, "node": op.node}
-                if op.f == "read" and op.type != "ok":
-                    done["value"] = None
-                if op.error:
-                    done["error"] = op.error
-                events.append((op.complete_ms, op.id, 1, done))
-        events.sort(key=lambda e: (e[0], e[2], e[1]))
-        out = []
-        for k, (ms, _, _, ev) in enumerate(events):
-            out.append({"index": k, "time": int(ms * 1_000_000), **ev})
-        return out
+                steps.append((op.complete_ms, 1, op.id, op))
+        steps.sort(key=lambda e: (e[0], e[1], e[2]))
+        out = io.StringIO()
+        clock = [0]
+        recorder = HistoryRecorder(out, clock=lambda: clock[0])
+        for ms, phase, _, op in steps:
+            clock[0] = int(ms * 1_000_000)
+            if phase == 0:
+                recorder.invoke(op.id, op.f, None if op.f == "read" else op.value, key=op.key)
+            else:
+                value = None if op.f == "read" and op.type != "ok" else op.value
+                recorder.complete(op.id, op.type, value, node=op.node, error=op.error)
+        return [json.loads(line) for line in out.getvalue().splitlines()]
 
     def _violation(self, message: str) -> None:
         # Raise at once (the default: the run stops where the property broke), or, with
