@@ -171,6 +171,9 @@ def test_clock_bump_is_visible_inside_and_not_on_the_host(make_cluster):
     assert abs(c.status(node)["wall_ns"] / 1e9 - time.time()) < 0.8
     # The cluster still works with the clock healed.
     assert put(c.addrs(), "after-clock", 3).outcome == OK
+    # The control file, read on every clock call, is on a tmpfs, not the overlay.
+    _, fs = c.exec(node, ["stat", "-f", "-c", "%T", "/run/raftquake"])
+    assert fs.strip() == "tmpfs", fs
 
 
 def test_clock_strobe_flips_and_heals(make_cluster):
