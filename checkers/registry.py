@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkers import election, linearizable, log_agreement, stats
+from checkers import crashes, election, linearizable, log_agreement, stats
 from checkers.protocol import Checker
 
 CHECKERS: dict[str, Checker] = {
     c.name: c
-    for c in (linearizable.CHECKER, election.CHECKER, log_agreement.CHECKER, stats.CHECKER)
+    for c in (
+        linearizable.CHECKER,
+        election.CHECKER,
+        log_agreement.CHECKER,
+        stats.CHECKER,
+        crashes.CHECKER,
+    )
 }
 CHECKER_NAMES: tuple[str, ...] = tuple(CHECKERS)
 

@@ -83,6 +83,12 @@ class SimBackendCluster(Cluster):
         for i in sim.ids:
             d = root / "nodes" / i
             d.mkdir(parents=True, exist_ok=True)
+            # What the node's own log would say of an error it died of (checkers/crashes.py).
+            with open(d / "node.log", "w", encoding="utf-8") as f:
+                for error in sim.node_errors:
+                    at, _, rest = error.partition(" ms ")
+                    if rest.startswith(f"{i}: "):
+                        f.write(f"{at} ms {i} CRITICAL node error: {rest}\n")
             with open(d / "events.jsonl", "w", encoding="utf-8") as f:
                 for ev in sim.node_events[i]:
                     f.write(json.dumps({**ev, "time": round(ev["time"] * 1_000_000)}) + "\n")

@@ -1,0 +1,71 @@
+"""The crashes checker: did a node process die of its own error? (Jepsen's
+unhandled-exceptions.)
+
+A fault kills nodes from outside; that is expected. A node that raises an uncaught
+exception, or stops itself on an error it cannot survive (a failed WAL write), is a bug
+whatever the other checkers say: it may have taken acknowledged state with it, and it
+hides what it would have done next. The node writes both to its log: a Python
+traceback, or a CRITICAL line. This checker reads nodes/<id>/node.log of a run folder
+(the simulation writes its nodes' errors there in the same shape) and names each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from checkers.protocol import RunFiles, Verdict
+
+TRACEBACK = "Traceback (most recent call last):"
+MAX_SHOWN = 20
+
+
+def find_crashes(log: Path) -> list[dict[str, Any]]:
+    """Each traceback (its last line: the exception) and CRITICAL line of a node log."""
+    found: list[dict[str, Any]] = []
+    in_traceback_at = 0
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if line.startswith(TRACEBACK):
+            in_traceback_at = number
+        elif in_traceback_at and not line.startswith((" ", "\t")):
+            # The first unindented line after the frames names the exception.
+            found.append({"line": in_traceback_at, "error": line.strip()})
+            in_traceback_at = 0
+        elif " CRITICAL " in line:
+            found.append({"line": number, "error": line.strip()})
+    if in_traceback_at:  # cut off at the end of the file
+        found.append({"line": in_traceback_at, "error": "traceback (cut off)"})
+    return found
+
+
+class CrashesChecker:
+    name = "crashes"
+
+    def check(self, run: RunFiles) -> Verdict:
+        logs = sorted((run.history.parent / "nodes").glob("*/node.log"))
+        if not logs:
+            return Verdict.unknown(self.name, "no node.log was collected")
+        crashes = [
+            {"node": log.parent.name, "file": f"nodes/{log.parent.name}/node.log", **c}
+            for log in logs
+            for c in find_crashes(log)
+        ]
+        details = {"nodes": len(logs), "crashes": crashes[:MAX_SHOWN], "total": len(crashes)}
+        entry = {"valid": not crashes, **details}
+        explanation = None
+        if crashes:
+            shown = [f"{c['node']} ({c['file']}:{c['line']}): {c['error']}" for c in crashes]
+            if len(shown) > MAX_SHOWN:
+                shown = shown[:MAX_SHOWN] + [f"... and {len(shown) - MAX_SHOWN} more"]
+            explanation = "\n".join(shown)
+        return Verdict(entry["valid"], self.summarize(entry), explanation, details)
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        total = entry.get("total", 0)
+        if not total:
+            return f"no node died of its own error ({entry.get('nodes', 0)} node logs)"
+        return f"{total} node error(s), first: {entry['crashes'][0]['error']}"
+
+
+CHECKER = CrashesChecker()

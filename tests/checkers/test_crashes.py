@@ -1,0 +1,65 @@
+"""The crashes checker: a node that died of its own error is named, with its log line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checkers.protocol import RunFiles
+from checkers.registry import CHECKERS
+
+NODE_LOG = """\
+2026-11-29T01:00:00.001 n2 INFO raftnode: node n2 is leader in term 3
+Traceback (most recent call last):
+  File "/opt/raftquake/raftnode/core.py", line 755, in _send_append
+    entries = tuple(self._log[pr.next : pr.next + MAX_ENTRIES_PER_APPEND])
+IndexError: list index out of range
+2026-11-29T01:00:02.500 n2 CRITICAL raftnode: WAL write failed, exiting: OSError(28)
+"""
+
+
+def _run(tmp_path: Path, logs: dict[str, str]) -> RunFiles:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "history.jsonl").write_text("")
+    for node, text in logs.items():
+        (tmp_path / "nodes" / node).mkdir(parents=True)
+        (tmp_path / "nodes" / node / "node.log").write_text(text)
+    return RunFiles.in_folder(tmp_path)
+
+
+def test_a_traceback_and_a_critical_line_are_each_named(tmp_path: Path):
+    quiet = "2026-11-29T01:00:00.001 n1 INFO raftnode: node n1 is follower in term 3\n"
+    v = CHECKERS["crashes"].check(_run(tmp_path, {"n1": quiet, "n2": NODE_LOG}))
+    assert v.valid is False
+    assert [(c["node"], c["line"]) for c in v.details["crashes"]] == [("n2", 2), ("n2", 6)]
+    assert "IndexError: list index out of range" in v.explanation
+    assert "nodes/n2/node.log:6" in v.explanation and "WAL write failed" in v.explanation
+    assert v.to_dict()["valid"] is False and v.to_dict()["total"] == 2
+
+
+def test_quiet_logs_are_valid_and_no_logs_is_unknown(tmp_path: Path):
+    quiet = "2026-11-29T01:00:00.001 n1 INFO raftnode: started\n"
+    assert CHECKERS["crashes"].check(_run(tmp_path / "a", {"n1": quiet})).valid is True
+    assert CHECKERS["crashes"].check(_run(tmp_path / "b", {})).valid == "unknown"
+
+
+def test_a_simulated_node_that_raises_is_caught(tmp_path: Path, monkeypatch):
+    from harness.runner import run_schedule
+    from harness.schedule import parse_schedule
+    from raftnode.core import RaftCore
+
+    real_step = RaftCore.step
+
+    def step(self, msg):  # n3 raises on the first vote request it sees
+        if self.id == "n3" and msg.type == "vote":
+            raise RuntimeError("planted for the test")
+        return real_step(self, msg)
+
+    monkeypatch.setattr(RaftCore, "step", step)
+    s = parse_schedule(
+        "name: c\nnodes: 3\ntime-limit: 4\nworkload: {keys: 1, concurrency: 2}\n"
+        "nemesis:\n  - {at: 1, fault: kill, target: leader, for: 1}\n"
+        "checkers: [crashes, stats]\n"
+    )
+    r = run_schedule(s, "sim", tmp_path, seed=1, say=lambda _m: None).results
+    assert r["checkers"]["crashes"]["valid"] is False
+    assert "RuntimeError: planted for the test" in r["checkers"]["crashes"]["explanation"]
