@@ -241,14 +241,16 @@ class Host:
             return
         rd = self.core.ready()
         hs = rd.hard_state
-        hs_t = (hs.term, hs.voted_for, hs.commit) if hs is not None else None
         # Term and vote must be durable before anything that depends on them is sent; a
         # moved commit index alone needs no fsync (recovery from a lower one is safe).
-        vote_changed = hs_t is not None and hs_t[:2] != self._persisted_hs[:2]
-        must_sync = bool(rd.entries) or vote_changed
-        if hs_t is not None:
+        if hs is not None:
+            hs_t: HardStateTuple | None = (hs.term, hs.voted_for, hs.commit)
+            last = self._persisted_hs
+            vote_changed = hs.term != last[0] or hs.voted_for != last[1]
             self._persisted_hs = hs_t
-        if not must_sync:
+        else:
+            hs_t, vote_changed = None, False
+        if not rd.entries and not vote_changed:
             if hs_t is not None:
                 self.ports.save(hs_t, ())
             self._process(rd, rd.messages)
@@ -262,9 +264,12 @@ class Host:
             # this leader's first message; (c) commits counted with the leader's own not yet
             # durable copy reach clients and followers only through later Readys, i.e. after
             # this write. Everything else (votes, acknowledgements) waits for the fsync.
-            now = [m for m in rd.messages if m.type in EARLY_TYPES]
+            now: list[Message] = []
+            rest: list[Message] = []
+            for m in rd.messages:
+                (now if m.type in EARLY_TYPES else rest).append(m)
             if now:
-                later = [m for m in rd.messages if m.type not in EARLY_TYPES]
+                later = rest
                 self.ports.send(now)
         # Committed entries below this Ready's new entries are already in the durable log
         # (every earlier Ready is), and a quorum's acknowledgements are durable by
@@ -311,6 +316,8 @@ class Host:
 
     def _take_reads(self, rd: Ready) -> None:
         """Queue the Ready's answerable reads (idempotent: each is taken once)."""
+        if not (rd.reads or rd.failed_reads or self.read_heap):
+            return
         for rs in rd.reads:
             w = self.read_waiting.pop(rs.request_id, None)
             if w is not None:

@@ -62,6 +62,7 @@ def test_default_schedule_runs_a_full_minute_and_every_checker_says_valid(defaul
         "election-safety": True,
         "log-agreement": True,
         "stats": True,
+        "crashes": True,
     }
     assert r["valid"] is True and default_run.exit_code == 0
     assert r["virtual-time-s"] >= 60

@@ -183,3 +183,86 @@ def test_bridge_partition_via_cut_links_and_packet_loss():
     assert all(op.done for op in ops)
     with pytest.raises(ValueError, match="unknown node"):
         c.cut([("n1", "n9")])
+
+
+# ---- SimCluster.request: the wire protocol, as a client transport uses it -------------
+
+
+def _ask(c: SimCluster, node: str, req: dict) -> list:
+    """Send req to node; the list gets [(virtual time, answer)] once it is answered."""
+    got: list = []
+    c.request(node, req, lambda answer: got.append((c.now, answer)))
+    return got
+
+
+def test_request_put_then_get_answer_like_the_server_with_index_and_read_at():
+    c = _elected()
+    leader = c.leader()
+    sent_at = c.now
+    put = _ask(c, leader, {"op": "put", "key": "k1", "value": 3, "client": "c1", "seq": 1})
+    assert put == []  # a write waits for a quorum: answered later, in virtual time
+    assert c.run_until(lambda: put, 1000)
+    ((at, answer),) = put
+    assert at > sent_at
+    assert answer["ok"] is True and answer["node"] == leader and answer["index"] >= 2
+    get = _ask(c, leader, {"op": "get", "key": "k1", "client": "c1", "seq": 2})
+    assert c.run_until(lambda: get, 1000)
+    answer = get[0][1]
+    assert answer["ok"] is True and answer["value"] == 3
+    assert answer["read_at"] >= put[0][1]["index"]
+    cas = _ask(c, leader, {"op": "cas", "key": "k1", "expected": 9, "new": 4, "client": "c1",
+                           "seq": 3})  # fmt: skip
+    assert c.run_until(lambda: cas, 1000)
+    assert cas[0][1]["error"] == "precondition" and cas[0][1]["definite"] is True
+    status = _ask(c, leader, {"op": "status"})
+    assert status[0][1]["value"]["role"] == LEADER  # answered at once
+
+
+def test_request_to_a_follower_names_the_leader_and_a_down_node_refuses():
+    c = _elected()
+    leader = c.leader()
+    follower = next(i for i in c.ids if i != leader)
+    assert c.run_until(lambda: c.nodes[follower].core.leader == leader, 1000)
+    got = _ask(c, follower, {"op": "put", "key": "k", "value": 1, "client": "c", "seq": 1})
+    answer = got[0][1]
+    assert answer["error"] == "not-leader" and answer["definite"] is True
+    assert answer["leader"] == leader and answer["leader_addr"] == leader
+    c.crash(follower)
+    with pytest.raises(ConnectionRefusedError):
+        c.request(follower, {"op": "get", "key": "k"}, lambda answer: None)
+
+
+def test_request_open_when_its_node_crashes_gets_none():
+    c = _elected()
+    leader = c.leader()
+    c.isolate(leader)  # it cannot commit: the write stays open
+    got = _ask(c, leader, {"op": "put", "key": "k", "value": 1, "client": "c", "seq": 1})
+    c.run_for(50)
+    assert got == []
+    c.crash(leader)
+    assert got == [(c.now, None)]
+
+
+def test_a_paused_node_holds_a_request_and_answers_after_catching_up_its_ticks():
+    c = _elected()
+    old = c.leader()
+    term = c.nodes[old].core.term
+    c.pause(old)
+    got = _ask(c, old, {"op": "get", "key": "k", "client": "c", "seq": 1})
+    assert c.run_until(lambda: c.leaders_above(term), 5000)
+    assert got == []  # frozen: held, not refused
+    c.resume(old)
+    # Its missed ticks ran first: it knows it no longer leads, and says so.
+    assert c.run_until(lambda: got, 1000)
+    answer = got[0][1]
+    assert answer["ok"] is False and answer["error"] == "not-leader"
+
+
+def test_invoke_reports_the_servers_errors():
+    c = _elected()
+    follower = next(i for i in c.ids if i != c.leader())
+    op = c.invoke("write", "a", 1, node=follower)
+    assert op.type == "fail" and op.error == "not-leader"
+    c.crash(follower)
+    op = c.invoke("read", "a", node=follower)
+    assert op.type == "fail" and op.error == "node down"
