@@ -92,7 +92,7 @@ class Driver:
             "client_id": f"c{n}-{self.seed}",
             # Seeded per client, so a simulated run's backoff jitter is reproducible.
             "rng": random.Random(f"{self.seed}/client/{n}"),
-            "attempt_timeout": w.attempt_timeout or w.timeout,
+            "attempt_timeout": w.attempt_timeout,  # None: the client's own share
         }
         if slot is not None and w.binding == "node":
             options["home"] = self.cluster.nodes[slot % len(self.cluster.nodes)]
