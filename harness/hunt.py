@@ -17,6 +17,7 @@ failures the first one found.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,8 +27,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.nemesis import FAULTS
 from harness.nemesis.base import TARGETS
-from harness.nemesis.partition import MODES as PARTITION_MODES
 from harness.schedule import FaultSpec, Schedule, WorkloadSpec, fault_families
 from harness.sim.explore import FAMILIES
 
@@ -69,41 +70,12 @@ def _target(nodes: list[str]) -> st.SearchStrategy[Any]:
 
 
 def fault_options(family: str, nodes: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    if family == "partition":
-        modes = [m for m in PARTITION_MODES if m != "majorities-ring" or len(nodes) >= 4]
-        return st.sampled_from(modes).flatmap(
-            lambda mode: st.booleans().map(
-                lambda one_way: {
-                    "mode": mode,
-                    "one-way": one_way and mode not in ("majorities-ring", "bridge"),
-                }
-            )
-        )
-    if family in ("kill", "pause"):
-        return st.fixed_dictionaries({"target": _target(nodes)})
-    if family == "clock":
-        delta = st.sampled_from([1000, -1000, 200, -200, 5000, -5000])
-        bump = st.fixed_dictionaries(
-            {"mode": st.just("bump"), "delta-ms": delta, "target": _target(nodes)}
-        )
-        strobe = st.fixed_dictionaries(
-            {
-                "mode": st.just("strobe"),
-                "delta-ms": delta,
-                "period-ms": st.sampled_from([100, 20, 500]),
-                "target": _target(nodes),
-            }
-        )
-        return st.one_of(bump, strobe)
-    if family == "packet":
-        return st.fixed_dictionaries(
-            {
-                "delay-ms": st.sampled_from([0, 10, 50, 200]),
-                "loss": st.sampled_from([0, 10, 30, 60]),
-                "target": _target(nodes),
-            }
-        ).filter(lambda o: o["delay-ms"] or o["loss"])
-    raise ValueError(f"unknown fault family {family!r}")
+    """The fault's own random options (Fault.draw, as a nemesis package draws them), from
+    a Random hypothesis controls, so they shrink towards the first choices too."""
+    fault = FAULTS[family]
+    return st.tuples(_target(nodes), st.randoms(use_true_random=False)).map(
+        lambda tr: fault.draw(tr[1], nodes, tr[0])
+    )
 
 
 @st.composite
@@ -156,7 +128,6 @@ def run_once(s: Schedule, store: Path) -> dict[str, Any]:
     from harness.verdict import check_run
 
     run_dir = new_run_dir(store, s.name)
-    run_dir.schedule.write_text("")
     execute(s, run_dir, lambda _m: None)
     return check_run(run_dir, s)
 
@@ -221,6 +192,9 @@ def hunt(
         pass
     except KeyboardInterrupt:
         pass
+    finally:
+        # The searched runs' folders: the minimal one is replayed into the hunt's folder.
+        shutil.rmtree(work, ignore_errors=True)
     return state
 
 

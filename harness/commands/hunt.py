@@ -45,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         print(f"raftquake hunt: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.replay == "docker" and docker_available():
-        print(f"raftquake hunt: --replay docker: {docker_available()}", file=sys.stderr)
+    why = docker_available() if args.replay == "docker" else None
+    if why:
+        print(f"raftquake hunt: --replay docker: {why}", file=sys.stderr)
         return EXIT_ENV
     store = Path(args.store)
     folder = new_run_dir(store / "hunt", schedule.name).path
