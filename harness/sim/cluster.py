@@ -627,14 +627,15 @@ class SimCluster:
             and self.nodes[i].core.term > term
         ]
 
-    def request(self, node: str, req: dict, reply: Callable[[dict | None], None]) -> None:
+    def request(self, node: str, req: dict, reply: Callable[[dict | None], None]) -> int:
         """Deliver the wire-protocol request `req` (raftnode/client.py's, without "id") to
         `node`'s host now. `reply(answer)` is called when the host answers, with the answer
         dict (as the server sends it, "node" included), or `reply(None)` if the node
         crashes first (a lost connection). A node that is down refuses at once:
         ConnectionRefusedError, nothing was sent. A paused node holds the request, as a
         frozen process's kernel holds the bytes, and handles it when it resumes.
-        No latency is added here: the caller adds its own."""
+        No latency is added here: the caller adds its own. Returns the request's id, its
+        key among the node's open requests."""
         n = self.nodes[node]
         if not n.up:
             raise ConnectionRefusedError(f"{node} is down")
@@ -643,8 +644,9 @@ class SimCluster:
         n.conns[conn.id] = conn
         if n.paused:
             n.inbox.append(conn)
-            return
-        self._run(n, lambda: n.host.on_request(conn, req))
+        else:
+            self._run(n, n.host.on_request, conn, req)
+        return conn.id
 
     def invoke(
         self,
@@ -700,12 +702,12 @@ class SimCluster:
                 self._complete(op, "info", answer.get("reason") or answer.get("error"))
 
         try:
-            self.request(node, req, reply)
+            conn_id = self.request(node, req, reply)
         except ConnectionRefusedError:
             self._complete(op, "fail", error="node down")
             return op
         if not op.done:
-            conn = self.nodes[node].conns.get(self._conn_ids)
+            conn = self.nodes[node].conns.get(conn_id)
             if conn is not None:
                 self._op_conns[op.id] = conn
             timeout = self.config.op_timeout_ms if timeout_ms is None else timeout_ms
