@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from harness.nemesis import FAULTS
 from harness.nemesis.base import TARGETS
-from harness.schedule import FaultSpec, Schedule, WorkloadSpec, fault_families
+from harness.schedule import FaultSpec, Schedule, fault_families
 from harness.sim.explore import FAMILIES
 
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
@@ -209,4 +209,4 @@ def minimal_yaml(s: Schedule, checkers: list[str], state: Hunt) -> str:
     return head + dump_schedule(s)
 
 
-__all__ = ["Bounds", "Hunt", "WorkloadSpec", "bounds_of", "hunt", "minimal_yaml", "schedules"]
+__all__ = ["Bounds", "Hunt", "bounds_of", "hunt", "minimal_yaml", "schedules"]
