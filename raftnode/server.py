@@ -206,7 +206,6 @@ class Node:
         self.events = open(self.data_dir / "events.jsonl", "a", buffering=1)  # noqa: SIM115
         self.conns: set[ClientConn] = set()
         self.links: dict[str, PeerLink] = {}
-        self._persisting = False
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wal")
         self._tick_s = cfg.tick_ms / 1000.0
         self._tick_base = 0.0
@@ -255,7 +254,7 @@ class Node:
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
-        while self._persisting:  # let an in-flight WAL write finish
+        while self.host.persisting is not None:  # let an in-flight WAL write finish
             await asyncio.sleep(0.005)
         for link in self.links.values():
             link.close()
@@ -317,11 +316,7 @@ class Node:
     # ---- the host's ports ----------------------------------------------------------------
 
     def _flush_soon(self) -> None:
-        self.loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        if not self._persisting:
-            self.host.flush()
+        self.loop.call_soon(self.host.flush)  # a no-op while a synced write is under way
 
     def _save(self, hs_t, entries) -> None:
         was = self.storage.fsync_enabled
@@ -332,10 +327,7 @@ class Node:
             self.storage.fsync_enabled = was
 
     def _save_synced(self, hs_t, entries, done) -> None:
-        self._persisting = True
-
         def written(fut: asyncio.Future) -> None:
-            self._persisting = False
             exc = fut.exception()
             if exc is not None:
                 # The node cannot promise anything it cannot store: stop at once, like a crash.
