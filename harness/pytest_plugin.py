@@ -4,7 +4,8 @@ What it adds:
 
 - the `chaos` marker (runs against a cluster; `pytest -m chaos` selects them);
 - options `--chaos-backend docker|sim` (default: docker when an engine answers, else
-  sim), `--chaos-time-limit S`, `--chaos-seed N`, `--chaos-store DIR`;
+  sim), `--chaos-time-limit S`, `--chaos-seed N`, `--chaos-store DIR`, and
+  `--chaos-hunt N` (`--chaos-hunt-budget S`): each schedule test hunts instead (below);
 - fixtures `chaos_backend` (the backend in use), `chaos_cluster` (a started cluster of
   that backend, torn down after the test) and `chaos_run` (a callable: schedule path ->
   `RunOutcome`, with the run's folder and verdicts put in the test's JUnit properties);
@@ -13,7 +14,11 @@ What it adds:
 - schedule files as tests: `pytest -m chaos schedules/` collects every schedule YAML
   named on the command line (or inside a directory named there) as one chaos test. A
   schedule without planted bugs must be valid; one with planted bugs must be caught by a
-  checker each bug declares (raftnode/bugs.py, the table of docs/DESIGN.md).
+  checker each bug declares (raftnode/bugs.py, the table of docs/DESIGN.md). With
+  `--chaos-hunt N`, a schedule test is a hunt of up to N simulated runs within what the
+  schedule allows (harness/hunt.py): a correct schedule fails when one is invalid, with
+  the shrunk minimal.yaml (under <store>/hunt/) in its message and JUnit properties; a
+  planted-bug schedule fails when the hunt finds nothing.
 
 Without an engine, `--chaos-backend docker` skips (fails under CI=true, as
 tests/chaos/conftest.py does), so a CI job never passes by running nothing.
@@ -59,6 +64,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="DIR",
         help="results store for chaos runs (default: a folder under pytest's temporary dir)",
+    )
+    group.addoption(
+        "--chaos-hunt",
+        type=int,
+        default=None,
+        metavar="N",
+        help="each schedule test hunts (raftquake hunt) up to N simulated runs instead of "
+        "one run: a correct schedule fails when a failing run is found (its minimal.yaml is "
+        "in the JUnit properties), a planted-bug schedule when none is",
+    )
+    group.addoption(
+        "--chaos-hunt-budget",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="seconds each --chaos-hunt may take at most (600)",
     )
 
 
@@ -357,6 +378,9 @@ class ScheduleItem(pytest.Item):
         if store is None:
             store = config._tmp_path_factory.mktemp("chaos-store")  # type: ignore[attr-defined]
         schedule = load_schedule(self.path)
+        if config.getoption("--chaos-hunt"):
+            self._hunt(schedule, Path(store))
+            return
         outcome = run_schedule(
             schedule,
             backend=backend,
@@ -372,6 +396,40 @@ class ScheduleItem(pytest.Item):
             assert_caught(outcome, catchers)
         else:
             assert_valid(outcome)
+
+    def _hunt(self, schedule, store: Path) -> None:
+        """--chaos-hunt: search fault plans on the simulation (harness/hunt.py); a found
+        failure is shrunk, written as minimal.yaml and replayed, as `raftquake hunt` does."""
+        import random
+
+        from harness.hunt import hunt, save_minimal
+        from harness.store import new_run_dir
+
+        config = self.config
+        seed = config.getoption("--chaos-seed")
+        seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        runs, budget = config.getoption("--chaos-hunt"), config.getoption("--chaos-hunt-budget")
+        state = hunt(schedule, store, runs, budget, seed)
+        self.user_properties.append(("raftquake.hunt", f"{state.runs} runs, seed {seed}"))
+        expected = expected_catchers(schedule.node.bugs)
+        if state.best is None:
+            if expected:
+                pytest.fail(
+                    f"hunt of {schedule.name} (planted {', '.join(schedule.node.bugs)}): no "
+                    f"failing run in {state.runs} simulated runs (seed {seed})",
+                    pytrace=False,
+                )
+            return
+        found = save_minimal(state, new_run_dir(store / "hunt", schedule.name).path)
+        self.user_properties.append(("raftquake.minimal-schedule", str(found.minimal)))
+        print(f"hunt: minimal failing schedule {found.minimal}")
+        if not expected:
+            pytest.fail(
+                f"hunt of {schedule.name} found a failing run in {state.runs} simulated runs "
+                f"(invalid by {', '.join(state.best_checkers)}); minimal schedule: "
+                f"{found.minimal} (replay: raftquake run {found.minimal} --backend sim)",
+                pytrace=False,
+            )
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, pytest.fail.Exception):

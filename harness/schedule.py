@@ -60,10 +60,11 @@ class WorkloadSpec:
     # (client slot i -> node i mod N), as a client configured with one endpoint; `leader`,
     # wherever it last found the leader; `any`, a random node each time. All follow the
     # leader a node names within an operation.
-    # The defaults are the clients every shipped figure was measured with; which defaults
-    # find the most bugs is being measured (issue 11): `node` and long timeouts are the
-    # candidates, but `leader` catches stale-read on Docker where `node` did not.
-    binding: str = "leader"
+    # Default `node`: measured (benchmarks/bench_detection.py), it catches the bugs a
+    # deposed leader shows (stale reads, expired leases) where `leader` mostly does not,
+    # since leader-following clients leave a cut-off leader at their first stalled write
+    # and never come back to it.
+    binding: str = "node"
     timeout: float = 2.0  # seconds an operation may take before it ends `info`
     attempt_timeout: float | None = None  # seconds one node gets; None: a third of `timeout`
     # Independent keys Jepsen's way: after this many operations a key is retired and the

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.exit_codes import EXIT_ENV, EXIT_INVALID, EXIT_USAGE, EXIT_VALID
-    from harness.hunt import hunt, minimal_yaml, size
+    from harness.hunt import hunt, save_minimal, size
     from harness.runner import docker_available, run_schedule
     from harness.schedule import ScheduleError, load_schedule
     from harness.store import new_run_dir
@@ -78,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_VALID
-    minimal = folder / "minimal.yaml"
-    minimal.write_text(minimal_yaml(state.best, state.best_checkers, state))
-    replay = run_schedule(state.best, backend="sim", store=folder, say=lambda _m: None)
+    found = save_minimal(state, folder)
+    minimal, replay = found.minimal, found.replay
     print(
         f"raftquake hunt: minimal failing schedule after {state.runs} runs: "
         f"{len(state.best.nemesis)} faults, {state.best.time_limit:g} s; replayed on sim: "

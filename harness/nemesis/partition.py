@@ -2,10 +2,12 @@
 container on Docker).
 
 Modes (docs/DESIGN.md): `one` (a random node alone), `leader` (the leader alone),
-`halves` (random halves), `majority` (a majority that holds the leader, against
-the rest), `random` (a random proper subset against the rest), `majorities-ring`
-(each node sees a majority, no two the same one; needs 4 or more nodes), `bridge`
-(two sides that only one node, the bridge, can reach both of).
+`halves` (random halves), `majority` (a majority that holds the leader, against the
+rest), `minority` (the leader and a minority of followers, against a majority: a deposed
+leader that still has followers to redirect clients to it), `random` (a random proper
+subset against the rest), `majorities-ring` (each node sees a majority, no two the same
+one; needs 4 or more nodes), `bridge` (two sides that only one node, the bridge, can
+reach both of).
 
 `one-way: true` (two-sided modes only): the first side (the isolated node, the
 minority, ...) can no longer send to the others but still hears them.
@@ -19,7 +21,21 @@ from typing import Any
 
 from harness.nemesis.base import Fault, FaultError, check_bool, check_choice, find_leader
 
-MODES = ("one", "halves", "majority", "majorities-ring", "bridge", "leader", "random")
+MODES = (
+    "one",
+    "halves",
+    "majority",
+    "majorities-ring",
+    "bridge",
+    "leader",
+    "random",
+    "minority",
+)
+# How often a drawn partition (a nemesis package's, a hunt's) takes each mode. Modes that
+# cut the leader off from a majority weigh more: a leader change under load is where a
+# consensus system is most fragile (Jepsen's `primaries` target), and the other modes
+# mostly cut followers, which a correct and a buggy node both shrug off.
+DRAW_WEIGHTS = {"leader": 3, "minority": 3}
 
 
 def ring_cuts(order: list[str]) -> list[tuple[str, str]]:
@@ -55,7 +71,7 @@ class PartitionFault(Fault):
     @classmethod
     def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
         modes = [m for m in MODES if m != "majorities-ring" or len(nodes) >= 4]
-        mode = rng.choice(modes)
+        mode = rng.choices(modes, [DRAW_WEIGHTS.get(m, 1) for m in modes])[0]
         options: dict[str, Any] = {"mode": mode}
         if mode not in ("majorities-ring", "bridge"):
             options["one-way"] = rng.random() < 0.3
@@ -83,6 +99,10 @@ class PartitionFault(Fault):
             others = [x for x in shuffled if x != lead]
             majority = [lead, *others[: n // 2]]
             first = [x for x in nodes if x not in majority]
+        elif self.mode == "minority":
+            lead = find_leader(self.cluster)
+            others = [x for x in shuffled if x != lead]
+            first = [lead, *others[: (n - 1) // 2 - 1]] if n > 2 else [lead]
         elif self.mode == "random":
             first = shuffled[: self.rng.randint(1, n - 1)]
         else:

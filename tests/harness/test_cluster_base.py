@@ -148,3 +148,25 @@ def test_every_backend_implements_the_whole_interface(name, tmp_path):
     assert not type(cluster).__abstractmethods__
     assert cluster.clock_offsets == dict.fromkeys(cluster.nodes, 0.0)
     assert cluster.nodes == ["n1", "n2", "n3"]
+
+
+@pytest.mark.parametrize("n, side", [(5, 2), (7, 3), (4, 1), (3, 1)])
+def test_minority_partition_leaves_the_leader_with_a_minority(n, side):
+    for seed in range(5):
+        c = Recording(n)
+        fault = make_fault({"fault": "partition", "mode": "minority"}, c, random.Random(seed))
+        first, rest = fault.sides()
+        assert "n1" in first  # Recording's leader
+        assert len(first) == side and len(first) < len(rest)
+        assert sorted(first + rest) == sorted(c.nodes)
+
+
+def test_drawn_partitions_cut_the_leader_off_more_often_than_uniform_modes_would():
+    from harness.nemesis.partition import MODES, PartitionFault
+
+    rng = random.Random(7)
+    nodes = [f"n{i}" for i in range(1, 6)]
+    modes = [PartitionFault.draw(rng, nodes, "one")["mode"] for _ in range(2000)]
+    assert set(modes) == set(MODES)  # every mode still drawn
+    leader_cut = sum(m in ("leader", "minority") for m in modes) / len(modes)
+    assert leader_cut > 0.4  # weighted 6 in 12; uniform modes would give 2 in 8

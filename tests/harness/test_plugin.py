@@ -100,3 +100,47 @@ def test_a_broken_schedule_file_fails_naming_its_line(pytester: pytest.Pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*broken.yaml:4: unknown field 'colour'*"])
     assert "broken.yaml:4" in (pytester.path / "j.xml").read_text()
+
+
+HUNTED = """\
+name: {name}
+nodes: 5
+time-limit: 10
+node: {{bugs: {bugs}}}
+workload: {{keys: 4, concurrency: 8, rate: 200}}
+nemesis: [{{at: 1, fault: partition}}, {{at: 1, fault: kill}}]
+final: {{heal: true, recover: 2}}
+checkers: [linearizable, election-safety, log-agreement, stats]
+"""
+
+
+def test_chaos_hunt_shrinks_a_planted_bug_and_names_the_minimal_schedule(
+    pytester: pytest.Pytester,
+):
+    (pytester.path / "abc.yaml").write_text(HUNTED.format(name="abc", bugs="[ack-before-commit]"))
+    (pytester.path / "ok.yaml").write_text(HUNTED.format(name="ok", bugs="[]"))
+    store = pytester.path / "store"
+    result = pytester.runpytest(
+        "-m", "chaos", "--chaos-hunt", "60", "--chaos-hunt-budget", "12", "--chaos-seed", "1",
+        "--chaos-store", str(store),
+        f"--junitxml={pytester.path}/j.xml", "abc.yaml", "ok.yaml",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)  # the bug found; nothing found on the correct node
+    junit = (pytester.path / "j.xml").read_text()
+    assert 'name="raftquake.minimal-schedule"' in junit
+    minimal = list((store / "hunt" / "abc").glob("*/minimal.yaml"))
+    assert len(minimal) == 1 and str(minimal[0]) in junit
+    assert not (store / "hunt" / "ok").exists()
+
+
+def test_chaos_hunt_fails_a_correct_schedule_when_it_finds_a_failure(pytester: pytest.Pytester):
+    # A schedule that says "no bug" of a node that has one: what a nightly hunt would report.
+    schedule = pytester.path / "claims-ok.yaml"
+    schedule.write_text(HUNTED.format(name="claims-ok", bugs="[ack-before-commit]"))
+    conftest = "from harness import pytest_plugin\npytest_plugin.expected_catchers = lambda b: ()\n"
+    (pytester.path / "conftest.py").write_text(conftest)
+    result = pytester.runpytest(
+        "-m", "chaos", "--chaos-hunt", "60", "--chaos-hunt-budget", "6", "--chaos-seed", "1", "-q"
+    )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*found a failing run*minimal schedule:*minimal.yaml*"])

@@ -169,7 +169,7 @@ def test_workload_client_options_parse_round_trip_and_are_checked():
     w = s.workload
     assert (w.binding, w.timeout, w.attempt_timeout, w.ops_per_key) == ("any", 8.0, 2.0, 100)
     assert parse_schedule(dump_schedule(s)).workload == w
-    assert parse_schedule("name: d\n").workload.binding == "leader"  # the default
+    assert parse_schedule("name: d\n").workload.binding == "node"  # the default
     with pytest.raises(ScheduleError) as exc:
         parse_schedule("name: w\nworkload:\n  binding: sticky\n", "w.yaml")
     assert "w.yaml:3: workload.binding is 'sticky'; expected one of: node, leader, any" in str(
