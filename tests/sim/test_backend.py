@@ -76,14 +76,18 @@ def test_every_fault_family_of_the_default_schedule_applies(default_run):
     r = default_run.results
     assert r["fault-errors"] == [] and r["heal-errors"] == []
     applied = [(f["fault"], f["at"]) for f in r["faults"]]
-    assert applied == [
-        ("partition", 5),
-        ("kill", 16),
-        ("pause", 24),
-        ("clock", 32),
-        ("packet", 41),
-        ("partition", 50),
+    assert applied[:6] == [  # the tour, by hand
+        ("partition", 3),
+        ("kill", 9),
+        ("pause", 13),
+        ("clock", 17),
+        ("packet", 22),
+        ("partition", 26),
     ]
+    # Then the package's draws: all applied, from 30 s to the end, of several families.
+    drawn = applied[6:]
+    assert len(drawn) >= 8 and all(30 <= at < 60 for _, at in drawn)
+    assert len({family for family, _ in drawn}) >= 3
     ring = r["faults"][0]
     assert ring["mode"] == "majorities-ring" and len(ring["cuts"]) == 5
     hist = _history(default_run.run_dir.history)
