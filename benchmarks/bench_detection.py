@@ -5,6 +5,7 @@ correct node is (wrongly) called invalid.
     python benchmarks/bench_detection.py --seeds 3 --jobs 2     # quicker, 2 runs at once
     python benchmarks/bench_detection.py --docker-seeds 3       # and package.yaml on Docker
     python benchmarks/bench_detection.py --schedules schedules/bug-stale-read.yaml
+    python benchmarks/bench_detection.py --hunt 200 --hunt-budget 600   # raftquake hunt per bug
 
 The matrix (issue 11): every planted bug (raftnode/bugs.py) x each schedule (by default
 the generic schedules/default.yaml and schedules/package.yaml, neither written around a
@@ -13,6 +14,12 @@ lease reads, since the bug lives there. A bug counts as caught when a checker it
 row names (caught_by) says invalid. False positives: the same schedules with no bug,
 their own seeds; any checker saying invalid is one, "unknown" is counted apart. Targets:
 package.yaml >= 90%, default.yaml >= 80%, Docker >= 2 of 3, no false positive.
+
+`--hunt N`: instead, per bug, `raftquake hunt` (harness/hunt.py) from a schedule that
+names only the fault families (the first schedule given; its times are ignored) with the
+bug planted: runs and seconds to the first failure, and the shrunk schedule's size
+(faults, seconds of workload). Target: found within 200 runs or 10 min, shrunk to at
+most 3 faults and 15 s.
 """
 
 from __future__ import annotations
@@ -116,6 +123,29 @@ def matrix(cells, seeds, backend, time_limit, store, jobs) -> list[Row]:
     return list(rows.values())
 
 
+def hunts(path: str, bugs: list[str], runs: int, budget: float, store: str) -> None:
+    from harness.hunt import hunt
+
+    print(f"hunts from {Path(path).name}: at most {runs} runs, {budget:g} s each", flush=True)
+    head = f"{'bug':22} {'runs':>5} {'to 1st':>7} {'s to 1st':>9} {'faults':>7} "
+    head += f"{'secs':>5} {'s':>6}"
+    lines = [head]
+    for bug in bugs:
+        schedule = planted(load_schedule(Path(path)), bug)
+        state = hunt(schedule, Path(store), runs, budget, seed=1)
+        took = time.monotonic() - state.started
+        if state.best is None:
+            lines.append(f"{bug:22} {state.runs:5} {'-':>7} {'-':>9} {'-':>7} {'-':>5} {took:6.0f}")
+        else:
+            lines.append(
+                f"{bug:22} {state.runs:5} {state.first_failure_run:7} "
+                f"{state.first_failure_s:9.1f} {len(state.best.nemesis):7} "
+                f"{state.best.time_limit:5g} {took:6.0f}"
+            )
+        print(lines[-1], flush=True)
+    print("\n".join(["", *lines]))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     bugs = [b.name for b in PLANTED_BUGS]
@@ -128,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bugs", nargs="*", default=bugs, choices=bugs)
     p.add_argument("--jobs", type=int, default=1, help="sim runs at once (1)")
     p.add_argument("--store", default=None, help="results store (default: a temporary dir)")
+    p.add_argument("--hunt", type=int, default=0, metavar="N", help="hunt per bug instead")
+    p.add_argument("--hunt-budget", type=float, default=600.0, metavar="S", help="per hunt")
     a = p.parse_args(argv)
     store = a.store or tempfile.mkdtemp(prefix="raftquake-detect-")
+    if a.hunt:
+        hunts(a.schedules[-1], a.bugs, a.hunt, a.hunt_budget, store)
+        return 0
     limit = f"{a.time_limit:g} s (shortened)" if a.time_limit else "each schedule's own"
     print(f"detection benchmark: time limit {limit}; results under {store}", flush=True)
 

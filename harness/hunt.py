@@ -119,6 +119,8 @@ class Hunt:
     best: Schedule | None = None
     best_checkers: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    first_failure_run: int | None = None  # how many runs it took to find a failure
+    first_failure_s: float | None = None  # and how long
 
 
 def run_once(s: Schedule, store: Path) -> dict[str, Any]:
@@ -164,6 +166,9 @@ def hunt(
         bad = failing_checkers(results)
         if bad:
             state.failures += 1
+            if state.first_failure_run is None:
+                state.first_failure_run = state.runs
+                state.first_failure_s = time.monotonic() - state.started
             if state.best is None or size(s) <= size(state.best):
                 state.best, state.best_checkers = s, bad
         progress(state)
