@@ -44,7 +44,8 @@ class HistoryRecorder:
     def _write(self, event: dict[str, Any]) -> dict[str, Any]:
         event = {"index": self._index, "time": self.now(), **event}
         self._index += 1
-        self._file.write(json.dumps(event, separators=(", ", ": ")) + "\n")
+        # json.dumps's defaults (", " and ": "), so it uses its one cached encoder.
+        self._file.write(json.dumps(event) + "\n")
         self._file.flush()
         if self._fsync and self.path is not None:
             os.fsync(self._file.fileno())

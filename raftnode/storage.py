@@ -82,8 +82,12 @@ class StorageError(Exception):
     pass
 
 
+# Built once: json.dumps with separators would build a JSONEncoder per record.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _frame(payload: dict) -> bytes:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _compact(payload).encode()
     return HEADER.pack(len(body), zlib.crc32(body)) + body
 
 

@@ -20,8 +20,13 @@ class FrameError(Exception):
     pass
 
 
+# One encoder for every frame: json.dumps with any non-default argument builds a new
+# JSONEncoder per call, which costs more than encoding a small message.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def encode(obj: object) -> bytes:
-    body = json.dumps(obj, separators=(",", ":")).encode()
+    body = _compact(obj).encode()
     return LENGTH.pack(len(body)) + body
 
 
