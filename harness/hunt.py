@@ -33,7 +33,8 @@ from harness.schedule import FaultSpec, Schedule, fault_families
 from harness.sim.explore import FAMILIES
 
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
-MAX_FAULTS = 6
+MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
+MAX_FAULT_S = 6  # the longest fault drawn, in seconds
 
 
 @dataclass
@@ -78,22 +79,30 @@ def fault_options(family: str, nodes: list[str]) -> st.SearchStrategy[dict[str, 
     )
 
 
+def _up_to(most: int, least: int = 1) -> st.SearchStrategy[int]:
+    """An integer in [least, most], drawn at `most` half the time: a hunt must try runs as
+    big as the schedule allows (bugs need load and many faults to show), while shrinking
+    still goes towards `least` (one_of shrinks towards its first branch)."""
+    return st.one_of(st.integers(least, most), st.just(most))
+
+
 @st.composite
 def schedules(draw: Callable, base: Schedule, b: Bounds) -> Schedule:
-    """A schedule within `b`: its workload and a plan of timed faults."""
-    time_limit = draw(st.integers(MIN_TIME_LIMIT, b.time_limit))
+    """A schedule within `b`: its workload and a plan of timed faults, up to a nemesis
+    package's density (a fault every 2 s, each lasting up to 6 s)."""
+    time_limit = draw(_up_to(b.time_limit, MIN_TIME_LIMIT))
     faults = []
-    for _ in range(draw(st.integers(1, MAX_FAULTS))):
+    for _ in range(draw(_up_to(max(MAX_FAULTS, time_limit // 2)))):
         family = draw(st.sampled_from(b.families))
         options = draw(fault_options(family, b.nodes))
         at = draw(st.integers(0, time_limit * 10 - 1)) / 10
-        length = draw(st.integers(1, time_limit * 10)) / 10
+        length = draw(st.integers(1, min(time_limit, MAX_FAULT_S) * 10)) / 10
         faults.append(FaultSpec(family, options, at=at, duration=length))
     faults.sort(key=lambda f: f.at)
     workload = dataclasses.replace(
         base.workload,
-        concurrency=draw(st.integers(1, b.concurrency)),
-        keys=draw(st.integers(1, b.keys)),
+        concurrency=draw(_up_to(b.concurrency)),
+        keys=draw(_up_to(b.keys)),
     )
     return dataclasses.replace(
         base,
