@@ -6,6 +6,10 @@
 #                           with libfaketime preloaded and reading the control file
 #   node-ctl kill           SIGKILL the node and wait until it is gone
 #   node-ctl running        exit 0 if the node process is alive
+#   node-ctl pause          SIGSTOP the node (Jepsen's pause: the process freezes, the
+#                           container does not, so faults can still be applied to it)
+#   node-ctl resume         SIGCONT it
+#   node-ctl stopped        exit 0 if the node process is stopped by a pause
 #   node-ctl clock SPEC     write SPEC (e.g. "+4.5s", "-2s", "+0") to the control file
 #   node-ctl delay Q MS     (re)start netdelay: packets sent to NFQUEUE Q are held MS ms
 #                           (packet delay where the kernel has no netem); returns once
@@ -78,6 +82,15 @@ kill)
     fi
     rm -f "$PIDFILE"
     ;;
+pause)
+    if running; then kill -STOP "$(cat "$PIDFILE")"; fi
+    ;;
+resume)
+    if running; then kill -CONT "$(cat "$PIDFILE")"; fi
+    ;;
+stopped)
+    running && [ "$(ps -o stat= -p "$(cat "$PIDFILE")" | cut -c1)" = "T" ]
+    ;;
 running)
     running
     ;;
@@ -111,7 +124,7 @@ undelay)
     rm -f "$DELAY_PID" "$DELAY_READY"
     ;;
 *)
-    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | clock SPEC | delay QUEUE MS | undelay" >&2
+    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | pause | resume | stopped | clock SPEC | delay QUEUE MS | undelay" >&2
     exit 2
     ;;
 esac

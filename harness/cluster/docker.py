@@ -250,10 +250,10 @@ class DockerCluster(Cluster):
             return
         self._torn_down = True
         try:
-            # Unpause first: a paused container cannot be removed cleanly on every engine.
+            # Resume first, so the node's process ends like any other on removal.
             for node in list(self.paused):
                 with contextlib.suppress(Exception):
-                    self.containers[node].unpause()
+                    self.resume(node)
             self.paused.clear()
             removed = clean(self.client, run_id=self.run_id)
             if removed.errors:
@@ -424,11 +424,15 @@ class DockerCluster(Cluster):
         return {"RAFTQUAKE_FAKETIME_NO_CACHE": "1" if self.config.clock_faults else "0"}
 
     def pause(self, node: str) -> None:
-        self.containers[node].pause()
+        # SIGSTOP of the node process, as Jepsen pauses, rather than `docker pause`: a
+        # frozen container refuses every exec, so a partition, packet or clock fault that
+        # overlaps the pause (a nemesis package draws such mixes) could not be applied to
+        # it, nor healed. The kernel still queues what the stopped process is sent.
+        self._exec(node, ["node-ctl", "pause"])
         self.paused.add(node)
 
     def resume(self, node: str) -> None:
-        self.containers[node].unpause()
+        self._exec(node, ["node-ctl", "resume"])
         self.paused.discard(node)
 
     def set_clock(self, node: str, offset_s: float) -> None:

@@ -126,8 +126,17 @@ def test_paused_leader_is_replaced(make_cluster):
     old = c.wait_for_leader(10)
     nemesis = Nemesis()
     nemesis.start(make_fault({"fault": "pause", "target": "leader"}, c, random.Random(3)))
-    assert c.containers[old].reload() is None and c.containers[old].status == "paused"
+    assert c.exec(old, ["node-ctl", "stopped"], check=False)[0] == 0  # SIGSTOPped
     assert c.status(old, timeout=0.5) is None
+    # The container itself is not frozen: other faults still apply to a paused node, and
+    # heal (a nemesis package overlaps a pause with network and clock faults).
+    loss = make_fault({"fault": "packet", "loss": 20, "target": old}, c, random.Random(4))
+    nemesis.start(loss)  # raised "container is paused" under `docker pause`
+    if c.netem:
+        assert "loss 20%" in c.exec(old, ["tc", "qdisc", "show", "dev", "eth0"])[1]
+    else:
+        assert "statistic" in c.exec(old, [c.iptables, "-S", "RAFTQUAKE_PKT"])[1]
+    loss.heal()
 
     new = c.wait_for_leader(15, exclude={old})
     assert put(others(c, old), "after-pause", 2).outcome == OK
