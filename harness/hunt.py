@@ -35,6 +35,8 @@ from harness.sim.explore import FAMILIES
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
 MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
 MAX_FAULT_S = 6  # the longest fault drawn, in seconds
+MINIMIZE_RUNS = 150  # runs the minimizer may spend beyond the search's
+SEEDS_PER_TRY = 4  # seeds a smaller schedule gets to fail again
 
 
 @dataclass
@@ -89,15 +91,22 @@ def _up_to(most: int, least: int = 1) -> st.SearchStrategy[int]:
 @st.composite
 def schedules(draw: Callable, base: Schedule, b: Bounds) -> Schedule:
     """A schedule within `b`: its workload and a plan of timed faults, up to a nemesis
-    package's density (a fault every 2 s, each lasting up to 6 s)."""
+    package's density (a fault every 2 s, each lasting up to 6 s).
+
+    Fault times are drawn over the longest workload allowed, whatever this one's length,
+    and faults that would start after its end are left out: so when hypothesis shrinks
+    the time limit, the faults before the new end keep their times, the run up to there
+    is the same one (the simulation is deterministic), and a failure that happened
+    before it is still there. Shrinking then cuts a run to just past its failure."""
     time_limit = draw(_up_to(b.time_limit, MIN_TIME_LIMIT))
     faults = []
-    for _ in range(draw(_up_to(max(MAX_FAULTS, time_limit // 2)))):
+    for _ in range(draw(_up_to(max(MAX_FAULTS, b.time_limit // 2)))):
         family = draw(st.sampled_from(b.families))
         options = draw(fault_options(family, b.nodes))
-        at = draw(st.integers(0, time_limit * 10 - 1)) / 10
-        length = draw(st.integers(1, min(time_limit, MAX_FAULT_S) * 10)) / 10
-        faults.append(FaultSpec(family, options, at=at, duration=length))
+        at = draw(st.integers(0, b.time_limit * 10 - 1)) / 10
+        length = draw(st.integers(1, MAX_FAULT_S * 10)) / 10
+        if at < time_limit:
+            faults.append(FaultSpec(family, options, at=at, duration=length))
     faults.sort(key=lambda f: f.at)
     workload = dataclasses.replace(
         base.workload,
@@ -188,7 +197,9 @@ def hunt(
         max_examples=runs,
         database=db,
         deadline=None,
-        phases=(Phase.reuse, Phase.generate, Phase.shrink),
+        # Hypothesis finds; our minimizer shrinks (see minimize: it knows that a shorter
+        # run keeps its prefix and that a changed plan needs a few seeds to fail again).
+        phases=(Phase.reuse, Phase.generate),
         suppress_health_check=list(HealthCheck),
     )
     import random
@@ -214,6 +225,11 @@ def hunt(
     finally:
         # The searched runs' folders: the minimal one is replayed into the hunt's folder.
         shutil.rmtree(work, ignore_errors=True)
+    if state.best is not None:
+        try:
+            minimize(state.best, fails, lambda: state.runs < runs + MINIMIZE_RUNS)
+        except KeyboardInterrupt:
+            pass
     return state
 
 
@@ -236,6 +252,78 @@ def save_minimal(state: Hunt, folder: Path) -> Found:
     minimal.write_text(minimal_yaml(state.best, state.best_checkers, state))
     replay = run_schedule(state.best, backend="sim", store=folder, say=lambda _m: None)
     return Found(state, minimal, replay)
+
+
+def with_time_limit(s: Schedule, seconds: int) -> Schedule:
+    """`s` cut to `seconds` of workload: faults that would start later are left out."""
+    faults = tuple(f for f in s.nemesis if f.at is None or f.at < seconds)
+    return dataclasses.replace(s, time_limit=float(seconds), nemesis=faults)
+
+
+def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], bool]) -> Schedule:
+    """The smallest schedule found that still fails, starting from failing `s`; `fails`
+    keeps the hunt's best, `more` says whether runs may still be spent.
+
+    Chaos runs are not smooth the way hypothesis's generic shrinker assumes: any change
+    before the failure sends the run down another path. Two facts of the simulation do
+    the work instead. A shorter workload with the same seed and plan is the same run up
+    to its end, so the failure survives a cut to just past it: the time limit is
+    bisected first. And a plan without one of its faults fails again often enough under
+    one of a few seeds, so each fault is dropped if any of SEEDS_PER_TRY seeds still
+    fails (the minimal schedule records the seed that did). Then the faults are moved
+    to the start, and the run made of fewer clients and keys, each under a few seeds.
+    """
+
+    def cut(s: Schedule) -> Schedule:
+        lo, hi = MIN_TIME_LIMIT, int(s.time_limit)  # hi: known to fail
+        while lo < hi and more():
+            mid = (lo + hi) // 2
+            if fails(with_time_limit(s, mid)):
+                hi = mid
+            else:
+                lo = mid + 1
+        return with_time_limit(s, hi)
+
+    def first_failing(candidates: list[Schedule]) -> Schedule | None:
+        for c in candidates:
+            for k in range(SEEDS_PER_TRY):
+                if not more():
+                    return None
+                tried = dataclasses.replace(c, seed=((c.seed or 0) + 7919 * k) % 2**16)
+                if fails(tried):
+                    return tried
+        return None
+
+    s = cut(s)
+    changed = True
+    while changed and more():
+        changed = False
+        for i in reversed(range(len(s.nemesis))):
+            if i >= len(s.nemesis):
+                continue
+            fewer = s.nemesis[:i] + s.nemesis[i + 1 :]
+            found = first_failing([dataclasses.replace(s, nemesis=fewer)])
+            if found is not None:
+                s, changed = cut(found), True
+    # The same faults sooner: a failure that needs only them then comes sooner, and the
+    # run can be cut shorter.
+    early = min((f.at for f in s.nemesis if f.at is not None), default=0.0)
+    if early > 1:
+        shifted = tuple(dataclasses.replace(f, at=round(f.at - early + 1, 1)) for f in s.nemesis)
+        found = first_failing([dataclasses.replace(s, nemesis=shifted)])
+        if found is not None:
+            s = cut(found)
+    w = s.workload
+    smaller = [
+        dataclasses.replace(s, workload=dataclasses.replace(w, concurrency=c, keys=k))
+        for c, k in [(1, 1), (2, 1), (w.concurrency // 2, 1), (w.concurrency, 1)]
+        + [(1, w.keys), (2, w.keys), (w.concurrency // 2, w.keys)]
+        if 1 <= c <= w.concurrency and (c, k) != (w.concurrency, w.keys)
+    ]
+    found = first_failing(smaller)
+    if found is not None:
+        s = cut(found)
+    return s
 
 
 def minimal_yaml(s: Schedule, checkers: list[str], state: Hunt) -> str:
