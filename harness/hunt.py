@@ -1,12 +1,14 @@
 """`raftquake hunt`: search fault plans on the simulation for a failing run, then shrink it.
 
 hypothesis draws schedules within what the given schedule allows: faults of the families
-it names (every mode and target the nemesis offers, at any time, for any length), and
-a workload no larger than its own (time limit, clients, keys). Each is run on the
-simulated backend and checked by the schedule's checkers. At the first invalid run,
-hypothesis shrinks it: fewer faults, shorter windows, a shorter workload, fewer clients
-and keys, as long as the run stays invalid. The minimal schedule is written as YAML,
-with its seed, so `raftquake run minimal.yaml --backend sim` replays it exactly.
+it names (every mode and target the nemesis offers, at any time, up to a nemesis
+package's density), and a workload no larger than its own (time limit, clients, keys),
+the largest half the time. Each is run on the simulated backend and checked by the
+schedule's checkers. The first invalid run is then shrunk by `minimize`, which knows
+what hypothesis's generic shrinker cannot about chaos runs (see there): a shorter
+workload, fewer faults, sooner, fewer clients and keys, as long as the run stays
+invalid. The minimal schedule is written as YAML, with its seed, so `raftquake run
+minimal.yaml --backend sim` replays it exactly.
 
 Results: <store>/hunt/<name>/<YYYYmmddTHHMMSS>/ holds minimal.yaml and the replayed
 run's folder (run/: history, report.html, ...). hypothesis's example database lives in
