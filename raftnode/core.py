@@ -92,7 +92,10 @@ class HardState:
     commit: int = 0  # not needed for safety: a change of commit alone needs no fsync
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets every field through object.__setattr__, which made
+# building a Message 7x slower (1.3 us against 0.18), and a run builds one per RPC.
+# Nothing changes a Message once built.
+@dataclass(slots=True)
 class Message:
     """One RPC or reply. Which fields mean what, per type:
 
