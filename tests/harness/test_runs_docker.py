@@ -138,7 +138,7 @@ def test_ctrl_c_mid_run_heals_tears_down_and_keeps_the_history(engine, tmp_path:
             60,
             "the run folder",
         )
-        # Interrupt while a fault is in force (the partition at 3 s lasts 5 s).
+        # Interrupt while a fault is in force (the partition at 2 s lasts 3 s).
         _wait(
             lambda: any(e.get("f") == "start-partition" for e in _history(run_dir)),
             180,
