@@ -38,7 +38,7 @@ MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
 MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
 MAX_FAULT_S = 6  # the longest fault drawn, in seconds
 MINIMIZE_RUNS = 150  # runs the minimizer may spend beyond the search's
-SEEDS_PER_TRY = 4  # seeds a smaller schedule gets to fail again
+SEEDS_PER_TRY = 4  # seeds a smaller (long) schedule gets to fail again; more if short
 
 
 @dataclass
@@ -272,8 +272,9 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
     to its end, so the failure survives a cut to just past it: the time limit is
     bisected first. And a plan without one of its faults fails again often enough under
     one of a few seeds, so each fault is dropped if any of SEEDS_PER_TRY seeds still
-    fails (the minimal schedule records the seed that did). Then the faults are moved
-    to the start, and the run made of fewer clients and keys, each under a few seeds.
+    fails (more seeds for short runs; the minimal schedule records the seed that did).
+    Then the faults are moved to the start, and the run made of fewer clients and keys,
+    each under a few seeds.
     """
 
     def cut(s: Schedule) -> Schedule:
@@ -288,7 +289,9 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
 
     def first_failing(candidates: list[Schedule]) -> Schedule | None:
         for c in candidates:
-            for k in range(SEEDS_PER_TRY):
+            # Short runs are cheap: give them more seeds (16 for 15 s and less).
+            seeds = max(SEEDS_PER_TRY, min(16, int(240 / max(c.time_limit, 1))))
+            for k in range(seeds):
                 if not more():
                     return None
                 tried = dataclasses.replace(c, seed=((c.seed or 0) + 7919 * k) % 2**16)
@@ -307,14 +310,30 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
             found = first_failing([dataclasses.replace(s, nemesis=fewer)])
             if found is not None:
                 s, changed = cut(found), True
-    # The same faults sooner: a failure that needs only them then comes sooner, and the
-    # run can be cut shorter.
-    early = min((f.at for f in s.nemesis if f.at is not None), default=0.0)
-    if early > 1:
-        shifted = tuple(dataclasses.replace(f, at=round(f.at - early + 1, 1)) for f in s.nemesis)
-        found = first_failing([dataclasses.replace(s, nemesis=shifted)])
-        if found is not None:
-            s = cut(found)
+    # The same faults sooner and shorter: a failure that needs only them then comes
+    # sooner, and the run can be cut shorter. Each fault in turn is moved halfway to
+    # the one before it (the first to 1 s), then made half as long.
+    changed = True
+    while changed and more():
+        changed = False
+        for i in range(len(s.nemesis)):
+            f = s.nemesis[i]
+            before = s.nemesis[i - 1].at if i else 0.0
+            edits = []
+            if f.at is not None and f.at - (before or 0.0) > 1:
+                edits.append({"at": round(((before or 0.0) + 1 + f.at) / 2, 1)})
+            if f.duration is not None and f.duration > 1:
+                edits.append({"duration": round(f.duration / 2, 1)})
+            for edit in edits:
+                faults = list(s.nemesis)
+                faults[i] = dataclasses.replace(f, **edit)
+                faults.sort(key=lambda x: x.at or 0.0)
+                found = first_failing([dataclasses.replace(s, nemesis=tuple(faults))])
+                if found is not None and found.time_limit >= s.time_limit:
+                    found = cut(found)
+                if found is not None:
+                    s, changed = found, True
+                    break
     w = s.workload
     smaller = [
         dataclasses.replace(s, workload=dataclasses.replace(w, concurrency=c, keys=k))
