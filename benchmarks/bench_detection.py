@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'unknown':>8} {'s/run':>8}  by"
     )
     for r in rows:
-        print(r.line())
+        if r.runs:
+            print(r.line())
     print("(correct rows: 'caught' = runs of a correct node called invalid; target 0)")
     for r in rows:
         for m in r.misses[:3] if r.bug else r.misses:
