@@ -133,12 +133,17 @@ def test_chaos_hunt_shrinks_a_planted_bug_and_names_the_minimal_schedule(
     assert not (store / "hunt" / "ok").exists()
 
 
-def test_chaos_hunt_fails_a_correct_schedule_when_it_finds_a_failure(pytester: pytest.Pytester):
+def test_chaos_hunt_fails_a_correct_schedule_when_it_finds_a_failure(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
     # A schedule that says "no bug" of a node that has one: what a nightly hunt would report.
+    # (runpytest runs in this process, so the patch reaches it, and monkeypatch undoes it
+    # for the tests after this one.)
+    from harness import pytest_plugin
+
     schedule = pytester.path / "claims-ok.yaml"
     schedule.write_text(HUNTED.format(name="claims-ok", bugs="[ack-before-commit]"))
-    conftest = "from harness import pytest_plugin\npytest_plugin.expected_catchers = lambda b: ()\n"
-    (pytester.path / "conftest.py").write_text(conftest)
+    monkeypatch.setattr(pytest_plugin, "expected_catchers", lambda bugs: ())
     result = pytester.runpytest(
         "-m", "chaos", "--chaos-hunt", "60", "--chaos-hunt-budget", "6", "--chaos-seed", "1", "-q"
     )  # fmt: skip
