@@ -208,30 +208,27 @@ def hunt(
 
     key = f"raftquake-hunt/{schedule.name}/{sorted(b.families)}".encode()
     try:
-        hypothesis_find(
-            schedules(schedule, b),
-            fails,
-            settings=hypothesis_settings,
-            random=random.Random(seed),
-            database_key=key,
-        )
-    except (NoSuchExample, Unsatisfiable):
-        pass
-    except Flaky:
-        # Out of time while shrinking: `fails` now answers False for the failing run that
-        # hypothesis replays at the end, and it calls that flaky. The best failure found is
-        # in `state` all the same.
-        pass
+        try:
+            hypothesis_find(
+                schedules(schedule, b),
+                fails,
+                settings=hypothesis_settings,
+                random=random.Random(seed),
+                database_key=key,
+            )
+        except (NoSuchExample, Unsatisfiable):
+            pass
+        except Flaky:
+            # Out of time as hypothesis replays the failing run it found: `fails` now
+            # answers False, which it calls flaky. The failure is in `state` all the same.
+            pass
+        if state.best is not None:
+            minimize(state.best, fails, lambda: state.runs < runs + MINIMIZE_RUNS)
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C, searching or shrinking: keep the best failure found so far
     finally:
         # The searched runs' folders: the minimal one is replayed into the hunt's folder.
         shutil.rmtree(work, ignore_errors=True)
-    if state.best is not None:
-        try:
-            minimize(state.best, fails, lambda: state.runs < runs + MINIMIZE_RUNS)
-        except KeyboardInterrupt:
-            pass
     return state
 
 
@@ -318,10 +315,10 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
         changed = False
         for i in range(len(s.nemesis)):
             f = s.nemesis[i]
-            before = s.nemesis[i - 1].at if i else 0.0
+            before = (s.nemesis[i - 1].at or 0.0) if i else 0.0
             edits = []
-            if f.at is not None and f.at - (before or 0.0) > 1:
-                edits.append({"at": round(((before or 0.0) + 1 + f.at) / 2, 1)})
+            if f.at is not None and f.at - before > 1:
+                edits.append({"at": round((before + 1 + f.at) / 2, 1)})
             if f.duration is not None and f.duration > 1:
                 edits.append({"duration": round(f.duration / 2, 1)})
             for edit in edits:
@@ -329,10 +326,8 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
                 faults[i] = dataclasses.replace(f, **edit)
                 faults.sort(key=lambda x: x.at or 0.0)
                 found = first_failing([dataclasses.replace(s, nemesis=tuple(faults))])
-                if found is not None and found.time_limit >= s.time_limit:
-                    found = cut(found)
                 if found is not None:
-                    s, changed = found, True
+                    s, changed = cut(found), True
                     break
     w = s.workload
     smaller = [

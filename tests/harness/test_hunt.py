@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from harness.cli import main
@@ -30,8 +31,11 @@ def _write(tmp_path: Path, name: str, bugs: str) -> Path:
 
 
 def test_hunt_finds_a_planted_bug_and_writes_a_minimal_schedule_that_replays(
-    tmp_path: Path, capsys
+    tmp_path: Path, capsys, monkeypatch
 ):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     schedule = _write(tmp_path, "abc", "[ack-before-commit]")
     store = tmp_path / "store"
     args = ["hunt", str(schedule), "--store", str(store), "--runs", "150", "--seed", "1"]
@@ -48,6 +52,7 @@ def test_hunt_finds_a_planted_bug_and_writes_a_minimal_schedule_that_replays(
     assert replay.results["valid"] is False
     assert (minimal.parent / "abc").is_dir()  # the hunt's own replay, with its report
     assert list((minimal.parent / "abc").glob("*/report.html"))
+    assert list(scratch.iterdir()) == []  # the searched and shrunk runs' scratch is gone
 
 
 def test_hunt_of_a_correct_node_finds_nothing_and_exits_zero(tmp_path: Path, capsys):
