@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.hunt import failing_checkers  # noqa: E402
 from harness.runner import docker_available, run_schedule  # noqa: E402
 from harness.schedule import NodeOptions, Schedule, load_schedule  # noqa: E402
 from raftnode.bugs import BY_NAME, PLANTED_BUGS  # noqa: E402
@@ -79,11 +80,9 @@ def one_run(path: str, bug: str, backend: str, seed: int, time_limit, store: str
     schedule = planted(load_schedule(Path(path)), bug)
     t0 = time.monotonic()
     o = run_schedule(schedule, backend, store, seed=seed, time_limit=time_limit, say=_quiet)
-    checkers = o.results.get("checkers", {})
-    invalid = [c for c, r in checkers.items() if r.get("valid") is False]
     return {
         "seconds": time.monotonic() - t0,
-        "invalid": invalid,
+        "invalid": failing_checkers(o.results),
         "valid": o.results.get("valid"),
         "dir": str(o.run_dir.path),
     }

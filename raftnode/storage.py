@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from raftnode.wire import compact_json
+
 log = logging.getLogger("raftnode.storage")
 
 WAL_NAME = "wal.log"
@@ -82,12 +84,8 @@ class StorageError(Exception):
     pass
 
 
-# Built once: json.dumps with separators would build a JSONEncoder per record.
-_compact = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def _frame(payload: dict) -> bytes:
-    body = _compact(payload).encode()
+    body = compact_json(payload).encode()
     return HEADER.pack(len(body), zlib.crc32(body)) + body
 
 

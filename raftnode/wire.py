@@ -20,13 +20,14 @@ class FrameError(Exception):
     pass
 
 
-# One encoder for every frame: json.dumps with any non-default argument builds a new
-# JSONEncoder per call, which costs more than encoding a small message.
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+# Compact JSON, with one encoder for every call (wire frames, WAL records): json.dumps
+# with any non-default argument builds a new JSONEncoder per call, which costs more than
+# encoding a small message.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def encode(obj: object) -> bytes:
-    body = _compact(obj).encode()
+    body = compact_json(obj).encode()
     return LENGTH.pack(len(body)) + body
 
 

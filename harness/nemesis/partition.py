@@ -102,7 +102,7 @@ class PartitionFault(Fault):
         elif self.mode == "minority":
             lead = find_leader(self.cluster)
             others = [x for x in shuffled if x != lead]
-            first = [lead, *others[: (n - 1) // 2 - 1]] if n > 2 else [lead]
+            first = [lead, *others[: max(0, (n - 1) // 2 - 1)]]
         elif self.mode == "random":
             first = shuffled[: self.rng.randint(1, n - 1)]
         else:
