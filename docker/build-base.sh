@@ -14,8 +14,10 @@ TAG=${1:?usage: build-base.sh TAG [MIRROR]}
 MIRROR=${2:-}
 SUITE=bookworm
 # python3: the node; iptables + iproute2 (tc): partitions and netem;
-# libfaketime + faketime: clock faults; procps: pgrep/ps for kill and restart.
-PACKAGES=python3,iptables,iproute2,libfaketime,faketime,procps
+# libfaketime + faketime: clock faults; procps: pgrep/ps for kill and restart;
+# etcd-server: etcd 3.4, the first third-party system under test (harness/systems/etcd.py),
+# on this same base so that its image is one small layer more (docker/etcd.Dockerfile).
+PACKAGES=python3,iptables,iproute2,libfaketime,faketime,procps,etcd-server
 
 if [ -z "$MIRROR" ]; then
     # Only enabled source files (*.list, *.sources), and only a plain Debian archive.

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Controls the node process inside its container.
-#   node-ctl boot ARGS...   the container's command: set up netfilter, start the node,
-#                           then idle (so a killed node leaves the container up)
-#   node-ctl start ARGS...  start `python3 -m raftnode ARGS...` in the background,
-#                           with libfaketime preloaded and reading the control file
+# Controls the member process of the system under test inside its container.
+#   node-ctl boot CMD...    the container's command: set up netfilter, start the member,
+#                           then idle (so a killed member leaves the container up)
+#   node-ctl start CMD...   start CMD (e.g. `python3 -m raftnode --id n1 ...`, `etcd ...`)
+#                           in the background, with libfaketime preloaded and reading the
+#                           control file (RAFTQUAKE_FAKETIME=0: not preloaded, for a
+#                           system whose clock libfaketime cannot move)
 #   node-ctl kill           SIGKILL the node and wait until it is gone
 #   node-ctl running        exit 0 if the node process is alive
 #   node-ctl pause          SIGSTOP the node (Jepsen's pause: the process freezes, the
@@ -15,7 +17,7 @@
 #                           (packet delay where the kernel has no netem); returns once
 #                           the queue is bound, so the harness can then route to it
 #   node-ctl undelay        stop netdelay (it accepts what it holds) and wait for it
-# The node's output goes to /data/node.log (the volume), appended across restarts.
+# The member's output goes to /data/node.log (the volume), appended across restarts.
 set -eu
 PIDFILE=/run/raftquake/node.pid
 DELAY_PID=/run/raftquake/netdelay.pid
@@ -68,9 +70,11 @@ start)
     # tmpfs (the harness mounts one), where that read costs ~2 us a call instead of
     # ~12 us on the image's overlay filesystem; runs without clock faults still pass
     # RAFTQUAKE_FAKETIME_NO_CACHE=0 (libfaketime then re-reads the file every 10 s).
-    LD_PRELOAD=$LIBFAKETIME FAKETIME_TIMESTAMP_FILE=$CONTROL \
+    preload=$LIBFAKETIME
+    [ "${RAFTQUAKE_FAKETIME:-1}" = 0 ] && preload=
+    LD_PRELOAD=$preload FAKETIME_TIMESTAMP_FILE=$CONTROL \
         FAKETIME_NO_CACHE=${RAFTQUAKE_FAKETIME_NO_CACHE:-1} \
-        nohup python3 -m raftnode "$@" >> /data/node.log 2>&1 < /dev/null &
+        nohup "$@" >> /data/node.log 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
     ;;
 kill)
@@ -124,7 +128,7 @@ undelay)
     rm -f "$DELAY_PID" "$DELAY_READY"
     ;;
 *)
-    echo "usage: node-ctl boot ARGS... | start ARGS... | kill | running | pause | resume | stopped | clock SPEC | delay QUEUE MS | undelay" >&2
+    echo "usage: node-ctl boot CMD... | start CMD... | kill | running | pause | resume | stopped | clock SPEC | delay QUEUE MS | undelay" >&2
     exit 2
     ;;
 esac

@@ -39,7 +39,26 @@ class Backend:
     cleanup: Callable[[], None] = field(default=lambda: None)  # after teardown
 
 
+def backend_problem(name: str, schedule: Schedule) -> str | None:
+    """Why `schedule` cannot run on backend `name` (a usage error, exit 2); None: it can.
+    The simulation steps raftnode's own core and `local` starts raftnode processes, so
+    another system under test runs on Docker only."""
+    from harness.systems import system_class
+
+    cls = system_class(schedule.system.name)
+    if name in ("sim", "local") and not cls.simulated:
+        return (
+            f"system {cls.name} runs on --backend docker only: the {name} backend runs "
+            "raftnode itself (the simulation steps raftnode's core; local starts raftnode "
+            "processes)"
+        )
+    return None
+
+
 def make_backend(name: str, schedule: Schedule) -> Backend:
+    why = backend_problem(name, schedule)
+    if why:
+        raise ValueError(why)
     if name == "docker":
         return docker_backend(schedule)
     if name == "sim":
@@ -54,24 +73,30 @@ def make_backend(name: str, schedule: Schedule) -> Backend:
 def docker_backend(schedule: Schedule) -> Backend:
     from harness.cluster.docker import DockerCluster, DockerConfig
     from harness.runner import docker_available
+    from harness.systems import make_system
 
     why = docker_available()
     if why:
         raise EnvironmentProblem(why)
+    system = make_system(schedule)
     config = DockerConfig(
         nodes=schedule.nodes,
-        read_mode=schedule.node.read_mode,
-        bugs=list(schedule.node.bugs),
+        system=system,
         # libfaketime re-reading its control file on every clock call costs node CPU:
         # only pay for it when the schedule moves clocks.
-        clock_faults="clock" in fault_families(schedule),
+        clock_faults="clock" in fault_families(schedule) and not system.refuses("clock"),
         signals=False,  # the runner handles signals: it must heal and collect first
     )
     try:
         cluster = DockerCluster(config)
     except Exception as exc:
         raise EnvironmentProblem(f"cannot use the Docker engine: {exc}") from exc
-    return Backend(cluster, asyncio.run, f"run: cluster up; workload for {schedule.time_limit:g} s")
+    return Backend(
+        cluster,
+        asyncio.run,
+        f"run: {system.describe()} up; workload for {schedule.time_limit:g} s",
+        details=lambda: {"system": system.describe()},
+    )
 
 
 def local_backend(schedule: Schedule) -> Backend:

@@ -34,10 +34,28 @@ REPO = Path(__file__).resolve().parent.parent
 NODE_REPO = "raftquake-node"
 BASE_REPO = "raftquake-base"
 REGISTRY_BASE = "python:3.11-slim"
+# The process supervisor and the packet delayer every system's image carries
+# (harness/cluster/docker.py drives the member through node-ctl), from this repository.
+TOOLS = ("docker/node-ctl.sh", "docker/netdelay.py")
 # What goes into the node image, relative to the repository root.
-NODE_SOURCES = ("docker/Dockerfile", "docker/node-ctl.sh", "docker/netdelay.py", "raftnode")
+NODE_SOURCES = ("docker/Dockerfile", *TOOLS, "raftnode")
 BASE_SCRIPT = "docker/build-base.sh"
 IMAGE_LABEL = "raftquake.image"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One system's image (harness/systems/): built on the shared base from `dockerfile`,
+    with `files` (relative to `root`: files or folders) and TOOLS as its build context,
+    tagged `<repo>:<hash of all of them and of the base script>`."""
+
+    repo: str
+    dockerfile: str  # relative to root
+    files: tuple[str, ...]
+    root: Path = REPO
+
+
+NODE_IMAGE = ImageSpec(NODE_REPO, "docker/Dockerfile", ("docker/Dockerfile", "raftnode"))
 
 
 class ImageError(RuntimeError):
@@ -66,39 +84,48 @@ def copy_sources(dst: Path, root: Path = REPO) -> Path:
     return dst
 
 
-def _source_files(root: Path) -> list[Path]:
-    files: list[Path] = []
-    for name in NODE_SOURCES:
-        p = root / name
+def _source_files(spec: ImageSpec, root: Path | None = None) -> list[tuple[str, Path]]:
+    """(name in the build context, file) for everything the image is built from. `root`
+    re-roots the whole context (a test's edited copy of the repository)."""
+    files: list[tuple[str, Path]] = []
+    wanted = [(name, (root or REPO) / name) for name in TOOLS]
+    wanted += [(name, (root or spec.root) / name) for name in spec.files]
+    for name, p in sorted(dict(wanted).items()):
         if p.is_dir():
             files += [
-                f
+                (str(Path(name) / f.relative_to(p)), f)
                 for f in sorted(p.rglob("*"))
                 if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc"
             ]
         elif p.is_file():
-            files.append(p)
+            files.append((name, p))
         else:
-            raise ImageError(f"{p}: missing; the node image needs it")
+            raise ImageError(f"{p}: missing; the {spec.repo} image needs it")
     return files
 
 
-def _hash_files(root: Path, files: list[Path]) -> str:
+def _hash_files(files: list[tuple[str, Path]]) -> str:
     h = hashlib.sha256()
-    for f in files:
-        h.update(str(f.relative_to(root)).encode() + b"\0")
+    for name, f in files:
+        h.update(name.encode() + b"\0")
         h.update(f.read_bytes() + b"\0")
     return h.hexdigest()[:12]
 
 
+def image_tag(spec: ImageSpec, root: Path | None = None) -> str:
+    """The tag of a system's image for its sources as they are now. The base script counts
+    too (hashed, not copied): a new offline base must make a new image."""
+    base = (BASE_SCRIPT, (root or REPO) / BASE_SCRIPT)
+    return f"{spec.repo}:{_hash_files([*_source_files(spec, root), base])}"
+
+
 def node_tag(root: Path = REPO) -> str:
-    """The tag of the node image for the sources as they are now. The base script
-    counts too (hashed, not copied): a new offline base must make a new node image."""
-    return f"{NODE_REPO}:{_hash_files(root, [*_source_files(root), root / BASE_SCRIPT])}"
+    """The tag of raftnode's image for the sources under `root`."""
+    return image_tag(NODE_IMAGE, root)
 
 
 def offline_base_tag(root: Path = REPO) -> str:
-    return f"{BASE_REPO}:bookworm-{_hash_files(root, [root / BASE_SCRIPT])}"
+    return f"{BASE_REPO}:bookworm-{_hash_files([(BASE_SCRIPT, root / BASE_SCRIPT)])}"
 
 
 def _client():
@@ -164,12 +191,12 @@ def _pull(client, ref: str) -> None:
         raise ImageError(f"cannot pull {ref}: {exc}") from exc
 
 
-def _context_tar(root: Path) -> io.BytesIO:
+def _context_tar(spec: ImageSpec, root: Path | None) -> io.BytesIO:
     """Only the files the Dockerfile uses: the repository holds .venv and results."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for f in _source_files(root):
-            info = tar.gettarinfo(str(f), arcname=str(f.relative_to(root)))
+        for name, f in _source_files(spec, root):
+            info = tar.gettarinfo(str(f), arcname=name)
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
             info.mtime = 0  # content, not timestamps, decides the cache
@@ -180,23 +207,25 @@ def _context_tar(root: Path) -> io.BytesIO:
 
 
 def build(
-    root: Path = REPO,
+    root: Path | None = None,
     base: str | None = None,
     pull: bool = False,
     force: bool = False,
     log: Callable[[str], None] = lambda _m: None,
     tag: str | None = None,
+    spec: ImageSpec = NODE_IMAGE,
 ) -> BuildResult:
-    """Builds the node image unless the one for the current sources exists.
-    `tag` overrides the content-hash tag (the benchmark builds beside the real one)."""
+    """Builds a system's image (raftnode's by default) unless the one for the current
+    sources exists. `root` re-roots the sources (a benchmark's edited copy); `tag`
+    overrides the content-hash tag (the benchmark builds beside the real one)."""
     t0 = time.monotonic()
     client = _client()
     custom = tag is not None
-    tag = tag or node_tag(root)
+    tag = tag or image_tag(spec, root)
     # One build at a time on this machine: a second caller (another test run, a
     # parallel worker) waits, then finds the image built instead of building it too.
     with _build_lock():
-        return _build_locked(client, root, base, pull, force, log, tag, custom, t0)
+        return _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0)
 
 
 @contextlib.contextmanager
@@ -212,19 +241,19 @@ def _build_lock():
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _build_locked(client, root, base, pull, force, log, tag, custom, t0) -> BuildResult:
+def _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0) -> BuildResult:
     if not force and _has_image(client, tag):
         image = client.images.get(tag)
         return BuildResult(
             tag, image.labels.get("raftquake.base", "?"), False, False, time.monotonic() - t0
         )
-    base_image, built_base = choose_base(client, root, base, pull, log)
+    base_image, built_base = choose_base(client, root or REPO, base, pull, log)
     log(f"building {tag} on {base_image}")
     try:
         client.images.build(
-            fileobj=_context_tar(root),
+            fileobj=_context_tar(spec, root),
             custom_context=True,
-            dockerfile="docker/Dockerfile",
+            dockerfile=spec.dockerfile,
             buildargs={"BASE": base_image},
             tag=tag,  # labels come from the Dockerfile: build-time ones add uncached steps
             rm=True,
@@ -233,8 +262,8 @@ def _build_locked(client, root, base, pull, force, log, tag, custom, t0) -> Buil
     except Exception as exc:
         raise ImageError(f"building {tag} failed: {exc}") from exc
     if not custom:  # `latest` follows the newest build, for docker/compose.yaml and hand use
-        client.images.get(tag).tag(NODE_REPO, "latest")
-        _prune_old_node_images(client, keep=tag)
+        client.images.get(tag).tag(spec.repo, "latest")
+        _prune_old_images(client, spec.repo, keep=tag)
     return BuildResult(tag, base_image, built_base, True, time.monotonic() - t0)
 
 
@@ -252,17 +281,17 @@ def _prune_old_bases(client, keep: str) -> None:
                     pass
 
 
-def _prune_old_node_images(client, keep: str) -> None:
-    """Each edit of raftnode/ makes a new node image; drop the older ones that no
+def _prune_old_images(client, repo: str, keep: str) -> None:
+    """Each edit of a system's sources makes a new image; drop the older ones that no
     container uses (the engine refuses those in use, and we leave them)."""
     import docker.errors
 
     keep_id = client.images.get(keep).id
-    for img in client.images.list(name=NODE_REPO):
-        if img.id == keep_id or img.labels.get(IMAGE_LABEL) != "node":
+    for img in client.images.list(name=repo):
+        if img.id == keep_id or not img.labels.get(IMAGE_LABEL):
             continue
         for t in img.tags:
-            if t.startswith(f"{NODE_REPO}:bench-"):
+            if t.startswith(f"{repo}:bench-"):
                 continue
             try:
                 client.images.remove(t, noprune=False)
@@ -270,8 +299,9 @@ def _prune_old_node_images(client, keep: str) -> None:
                 pass  # in use by a container of a running run
 
 
-def ensure(log: Callable[[str], None] = lambda _m: None) -> str:
-    """The node image tag for the current sources, built if missing."""
-    if os.environ.get("RAFTQUAKE_IMAGE"):
+def ensure(log: Callable[[str], None] = lambda _m: None, spec: ImageSpec = NODE_IMAGE) -> str:
+    """A system's image tag (raftnode's by default) for the current sources, built if
+    missing. RAFTQUAKE_IMAGE names raftnode's image instead."""
+    if spec is NODE_IMAGE and os.environ.get("RAFTQUAKE_IMAGE"):
         return os.environ["RAFTQUAKE_IMAGE"]
-    return build(log=log).tag
+    return build(log=log, spec=spec).tag

@@ -41,6 +41,15 @@ class ScheduleError(ValueError):
 
 
 @dataclass(frozen=True)
+class SystemSpec:
+    """The system under test (harness/systems/): a built-in name, `module:Class`, or
+    `/abs/path/file.py:Class` (made absolute on load), and its options as written."""
+
+    name: str = "raftnode"
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class NodeOptions:
     read_mode: str = "read-index"
     bugs: tuple[str, ...] = ()
@@ -110,6 +119,7 @@ class Schedule:
     nodes: int = 5
     time_limit: float = 60.0
     seed: int | None = None
+    system: SystemSpec = SystemSpec()
     node: NodeOptions = NodeOptions()
     workload: WorkloadSpec = WorkloadSpec()
     nemesis: tuple[FaultSpec | PackageSpec, ...] = ()
@@ -225,6 +235,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         "nodes",
         "time-limit",
         "seed",
+        "system",
         "node",
         "workload",
         "nemesis",
@@ -243,7 +254,14 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     if seed is not None:
         r.number(seed, ("seed",), integer=True)
 
+    system = _parse_system(r, data.get("system", "raftnode"), source)
     node = _parse_node(r, data.get("node", {}))
+    if system.name != "raftnode" and data.get("node"):
+        raise r.error(
+            ("node",),
+            f"node: holds raftnode's options (read-mode, bugs); {system.name} takes its own "
+            f"in the long form, system: {{name: {system.name}, OPTION: VALUE}}",
+        )
     workload = _parse_workload(r, data.get("workload", {}))
     names = [f"n{i}" for i in range(1, nodes + 1)]
     raw_nemesis = data.get("nemesis") or []
@@ -263,6 +281,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         nodes=nodes,
         time_limit=time_limit,
         seed=seed,
+        system=system,
         node=node,
         workload=workload,
         nemesis=nemesis,
@@ -270,6 +289,37 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         checkers=tuple(checkers),
         source=source,
     )
+
+
+def _parse_system(r: _Reader, raw: Any, source: str) -> SystemSpec:
+    """`system: NAME` or `system: {name: NAME, OPTION: VALUE, ...}`, checked against the
+    system's own OPTIONS (harness/systems/)."""
+    from harness.systems import OptionError, SystemNotFound, system_class
+
+    p = ("system",)
+    options = {}
+    if isinstance(raw, dict):
+        if not isinstance(raw.get("name"), str):
+            raise r.error(p, "system: in the long form needs name: (raftnode, etcd, module:Class)")
+        options = {k: v for k, v in raw.items() if k != "name"}
+        name = raw["name"]
+    elif isinstance(raw, str):
+        name = raw
+    else:
+        raise r.error(p, f"system must be a name or a mapping with name:, got {_kind(raw)}")
+    module, _, attr = name.rpartition(":")
+    if module.endswith(".py") and not Path(module).is_absolute():
+        # Relative to the schedule's folder, and kept absolute so that the copy of the
+        # schedule in the results folder still finds it.
+        name = f"{(Path(source).parent / module).resolve()}:{attr}"
+    try:
+        cls = system_class(name)
+        cls.validate(options)
+    except SystemNotFound as exc:
+        raise r.error((*p, "name") if isinstance(raw, dict) else p, str(exc)) from None
+    except OptionError as exc:
+        raise r.error((*p, exc.option), str(exc)) from None
+    return SystemSpec(name, tuple(options.items()))
 
 
 def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
@@ -499,7 +549,17 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
         "nodes": schedule.nodes,
         "time-limit": schedule.time_limit,
         "seed": schedule.seed,
-        "node": {"read-mode": schedule.node.read_mode, "bugs": list(schedule.node.bugs)},
+        "system": (
+            {"name": schedule.system.name, **dict(schedule.system.options)}
+            if schedule.system.options
+            else schedule.system.name
+        ),
+        # raftnode's options; another system's are in `system`.
+        **(
+            {"node": {"read-mode": schedule.node.read_mode, "bugs": list(schedule.node.bugs)}}
+            if schedule.system.name == "raftnode"
+            else {}
+        ),
         "workload": {
             "name": w.name,
             "keys": w.keys,

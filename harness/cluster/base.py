@@ -97,9 +97,10 @@ class Cluster(abc.ABC):
     # ---- what the run driver uses (harness/driver.py) ------------------------------
 
     def open_client(self, timeout: float, **options: Any) -> Client:
-        """A client process of the system under test (raftnode.client.Client; `options`
-        are its keyword arguments: client_id, rng, home, spread, attempt_timeout), over
-        TCP to `addrs()` unless the backend carries requests itself (the simulation)."""
+        """A client process of the system under test (raftnode.client.Client, or the
+        system's own client with the same methods; `options`: client_id, rng, home,
+        spread, attempt_timeout), over TCP to `addrs()` unless the backend carries requests
+        itself (the simulation)."""
         return Client(self.addrs(), timeout=timeout, **options)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
@@ -109,6 +110,11 @@ class Cluster(abc.ABC):
         return await asyncio.to_thread(fn, *args)
 
     # ---- fault primitives ----------------------------------------------------------
+
+    def refuses(self, family: str) -> str | None:
+        """Why faults of `family` cannot be applied to the system under test (a Go
+        program's clock, say); None when they can. Checked before each fault starts."""
+        return None
 
     def each(self, fn: Callable[[str], object], nodes: list[str]) -> None:
         """fn(node) for every node, raising the first error. In order here; a backend

@@ -1,5 +1,9 @@
 """The Docker backend: one network, N containers, one volume per node, per run.
 
+What runs in the containers is the run's system under test (harness/systems/: raftnode by
+default, etcd, or a user's own): its image, its members' command lines, its status probe,
+its client and what is collected all come from the System; nothing here knows raftnode.
+
 Why the node is a supervised process inside an idle container (and not the
 container's main process): a crash is then `SIGKILL` of the node process and a
 restart is `node-ctl start` in the same container, so the node keeps its address,
@@ -22,12 +26,10 @@ label, and `raftquake clean` removes every run's leftovers the same way.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import io
 import ipaddress
-import json
 import os
 import signal
 import tarfile
@@ -43,9 +45,9 @@ from typing import Any
 
 from harness.cluster.base import Cluster, ClusterError, Unsupported
 from harness.cluster.cleanup import RUN_LABEL, clean, leftovers
+from harness.systems.base import System
 
 SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
-NODE_PORT = 7000
 DATA = "/data"
 CHAIN = "RAFTQUAKE"  # partitions: rules in this chain, jumped to from INPUT (node-ctl boot)
 PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss and delay fallback when netem is missing
@@ -75,8 +77,10 @@ atexit.register(_teardown_all)
 @dataclass
 class DockerConfig:
     nodes: int = 5
-    image: str | None = None  # None: the image for the current raftnode/, built if missing
+    image: str | None = None  # None: the system's image for its current sources, built if missing
     run_id: str | None = None
+    # The system under test; None: raftnode with the three options below.
+    system: System | None = None
     read_mode: str = "read-index"
     bugs: list[str] = field(default_factory=list)
     node_args: list[str] = field(default_factory=list)  # extra `python -m raftnode` options
@@ -100,6 +104,14 @@ class DockerCluster(Cluster):
         if not 1 <= self.config.nodes <= 200:  # addresses .11 .. .210 of one /24
             raise ClusterError(f"a cluster has 1 to 200 nodes, not {self.config.nodes}")
         self.client = client or docker.from_env()
+        if self.config.system is None:
+            from harness.systems.raftnode import RaftnodeSystem
+
+            self.system: System = RaftnodeSystem(
+                self.config.read_mode, self.config.bugs, self.config.node_args
+            )
+        else:
+            self.system = self.config.system
         self.run_id = self.config.run_id or new_run_id()
         self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
         self.ips: dict[str, str] = {}
@@ -122,20 +134,17 @@ class DockerCluster(Cluster):
         return f"raftquake-{self.run_id}-{node}"
 
     def addrs(self) -> dict[str, str]:
-        return {n: f"{self.ips[n]}:{NODE_PORT}" for n in self.nodes}
+        return {n: f"{self.ips[n]}:{self.system.client_port}" for n in self.nodes}
 
-    def node_args(self, node: str) -> list[str]:
-        peers = ",".join(f"{n}={a}" for n, a in self.addrs().items())
-        args = [
-            "--id", node,
-            "--listen", self.addrs()[node],
-            "--peers", peers,
-            "--data-dir", f"{DATA}/node",
-            "--read-mode", self.config.read_mode,
-        ]  # fmt: skip
-        for bug in self.config.bugs:
-            args += ["--bug", bug]
-        return args + list(self.config.node_args)
+    def command(self, node: str) -> list[str]:
+        """The member's command line, as its system gives it."""
+        return self.system.command(node, {n: self.ips[n] for n in self.nodes})
+
+    def open_client(self, timeout: float, **options: Any):
+        return self.system.open_client(self.addrs(), timeout, **options)
+
+    def refuses(self, family: str) -> str | None:
+        return self.system.refuses(family)
 
     # ---- life cycle ------------------------------------------------------------------
 
@@ -146,7 +155,7 @@ class DockerCluster(Cluster):
             _live.add(self)
         self._install_signal_handlers()
         try:
-            tag = self.config.image or image.ensure()
+            tag = self.config.image or image.ensure(spec=self.system.image())
             self._create_network()
             # In parallel: each node's container start is mostly waiting on the engine.
             with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
@@ -206,7 +215,7 @@ class DockerCluster(Cluster):
                 tag,
                 name=self.name(node),
                 hostname=node,
-                command=["node-ctl", "boot", *self.node_args(node)],
+                command=["node-ctl", "boot", *self.command(node)],
                 environment=self._node_env(),
                 labels={**self.labels, "raftquake.node": node},
                 host_config=host_config,
@@ -337,7 +346,7 @@ class DockerCluster(Cluster):
     # ---- observation -----------------------------------------------------------------
 
     def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
-        return _status(self.addrs()[node], timeout)
+        return self.statuses(timeout, [node])[node]
 
     def statuses(
         self, timeout: float = 1.0, nodes: list[str] | None = None
@@ -345,7 +354,7 @@ class DockerCluster(Cluster):
         """All at once: a paused or cut-off node costs one timeout, not one each."""
         nodes = list(self.nodes if nodes is None else nodes)
         addrs = self.addrs()
-        return dict(zip(nodes, _statuses([addrs[n] for n in nodes], timeout), strict=True))
+        return self.system.statuses({n: addrs[n] for n in nodes}, timeout)
 
     def clock_reading(self, node: str) -> dict[str, float]:
         """Reads the clock inside the container two ways: with libfaketime preloaded
@@ -418,10 +427,13 @@ class DockerCluster(Cluster):
         self._exec(node, ["node-ctl", "kill"])
 
     def restart(self, node: str) -> None:
-        self._exec(node, ["node-ctl", "start", *self.node_args(node)], env=self._node_env())
+        self._exec(node, ["node-ctl", "start", *self.command(node)], env=self._node_env())
 
     def _node_env(self) -> dict[str, str]:
-        return {"RAFTQUAKE_FAKETIME_NO_CACHE": "1" if self.config.clock_faults else "0"}
+        return {
+            "RAFTQUAKE_FAKETIME_NO_CACHE": "1" if self.config.clock_faults else "0",
+            **self.system.environment(),
+        }
 
     def pause(self, node: str) -> None:
         # SIGSTOP of the node process, as Jepsen pauses, rather than `docker pause`: a
@@ -441,6 +453,9 @@ class DockerCluster(Cluster):
         self.clock_offsets[node] = offset_s
 
     def _need_clock(self) -> None:
+        why = self.system.refuses("clock")
+        if why:
+            raise Unsupported(why)
         if not self.config.clock_faults:
             raise Unsupported(
                 "clock faults need the cluster started with DockerConfig(clock_faults=True): "
@@ -512,30 +527,37 @@ class DockerCluster(Cluster):
     # ---- collection ------------------------------------------------------------------
 
     def collect(self, dest: str | Path) -> None:
-        """Each node's data directory (node.log, events.jsonl, WAL) into dest/nodes/<id>/
-        as DESIGN lays it out, node-ctl's console output (every start, and what the
-        process printed) as console.log, and its committed log, as the node reports
-        it, into log.jsonl (one committed entry a line, in index order), the same
-        layout the simulated backend writes."""
+        """For each node, into dest/nodes/<id>/ as DESIGN lays it out: node-ctl's console
+        output (every start, and what the member printed) as console.log, the files its
+        system keeps (raftnode: its data directory: node.log, events.jsonl, WAL), then
+        what the system derives from them (raftnode: its committed log as log.jsonl, as
+        the node reports it; etcd: events.jsonl from its own log), the same layout the
+        simulated backend writes."""
         dest = Path(dest)
         for node in self.nodes:
             out = dest / "nodes" / node
             out.mkdir(parents=True, exist_ok=True)
             try:
-                for src, rename in ((f"{DATA}/node/.", None), (f"{DATA}/node.log", "console.log")):
-                    stream, _ = self.containers[node].get_archive(src)
-                    buf = io.BytesIO(b"".join(stream))
-                    with tarfile.open(fileobj=buf) as tar:
-                        if rename:
-                            member = tar.getmembers()[0]
-                            (out / rename).write_bytes(tar.extractfile(member).read())
-                        else:
-                            tar.extractall(out, filter="data")
+                self._copy_out(node, f"{DATA}/node.log", out, rename="console.log")
+                for src in self.system.kept_files:
+                    self._copy_out(node, src, out)
             except Exception as exc:  # a collection error must not hide the run's result
                 (out / "collect-error.txt").write_text(f"{exc}\n")
-            log = _committed_log(self.addrs()[node])
-            if log is not None:
-                (out / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+            try:
+                self.system.collect(node, out, self.addrs()[node])
+            except Exception as exc:
+                with open(out / "collect-error.txt", "a") as fh:
+                    fh.write(f"{self.system.name} collect: {exc}\n")
+
+    def _copy_out(self, node: str, src: str, out: Path, rename: str | None = None) -> None:
+        stream, _ = self.containers[node].get_archive(src)
+        buf = io.BytesIO(b"".join(stream))
+        with tarfile.open(fileobj=buf) as tar:
+            if rename:
+                member = tar.getmembers()[0]
+                (out / rename).write_bytes(tar.extractfile(member).read())
+            else:
+                tar.extractall(out, filter="data")
 
 
 def _host(subnet: str, n: int) -> str:
@@ -544,44 +566,6 @@ def _host(subnet: str, n: int) -> str:
 
 def _faketime_spec(offset_s: float) -> str:
     return f"{offset_s:+.3f}s"
-
-
-def _ask(
-    addrs: list[str], request: str, timeout: float, connect_timeout: float | None = None
-) -> list[Any]:
-    """Ask each node, in parallel, for its `status` or its committed `log`; None for a
-    node that does not answer."""
-    from raftnode.client import Client
-
-    async def one(addr: str):
-        client = Client([addr], timeout=timeout, connect_timeout=connect_timeout or timeout)
-        try:
-            if request == "status":
-                res = await client.status(addr)
-            else:
-                res = await client.committed_log(addr)
-        except OSError:
-            return None
-        finally:
-            await client.close()
-        return res.value if res.ok else None
-
-    async def go():
-        return await asyncio.gather(*(one(a) for a in addrs))
-
-    return list(asyncio.run(go()))
-
-
-def _status(addr: str, timeout: float) -> dict[str, Any] | None:
-    return _ask([addr], "status", timeout)[0]
-
-
-def _statuses(addrs: list[str], timeout: float) -> list[dict[str, Any] | None]:
-    return _ask(addrs, "status", timeout)
-
-
-def _committed_log(addr: str, timeout: float = 3.0) -> list | None:
-    return _ask([addr], "log", timeout, connect_timeout=1.0)[0]
 
 
 def docker_available() -> tuple[bool, str]:

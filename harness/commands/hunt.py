@@ -45,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         print(f"raftquake hunt: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from harness.backends import backend_problem
+
+    if backend_problem("sim", schedule):  # the hunt explores on the simulation
+        print(f"raftquake hunt: {backend_problem('sim', schedule)}", file=sys.stderr)
+        return EXIT_USAGE
     why = docker_available() if args.replay == "docker" else None
     if why:
         print(f"raftquake hunt: --replay docker: {why}", file=sys.stderr)

@@ -38,10 +38,18 @@ def run(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         print(f"raftquake run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from harness.backends import backend_problem
+
     backend = args.backend
+    if backend is not None and backend_problem(backend, schedule):
+        print(f"raftquake run: {backend_problem(backend, schedule)}", file=sys.stderr)
+        return EXIT_USAGE
     if backend is None:
         why = docker_available()
         backend = "sim" if why else "docker"
+        if why and backend_problem("sim", schedule):
+            print(f"raftquake run: {why}; and {backend_problem('sim', schedule)}", file=sys.stderr)
+            return EXIT_ENV
         if why:
             print(f"raftquake run: {why}; falling back to --backend sim", file=sys.stderr)
     elif backend == "docker":

@@ -77,6 +77,11 @@ class Fault:
     def start(self) -> dict[str, Any]:
         if self.active:
             raise FaultError(f"{self.name} is already active")
+        why = self.cluster.refuses(self.name) if self.cluster is not None else None
+        if why:  # the system under test cannot take it: a fault problem, never faked
+            from harness.cluster.base import Unsupported
+
+            raise Unsupported(why)
         self.applied = self._start()
         self.active = True
         return self.applied

@@ -1,0 +1,110 @@
+"""etcd 3.4 (Debian's etcd-server) as a system under test.
+
+- Image: docker/etcd.Dockerfile on the shared base (the offline base carries
+  etcd-server; a registry base installs it from Debian), with node-ctl and netdelay.
+- Members: `etcd` with a static initial cluster; a killed member restarts on its data
+  directory (etcd then ignores the initial-cluster flags, as it should).
+- Client: harness/systems/etcd_client.py, the v3 JSON gateway over httpx. Option
+  `reads: linearizable | serializable`: a serializable read is answered from the member's
+  own state without a quorum round, so stale reads are etcd's documented behaviour there.
+- Faults: partition, kill, pause and packet act on the container and the process, as for
+  any system. Clock faults are refused: libfaketime works by preloading into libc's clock
+  calls, and Go reads the clock through the vDSO and raw system calls, so it would be a
+  fault that does nothing while the report said it happened.
+- Election safety: etcd's own log (zap JSON) says when a member becomes leader, follower
+  or candidate and in which term (harness/systems/etcd_log.py turns it into
+  events.jsonl). etcd does not expose its committed log, so log-agreement has nothing to
+  read: etcd's shipped schedules do not ask for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.image import ImageSpec
+from harness.systems.base import DATA_DIR, System
+
+CLIENT_PORT = 2379
+PEER_PORT = 2380
+IMAGE = ImageSpec("raftquake-etcd", "docker/etcd.Dockerfile", ("docker/etcd.Dockerfile",))
+
+
+class EtcdSystem(System):
+    name = "etcd"
+    OPTIONS: ClassVar[dict[str, tuple | type]] = {"reads": ("linearizable", "serializable")}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"reads": "linearizable"}
+    client_port = CLIENT_PORT
+
+    def image(self) -> ImageSpec:
+        return IMAGE
+
+    def command(self, node: str, ips: dict[str, str]) -> list[str]:
+        me = ips[node]
+        cluster = ",".join(f"{n}=http://{ip}:{PEER_PORT}" for n, ip in ips.items())
+        return [
+            "etcd",
+            "--name", node,
+            "--data-dir", DATA_DIR,
+            "--listen-client-urls", f"http://{me}:{CLIENT_PORT}",
+            "--advertise-client-urls", f"http://{me}:{CLIENT_PORT}",
+            "--listen-peer-urls", f"http://{me}:{PEER_PORT}",
+            "--initial-advertise-peer-urls", f"http://{me}:{PEER_PORT}",
+            "--initial-cluster", cluster,
+            "--initial-cluster-state", "new",
+            "--initial-cluster-token", "raftquake",
+            # JSON lines: what etcd_log.py reads for election safety.
+            "--logger", "zap",
+            "--log-outputs", "stderr",
+        ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        return {"RAFTQUAKE_FAKETIME": "0"}  # see refuses(): nothing to preload for
+
+    def refuses(self, family: str) -> str | None:
+        if family == "clock":
+            return (
+                "etcd is a Go program: libfaketime only reaches clocks read through libc, "
+                "and Go reads time through the vDSO, so a clock fault would not move "
+                "etcd's clock; refused rather than faked"
+            )
+        return None
+
+    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+        from harness.systems.etcd_client import EtcdClient
+
+        return EtcdClient(
+            addrs,
+            timeout=timeout,
+            serializable=self.options["reads"] == "serializable",
+            **options,
+        )
+
+    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
+        from harness.systems.etcd_client import EtcdClient
+
+        async def one(addr: str) -> dict[str, Any] | None:
+            client = EtcdClient(addrs, timeout=timeout)
+            try:
+                res = await client.status(addr)
+            finally:
+                await client.close()
+            return res.value if res.ok else None
+
+        async def every() -> list[dict[str, Any] | None]:
+            return await asyncio.gather(*(one(addrs[n]) for n in addrs))
+
+        return dict(zip(addrs, asyncio.run(every()), strict=True))
+
+    def collect(self, node: str, out: Path, addr: str) -> None:
+        from harness.systems.etcd_log import events_from_log
+
+        console = out / "console.log"
+        if not console.is_file():
+            return
+        import json
+
+        lines = console.read_text(errors="replace").splitlines()
+        events = events_from_log(lines, node, None)
+        (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
