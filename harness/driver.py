@@ -23,7 +23,7 @@ from harness.cluster.base import Cluster
 from harness.nemesis import Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
 from harness.schedule import PlannedFault, Schedule, fault_plan
-from raftnode.client import OK, UNKNOWN, Client
+from harness.systems.base import OK, UNKNOWN
 from workloads import WORKLOADS, Operation, Slot
 
 FINAL_READ_ATTEMPTS = 5
@@ -83,7 +83,7 @@ class Driver:
 
     # ---- clients ---------------------------------------------------------------------
 
-    def new_client(self, slot: int | None = None) -> Client:
+    def new_client(self, slot: int | None = None) -> Any:
         """A client for a workload slot, bound as the workload says; without a slot (the
         final reads), one that follows the leader."""
         n = next(self.client_ids)
@@ -100,7 +100,7 @@ class Driver:
             options["spread"] = True
         return self.cluster.open_client(w.timeout, **options)
 
-    async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:
+    async def perform(self, process: int, client: Any, op: Operation) -> tuple[str, Any, int]:
         """Invoke, call, complete. Returns (history type, value seen, the process to use
         next: a process whose operation ended `info` invokes nothing more, per DESIGN)."""
         self.recorder.invoke(process, op.f, op.value, key=op.key)

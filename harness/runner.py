@@ -62,6 +62,11 @@ def run_schedule(
     time_limit: float | None = None,
     say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> RunOutcome:
+    from harness.backends import backend_problem
+
+    why = backend_problem(backend, schedule)
+    if why:  # before any run folder: a usage error, not a run
+        raise ValueError(why)
     schedule = with_seed(schedule, seed)
     if time_limit is not None:
         schedule = replace(schedule, time_limit=time_limit)

@@ -1,4 +1,5 @@
-"""`raftquake image build`: the node image, built only when raftnode/ changed."""
+"""`raftquake image build [--system NAME]`: a system's image (raftnode's by default),
+built only when its sources changed."""
 
 from __future__ import annotations
 
@@ -22,18 +23,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pull the registry base when it is not present (needs a registry)",
     )
     b.add_argument("--force", action="store_true", help="rebuild the node layer even if up to date")
-    sub.add_parser("tag", help="print the node image tag for the current sources")
+    t = sub.add_parser("tag", help="print the image tag for the current sources")
+    for p in (b, t):
+        p.add_argument(
+            "--system",
+            default="raftnode",
+            metavar="NAME",
+            help="whose image: raftnode (default), etcd, or module:Class / file.py:Class",
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     from harness import image
-    from harness.exit_codes import EXIT_ENV, EXIT_OK
+    from harness.exit_codes import EXIT_ENV, EXIT_OK, EXIT_USAGE
+    from harness.systems import SystemNotFound, system_class
+    from harness.systems.raftnode import RaftnodeSystem
 
+    try:
+        cls = system_class(args.system)
+    except SystemNotFound as exc:
+        print(f"raftquake image: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    spec = (RaftnodeSystem() if cls is RaftnodeSystem else cls()).image()
     if args.action == "tag":
-        print(image.node_tag())
+        print(image.image_tag(spec))
         return EXIT_OK
     try:
         result = image.build(
+            spec=spec,
             base=args.base,
             pull=args.pull,
             force=args.force,

@@ -29,7 +29,15 @@ import abc
 from pathlib import Path
 from typing import Any, ClassVar
 
+# What every system's client gives back: one Result per operation, its outcome ok, fail
+# (certainly did not happen) or unknown (may have happened): the history's ok/fail/info.
+# raftnode's client defines them (the node's package needs nothing outside itself).
+from raftnode.client import FAIL, OK, UNKNOWN, Result
+
 DATA_DIR = "/data/node"  # the member's data, on the node's volume
+
+
+__all__ = ["DATA_DIR", "FAIL", "OK", "UNKNOWN", "OptionError", "Result", "System"]
 
 
 class OptionError(ValueError):
@@ -77,6 +85,12 @@ class System(abc.ABC):
         opts = {k: v for k, v in self.options.items() if v != self.DEFAULTS.get(k)}
         said = ", ".join(f"{k}: {v}" for k, v in opts.items())
         return f"{self.name} ({said})" if said else self.name
+
+    def expected_findings(self) -> tuple[str, ...]:
+        """The checkers that should find a run of the system as configured invalid: a
+        planted bug's, or a documented weak mode's (etcd's serializable reads); empty:
+        its runs should be valid. The pytest plugin holds a schedule to it."""
+        return ()
 
     # ---- Jepsen's DB --------------------------------------------------------------------
 

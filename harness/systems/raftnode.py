@@ -38,6 +38,11 @@ class RaftnodeSystem(System):
         bugs = f", bugs: {', '.join(self.bugs)}" if self.bugs else ""
         return f"raftnode (read-mode: {self.read_mode}{bugs})"
 
+    def expected_findings(self) -> tuple[str, ...]:
+        from raftnode.bugs import catchers
+
+        return catchers(self.bugs)
+
     def image(self):
         from harness.image import NODE_IMAGE
 

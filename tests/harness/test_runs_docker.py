@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import assert_caught, assert_valid, caught_by
+from harness.pytest_plugin import assert_caught, assert_valid, caught_by, schedule_catchers
 from harness.schedule import NodeOptions, load_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,10 +49,19 @@ def engine():
 CORRECT_LIMIT = 12.0
 
 
-@pytest.mark.parametrize("path", sorted(SCHEDULES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_correct_node_passes_every_shipped_schedule_on_docker(engine, chaos_run, path):
+def _correct(path: Path):
     s = load_schedule(path)
-    s = dataclasses.replace(s, node=NodeOptions(s.node.read_mode, ()))
+    return dataclasses.replace(s, node=NodeOptions(s.node.read_mode, ()))
+
+
+# Every shipped schedule of a system that should pass once planted bugs are removed (not
+# etcd-serializable: a weak mode, expected to be caught; tests/chaos/test_etcd.py).
+CORRECT = [p for p in sorted(SCHEDULES.glob("*.yaml")) if not schedule_catchers(_correct(p))]
+
+
+@pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
+def test_correct_node_passes_every_shipped_schedule_on_docker(engine, chaos_run, path):
+    s = _correct(path)
     outcome = chaos_run(s, seed=1, time_limit=CORRECT_LIMIT, backend="docker")
     assert outcome.results["status"] == "complete"
     assert outcome.results["faults"], f"no fault was applied in {CORRECT_LIMIT:g} s"

@@ -1,0 +1,107 @@
+"""The system under test as a plug-in (harness/systems/): how a schedule names it, what is
+checked before a run, and what each built-in system declares. No Docker needed here; the
+real clusters are tests/chaos/test_etcd.py's and tests/examples/'s."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.backends import backend_problem
+from harness.pytest_plugin import schedule_catchers
+from harness.schedule import ScheduleError, dump_schedule, load_schedule, parse_schedule
+from harness.systems import make_system, system_class
+from harness.systems.etcd import EtcdSystem
+from harness.systems.raftnode import RaftnodeSystem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_raftnode_is_the_default_and_takes_its_options_from_node():
+    s = parse_schedule("name: x\nnode: {read-mode: lease, bugs: [stale-read]}\n")
+    assert s.system.name == "raftnode"
+    system = make_system(s)
+    assert isinstance(system, RaftnodeSystem)
+    cmd = system.command("n2", {"n1": "10.0.0.1", "n2": "10.0.0.2"})
+    assert cmd[:3] == ["python3", "-m", "raftnode"]
+    assert "--bug" in cmd and "stale-read" in cmd and "lease" in cmd
+    assert "n1=10.0.0.1:7000,n2=10.0.0.2:7000" in cmd
+
+
+def test_short_and_long_forms_name_etcd_and_its_options():
+    short = parse_schedule("name: x\nsystem: etcd\n")
+    long = parse_schedule("name: x\nsystem: {name: etcd, reads: serializable}\n")
+    assert isinstance(make_system(short), EtcdSystem)
+    assert make_system(short).options == {"reads": "linearizable"}
+    assert make_system(long).options == {"reads": "serializable"}
+    # The results folder's copy of the schedule replays the same system.
+    for s in (short, long):
+        assert parse_schedule(dump_schedule(s)).system == s.system
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("name: x\nsystem: cassandra\n", 2, "unknown system 'cassandra'"),
+        ("name: x\nsystem:\n  name: etcd\n  reads: sometimes\n", 4, "expected one of"),
+        ("name: x\nsystem:\n  name: etcd\n  colour: red\n", 4, "no option 'colour'"),
+        ("name: x\nsystem: {reads: serializable}\n", 2, "needs name:"),
+        ("name: x\nsystem: etcd\nnode:\n  bugs: [stale-read]\n", 3, "raftnode's options"),
+        ("name: x\nsystem: nosuch.module:Thing\n", 2, "cannot import nosuch.module"),
+        ("name: x\nsystem: harness.schedule:Schedule\n", 2, "no System subclass"),
+    ],
+)
+def test_bad_system_entries_name_the_line(text, line, words):
+    with pytest.raises(ScheduleError) as err:
+        parse_schedule(text, "s.yaml")
+    assert err.value.line == line and words in str(err.value)
+
+
+def test_a_system_in_a_file_is_found_from_the_schedules_folder(tmp_path):
+    (tmp_path / "mine.py").write_text((ROOT / "tests" / "examples" / "tinykv.py").read_text())
+    (tmp_path / "s.yaml").write_text("name: x\nsystem: mine.py:TinyKV\nnodes: 1\n")
+    s = load_schedule(tmp_path / "s.yaml")
+    # Kept absolute, so the copy in the results folder still finds it.
+    assert s.system.name == f"{tmp_path / 'mine.py'}:TinyKV"
+    assert system_class(s.system.name).name == "tinykv"
+
+
+def test_etcd_refuses_clock_faults_and_says_why():
+    etcd = EtcdSystem()
+    assert etcd.refuses("partition") is None and etcd.refuses("kill") is None
+    assert "libfaketime" in etcd.refuses("clock") and "Go" in etcd.refuses("clock")
+    cmd = etcd.command("n1", {"n1": "10.0.0.1", "n2": "10.0.0.2"})
+    assert cmd[0] == "etcd" and "n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380" in cmd
+    assert "zap" in cmd  # etcd_log.py reads its JSON lines
+
+
+def test_what_should_catch_a_schedule_comes_from_its_system():
+    assert schedule_catchers(load_schedule(ROOT / "schedules" / "etcd.yaml")) == ()
+    serial = load_schedule(ROOT / "schedules" / "etcd-serializable.yaml")
+    assert schedule_catchers(serial) == ("linearizable",)
+    assert "linearizable" in schedule_catchers(
+        load_schedule(ROOT / "schedules/bug-stale-read.yaml")
+    )
+
+
+def test_other_systems_run_on_docker_only():
+    etcd = load_schedule(ROOT / "schedules" / "etcd.yaml")
+    assert backend_problem("docker", etcd) is None
+    for backend in ("sim", "local"):
+        assert "docker only" in backend_problem(backend, etcd)
+    assert backend_problem("sim", load_schedule(ROOT / "schedules" / "default.yaml")) is None
+
+
+@pytest.mark.parametrize("command", ["run", "hunt"])
+def test_etcd_on_the_simulation_is_a_usage_error(command, tmp_path):
+    args = [sys.executable, "-m", "harness.cli", command, str(ROOT / "schedules" / "etcd.yaml")]
+    args += ["--backend", "sim"] if command == "run" else ["--runs", "1"]
+    proc = subprocess.run(
+        [*args, "--store", str(tmp_path)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "etcd runs on --backend docker only" in proc.stderr
+    assert not any(tmp_path.iterdir())  # no run folder for a run that cannot happen
