@@ -6,7 +6,10 @@ exception, or stops itself on an error it cannot survive (a failed WAL write), i
 whatever the other checkers say: it may have taken acknowledged state with it, and it
 hides what it would have done next. The node writes both to its log: a Python
 traceback, or a CRITICAL line. This checker reads nodes/<id>/node.log of a run folder
-(the simulation writes its nodes' errors there in the same shape) and names each.
+(the simulation writes its nodes' errors there in the same shape) and names each. For a
+system without one (etcd) it reads the member's console.log, where a Go program dies
+with "panic: ..." or "fatal error: ..." and a zap logger writes "level": "fatal" or
+"panic" before exiting.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from checkers.protocol import RunFiles, Verdict
 
 TRACEBACK = "Traceback (most recent call last):"
+GO_DEATH = ("panic: ", "fatal error: ")  # the Go runtime's last words
+ZAP_DEATH = ('"level":"fatal"', '"level":"panic"', '"level":"dpanic"')
 MAX_SHOWN = 20
 
 
@@ -32,8 +37,8 @@ def find_crashes(log: Path) -> list[dict[str, Any]]:
             # The first unindented line after the frames names the exception.
             found.append({"line": in_traceback_at, "error": line.strip()})
             in_traceback_at = 0
-        elif " CRITICAL " in line:
-            found.append({"line": number, "error": line.strip()})
+        elif " CRITICAL " in line or line.startswith(GO_DEATH) or any(z in line for z in ZAP_DEATH):
+            found.append({"line": number, "error": line.strip()[:500]})
     if in_traceback_at:  # cut off at the end of the file
         found.append({"line": in_traceback_at, "error": "traceback (cut off)"})
     return found
@@ -43,11 +48,14 @@ class CrashesChecker:
     name = "crashes"
 
     def check(self, run: RunFiles) -> Verdict:
-        logs = sorted((run.history.parent / "nodes").glob("*/node.log"))
+        logs = []
+        for folder in sorted((run.history.parent / "nodes").glob("*/")):
+            own = folder / "node.log"
+            logs += [own] if own.is_file() else list(folder.glob("console.log"))
         if not logs:
-            return Verdict.unknown(self.name, "no node.log was collected")
+            return Verdict.unknown(self.name, "no node.log or console.log was collected")
         crashes = [
-            {"node": log.parent.name, "file": f"nodes/{log.parent.name}/node.log", **c}
+            {"node": log.parent.name, "file": f"nodes/{log.parent.name}/{log.name}", **c}
             for log in logs
             for c in find_crashes(log)
         ]

@@ -114,7 +114,7 @@ workload:
 nemesis:
 {nemesis}
 final: {{heal: true, recover: 3}}
-checkers: [linearizable, election-safety, stats]
+checkers: [linearizable, election-safety, stats, crashes]
 """
 
 

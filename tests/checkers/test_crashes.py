@@ -63,3 +63,23 @@ def test_a_simulated_node_that_raises_is_caught(tmp_path: Path, monkeypatch):
     r = run_schedule(s, "sim", tmp_path, seed=1, say=lambda _m: None).results
     assert r["checkers"]["crashes"]["valid"] is False
     assert "RuntimeError: planted for the test" in r["checkers"]["crashes"]["explanation"]
+
+
+def test_a_go_member_that_died_is_named_from_its_console_log(tmp_path: Path):
+    # etcd keeps no node.log: its console output is what there is. A zap fatal line and the
+    # Go runtime's panic are each a death of its own; info lines and a SIGKILL are not.
+    console = (
+        '{"level":"info","ts":"2026-11-29T06:29:08.512Z","msg":"a became leader at term 2"}\n'
+        "=== node-ctl SIGKILL 2026-11-29T06:30:00Z\n"
+        '{"level":"fatal","ts":"2026-11-29T06:31:00.000Z","msg":"failed to open WAL"}\n'
+        "panic: runtime error: index out of range [3] with length 3\n"
+        "goroutine 1 [running]:\n"
+    )
+    for node, text in (("n1", console), ("n2", console.splitlines(True)[0])):
+        (tmp_path / "nodes" / node).mkdir(parents=True)
+        (tmp_path / "nodes" / node / "console.log").write_text(text)
+    (tmp_path / "history.jsonl").write_text("")
+    v = CHECKERS["crashes"].check(RunFiles.in_folder(tmp_path))
+    assert v.valid is False and v.details["nodes"] == 2
+    assert [(c["node"], c["line"]) for c in v.details["crashes"]] == [("n1", 3), ("n1", 4)]
+    assert "nodes/n1/console.log:4" in v.explanation and "index out of range" in v.explanation
