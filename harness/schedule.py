@@ -271,7 +271,10 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         _parse_fault(r, entry, ("nemesis", i), names) for i, entry in enumerate(raw_nemesis)
     )
     final = _parse_final(r, data.get("final", {}))
-    checkers = data.get("checkers", list(CHECKERS))
+    from harness.systems import system_class
+
+    unchecked = system_class(system.name).unchecked
+    checkers = data.get("checkers", [c for c in CHECKERS if c not in unchecked])
     if not isinstance(checkers, list) or not checkers:
         raise r.error(("checkers",), f"checkers must be a non-empty list of: {', '.join(CHECKERS)}")
     for i, c in enumerate(checkers):

@@ -37,7 +37,8 @@ def summary_text(run_dir: RunDir, results: dict[str, Any]) -> str:
         lines.append(f"  fault problem: {err}")
     for name, r in checkers.items():
         why = r.get("reason")
-        lines.append(f"  {name}: {verdict_word(r['valid'])}" + (f" ({why})" if why else ""))
+        word = "not applicable" if r.get("applicable") is False else verdict_word(r["valid"])
+        lines.append(f"  {name}: {word}" + (f" ({why})" if why else ""))
         if r["valid"] is False:
             # The checker's explanation; a checker without one says in a line what it found.
             text = r.get("explanation") or summary_of(name, r)

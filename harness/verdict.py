@@ -15,7 +15,10 @@ from harness.store import RunDir
 
 
 def combine(verdicts: list[Any]) -> Any:
-    """False if any checker found a violation, else "unknown" if any could not tell."""
+    """False if any checker found a violation, else "unknown" if any could not tell (or
+    none looked)."""
+    if not verdicts:
+        return "unknown"
     if any(v is False for v in verdicts):
         return False
     if any(v != True for v in verdicts):  # noqa: E712 - "unknown" is truthy
@@ -24,16 +27,25 @@ def combine(verdicts: list[Any]) -> Any:
 
 
 def check_run(run_dir: RunDir, schedule: Schedule) -> dict[str, Any]:
-    """{"valid": combined, "checkers": {name: the checker's results.json entry}}."""
+    """{"valid": combined, "checkers": {name: the checker's results.json entry}}. A checker
+    the system under test gives nothing to read (etcd: log-agreement) is marked
+    `"applicable": false` with the reason, and left out of the combined verdict."""
     from checkers.protocol import RunFiles, Verdict
     from checkers.registry import CHECKERS
+    from harness.systems import system_class
 
+    unchecked = system_class(schedule.system.name).unchecked
     run = RunFiles.in_folder(run_dir.path, run_dir.history)
     results: dict[str, dict[str, Any]] = {}
     for name in schedule.checkers:
+        if name in unchecked:
+            why = f"{schedule.system.name}: {unchecked[name]}"
+            results[name] = {"valid": "unknown", "applicable": False, "reason": why}
+            continue
         try:
             verdict = CHECKERS[name].check(run)
         except Exception as exc:  # a broken checker must not lose the run's results
             verdict = Verdict.unknown(name, f"checker failed: {type(exc).__name__}: {exc}")
         results[name] = verdict.to_dict()
-    return {"valid": combine([r["valid"] for r in results.values()]), "checkers": results}
+    counted = [r["valid"] for r in results.values() if r.get("applicable", True)]
+    return {"valid": combine(counted), "checkers": results}

@@ -54,6 +54,10 @@ class System(abc.ABC):
     OPTIONS: ClassVar[dict[str, tuple | type]] = {}
     DEFAULTS: ClassVar[dict[str, Any]] = {}
     client_port: ClassVar[int]
+    # Checkers with nothing to read for this system, and why: a schedule without `checkers:`
+    # leaves them out; one that names them gets them marked not applicable, outside the
+    # verdict (harness/verdict.py), rather than an "unknown" that would hide the rest.
+    unchecked: ClassVar[dict[str, str]] = {}
     # Whether the simulation backend can run it (only raftnode: the simulation steps
     # raftnode's own core).
     simulated: ClassVar[bool] = False

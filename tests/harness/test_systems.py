@@ -105,3 +105,21 @@ def test_etcd_on_the_simulation_is_a_usage_error(command, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "etcd runs on --backend docker only" in proc.stderr
     assert not any(tmp_path.iterdir())  # no run folder for a run that cannot happen
+
+
+def test_checkers_with_nothing_to_read_are_left_out_or_marked_not_applicable(tmp_path):
+    from harness.store import new_run_dir
+    from harness.verdict import check_run
+
+    default = parse_schedule("name: x\nsystem: etcd\n")
+    assert "log-agreement" not in default.checkers and "linearizable" in default.checkers
+    asked = parse_schedule("name: x\nsystem: etcd\ncheckers: [stats, log-agreement]\n")
+    run = new_run_dir(tmp_path, "x")
+    op = '{"index": %d, "time": %d, "process": 0, "type": "%s", "f": "write", "value": 1}\n'
+    run.history.write_text(op % (0, 10, "invoke") + op % (1, 20, "ok"))
+    results = check_run(run, asked)
+    entry = results["checkers"]["log-agreement"]
+    assert entry["applicable"] is False and "no committed log" in entry["reason"]
+    assert results["valid"] is True  # on what stats could look at; the rest said apart
+    only = parse_schedule("name: x\nsystem: etcd\ncheckers: [log-agreement]\n")
+    assert check_run(run, only)["valid"] == "unknown"  # nothing looked: never valid
