@@ -249,10 +249,10 @@ class Driver:
                 finally:
                     await client.close()
                 if outcome == "ok":
-                    self.report.final_reads[op.key] = value
+                    self.report.final_reads[op.label or op.key] = value
                     break
             else:
-                self.report.final_reads[op.key] = "unavailable"
+                self.report.final_reads[op.label or op.key] = "unavailable"
 
     async def run(self) -> RunReport:
         s = self.schedule

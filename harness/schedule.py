@@ -23,9 +23,10 @@ from harness.nemesis import FAULTS, TIMING_KEYS, FaultError
 from harness.nemesis.package import package_plan
 from raftnode.bugs import OFFERED as BUGS
 from raftnode.core import READ_MODES
+from workloads import WORKLOADS as WORKLOAD_KINDS
 
-WORKLOADS = ("register",)
-OPERATIONS = ("read", "write", "cas")
+WORKLOADS = tuple(WORKLOAD_KINDS)
+OPERATIONS = ("read", "write", "cas")  # the register workload's
 # A nemesis entry's own keys (harness/nemesis/: TIMING_KEYS); the rest are its fault's
 # options.
 TIMING = TIMING_KEYS
@@ -78,7 +79,10 @@ class WorkloadSpec:
     attempt_timeout: float | None = None  # seconds one node gets; None: a third of `timeout`
     # Independent keys Jepsen's way: after this many operations a key is retired and the
     # slots working on it move to a fresh one (0: the same `keys` keys all run long).
+    # list-append: appends per key before it is retired (0: Elle's 32).
     ops_per_key: int = 0
+    # list-append: micro-ops per transaction, [fewest, most].
+    txn_length: tuple[int, int] = (1, 4)
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,13 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
             f"in the long form, system: {{name: {system.name}, OPTION: VALUE}}",
         )
     workload = _parse_workload(r, data.get("workload", {}))
+    supported = system_workloads(system)
+    if workload.name not in supported:
+        raise r.error(
+            ("workload", "name"),
+            f"{system.name} does not run the {workload.name} workload; it runs: "
+            + ", ".join(supported),
+        )
     names = [f"n{i}" for i in range(1, nodes + 1)]
     raw_nemesis = data.get("nemesis") or []
     if not isinstance(raw_nemesis, list):
@@ -271,10 +282,8 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         _parse_fault(r, entry, ("nemesis", i), names) for i, entry in enumerate(raw_nemesis)
     )
     final = _parse_final(r, data.get("final", {}))
-    from harness.systems import system_class
 
-    unchecked = system_class(system.name).unchecked
-    checkers = data.get("checkers", [c for c in CHECKERS if c not in unchecked])
+    checkers = data.get("checkers", default_checkers(system, workload))
     if not isinstance(checkers, list) or not checkers:
         raise r.error(("checkers",), f"checkers must be a non-empty list of: {', '.join(CHECKERS)}")
     for i, c in enumerate(checkers):
@@ -292,6 +301,25 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         checkers=tuple(checkers),
         source=source,
     )
+
+
+def system_workloads(system: SystemSpec) -> tuple[str, ...]:
+    from harness.systems import system_class
+
+    return system_class(system.name).workloads
+
+
+def default_checkers(system: SystemSpec, workload: WorkloadSpec) -> list[str]:
+    """A schedule without `checkers:` runs every checker that has something to read: the
+    history checker of its workload (linearizable for register, elle for list-append, set
+    for set), the node-record checkers, less those its system gives nothing to (etcd:
+    log-agreement)."""
+    from harness.systems import system_class
+
+    unchecked = system_class(system.name).unchecked
+    history = {w.checker for w in WORKLOAD_KINDS.values()}
+    own = WORKLOAD_KINDS[workload.name].checker
+    return [c for c in CHECKERS if c not in unchecked and (c == own or c not in history)]
 
 
 def _parse_system(r: _Reader, raw: Any, source: str) -> SystemSpec:
@@ -348,17 +376,21 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
         "timeout",
         "attempt-timeout",
         "ops-per-key",
+        "txn-length",
     )
     raw = r.mapping(raw or {}, p, fields, "workload")
     default = WorkloadSpec()
     name = r.choice(raw.get("name", default.name), (*p, "name"), WORKLOADS)
-    keys = r.number(raw.get("keys", default.keys), (*p, "keys"), minimum=1, integer=True)
+    kind = WORKLOAD_KINDS[name]
+    # Elle's three hot keys for list-append (contention), eight registers otherwise.
+    keys = raw.get("keys", 3 if name == "list-append" else default.keys)
+    keys = r.number(keys, (*p, "keys"), minimum=1, integer=True)
     concurrency = r.number(
         raw.get("concurrency", default.concurrency), (*p, "concurrency"), minimum=1, integer=True
     )
     rate = float(r.number(raw.get("rate", default.rate), (*p, "rate")))
-    mix = raw.get("mix", default.mix)
-    r.mapping(mix, (*p, "mix"), OPERATIONS, "workload.mix")
+    mix = raw.get("mix", dict(kind.default_mix))
+    r.mapping(mix, (*p, "mix"), kind.operations, f"workload.mix of {name}")
     for op, weight in mix.items():
         r.number(weight, (*p, "mix", op))
     if sum(mix.values()) <= 0:
@@ -369,6 +401,16 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
     if attempt is not None:
         attempt = float(r.number(attempt, (*p, "attempt-timeout"), minimum=0.05))
     ops_per_key = r.number(raw.get("ops-per-key", 0), (*p, "ops-per-key"), integer=True)
+    length = raw.get("txn-length", list(default.txn_length))
+    if not isinstance(length, list):
+        length = [length, length]
+    if len(length) != 2:
+        raise r.error((*p, "txn-length"), "txn-length must be a number, or [fewest, most]")
+    low, high = (
+        r.number(x, (*p, "txn-length", i), minimum=1, integer=True) for i, x in enumerate(length)
+    )
+    if low > high:
+        raise r.error((*p, "txn-length"), f"txn-length must be fewest <= most, got {length}")
     return WorkloadSpec(
         name,
         keys,
@@ -379,6 +421,7 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
         timeout,
         attempt,
         ops_per_key,
+        (low, high),
     )
 
 
@@ -573,6 +616,7 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
             "timeout": w.timeout,
             **({"attempt-timeout": w.attempt_timeout} if w.attempt_timeout else {}),
             "ops-per-key": w.ops_per_key,
+            **({"txn-length": list(w.txn_length)} if w.name == "list-append" else {}),
         },
         "nemesis": nemesis,
         "final": {"heal": schedule.final.heal, "recover": schedule.final.recover},

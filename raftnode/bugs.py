@@ -65,6 +65,14 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         under=("clock", "pause"),
     ),
     PlantedBug(
+        "txn-dirty-read",
+        "host",
+        "answers a read-only transaction from the leader's whole log, uncommitted entries "
+        "included, without a quorum round",
+        caught_by=("elle",),
+        under=("partition", "kill"),
+    ),
+    PlantedBug(
         "commit-previous-term",
         "core",
         "a leader commits an entry of an earlier term by counting replicas (Figure 8's error)",

@@ -240,6 +240,11 @@ class Client:
     async def cas(self, key: str, expected: Any, new: Any) -> Result:
         return await self._op({"op": "cas", "key": key, "expected": expected, "new": new})
 
+    async def txn(self, ops: list) -> Result:
+        """A transaction: micro-ops [f, key, value], f "append", "r" or "w" (raftnode/kv.py);
+        ok's value is the micro-ops with each read's value filled in."""
+        return await self._op({"op": "txn", "ops": ops})
+
     async def status(self, addr: str | None = None) -> Result:
         """One node's status (the first address by default); no leader needed."""
         return await self._single(addr or self.addrs[0], {"op": "status"})

@@ -21,7 +21,11 @@ pipelining, apply and reply code. Clients of a follower are answered "not-leader
 (definite: the request was not forwarded, so it certainly did not happen) with the
 leader's id and address; raftnode.client follows the redirect.
 
-Planted bugs of the host (docs/DESIGN.md "Planted bugs"): ack-before-commit.
+Planted bugs of the host (docs/DESIGN.md "Planted bugs"): ack-before-commit,
+txn-dirty-read.
+
+Transactions (raftnode/kv.py): one that writes is proposed like a write; a read-only one
+takes the node's read path (ReadIndex or lease, or the log in log mode), like a read.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from raftnode.core import APPEND, HEARTBEAT, LEADER, Entry, Message, NotLeader, RaftCore, Ready
-from raftnode.kv import KVStateMachine
+from raftnode.kv import CommandError, KVStateMachine, check_txn, read_only
 
 # Leader-to-follower messages that may leave before the leader's own log write is durable.
 EARLY_TYPES = frozenset({APPEND, HEARTBEAT})
@@ -93,7 +97,14 @@ class ReadWaiter:
     order: int
     conn: Conn = field(compare=False)
     rid: Any = field(compare=False)
-    key: str = field(compare=False)
+    key: str | TxnRead = field(compare=False)
+
+
+@dataclass(frozen=True)
+class TxnRead:
+    """What a read-only transaction waits to read (a register read waits for a key)."""
+
+    ops: list
 
 
 def fail(rid: Any, error: str) -> dict:
@@ -120,6 +131,7 @@ class Host:
         self.config = config
         self.bugs = config.bugs
         self._ack_before_commit = "ack-before-commit" in config.bugs
+        self._txn_dirty_read = "txn-dirty-read" in config.bugs
         # The state machine lives in memory: rebuild it from the durable committed prefix.
         self.kv = KVStateMachine()
         self.applied = 0
@@ -176,10 +188,14 @@ class Host:
                     "new": req.get("new"),
                 }
                 self._propose(conn, rid, req, cmd)
+            elif op == "txn":
+                self._txn(conn, rid, req)
             else:
                 conn.send({**fail(rid, "bad-request"), "message": f"unknown op {op!r}"})
         except KeyError as e:
             conn.send({**fail(rid, "bad-request"), "message": f"missing field {e}"})
+        except CommandError as e:
+            conn.send({**fail(rid, "bad-request"), "message": str(e)})
         except NotLeader as e:
             conn.send(self._not_leader(rid, getattr(e, "leader", None)))
 
@@ -203,10 +219,37 @@ class Host:
         self.pending[index] = Pending(conn, rid, client, seq, cmd["op"], self.ports.monotonic())
         self.kick()
 
-    def _read(self, conn: Conn, rid: Any, req: dict) -> None:
-        key = str(req["key"])
+    def _txn(self, conn: Conn, rid: Any, req: dict) -> None:
+        ops = req["ops"]
+        check_txn(ops)
+        if not read_only(ops):
+            self._propose(conn, rid, req, {"op": "txn", "ops": ops})
+        elif self._txn_dirty_read:
+            self._dirty_txn_read(conn, rid, ops)
+        else:
+            self._read(conn, rid, req, TxnRead(ops))
+
+    def _dirty_txn_read(self, conn: Conn, rid: Any, ops: list) -> None:
+        # PLANTED BUG txn-dirty-read: answer a read-only transaction at once from the
+        # leader's whole log, entries not yet committed included (fast, and "the leader
+        # has them anyway"). A leader that loses office before they commit has shown
+        # values that never happened (aborted reads), in an order the next leader's
+        # writes contradict.
+        if self.core.role != LEADER:
+            conn.send(self._not_leader(rid, self.core.leader))
+            return
+        speculative = KVStateMachine()
+        speculative._data = dict(self.kv._data)
+        for e in self.core.entries_from(self.applied + 1):
+            if e.command is not None:
+                speculative._execute(e.command)
+        conn.send({"id": rid, "ok": True, "value": speculative.read_txn(ops)})
+
+    def _read(self, conn: Conn, rid: Any, req: dict, what: str | TxnRead | None = None) -> None:
+        key = str(req["key"]) if what is None else what
         if self.config.read_mode == "log":
-            self._propose(conn, rid, req, {"op": "read", "key": key})
+            cmd = {"op": "txn", "ops": key.ops} if isinstance(key, TxnRead) else None
+            self._propose(conn, rid, req, cmd or {"op": "read", "key": key})
             return
         if self.core.role != LEADER:
             conn.send(self._not_leader(rid, self.core.leader))
@@ -352,7 +395,10 @@ class Host:
         heap = self.read_heap
         while heap and heap[0].index <= self.applied:
             w = heapq.heappop(heap)
-            value = self.kv.read(w.key)
+            if isinstance(w.key, TxnRead):
+                value = self.kv.read_txn(w.key.ops)
+            else:
+                value = self.kv.read(w.key)
             w.conn.send({"id": w.rid, "ok": True, "value": value, "read_at": self.applied})
 
     def _lost_leadership(self) -> None:

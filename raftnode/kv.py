@@ -1,4 +1,11 @@
-"""The replicated state machine: a map of registers with read, write and compare-and-set.
+"""The replicated state machine: a map of registers with read, write and compare-and-set,
+and transactions over it.
+
+A transaction (`{"op": "txn", "ops": [["append", k, v], ["r", k, None], ["w", k, v]]}`)
+is a list of micro-ops applied atomically, in order, at its log index: `append` adds v to
+the list at k (a key never written starts empty), `w` sets k to v, `r` reads k and sees
+the transaction's own earlier micro-ops. Its result is the same list with each read's
+value filled in (None for a key never written). Keys are strings or integers.
 
 Pure and deterministic: every node applies the same committed entries in the same
 order and so holds the same map. Used by the server and by the simulation.
@@ -12,7 +19,8 @@ from __future__ import annotations
 
 from raftnode.core import Entry
 
-COMMAND_OPS = ("read", "write", "cas")
+COMMAND_OPS = ("read", "write", "cas", "txn")
+MICRO_OPS = ("append", "r", "w")
 
 
 class CommandError(ValueError):
@@ -53,6 +61,8 @@ class KVStateMachine:
 
     def _execute(self, cmd: dict) -> dict:
         op = cmd.get("op")
+        if op == "txn":
+            return {"ok": True, "value": self.run_txn(cmd.get("ops"), self._data)}
         key = cmd.get("key")
         if op not in COMMAND_OPS or not isinstance(key, str):
             raise CommandError(f"bad command {cmd!r}: need op in {COMMAND_OPS} and a string key")
@@ -69,6 +79,52 @@ class KVStateMachine:
 
     def read(self, key: str) -> object:
         return self._data.get(key)
+
+    def read_txn(self, ops: list) -> list:
+        """A read-only transaction against the applied state (the read path serves it)."""
+        return self.run_txn(ops, self._data)
+
+    @staticmethod
+    def run_txn(ops: object, data: dict) -> list:
+        """Applies the micro-ops to `data` in order and returns them with reads filled in.
+        Values are copied in and out: a list read must not change with later appends."""
+        check_txn(ops)
+        out = []
+        for f, key, value in ops:  # type: ignore[union-attr]
+            if f == "r":
+                current = data.get(key)
+                out.append([f, key, list(current) if isinstance(current, list) else current])
+            elif f == "w":
+                data[key] = value
+                out.append([f, key, value])
+            else:
+                current = data.get(key)
+                data[key] = [*(current if isinstance(current, list) else []), value]
+                out.append([f, key, value])
+        return out
+
+
+def check_txn(ops: object) -> None:
+    """A transaction's micro-ops are [f, key, value] with f in MICRO_OPS and a str or int
+    key; CommandError otherwise (the host answers bad-request before proposing)."""
+    if not isinstance(ops, list) or not ops:
+        raise CommandError(f"a txn needs a non-empty list of micro-ops, got {ops!r}")
+    for m in ops:
+        if (
+            not isinstance(m, list)
+            or len(m) != 3
+            or m[0] not in MICRO_OPS
+            or isinstance(m[1], bool)
+            or not isinstance(m[1], str | int)
+        ):
+            raise CommandError(
+                f"bad micro-op {m!r}: expected [f, key, value], f one of {MICRO_OPS}, "
+                "key a string or integer"
+            )
+
+
+def read_only(ops: list) -> bool:
+    return all(m[0] == "r" for m in ops)
 
     def snapshot_state(self) -> dict:
         return {

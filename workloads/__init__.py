@@ -13,11 +13,16 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from workloads.base import Operation, Slot
+from workloads.list_append import ListAppendWorkload
 from workloads.register import RegisterWorkload
+from workloads.set import SetWorkload
 
 
 class Workload(Protocol):
     name: str
+    operations: tuple[str, ...]  # what its `mix` may weigh
+    default_mix: dict[str, float]
+    checker: str  # the history checker that fits its histories
 
     def slots(self, spec: Any, seed: int) -> list[Slot]:
         """One operation stream per client slot (spec: the schedule's WorkloadSpec)."""
@@ -37,6 +42,8 @@ class Workload(Protocol):
         ...
 
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (RegisterWorkload(),)}
+WORKLOADS: dict[str, Workload] = {
+    w.name: w for w in (RegisterWorkload(), ListAppendWorkload(), SetWorkload())
+}
 
 __all__ = ["WORKLOADS", "Operation", "Slot", "Workload"]

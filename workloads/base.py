@@ -11,6 +11,7 @@ class Operation:
     f: str  # the history's `f`: "read", "write", "cas", ...
     key: Any  # the history's `key` (None: a history without keys)
     value: Any  # the invoke's value: None for a read, the value written, [expected, new]
+    label: str | None = None  # names a final read in results.json when it has no key
 
 
 class Slot(Protocol):

@@ -108,6 +108,9 @@ class RegisterWorkload:
     `cas-register` per key)."""
 
     name = "register"
+    operations = ("read", "write", "cas")
+    checker = "linearizable"  # the history checker that fits it (checkers/registry.py)
+    default_mix = {"read": 0.5, "write": 0.3, "cas": 0.2}
 
     def slots(self, spec: Any, seed: int) -> list[RegisterSlot]:
         return make_slots(spec, seed)

@@ -1,4 +1,4 @@
-"""`raftquake kv --node HOST:PORT get K | put K V | cas K OLD NEW | status`."""
+"""`raftquake kv --node HOST:PORT get K | put K V | cas K OLD NEW | txn JSON | status`."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a node to talk to (repeatable; any node will do)",
     )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default 5")
-    p.add_argument("op", choices=["get", "put", "cas", "status", "log"])
-    p.add_argument("args", nargs="*", help="get K | put K V | cas K OLD NEW | status | log")
+    p.add_argument("op", choices=["get", "put", "cas", "txn", "status", "log"])
+    p.add_argument(
+        "args", nargs="*", help="get K | put K V | cas K OLD NEW | txn JSON | status | log"
+    )
     p.epilog = (
-        "Values are parsed as JSON when they parse, else taken as strings. "
+        "Values are parsed as JSON when they parse, else taken as strings. A txn is a JSON "
+        'list of micro-ops, e.g. \'[["append", "x", 1], ["r", "x", null]]\'; it prints the '
+        "micro-ops with each read's value filled in. "
         "Exit 0 done, 1 definitely not done (e.g. cas precondition), 3 unknown (timeout)."
     )
 
@@ -35,7 +39,7 @@ def parse_value(text: str) -> object:
         return text
 
 
-ARITY = {"get": 1, "put": 2, "cas": 3, "status": 0, "log": 0}
+ARITY = {"get": 1, "put": 2, "cas": 3, "txn": 1, "status": 0, "log": 0}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +55,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.op == "txn":
+        try:
+            ops = json.loads(args.args[0])
+            from raftnode.kv import check_txn
+
+            check_txn(ops)
+        except ValueError as e:  # CommandError is one too
+            print(f"raftquake kv txn: {e}", file=sys.stderr)
+            return EXIT_USAGE
     for n in args.node:
         try:
             wire.parse_addr(n)
@@ -67,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             if args.op == "cas":
                 k, old, new = args.args
                 return await c.cas(k, parse_value(old), parse_value(new))
+            if args.op == "txn":
+                return await c.txn(ops)
             if args.op == "status":
                 return await c.status(args.node[0])
             return await c.committed_log(args.node[0])
@@ -76,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if args.op == "log":
             for e in res.value:
                 print(json.dumps(e))
-        elif args.op in ("get", "status"):
+        elif args.op in ("get", "status", "txn"):
             print(json.dumps(res.value))
         else:
             print(json.dumps({"ok": True, "value": res.value}))

@@ -58,6 +58,9 @@ class System(abc.ABC):
     # leaves them out; one that names them gets them marked not applicable, outside the
     # verdict (harness/verdict.py), rather than an "unknown" that would hide the rest.
     unchecked: ClassVar[dict[str, str]] = {}
+    # The workloads (workloads/) its client can carry out: register needs get/put/cas,
+    # list-append and set need txn.
+    workloads: ClassVar[tuple[str, ...]] = ("register",)
     # Whether the simulation backend can run it (only raftnode: the simulation steps
     # raftnode's own core).
     simulated: ClassVar[bool] = False
