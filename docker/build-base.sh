@@ -64,6 +64,7 @@ rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/* \
 chroot "$ROOT" update-alternatives --set iptables /usr/sbin/iptables-legacy >/dev/null
 chroot "$ROOT" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >/dev/null
 
+echo "build-base: docker import of the root file system" >&2
 tar --numeric-owner -C "$ROOT" -c . | docker import \
     -c 'ENV LANG=C.UTF-8' -c 'LABEL raftquake.image=base' -c 'CMD ["/bin/bash"]' \
     -m "raftquake offline base: debootstrap $SUITE minbase + $PACKAGES" \

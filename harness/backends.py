@@ -37,6 +37,7 @@ class Backend:
     clock: Callable[[], int] | None = None  # the history's ns clock; None: monotonic
     details: Callable[[], dict[str, Any]] = field(default=lambda: {})  # for results.json
     cleanup: Callable[[], None] = field(default=lambda: None)  # after teardown
+    live: bool = True  # in real time, so a live status line means something (not the sim)
 
 
 def backend_problem(name: str, schedule: Schedule) -> str | None:
@@ -55,12 +56,14 @@ def backend_problem(name: str, schedule: Schedule) -> str | None:
     return None
 
 
-def make_backend(name: str, schedule: Schedule) -> Backend:
+def make_backend(
+    name: str, schedule: Schedule, say: Callable[[str], None] = lambda _m: None
+) -> Backend:
     why = backend_problem(name, schedule)
     if why:
         raise ValueError(why)
     if name == "docker":
-        return docker_backend(schedule)
+        return docker_backend(schedule, say)
     if name == "sim":
         from harness.sim.backend import sim_backend
 
@@ -70,7 +73,7 @@ def make_backend(name: str, schedule: Schedule) -> Backend:
     raise ValueError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")
 
 
-def docker_backend(schedule: Schedule) -> Backend:
+def docker_backend(schedule: Schedule, say: Callable[[str], None] = lambda _m: None) -> Backend:
     from harness.cluster.docker import DockerCluster, DockerConfig
     from harness.runner import docker_available
     from harness.systems import make_system
@@ -86,6 +89,7 @@ def docker_backend(schedule: Schedule) -> Backend:
         # only pay for it when the schedule moves clocks.
         clock_faults="clock" in fault_families(schedule) and not system.refuses("clock"),
         signals=False,  # the runner handles signals: it must heal and collect first
+        log=say,  # what the image build is doing, on first use
     )
     try:
         cluster = DockerCluster(config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from harness.cluster.base import Cluster
 from harness.nemesis import Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
 from harness.schedule import PlannedFault, Schedule, fault_plan
+from harness.status import RunStatus, describe_fault
 from harness.systems.base import OK, UNKNOWN
 from workloads import WORKLOADS, Operation, Slot
 
@@ -68,8 +70,18 @@ def nemesis_timeline(plan: list[PlannedFault]) -> list[tuple[float, str, int]]:
 class Driver:
     """One run of a schedule against a started cluster."""
 
-    def __init__(self, cluster: Cluster, schedule: Schedule, recorder: HistoryRecorder):
+    def __init__(
+        self,
+        cluster: Cluster,
+        schedule: Schedule,
+        recorder: HistoryRecorder,
+        view: Callable[[str], None] | None = None,
+    ):
         self.cluster = cluster
+        # The live status line (harness/status.py), on backends in real time; None: none.
+        self.view = view
+        self.status = RunStatus(schedule.time_limit)
+        self._watching: asyncio.Future | None = None
         self.schedule = schedule
         self.recorder = recorder
         self.report = RunReport()
@@ -108,11 +120,14 @@ class Driver:
         if result.outcome == OK:
             seen = self.workload.ok_value(op, result)
             self.recorder.complete(process, "ok", seen, node=result.node_id)
+            self.status.completed("ok")
             return "ok", seen, process
         if result.outcome == UNKNOWN:
             self.recorder.complete(process, "info", op.value, error=result.error)
+            self.status.completed("info")
             return "info", None, next(self.numbers)
         self.recorder.complete(process, "fail", op.value, error=result.error, node=result.node_id)
+        self.status.completed("fail")
         return "fail", None, process
 
     async def worker(self, slot: Slot, stop: asyncio.Event) -> None:
@@ -182,6 +197,7 @@ class Driver:
     async def heal_fault(self, spec: Any, fault: Any) -> None:
         try:
             healed = await self.cluster.run_blocking(fault.heal)
+            self.status.faults.pop(id(fault), None)
             self.recorder.nemesis(f"stop-{spec.fault}", healed)
         except Exception as exc:
             self.report.heal_errors.append(f"{spec.fault}: {exc}")
@@ -213,6 +229,7 @@ class Driver:
                 self._fault_failed(spec, at, str(exc))
                 return None
             self.recorder.nemesis(f"start-{spec.fault}", applied)
+            self.status.faults[id(fault)] = describe_fault(spec.fault, applied)
             self.report.faults_applied.append({"fault": spec.fault, "at": at, **applied})
             return fault
 
@@ -222,6 +239,7 @@ class Driver:
 
     async def heal_all(self) -> None:
         errors = await self.cluster.run_blocking(self.nemesis.heal_all)
+        self.status.faults.clear()
         self.report.heal_errors += errors
         self.recorder.nemesis("heal", {"errors": errors} if errors else None)
 
@@ -254,11 +272,36 @@ class Driver:
             else:
                 self.report.final_reads[op.label or op.key] = "unavailable"
 
+    async def watch(self, t0: float) -> None:
+        """Keeps the status line current: twice a second, the leader once a second."""
+        next_leader = 0.0
+        while True:
+            now = self.loop.time()
+            self.status.tick(now - t0)
+            if now >= next_leader:
+                next_leader = now + 1.0
+                try:
+                    self.status.leader = await self.cluster.run_blocking(self.cluster.leader)
+                except Exception:  # a probe that fails says nothing about the run
+                    self.status.leader = None
+            self.view(self.status.line())
+            await asyncio.sleep(0.5)
+
     async def run(self) -> RunReport:
+        try:
+            return await self._run()
+        finally:
+            if self._watching is not None:
+                self._watching.cancel()
+                await asyncio.gather(self._watching, return_exceptions=True)
+
+    async def _run(self) -> RunReport:
         s = self.schedule
         # The cluster is up; let it elect before the clock of the workload starts.
         await self.wait_for_leader(FIRST_LEADER_WAIT)
         t0 = self.loop.time()
+        if self.view is not None:
+            self._watching = asyncio.ensure_future(self.watch(t0))
         stop = asyncio.Event()
         slots = self.workload.slots(s.workload, self.seed)
         workers = [asyncio.ensure_future(self.worker(slot, stop)) for slot in slots]
@@ -273,9 +316,12 @@ class Driver:
             await asyncio.gather(*workers, return_exceptions=True)
             await asyncio.gather(nemesis, return_exceptions=True)
             if s.final.heal:
+                self.status.phase = "heal"
                 await self.heal_all()
         if s.final.heal:
+            self.status.phase = "recover"
             await asyncio.sleep(s.final.recover)
+        self.status.phase = "final reads"
         # Without `final.heal` the final reads see the faults still active; the run still
         # ends healed (DESIGN), just after them.
         try:
@@ -286,6 +332,12 @@ class Driver:
         return self.report
 
 
-async def drive(cluster: Cluster, schedule: Schedule, recorder: HistoryRecorder) -> RunReport:
-    """Run `schedule`'s workload and nemesis against the started `cluster`."""
-    return await Driver(cluster, schedule, recorder).run()
+async def drive(
+    cluster: Cluster,
+    schedule: Schedule,
+    recorder: HistoryRecorder,
+    view: Callable[[str], None] | None = None,
+) -> RunReport:
+    """Run `schedule`'s workload and nemesis against the started `cluster`; `view` gets
+    the live status line (harness/status.py) while it runs, when given."""
+    return await Driver(cluster, schedule, recorder, view).run()

@@ -150,11 +150,22 @@ def _has_image(client, tag: str) -> bool:
 
 
 def build_offline_base(tag: str, root: Path = REPO, log: Callable[[str], None] = print) -> None:
+    """Runs docker/build-base.sh, saying each of its steps (debootstrap, import) as it
+    starts, with the seconds since the build began: the base takes a minute or more."""
     script = root / BASE_SCRIPT
     log(f"building the offline base {tag} with {BASE_SCRIPT} (debootstrap, about a minute)")
-    proc = subprocess.run(["bash", str(script), tag], capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        ["bash", str(script), tag], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line.rstrip())
+        if line.startswith("build-base:"):  # the script's own step lines
+            log(f"{line.strip().removeprefix('build-base: ')} ({time.monotonic() - t0:.0f} s)")
+    if proc.wait() != 0:
+        tail = "\n".join(lines[-20:])
         raise ImageError(f"{BASE_SCRIPT} failed (exit {proc.returncode}):\n{tail}")
 
 
@@ -248,7 +259,7 @@ def _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0) -
             tag, image.labels.get("raftquake.base", "?"), False, False, time.monotonic() - t0
         )
     base_image, built_base = choose_base(client, root or REPO, base, pull, log)
-    log(f"building {tag} on {base_image}")
+    log(f"building {tag} on {base_image} ({time.monotonic() - t0:.0f} s)")
     try:
         client.images.build(
             fileobj=_context_tar(spec, root),
@@ -261,6 +272,7 @@ def _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0) -
         )
     except Exception as exc:
         raise ImageError(f"building {tag} failed: {exc}") from exc
+    log(f"built {tag} ({time.monotonic() - t0:.0f} s)")
     if not custom:  # `latest` follows the newest build, for docker/compose.yaml and hand use
         client.images.get(tag).tag(spec.repo, "latest")
         _prune_old_images(client, spec.repo, keep=tag)

@@ -148,7 +148,7 @@ def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str
     from harness.cluster.base import ClusterError
     from harness.driver import drive
 
-    b = make_backend(backend, schedule)
+    b = make_backend(backend, schedule, say)
     with HistoryRecorder(run_dir.history, clock=b.clock) as recorder:
         try:
             say(f"run: starting {schedule.nodes} nodes")
@@ -165,7 +165,13 @@ def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str
             raise
         try:
             say(b.announce)
-            report = b.run(drive(b.cluster, schedule, recorder))
+            if b.live:
+                from harness.status import StatusView
+
+                with StatusView() as view:
+                    report = b.run(drive(b.cluster, schedule, recorder, view.update))
+            else:
+                report = b.run(drive(b.cluster, schedule, recorder))
         finally:
             try:
                 b.cluster.collect(run_dir.path)

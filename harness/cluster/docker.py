@@ -90,6 +90,7 @@ class DockerConfig:
     # has no clock fault should pass False: the clock then stays real and cheap.
     clock_faults: bool = True
     signals: bool = True  # SIGINT/SIGTERM tear the cluster down (main thread only)
+    log: Callable[[str], None] | None = None  # progress of an image build on first use
 
 
 def new_run_id() -> str:
@@ -155,7 +156,10 @@ class DockerCluster(Cluster):
             _live.add(self)
         self._install_signal_handlers()
         try:
-            tag = self.config.image or image.ensure(spec=self.system.image())
+            say = self.config.log or (lambda _m: None)
+            tag = self.config.image or image.ensure(
+                log=lambda m: say(f"image: {m}"), spec=self.system.image()
+            )
             self._create_network()
             # In parallel: each node's container start is mostly waiting on the engine.
             with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:

@@ -70,6 +70,7 @@ def sim_backend(schedule: Schedule) -> Backend:
         "of virtual time",
         clock=lambda: round(sim.now * 1_000_000),
         details=details,
+        live=False,  # virtual time: a run takes seconds, and a watcher would perturb it
     )
 
 

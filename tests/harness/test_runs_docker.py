@@ -173,3 +173,5 @@ def test_ctrl_c_mid_run_heals_tears_down_and_keeps_the_history(engine, tmp_path:
         left = leftovers(engine, run_id)
         assert not any(left.values()), f"run {run_id} left {left}"
     assert "interrupted" in out
+    # No terminal here: the live status is a plain line every few seconds.
+    assert "ops/s | " in out and "| leader n" in out
