@@ -99,7 +99,8 @@ def docker_backend(schedule: Schedule, say: Callable[[str], None] = lambda _m: N
         cluster,
         asyncio.run,
         f"run: {system.describe()} up; workload for {schedule.time_limit:g} s",
-        details=lambda: {"system": system.describe()},
+        # The run id names and labels its containers, network and volumes.
+        details=lambda: {"system": system.describe(), "run-id": cluster.run_id},
     )
 
 

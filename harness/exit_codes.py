@@ -21,3 +21,12 @@ EXIT_OK = EXIT_VALID  # a command that judges nothing (image, clean, serve, repo
 EXIT_DONE = EXIT_VALID  # kv: the operation happened
 EXIT_NOT_DONE = EXIT_INVALID  # kv: it certainly did not (e.g. a cas precondition)
 EXIT_INTERRUPTED = 128 + signal.SIGINT
+
+# Which of several statuses a command that ran many things reports: the worst one.
+_RANK = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2, EXIT_BAD_INPUT: 3, EXIT_ENV: 4}
+
+
+def worst(statuses: list[int]) -> int:
+    """The worst of several exit statuses: environment error, then bad input, invalid,
+    unknown, valid (0 for none)."""
+    return max(statuses, key=lambda s: _RANK.get(s, 5)) if statuses else EXIT_VALID

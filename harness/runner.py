@@ -61,7 +61,10 @@ def run_schedule(
     seed: int | None = None,
     time_limit: float | None = None,
     say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    live_status: bool = True,
 ) -> RunOutcome:
+    """One run (the module's docstring); `live_status` False: no status line while it runs
+    (many runs at once share one terminal)."""
     from harness.backends import backend_problem
 
     why = backend_problem(backend, schedule)
@@ -86,7 +89,7 @@ def run_schedule(
     t0 = time.monotonic()
     old_term = _sigterm_as_interrupt()
     try:
-        details = _execute(backend, schedule, run_dir, say)
+        details = _execute(backend, schedule, run_dir, say, live_status)
     except KeyboardInterrupt:
         status, error = (
             "interrupted",
@@ -141,7 +144,9 @@ def _sigterm_as_interrupt():
         return signal.getsignal(signal.SIGTERM)
 
 
-def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str, Any]:
+def _execute(
+    backend: str, schedule: Schedule, run_dir: RunDir, say, live_status: bool = True
+) -> dict[str, Any]:
     """Bring the backend's cluster up, drive the schedule, collect, tear down: the same
     steps for every backend (harness/backends.py supplies the cluster and its loop)."""
     from harness.backends import make_backend
@@ -165,7 +170,7 @@ def _execute(backend: str, schedule: Schedule, run_dir: RunDir, say) -> dict[str
             raise
         try:
             say(b.announce)
-            if b.live:
+            if b.live and live_status:
                 from harness.status import StatusView
 
                 with StatusView() as view:

@@ -1,12 +1,41 @@
-"""Removes what runs left behind: only resources that carry our run label."""
+"""Removes what runs left behind: only resources that carry our run label.
+
+Several runs may share one engine (`raftquake run --jobs`, pytest-xdist): each resource
+also carries its owner, the host and process id of the run that made it, so a clean of
+everything leaves alone what belongs to a run still going on this host.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 RUN_LABEL = "raftquake.run"
+OWNER_LABEL = "raftquake.owner"  # "<hostname>:<pid>" of the process that made it
 IMAGE_LABEL = "raftquake.image"
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(value: str | None) -> bool:
+    """Whether the run that owns a resource is a live process on this host (a resource
+    from another host, or from before owners were recorded, counts as not alive)."""
+    host, _, pid = (value or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -16,6 +45,7 @@ class Removed:
     volumes: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # run ids of live runs, left alone
 
     def total(self) -> int:
         return len(self.containers) + len(self.networks) + len(self.volumes) + len(self.images)
@@ -32,13 +62,41 @@ def leftovers(client, run_id: str | None = None) -> dict[str, list[str]]:
     }
 
 
-def clean(client, run_id: str | None = None, images: bool = False) -> Removed:
-    """Containers first (they hold the networks and volumes), then networks, volumes."""
+def _labels(resource) -> dict[str, str]:
+    """A container's labels are under Config; a network's and a volume's at the top."""
+    if "Config" in resource.attrs:
+        return resource.attrs["Config"].get("Labels") or {}
+    return resource.attrs.get("Labels") or {}
+
+
+def clean(
+    client, run_id: str | None = None, images: bool = False, live_too: bool = False
+) -> Removed:
+    """Containers first (they hold the networks and volumes), then networks, volumes.
+    Without `run_id`, every run's, except those of runs still alive on this host (unless
+    `live_too`); with it, that run's, alive or not (a run's own teardown)."""
     import docker.errors
 
     label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
     flt = {"label": label}
     out = Removed()
+    if not run_id and not live_too:
+        found = [
+            *(_labels(c) for c in client.containers.list(all=True, filters=flt)),
+            *(_labels(n) for n in client.networks.list(filters=flt)),
+            *(_labels(v) for v in client.volumes.list(filters=flt)),
+        ]
+        me = owner()
+        out.kept = sorted(
+            {
+                labels[RUN_LABEL]
+                for labels in found
+                if owner_alive(labels.get(OWNER_LABEL)) and labels.get(OWNER_LABEL) != me
+            }
+        )
+
+    def ours(resource) -> bool:
+        return _labels(resource).get(RUN_LABEL) not in out.kept
 
     def remove_container(c) -> None:
         try:
@@ -50,11 +108,13 @@ def clean(client, run_id: str | None = None, images: bool = False) -> Removed:
             out.errors.append(f"container {c.name}: {exc}")
 
     # In parallel: removing a container is mostly the engine stopping and unmounting it.
-    containers = client.containers.list(all=True, filters=flt)
+    containers = [c for c in client.containers.list(all=True, filters=flt) if ours(c)]
     if containers:
         with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
             list(pool.map(remove_container, containers))
     for n in client.networks.list(filters=flt):
+        if not ours(n):
+            continue
         try:
             n.remove()
             out.networks.append(n.name)
@@ -63,6 +123,8 @@ def clean(client, run_id: str | None = None, images: bool = False) -> Removed:
         except docker.errors.APIError as exc:
             out.errors.append(f"network {n.name}: {exc}")
     for v in client.volumes.list(filters=flt):
+        if not ours(v):
+            continue
         try:
             v.remove(force=True)
             out.volumes.append(v.name)

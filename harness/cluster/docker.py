@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cluster.base import Cluster, ClusterError, Unsupported
-from harness.cluster.cleanup import RUN_LABEL, clean, leftovers
+from harness.cluster.cleanup import OWNER_LABEL, RUN_LABEL, clean, leftovers, owner
 from harness.systems.base import System
 
 SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
@@ -114,6 +114,7 @@ class DockerCluster(Cluster):
         else:
             self.system = self.config.system
         self.run_id = self.config.run_id or new_run_id()
+        self._owner = owner()  # `raftquake clean` leaves a live run's resources alone
         self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
         self.ips: dict[str, str] = {}
         self.network = None
@@ -129,7 +130,7 @@ class DockerCluster(Cluster):
 
     @property
     def labels(self) -> dict[str, str]:
-        return {RUN_LABEL: self.run_id}
+        return {RUN_LABEL: self.run_id, OWNER_LABEL: self._owner}
 
     def name(self, node: str) -> str:
         return f"raftquake-{self.run_id}-{node}"

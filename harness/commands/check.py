@@ -13,11 +13,10 @@ import os
 import sys
 from typing import Any
 
-from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, worst
 
 HELP = "check histories for linearizability (one verdict per file)"
 
-_RANK = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2, EXIT_BAD_INPUT: 3}
 DEFAULT_TIMEOUT = 300.0
 
 
@@ -124,10 +123,6 @@ def _write_report(args: argparse.Namespace, path: str, d: dict[str, Any], text: 
         print(f"{path}: cannot write the report: {exc}", file=sys.stderr)
         return
     print(f"{path}: report {out}", file=sys.stderr)
-
-
-def worst(statuses: list[int]) -> int:
-    return max(statuses, key=_RANK.__getitem__) if statuses else EXIT_VALID
 
 
 def run(args: argparse.Namespace) -> int:

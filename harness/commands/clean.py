@@ -13,6 +13,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--images", action="store_true", help="also remove raftquake's images (node and base)"
     )
+    parser.add_argument(
+        "--live-too",
+        action="store_true",
+        help="also remove the resources of runs still going on this host",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,13 +31,15 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"raftquake clean: no Docker engine reachable: {exc}", file=sys.stderr)
         return EXIT_ENV
-    removed = clean(client, run_id=args.run, images=args.images)
+    removed = clean(client, run_id=args.run, images=args.images, live_too=args.live_too)
     for kind in ("containers", "networks", "volumes", "images"):
         names = getattr(removed, kind)
         if names:
             print(f"removed {len(names)} {kind}: {' '.join(names)}")
     if not removed.total():
         print("nothing to clean")
+    if removed.kept:
+        print(f"left alone: runs still going on this host: {' '.join(removed.kept)}")
     for err in removed.errors:
         print(f"raftquake clean: {err}", file=sys.stderr)
     return EXIT_ENV if removed.errors else EXIT_OK

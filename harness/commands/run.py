@@ -1,4 +1,5 @@
-"""`raftquake run SCHEDULE.yaml`: one test run from a YAML schedule to a verdict."""
+"""`raftquake run SCHEDULE.yaml...`: test runs from YAML schedules to verdicts; several
+schedules, or `--seeds N`, make a batch (harness/batch.py), `--jobs J` of them at once."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import sys
 
 from harness.backends import BACKENDS
 
-HELP = "run a fault schedule against a cluster, check the history, store the results"
+HELP = "run fault schedules against a cluster, check the histories, store the results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("schedule", metavar="SCHEDULE.yaml", help="the fault schedule to run")
+    parser.add_argument(
+        "schedules", nargs="+", metavar="SCHEDULE.yaml", help="the fault schedule(s) to run"
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -20,7 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sim: a deterministic in-process simulation in virtual time; local: raftnode "
         "processes on 127.0.0.1 (kills and pauses only)",
     )
-    parser.add_argument("--seed", type=int, help="seed for the fault and operation plans")
+    parser.add_argument(
+        "--seed", type=int, help="seed for the fault and operation plans (with --seeds: the first)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=1, metavar="N", help="runs per schedule, one seed each (1)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, metavar="J", help="runs at once, each its own process (1)"
+    )
     parser.add_argument(
         "--time-limit", type=float, metavar="S", help="seconds of workload (overrides the schedule)"
     )
@@ -28,27 +39,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.backends import backend_problem
     from harness.exit_codes import EXIT_ENV, EXIT_USAGE
-    from harness.runner import docker_available, run_schedule
+    from harness.runner import docker_available
     from harness.schedule import ScheduleError, load_schedule
-    from harness.summary import summary_text
 
+    if args.seeds < 1 or args.jobs < 1:
+        print("raftquake run: --seeds and --jobs must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        schedule = load_schedule(args.schedule)
+        schedules = [load_schedule(p) for p in args.schedules]
     except ScheduleError as exc:
         print(f"raftquake run: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from harness.backends import backend_problem
-
     backend = args.backend
-    if backend is not None and backend_problem(backend, schedule):
-        print(f"raftquake run: {backend_problem(backend, schedule)}", file=sys.stderr)
-        return EXIT_USAGE
+    for s in schedules:
+        why = backend_problem(backend, s) if backend is not None else None
+        if why:
+            print(f"raftquake run: {s.source}: {why}", file=sys.stderr)
+            return EXIT_USAGE
     if backend is None:
         why = docker_available()
         backend = "sim" if why else "docker"
-        if why and backend_problem("sim", schedule):
-            print(f"raftquake run: {why}; and {backend_problem('sim', schedule)}", file=sys.stderr)
+        problems = [backend_problem("sim", s) for s in schedules] if why else []
+        if any(problems):
+            print(f"raftquake run: {why}; and {next(p for p in problems if p)}", file=sys.stderr)
             return EXIT_ENV
         if why:
             print(f"raftquake run: {why}; falling back to --backend sim", file=sys.stderr)
@@ -57,8 +72,30 @@ def run(args: argparse.Namespace) -> int:
         if why:
             print(f"raftquake run: {why}", file=sys.stderr)
             return EXIT_ENV
+    if len(schedules) == 1 and args.seeds == 1:
+        return _one(schedules[0], backend, args)
+    return _batch(backend, args)
+
+
+def _one(schedule, backend: str, args: argparse.Namespace) -> int:
+    from harness.runner import run_schedule
+    from harness.summary import summary_text
+
     outcome = run_schedule(
         schedule, backend=backend, store=args.store, seed=args.seed, time_limit=args.time_limit
     )
     print(summary_text(outcome.run_dir, outcome.results))
     return outcome.exit_code
+
+
+def _batch(backend: str, args: argparse.Namespace) -> int:
+    from harness.batch import plan_runs, run_many, table
+
+    runs = plan_runs(args.schedules, args.seeds, args.seed)
+    print(
+        f"run: {len(runs)} runs on {backend}, {args.jobs} at a time, results under {args.store}",
+        file=sys.stderr,
+    )
+    rows, status = run_many(runs, backend, args.store, args.time_limit, args.jobs)
+    print(table(rows))
+    return status

@@ -3,6 +3,7 @@ teardown on a signal, and `raftquake clean` touching only what is ours."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -145,3 +146,42 @@ def test_collect_gathers_logs_events_and_committed_log(make_cluster, tmp_path):
         lines = (d / "log.jsonl").read_text().splitlines()
         committed = [json.loads(x) for x in lines]
         assert isinstance(committed, list) and committed, committed
+
+
+def test_clean_leaves_a_live_runs_resources_alone(docker_engine, capsys):
+    # A run still going on this host (here: a process that lives, standing in for one) owns
+    # its resources: `raftquake clean` removes a dead run's, keeps the live one's.
+    import socket
+
+    import docker
+
+    client = docker.from_env()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    runs = {}
+    try:
+        for name, proc in (("live", live), ("dead", dead)):
+            run_id = f"test-{name}-{uuid.uuid4().hex[:6]}"
+            labels = {
+                "raftquake.run": run_id,
+                "raftquake.owner": f"{socket.gethostname()}:{proc.pid}",
+            }
+            runs[name] = client.volumes.create(name=f"raftquake-{run_id}-v", labels=labels)
+        assert cli_main(["clean"]) == 0
+        out = capsys.readouterr().out
+        names = {v.name for v in client.volumes.list()}
+        assert runs["live"].name in names and runs["dead"].name not in names
+        assert (
+            "left alone" in out
+            and runs["live"].name.removesuffix("-v").removeprefix("raftquake-") in out
+        )
+        live.kill()
+        live.wait()
+        assert cli_main(["clean"]) == 0
+        assert runs["live"].name not in {v.name for v in client.volumes.list()}
+    finally:
+        live.kill()
+        for v in runs.values():
+            with contextlib.suppress(Exception):
+                v.remove(force=True)
