@@ -138,19 +138,29 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
     Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimBackendCluster`
     (harness/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
     stepping virtual time. Local: a `LocalCluster` (harness/local_cluster.py). Options
-    come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes` (default 3), `read_mode`, `bugs`.
+    come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes` (default 3), `read_mode`, `bugs`,
+    and `system` (harness/systems/: a System, or a name such as "etcd"; Docker only).
     """
     marker = request.node.get_closest_marker("chaos")
     opts: dict[str, Any] = dict(marker.kwargs) if marker else {}
     nodes = int(opts.pop("nodes", 3))
     read_mode = opts.pop("read_mode", "read-index")
     bugs = list(opts.pop("bugs", []))
+    system = opts.pop("system", None)
     if opts:
         pytest.fail(f"chaos marker: unknown option(s) {sorted(opts)}", pytrace=False)
+    if isinstance(system, str):
+        from harness.systems import system_class
+
+        system = system_class(system)()
+    if system is not None and not system.simulated and chaos_backend != "docker":
+        pytest.skip(f"{system.name} runs on the docker backend only")
     if chaos_backend == "docker":
         from harness.cluster.docker import DockerCluster, DockerConfig
 
-        cluster = DockerCluster(DockerConfig(nodes=nodes, read_mode=read_mode, bugs=bugs))
+        cluster = DockerCluster(
+            DockerConfig(nodes=nodes, read_mode=read_mode, bugs=bugs, system=system)
+        )
         try:
             cluster.start()
             yield cluster

@@ -42,6 +42,13 @@ def _run(coro):
     return asyncio.run(coro)
 
 
+@pytest.mark.chaos(system="etcd", nodes=3)
+def test_the_chaos_cluster_fixture_starts_any_system(chaos_cluster):
+    assert chaos_cluster.system.name == "etcd"
+    lead = chaos_cluster.wait_for_leader(30)
+    assert chaos_cluster.statuses()[lead]["role"] == "leader"
+
+
 def test_status_names_the_leader_by_node_id(etcd):
     lead = etcd.wait_for_leader(15)
     statuses = etcd.statuses()
