@@ -177,6 +177,56 @@ def _fail(file: str, line: int, msg: str) -> HistoryError:
 _TYPESET = frozenset(TYPES)
 
 
+# --- transactions (docs/DESIGN.md "History": f "txn") ----------------------------------
+
+TXN_FUNCTIONS = ("append", "r", "w")
+_SCALARS = frozenset((int, str))  # what a micro-op writes and a read lists (not bool)
+
+
+def txn_problem(value: Any, typ: str) -> str | None:
+    """What is wrong with a txn event's value, or None: a list of micro-ops [f, key, v],
+    f append | r | w, key a string or an integer; appended and written values integers
+    or strings; a read's v null on an invoke (nothing read yet), else null, a list of
+    integers or strings (list-append) or one of them (w). A fail or info completion may
+    carry null: it says nothing the invoke did not."""
+    if type(value) is not list:
+        if value is None and typ in ("fail", "info"):
+            return None
+        return (
+            f'expected "value" of a txn to be a list of micro-ops [f, key, v], got {_brief(value)}'
+        )
+    for i, mop in enumerate(value):
+        expected = f"micro-op {i}: expected"
+        if type(mop) is not list or len(mop) != 3:
+            return f"{expected} [f, key, v], got {_brief(mop)}"
+        f, k, v = mop
+        if type(k) is not str and type(k) is not int:
+            return f"{expected} the key to be a string or an integer, got {_brief(k)}"
+        if f == "r":
+            if v is None:
+                continue
+            if typ == "invoke":
+                return f"{expected} a read's value to be null on an invoke, got {_brief(v)}"
+            if type(v) is list:
+                if not _SCALARS.issuperset(map(type, v)):
+                    return (
+                        f"{expected} the elements read to be integers or strings, got {_brief(v)}"
+                    )
+            elif type(v) is not int and type(v) is not str:
+                return f"{expected} a read's value to be null, a list or a scalar, got {_brief(v)}"
+        elif f == "append" or f == "w":
+            if type(v) is not int and type(v) is not str:
+                return f"{expected} {f}'s value to be an integer or a string, got {_brief(v)}"
+        else:
+            return f'{expected} f to be "append", "r" or "w", got {_brief(f)}'
+    return None
+
+
+def _brief(v: Any) -> str:
+    text = json.dumps(v, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_jsonl_line(text: str, file: str, lineno: int, expected_index: int) -> Event:
     try:
         obj = json.loads(text)
@@ -207,7 +257,10 @@ def _event_from(obj: Any, file: str, lineno: int, expected_index: int) -> Event:
             and (node is None or type(node) is str)
             and (error is None or typ != "invoke" or process == NEMESIS)
         ):
-            return Event(index, time, process, typ, f, get("value"), key, node, error, lineno)
+            value = get("value")
+            if f == "txn" and (problem := txn_problem(value, typ)) is not None:
+                raise _fail(file, lineno, problem)
+            return Event(index, time, process, typ, f, value, key, node, error, lineno)
     return _checked_event(obj, file, lineno, expected_index)
 
 
@@ -241,6 +294,8 @@ def _checked_event(obj: Any, file: str, lineno: int, expected_index: int) -> Eve
         raise _fail(file, lineno, f'expected "node" to be a string, got {node!r}')
     if process != NEMESIS and typ == "invoke" and obj.get("error") is not None:
         raise _fail(file, lineno, 'an invoke cannot carry "error"')
+    if f == "txn" and (problem := txn_problem(obj.get("value"), typ)) is not None:
+        raise _fail(file, lineno, problem)
     return Event(
         index=index,
         time=time,

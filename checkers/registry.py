@@ -1,12 +1,13 @@
 """The run checkers by name: what a schedule's `checkers:` list may name, in the order a
 run without one uses. Adding a checker: its module (checkers/protocol.py says what it
-provides) and one line here."""
+provides) and one line here. `elle` (txns) and `set` judge their own workloads'
+histories (harness/schedule.py's default_checkers picks the one that fits)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from checkers import crashes, election, linearizable, log_agreement, stats
+from checkers import crashes, election, elle, linearizable, log_agreement, sets, stats
 from checkers.protocol import Checker
 
 CHECKERS: dict[str, Checker] = {
@@ -17,6 +18,8 @@ CHECKERS: dict[str, Checker] = {
         log_agreement.CHECKER,
         stats.CHECKER,
         crashes.CHECKER,
+        elle.CHECKER,
+        sets.CHECKER,
     )
 }
 CHECKER_NAMES: tuple[str, ...] = tuple(CHECKERS)

@@ -124,7 +124,7 @@ def test_nothing_to_read_is_unknown_with_the_reason(tmp_path: Path):
         "stats": {"valid": True, "checker": "stats", "total": {"ok": 0, "fail": 0, "info": 0},
                   "by_f": {}, "by_node": {}, "by_key": {}},
         "crashes": {"valid": "unknown", "checker": "crashes",
-                    "reason": "no node.log was collected"},
+                    "reason": "no node.log or console.log was collected"},
     }  # fmt: skip
 
 

@@ -1,0 +1,170 @@
+"""The Elle checker: a txn history against a consistency model.
+
+Steps: txns from the history (txns.py); indexes, version orders and the anomalies that need
+no graph (infer.py); the dependency graph (deps.py); its strongly connected components and
+the shortest cycle of each kind in each (cycles.py); explanations (explain.py). The
+verdict is invalid when an anomaly the model prohibits was found (consistency.py), and
+names every model the anomalies rule out.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from checkers.elle import consistency as cm
+from checkers.elle.cycles import components, cycles_in
+from checkers.elle.deps import PROCESS, REALTIME, build_graph
+from checkers.elle.explain import case_dict
+from checkers.elle.infer import Case, Uncheckable, build_index, check_txns_alone
+from checkers.elle.txns import Txn, txns_from_events
+from checkers.history import Event, HistoryError
+from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
+
+
+@dataclass
+class ElleResult:
+    valid: Valid
+    consistency: str
+    txns: int = 0
+    keys: int = 0
+    elapsed: float = 0.0
+    anomalies: list[str] = field(default_factory=list)  # every anomaly found, worst first
+    prohibited: list[str] = field(default_factory=list)  # those the model rules out
+    ruled_out: list[str] = field(default_factory=list)  # the models the anomalies rule out
+    counts: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reason: str | None = None  # why "unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "valid": self.valid,
+            "checker": "elle",
+            "model": "list-append",
+            "consistency": self.consistency,
+            "txns": self.txns,
+            "keys": self.keys,
+            "elapsed": round(self.elapsed, 6),
+            "anomalies": self.anomalies,
+            "prohibited": self.prohibited,
+            "not": self.ruled_out,
+            "counts": self.counts,
+            "cases": self.cases,
+        }
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+    def to_text(self) -> str:
+        """The explanation: each anomaly the model prohibits, its cases, then the rest."""
+        if self.reason:
+            return self.reason
+        lines: list[str] = []
+        if self.ruled_out:
+            lines.append(f"ruled out: {', '.join(self.ruled_out)}")
+        allowed = [a for a in self.anomalies if a not in self.prohibited]
+        for name in [*self.prohibited, *allowed]:
+            note = "" if name in self.prohibited else f", allowed by {self.consistency}"
+            shown = len(self.cases.get(name, []))
+            count = self.counts.get(name, shown)
+            more = f", {shown} shown" if count > shown else ""
+            lines.append(f"{name} ({count} found{more}{note}):")
+            for case in self.cases.get(name, []):
+                lines += ["  " + ln for ln in case["text"].split("\n")]
+        return "\n".join(lines)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    # hundreds of thousands of small objects, none cyclic: the collector would rescan
+    # them again and again for nothing (pairing 100,000 txns took 5 times as long)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def check_txns(
+    txns: list[Txn], consistency: str = cm.DEFAULT, file: str = "<history>"
+) -> ElleResult:
+    model = cm.get_consistency(consistency)
+    if not txns:
+        return ElleResult("unknown", model.name, reason="the history has no txn operations")
+    with _no_gc():
+        return _check(txns, model, file)
+
+
+def _check(txns: list[Txn], model: cm.Consistency, file: str) -> ElleResult:
+    t0 = time.perf_counter()
+    try:
+        ix = build_index(txns, file)
+    except Uncheckable as exc:
+        return ElleResult("unknown", model.name, len(txns), reason=str(exc))
+    check_txns_alone(ix)
+    g = build_graph(ix, model.process, model.realtime)
+    variants = (PROCESS if model.process else 0) | (REALTIME if model.realtime else 0)
+    for scc in components(g):
+        for name, steps in cycles_in(g, scc, variants):
+            ix.add(Case(name, [a for a, _, _ in steps], {"steps": steps}))
+    found = cm.order(ix.counts)
+    bad = cm.prohibited(found, model)
+    return ElleResult(
+        valid=not bad,
+        consistency=model.name,
+        txns=len(txns),
+        keys=len(ix.writer.keys() | ix.readers.keys()),
+        elapsed=time.perf_counter() - t0,
+        anomalies=found,
+        prohibited=bad,
+        ruled_out=cm.ruled_out(found),
+        counts={a: ix.counts[a] for a in found},
+        cases={a: [case_dict(ix, c) for c in ix.cases[a]] for a in found},
+    )
+
+
+def check_txn_history(
+    events: Iterable[Event],
+    consistency: str = cm.DEFAULT,
+    file: str = "<history>",
+    validated: bool = False,
+) -> ElleResult:
+    """Entry point for the harness: events as read from a history file (`validated`: by
+    the JSONL reader). Raises HistoryError on a malformed txn."""
+    with _no_gc():
+        return check_txns(txns_from_events(events, file, validated), consistency, file)
+
+
+# ---- as a run checker (checkers/protocol.py) ----------------------------------------
+
+
+class ElleChecker:
+    """The run's txns (a list-append workload) against strict serializability."""
+
+    name = "elle"
+    consistency = cm.DEFAULT
+
+    def check(self, run: RunFiles) -> Verdict:
+        try:
+            events = run.history_events()
+            r = check_txn_history(events, self.consistency, str(run.history), validated=True)
+        except (OSError, HistoryError) as exc:
+            return Verdict.unknown(self.name, f"history unreadable: {exc}")
+        explanation = r.to_text() if r.valid is False else None
+        return verdict_from(self, r.to_dict(), explanation)
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        s = f"{entry.get('txns', '?')} txns over {entry.get('keys', '?')} key(s)"
+        s += f", {entry.get('consistency', '?')}"
+        if entry.get("anomalies"):
+            s += f"; found {', '.join(entry['anomalies'])}"
+        return s
+
+
+CHECKER = ElleChecker()
