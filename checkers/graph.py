@@ -125,6 +125,8 @@ def check_graph_key(key: Any, group: list[Op], model: Model) -> GraphResult:
     or no cycle but failed-cas observations the graph cannot weigh)."""
     if model.name not in ("register", "cas-register"):
         return GraphResult("unknown", key=key, reason=f"registers only, not {model.name}")
+    if getattr(model, "initial", None) is not None:  # the graph's first version is nil
+        return GraphResult("unknown", key=key, reason="registers that start at nil only")
     try:
         res, partial = _check_key(key, group, model)
     except _NotApplicable as e:

@@ -89,7 +89,7 @@ class Counterexample:
     def to_text(self) -> str:
         d = self.model.describe_operation
         s = self.stuck
-        key = f"key {self.key!r}" if self.key is not None else "the register"
+        key = f"key {self.key!r}" if self.key is not None else _whole(self.model)
         if self.method == "graph":
             lines = [
                 f"not linearizable on {key}: the precedence graph has a cycle "
@@ -110,6 +110,11 @@ class Counterexample:
         for op in self.concurrent:
             lines.append(f"    {_op_ref(op):>22}  {d(op)}  {_interval(op)}")
         return "\n".join(lines)
+
+
+def _whole(model: Model) -> str:
+    """What a history without keys is about: the register, the mutex, ..."""
+    return "the registers" if model.name == "multi-register" else f"the {model.name.split('-')[-1]}"
 
 
 def _op_ref(op: Op) -> str:

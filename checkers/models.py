@@ -63,6 +63,8 @@ class Model:
     name = "model"
     #: operations (f) the model understands, for error messages
     functions: tuple[str, ...] = ()
+    #: whether `get_model(name, initial)` may set the initial state (`--initial`)
+    takes_initial = False
 
     def init(self) -> Hashable:
         raise NotImplementedError
@@ -127,19 +129,30 @@ READ, WRITE, CAS, NOT_EQUAL = 0, 1, 2, 3
 
 
 class RegisterModel(Model):
-    """A register holding one value, initially nil: read and write."""
+    """A register holding one value, initially nil (or `initial`): read and write.
+
+    With an initial value other than nil, a read that returned nil constrains nothing,
+    as in Knossos (whose tests start registers at 0): the register never lacks a value,
+    so nil can only mean the read did not see one. Starting from nil, as in Jepsen, a nil
+    read means "no value yet" and is checked."""
 
     name = "register"
     functions = ("read", "write")
+    takes_initial = True
+
+    def __init__(self, initial: Any = None):
+        self.initial = freeze(initial)
 
     def init(self) -> Hashable:
-        return None
+        return self.initial
 
     def prepare(self, op: Op) -> Any | None:
         f = op.f
         if f == "read":
             if op.status != "ok":
                 return None  # a read that failed or timed out observed nothing
+            if op.output is None and self.initial is not None:
+                return None  # Knossos: a nil read is always legal
             return (READ, freeze(op.output))
         if f == "write":
             if op.status == "fail":
@@ -273,15 +286,167 @@ class KVModel(Model):
         return repr(state)
 
 
+# Knossos's multi-register: {:f :txn, :value [[:read :x 1] [:write :y 2]]}
+MR_READ, MR_WRITE = False, True
+
+
+class MultiRegisterModel(Model):
+    """Knossos's multi-register: several registers, read and written together in one
+    `txn` whose value is a list of micro-ops [f, key, value], f `read` or `write` (also
+    spelled `r` and `w`). An ok txn's completion carries the values its reads saw.
+
+    Registers start at nil, or at `initial`: one value for every register, or a JSON
+    object of them (`{"x": 0, "y": 0}`; registers it leaves out start at nil). As with
+    `register`, a nil read of a register that does not start at nil constrains nothing.
+    The state is the frozenset of (key, value) for registers away from their initial
+    value, so that equal states compare and hash equal."""
+
+    name = "multi-register"
+    functions = ("txn",)
+    takes_initial = True
+
+    def __init__(self, initial: Any = None):
+        if isinstance(initial, dict):
+            self._initials = {k: freeze(v) for k, v in initial.items()}
+            self._default = None
+        else:
+            self._initials = {}
+            self._default = freeze(initial)
+
+    def _initial(self, key: Any) -> Any:
+        return self._initials.get(key, self._default)
+
+    def init(self) -> Hashable:
+        return frozenset()
+
+    def prepare(self, op: Op) -> Any | None:
+        if op.f != "txn":
+            raise ModelError(f"model {self.name} expects f to be txn")
+        if op.status == "fail":
+            return None  # certainly did not happen
+        # what the reads saw comes with an ok completion; an unfinished txn's reads saw
+        # nothing anyone knows
+        seen = op.status == "ok" and op.output is not None
+        mops = op.output if seen else op.value
+        if not isinstance(mops, list | tuple):
+            raise ModelError(f"expected a txn value [[read x v] [write y v] ...], got {mops!r}")
+        out = []
+        for mop in mops:
+            if not (isinstance(mop, list | tuple) and len(mop) == 3):
+                raise ModelError(f"expected a micro-op [read|write key value], got {mop!r}")
+            f, k, v = mop[0], freeze(mop[1]), freeze(mop[2])
+            if f in ("write", "w"):
+                out.append((MR_WRITE, k, v))
+            elif f not in ("read", "r"):
+                raise ModelError(f"expected a micro-op's f to be read or write, got {f!r}")
+            elif seen and (v is not None or self._initial(k) is None):
+                out.append((MR_READ, k, v))
+        return tuple(out) or None
+
+    def _get(self, state: Any, key: Any) -> Any:
+        for k, v in state:
+            if k == key:
+                return v
+        return self._initial(key)
+
+    def step(self, state: Any, p: Any) -> Any:
+        values: dict[Any, Any] | None = None  # made once the txn writes
+        for write, k, v in p:
+            if write:
+                if values is None:
+                    values = dict(state)
+                values[k] = v
+                continue
+            seen = self._get(state, k) if values is None else values.get(k, self._initial(k))
+            if seen != v:
+                return INVALID
+        if values is None:
+            return state
+        return frozenset((k, v) for k, v in values.items() if v != self._initial(k))
+
+    def read_only(self, p: Any) -> bool:
+        return not any(write for write, _, _ in p)
+
+    def describe_operation(self, op: Op) -> str:
+        mops = op.output if op.status == "ok" and op.output is not None else op.value
+        text = " ".join(
+            f"[{m[0]} {m[1]} {show(freeze(m[2]))}]" if isinstance(m, list | tuple) and len(m) == 3
+            else show(freeze(m))
+            for m in (mops if isinstance(mops, list | tuple) else [mops])
+        )  # fmt: skip
+        extra = " (unknown outcome)" if op.status == "info" else ""
+        if op.status == "fail":
+            extra = " (failed)"
+        return f"txn {text}{extra}"
+
+    def describe_state(self, state: Any) -> str:
+        held = ", ".join(f"{k}={show(v)}" for k, v in sorted(state, key=lambda kv: repr(kv[0])))
+        if self._initials:
+            rest = "the others as they started"
+        else:
+            rest = f"the others {show(self._default)}"
+        return f"{{{held}{'; ' if held else ''}{rest}}}"
+
+
+MUTEX_ACQUIRE, MUTEX_RELEASE = 0, 1
+
+
+class MutexModel(Model):
+    """Knossos's mutex: one lock, free at first; `acquire` takes it when free, `release`
+    frees it when held (by anyone: the model does not track holders). A failed acquire
+    or release did not happen; two acquires without a release between them cannot both
+    have succeeded."""
+
+    name = "mutex"
+    functions = ("acquire", "release")
+
+    def init(self) -> Hashable:
+        return False  # not held
+
+    def prepare(self, op: Op) -> Any | None:
+        if op.f not in self.functions:
+            raise ModelError(f"model mutex expects f to be one of {', '.join(self.functions)}")
+        if op.status == "fail":
+            return None
+        return MUTEX_ACQUIRE if op.f == "acquire" else MUTEX_RELEASE
+
+    def step(self, state: Any, p: Any) -> Any:
+        if p == MUTEX_ACQUIRE:
+            return INVALID if state else True
+        return False if state else INVALID
+
+    def needs_state(self, p: Any) -> Any:
+        return p == MUTEX_RELEASE  # acquire needs it free, release held
+
+    def describe_operation(self, op: Op) -> str:
+        extra = {"info": " (unknown outcome)", "fail": " (failed)"}.get(op.status, "")
+        return f"{op.f}{extra}"
+
+    def describe_state(self, state: Any) -> str:
+        return "held" if state else "free"
+
+
 MODELS: dict[str, type[Model]] = {
     "register": RegisterModel,
     "cas-register": CasRegisterModel,
     "kv": KVModel,
+    "multi-register": MultiRegisterModel,
+    "mutex": MutexModel,
 }
 
+_NO_INITIAL: Any = object()
 
-def get_model(name: str) -> Model:
+
+def get_model(name: str, initial: Any = _NO_INITIAL) -> Model:
+    """A model by name; `initial`, when given, its initial value (register models only:
+    ValueError for the others)."""
     try:
-        return MODELS[name]()
+        cls = MODELS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}") from None
+    if initial is _NO_INITIAL:
+        return cls()
+    if not cls.takes_initial:
+        takes = ", ".join(n for n, c in MODELS.items() if c.takes_initial)
+        raise ValueError(f"model {name} takes no initial value; models that do: {takes}")
+    return cls(initial)  # type: ignore[call-arg]

@@ -15,17 +15,44 @@ from typing import Any
 
 from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, worst
 
-HELP = "check histories for linearizability (one verdict per file)"
+HELP = "check histories: linearizability, txn anomalies, sets (one verdict per file)"
 
 DEFAULT_TIMEOUT = 300.0
+# models judged by anomaly checkers (checkers/elle, checkers/sets), not the linearizability
+# search; with --json their objects also hold "anomalies", the names of those found
+TXN_MODELS = ("list-append", "set")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from checkers.elle.consistency import MODELS as CONSISTENCY_MODELS
+
     parser.add_argument("paths", nargs="+", metavar="PATH", help="history files")
     parser.add_argument(
         "--model",
-        choices=["cas-register", "register", "kv"],
-        help="sequential model (default: by format; kv for get/put/append histories)",
+        choices=["cas-register", "register", "kv", "multi-register", "mutex", *TXN_MODELS],
+        help="sequential model (default: by format; kv for get/put/append histories); "
+        "list-append: txn histories checked by Elle's method; set: Jepsen's set checker",
+    )
+    parser.add_argument(
+        "--consistency",
+        default="strict-serializable",
+        choices=list(CONSISTENCY_MODELS),
+        help="with --model list-append: the consistency model the txns must obey "
+        "(default strict-serializable)",
+    )
+    parser.add_argument(
+        "--initial",
+        type=_json_value,
+        metavar="V",
+        help="the registers' initial value, as JSON (default null: Jepsen's 'no value yet'; "
+        'Knossos\'s tests start at 0); multi-register also takes an object {"x": 0, ...}',
+    )
+    parser.add_argument(
+        "--independent",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Jepsen EDN: values are [key value] tuples of Jepsen's independent checker "
+        "(default: when every operation's value looks like one)",
     )
     parser.add_argument(
         "--format",
@@ -58,17 +85,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_file(
-    path: str, fmt: str, model_name: str | None, timeout: float | None, explain: bool = False
+    path: str,
+    fmt: str,
+    model_name: str | None,
+    timeout: float | None,
+    explain: bool = False,
+    consistency: str = "strict-serializable",
+    initial: Any = None,
+    independent: bool | None = None,
 ) -> tuple[int, dict[str, Any], str]:
     """Check one file: (exit status, JSON object, text for the terminal)."""
     from checkers.history import HistoryError
     from checkers.importers import default_model, read_history
     from checkers.linearizable import check_history
-    from checkers.models import get_model
 
     try:
-        history = read_history(path, fmt)
-        model = get_model(model_name or default_model(history))
+        history = read_history(path, fmt, independent)
+        if (model_name or _txn_model(history)) in TXN_MODELS:
+            return _check_txns(history, model_name or _txn_model(history), consistency)
+        model = _model(model_name or default_model(history), initial, path)
         result = check_history(history.events, model, timeout, path)
     except HistoryError as e:
         return (
@@ -96,6 +131,71 @@ def check_file(
         status = EXIT_UNKNOWN
     for w in history.warnings:
         text += f"\n  warning: {w}"
+    return status, d, text
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON value (0, '\"x\"', null), got {text!r}"
+        ) from None
+
+
+def _model(name: str, initial: Any, path: str) -> Any:
+    """The model; an initial value it cannot take is bad input (HistoryError). null, the
+    register models' own initial value, is the same as none."""
+    from checkers.history import HistoryError
+    from checkers.models import get_model
+
+    if initial is None:
+        return get_model(name)
+    try:
+        return get_model(name, initial)
+    except ValueError as e:
+        raise HistoryError(path, None, str(e)) from None
+
+
+def _txn_model(history: Any) -> str | None:
+    """list-append for txn histories, set for add/read ones: no register model fits them;
+    but a txn of Knossos's :read/:write micro-ops is multi-register's (a linearizability
+    model, checkers/models.py)."""
+    from checkers.importers import default_model
+
+    if default_model(history) == "multi-register":
+        return None
+    for ev in history.events:
+        if ev.process != "nemesis":
+            return {"txn": "list-append", "add": "set"}.get(ev.f)
+    return None
+
+
+def _check_txns(history: Any, model: str, consistency: str) -> tuple[int, dict[str, Any], str]:
+    """A txn history (Elle) or a set history (Jepsen's set checker); raises HistoryError."""
+    from checkers.elle import check_txn_history
+    from checkers.sets import check_set_history
+
+    path = history.file
+    if model == "set":
+        r: Any = check_set_history(history.events, path)
+        c = r.counts
+        what = f"{c['attempted']} adds, {c['lost']} lost, {c['unexpected']} unexpected"
+        verdict = {True: "set valid", False: "set NOT valid"}.get(r.valid, "unknown")
+    else:
+        r = check_txn_history(history.events, consistency, path, history.format == "jsonl")
+        what = f"{r.txns} txns, {r.keys} keys, model list-append, {r.elapsed:.3f} s"
+        verdict = {True: consistency, False: f"NOT {consistency}"}.get(r.valid, "unknown")
+        if r.anomalies:
+            what += f"; found {', '.join(r.anomalies)}"
+    d: dict[str, Any] = {"file": path, "format": history.format, **r.to_dict()}
+    text = f"{path}: {verdict} ({what})"
+    if r.valid is not True:
+        text += "\n" + r.to_text()
+    if history.warnings:
+        d["warnings"] = history.warnings
+        text += "".join(f"\n  warning: {w}" for w in history.warnings)
+    status = {True: EXIT_VALID, False: EXIT_INVALID}.get(r.valid, EXIT_UNKNOWN)
     return status, d, text
 
 
@@ -129,7 +229,16 @@ def run(args: argparse.Namespace) -> int:
     timeout = args.timeout if args.timeout and args.timeout > 0 else None
     statuses = []
     for path in args.paths:
-        status, d, text = check_file(path, args.format, args.model, timeout, args.explain)
+        status, d, text = check_file(
+            path,
+            args.format,
+            args.model,
+            timeout,
+            args.explain,
+            args.consistency,
+            args.initial,
+            args.independent,
+        )
         statuses.append(status)
         if args.report and status != EXIT_BAD_INPUT:
             _write_report(args, path, d, text)

@@ -217,7 +217,7 @@ def test_truncated_last_line_is_a_warning(
             "jepsen-edn",
             "{:type :invoke, :f :read, :process 0, :value nil}\n{:type :ok, :f\n",
             2,
-            "expected one EDN op map a line",
+            "unterminated '{': expected '}' to close it",
         ),
         (
             "jepsen-edn",
