@@ -88,7 +88,9 @@ def one_run(path: str, bug: str, backend: str, seed: int, time_limit, store: str
     """One run, in a worker process: what the row needs of it."""
     schedule = planted(load_schedule(Path(path)), bug)
     t0 = time.monotonic()
-    o = run_schedule(schedule, backend, store, seed=seed, time_limit=time_limit, say=_quiet)
+    o = run_schedule(
+        schedule, backend, store, seed=seed, time_limit=time_limit, say=_quiet, live_status=False
+    )
     return {
         "seconds": time.monotonic() - t0,
         "invalid": failing_checkers(o.results),
