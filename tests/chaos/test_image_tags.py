@@ -52,3 +52,27 @@ def test_a_new_base_script_makes_a_new_node_image(tmp_path):
     script = root / image.BASE_SCRIPT
     script.write_text(script.read_text() + "\n# another package\n")
     assert image.node_tag(root) != tag
+
+
+def test_the_base_build_says_each_step_with_its_time(tmp_path):
+    # The base takes a minute or more: each of build-base.sh's own step lines is passed on
+    # as it comes, with the seconds since the build began; a failure keeps the log's tail.
+    root = image.copy_sources(tmp_path)
+    (root / image.BASE_SCRIPT).write_text(
+        "echo 'build-base: debootstrap bookworm from http://mirror' >&2\n"
+        "echo 'some package noise'\n"
+        "echo 'build-base: docker import of the root file system' >&2\n"
+        "echo 'build-base: imported '$1 >&2\n"
+    )
+    said: list[str] = []
+    image.build_offline_base("raftquake-base:test", root, said.append)
+    steps = said[1:]
+    assert [s.split(" (")[0] for s in steps] == [
+        "debootstrap bookworm from http://mirror",
+        "docker import of the root file system",
+        "imported raftquake-base:test",
+    ]
+    assert all(s.endswith(" s)") for s in steps)
+    (root / image.BASE_SCRIPT).write_text("echo 'build-base: debootstrap' >&2\necho why; exit 4\n")
+    with pytest.raises(image.ImageError, match="(?s)exit 4.*why"):
+        image.build_offline_base("raftquake-base:test", root, said.append)
