@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.registry import summary_of
-from harness.report import plots
+from harness.report import plots, violations
 from harness.report.data import RunData, build_run_data, load_events
 from harness.report.template import TEMPLATE
 
@@ -32,6 +32,30 @@ def _when(t: Any, seconds: bool) -> str:
     if t is None:
         return "—"
     return f"{t / 1e9:.3f}" if seconds else str(t)
+
+
+def violation_sections(
+    checkers: dict[str, dict[str, Any]], shown: set[int]
+) -> dict[str, list[dict[str, Any]]]:
+    """A section per invalid checker entry not `shown` already (by id): Elle's anomalies
+    and the set checker's elements laid out (report.violations), every other violation in
+    the checker's own words, or without them its JSON fields. Entries are told apart by
+    their "checker" field, so a check --report entry filed under another name still is."""
+    out: dict[str, list[dict[str, Any]]] = {"elle": [], "set": [], "other": []}
+    for name, r in checkers.items():
+        if r.get("valid") is not False or id(r) in shown:
+            continue
+        kind = r.get("checker", name)
+        if kind == "elle" and r.get("cases"):
+            out["elle"].append(violations.elle_section(name, r))
+        elif kind == "set" and r.get("counts"):
+            out["set"].append(violations.set_section(name, r))
+        else:
+            text = r.get("explanation") or json.dumps(
+                {k: v for k, v in r.items() if k not in ("valid", "checker")}, indent=2
+            )
+            out["other"].append({"id": name, "title": f"{name} violated", "text": text})
+    return out
 
 
 def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
@@ -87,15 +111,8 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
                     "cls": cls,
                 }
             )
-    # Every other violation in the checker's own words; without them, its JSON fields.
-    explanations = []
-    for name, r in (results.get("checkers") or {}).items():
-        if r.get("valid") is not False or (r is lin and cx):  # a counterexample has its own
-            continue
-        text = r.get("explanation") or json.dumps(
-            {k: v for k, v in r.items() if k not in ("valid", "checker")}, indent=2
-        )
-        explanations.append({"id": name, "title": f"{name} violated", "text": text})
+    shown = {id(lin)} if cx else set()  # a counterexample has its own section
+    sections = violation_sections(results.get("checkers") or {}, shown)
 
     figs = []
     if len(t):
@@ -134,7 +151,9 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
         cx_plot=cx_plot,
         cx_ops=cx_ops,
         explanation=lin.get("explanation") if cx else None,
-        explanations=explanations,
+        elle_sections=sections["elle"],
+        set_sections=sections["set"],
+        explanations=sections["other"],
         plots=figs,
         faults=data.faults,
         files=files or [],
@@ -195,7 +214,8 @@ def write_check_report(
     explanation: str | None = None,
 ) -> Path:
     """A report for an imported history checked by `raftquake check --report DIR`:
-    no run folder, so no nodes, only the history and the linearizability verdict."""
+    no run folder, so no nodes, only the history and the verdict, filed under the name
+    of the checker that gave it (linearizable, elle or set) so its section shows."""
     from checkers.importers import read_history
 
     h = read_history(str(history), fmt)
@@ -206,7 +226,7 @@ def write_check_report(
         "name": Path(history).name,
         "valid": result.get("valid"),
         "format": h.format,
-        "checkers": {"linearizable": checker},
+        "checkers": {str(result.get("checker") or "linearizable"): checker},
     }
     # Formats without times get line numbers as times (checkers.importers): no clock.
     clock = any(e.time != e.line for e in h.events[:200])

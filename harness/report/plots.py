@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,10 @@ import matplotlib
 matplotlib.use("Agg")  # no display, ever: reports are written by CI and servers
 
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, Patch, Polygon  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from harness.report.data import Axis, FaultInterval, NodeTimeline, OpTable  # noqa: E402
@@ -552,3 +554,236 @@ def counterexample(cx: dict[str, Any]) -> Plot:
         f"After them the model could be in: {states}. No order then explains the red one."
     )
     return Plot(_encode(fig, dpi=120), caption, "linearizability counterexample")
+
+
+# ---- Elle: a cycle of transactions -------------------------------------------------
+
+# Data dependencies solid, orders dashed; rw (an anti-dependency, what serializability
+# cannot put up with) red, as Elle's own plots do.
+EDGE_STYLES = {
+    "ww": ("#1565c0", "-"),
+    "wr": ("#2e7d32", "-"),
+    "rw": ("#c62828", "-"),
+    "process": ("#6d4c41", "--"),
+    "realtime": ("#546e7a", "--"),
+}
+EDGE_SHORT = {"realtime": "rt"}
+TXN_EDGE = {"ok": "#37474f", "info": INFO, "fail": FAIL}
+MAX_MOPS = 4  # micro-ops listed per box; the rest are counted
+READ_TAIL = 2  # elements shown of a list read: its last ones, the version it saw
+MAX_VALUE = 14  # characters of any other value
+# Inches between the boxes an edge joins, side by side or one above the other: room
+# for its label (horizontal text, so more across than down).
+LABEL_GAP = (1.35, 0.7)
+ARC = -0.28  # arc3 curvature: negative bends a clockwise edge away from the centre
+TAB_LEFT = 0.1  # inches from a box's left edge to its name tab
+
+
+def short_value(v: Any) -> str:
+    """A value in a few characters: a list read by its last elements (the version it
+    saw, which is what an edge's sentence names), anything else cut."""
+    if v is None:
+        return "nil"
+    if isinstance(v, list | tuple):
+        tail = " ".join(short_value(e) for e in v[-READ_TAIL:])
+        return f"[{'… ' if len(v) > READ_TAIL else ''}{tail}]"
+    s = json.dumps(v) if isinstance(v, str) else str(v)
+    return s if len(s) <= MAX_VALUE else s[: MAX_VALUE - 1] + "…"
+
+
+def mop_label(mop: list[Any], known: bool) -> str:
+    """One micro-op; the read of a txn that did not end ok saw nothing we know."""
+    f, k, v = (list(mop) + [None, None, None])[:3]
+    if f == "r" and not known:
+        return f"r {short_value(k)}"
+    return f"{f} {short_value(k)} {short_value(v)}"
+
+
+def txn_label(txn: dict[str, Any]) -> str:
+    """A box's text: where to find the txn in the history, then its micro-ops."""
+    status = txn.get("status", "ok")
+    head = f"op {txn.get('index')}, process {txn.get('process')}"
+    if status != "ok":
+        head += f" ({status})"
+    mops = list(txn.get("value") or [])
+    lines = [mop_label(m, status == "ok") for m in mops[:MAX_MOPS]]
+    if len(mops) > MAX_MOPS:
+        lines.append(f"… {len(mops) - MAX_MOPS} more")
+    return "\n".join([head, *lines])
+
+
+def _cycle_txns(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The txn each step leaves from, in step order (T1, T2, ...: the sentences' names)."""
+    by_index = {t.get("index"): t for t in case.get("txns", [])}
+    return [by_index.get(s.get("from"), {"index": s.get("from")}) for s in case["steps"]]
+
+
+def _ring(sizes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Box centres (inches) on an ellipse, clockwise from the top (two boxes: side by
+    side), grown until neighbours are LABEL_GAP apart and no two boxes touch."""
+    n = len(sizes)
+    start = np.pi if n == 2 else np.pi / 2
+    angles = [start - 2 * np.pi * i / n for i in range(n)]
+
+    def apart(p: list[tuple[float, float]], i: int, j: int, gap: tuple[float, float]) -> bool:
+        dx = abs(p[i][0] - p[j][0]) - (sizes[i][0] + sizes[j][0]) / 2
+        dy = abs(p[i][1] - p[j][1]) - (sizes[i][1] + sizes[j][1]) / 2
+        return dx >= gap[0] or dy >= gap[1]
+
+    scale = 0.5
+    while True:
+        # wider than tall: the boxes are, and so is the page
+        pts = [(scale * np.cos(a), 0.62 * scale * np.sin(a)) for a in angles]
+        if all(
+            apart(pts, i, j, LABEL_GAP if (j - i) in (1, n - 1) else (0.3, 0.3))
+            for i in range(n)
+            for j in range(i + 1, n)
+        ):
+            return pts
+        scale *= 1.06
+
+
+def _arc_middle(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    # arc3's control point is the chord's middle moved by rad * (dy, -dx); the quadratic
+    # Bezier passes halfway to it (data are inches on both axes, as the display is)
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    return (a[0] + b[0]) / 2 + ARC * dy / 2, (a[1] + b[1]) / 2 - ARC * dx / 2
+
+
+def _size(text: Any, dpi: float) -> tuple[float, float]:
+    """A drawn text's box (its bbox patch, padding included), in inches."""
+    e = text.get_bbox_patch().get_window_extent()
+    return e.width / dpi, e.height / dpi
+
+
+def _outline(
+    centre: tuple[float, float], box: tuple[float, float], tab: tuple[float, float], ax: Any
+) -> Polygon:
+    """A txn's box with its name tab on top (TAB_LEFT from its left edge): where the
+    arrows to and from it stop."""
+    (x, y), (w, h), (tw, th) = centre, box, tab
+    left, right, bottom, top = x - w / 2, x + w / 2, y - h / 2, y + h / 2
+    t0, t1 = left + TAB_LEFT, left + TAB_LEFT + tw
+    corners = [(left, bottom), (right, bottom), (right, top), (t1, top)]
+    corners += [(t1, top + th), (t0, top + th), (t0, top), (left, top)]
+    return Polygon(corners, closed=True, transform=ax.transData)
+
+
+def _edge_label(step: dict[str, Any]) -> str:
+    label = EDGE_SHORT.get(step.get("type"), str(step.get("type")))
+    if step.get("key") is not None:
+        label += f" {short_value(step['key'])}"
+    return label
+
+
+def _arrow(a: Polygon, b: Polygon, step: dict[str, Any]) -> FancyArrowPatch:
+    colour, style = EDGE_STYLES.get(step.get("type"), ("#455a64", "-"))
+    return FancyArrowPatch(
+        _centre(a),
+        _centre(b),
+        arrowstyle="-|>",
+        mutation_scale=14,
+        connectionstyle=f"arc3,rad={ARC}",
+        patchA=a,
+        patchB=b,
+        shrinkA=3,
+        shrinkB=3,
+        color=colour,
+        lw=1.6,
+        linestyle=style,
+        zorder=2,
+    )
+
+
+def _centre(outline: Polygon) -> tuple[float, float]:
+    # the box's own centre: the outline's first three corners are its bottom and right
+    (left, bottom), (right, _), (_, top) = outline.get_xy()[:3]
+    return (left + right) / 2, (bottom + top) / 2
+
+
+def cycle(case: dict[str, Any]) -> Plot:
+    """A cycle of an Elle case as a small graph: each txn a box (its name, op index,
+    process and micro-ops, abbreviated) on a ring, each step an arrow labelled with its
+    relation and key. Data coordinates are inches: every text is drawn once to measure
+    it, then placed, and the figure made to fit."""
+    steps = case["steps"]
+    n = len(steps)
+    txns = _cycle_txns(case)
+    fig = Figure(figsize=(6, 4))
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    boxes = [
+        ax.text(
+            0,
+            0,
+            txn_label(t),
+            ha="center",
+            va="center",
+            multialignment="left",
+            family="DejaVu Sans Mono",
+            fontsize=8,
+            linespacing=1.35,
+            zorder=3,
+            bbox={
+                "boxstyle": "round,pad=0.5",
+                "fc": "#fafbfc",
+                "lw": 1.2,
+                "ec": TXN_EDGE.get(t.get("status", "ok"), INFO),
+            },
+        )  # fmt: skip
+        for t in txns
+    ]
+    tabs = [
+        ax.text(
+            0,
+            0,
+            f"T{i + 1}",
+            ha="left",
+            va="bottom",
+            fontsize=8.5,
+            fontweight="bold",
+            color="white",
+            zorder=5,
+            bbox={"boxstyle": "round,pad=0.22", "fc": "#37474f", "ec": "none"},
+        )  # fmt: skip
+        for i in range(n)
+    ]
+    labels = []
+    for step in steps:
+        colour = EDGE_STYLES.get(step.get("type"), ("#455a64", "-"))[0]
+        labels.append(
+            ax.text(0, 0, _edge_label(step), ha="center", va="center", fontsize=8.5,
+                    fontweight="bold", color=colour, zorder=4,
+                    bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": colour, "lw": 0.8})
+        )  # fmt: skip
+    canvas.draw()  # lays every text out: their sizes are known from here on
+    box_sizes = [_size(b, fig.dpi) for b in boxes]
+    tab_sizes = [_size(t, fig.dpi) for t in tabs]
+    centres = _ring(box_sizes)
+    outlines = []
+    extent: list[tuple[float, float]] = []
+    for box, tab, c, size, tab_size in zip(boxes, tabs, centres, box_sizes, tab_sizes, strict=True):
+        outline = _outline(c, size, tab_size, ax)
+        outlines.append(outline)
+        box.set_position(c)
+        # the tab's text box starts where its outline does (a bbox pads its text)
+        pad = 0.22 * 8.5 / 72
+        tab.set_position((c[0] - size[0] / 2 + TAB_LEFT + pad, c[1] + size[1] / 2 + pad))
+        extent += list(map(tuple, outline.get_xy()))
+    for i, (step, label) in enumerate(zip(steps, labels, strict=True)):
+        a, b = outlines[i], outlines[(i + 1) % n]
+        ax.add_patch(_arrow(a, b, step))
+        mx, my = _arc_middle(_centre(a), _centre(b))
+        label.set_position((mx, my))
+        w, h = _size(label, fig.dpi)
+        extent += [(mx - w / 2, my - h / 2), (mx + w / 2, my + h / 2)]
+    margin = 0.15
+    x0, y0 = min(p[0] for p in extent) - margin, min(p[1] for p in extent) - margin
+    x1, y1 = max(p[0] for p in extent) + margin, max(p[1] for p in extent) + margin
+    fig.set_size_inches(x1 - x0, y1 - y0)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    names = [f"T{i + 1}" for i in range(n)]
+    alt = f"{case.get('type', 'cycle')} cycle: {' → '.join([*names, names[0]])}"
+    return Plot(_encode(fig, dpi=120), "", alt)

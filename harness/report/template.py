@@ -51,6 +51,16 @@ td.num { font-variant-numeric:tabular-nums; }
 tr.stuck td { background:#ffebee; font-weight:600; } tr.lin td { background:#f1f8e9; }
 .swatch { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:6px; }
 .warn { color:#8d6e63; font-size:12.5px; }
+section h3 { margin:16px 0 6px; font-size:14px; }
+table.ruled { width:auto; margin:4px 0 2px; } tr.checked td { font-weight:600; }
+figure.cycle { margin:14px 0 6px; padding-top:6px; border-top:1px solid var(--line); }
+img.graph { max-width:100%; height:auto; display:block; margin:6px 0; }
+ol.steps, ul.anomalies { margin:6px 0; padding-left:22px; } ol.steps li, ul.anomalies li { margin:2px 0; overflow-wrap:anywhere; }
+.rel { font-weight:600; } .rel.ww { color:#1565c0; } .rel.wr { color:#2e7d32; } .rel.rw { color:#c62828; }
+.rel.process, .rel.realtime { color:#546e7a; }
+.allowed { color:var(--mute); }
+details summary { cursor:pointer; color:var(--mute); margin-top:10px; }
+p.elements { font-family:"DejaVu Sans Mono",monospace; font-size:12.5px; overflow-wrap:anywhere; }
 footer { color:var(--mute); font-size:12px; padding:0 32px 30px; }
 footer a { color:inherit; }
 </style></head>
@@ -97,6 +107,54 @@ footer a { color:inherit; }
   {% if explanation %}<pre>{{ explanation }}</pre>{% endif %}
 </section>
 {% endif %}
+
+{% for s in elle_sections %}
+<section class="alert" id="{{ s.id }}">
+  <h2>Transactional anomalies</h2>
+  <p>{{ s.txn_count }} transactions over {{ s.key_count }} keys, checked against <b>{{ s.consistency }}</b>.</p>
+  {% if s.ruled_out %}
+  <table class="ruled">
+    <tr><th>ruled out</th><th>by the anomalies</th></tr>
+    {% for r in s.ruled_out %}<tr{% if r.checked %} class="checked"{% endif %}><td>{{ r.model }}{% if r.checked %} (checked){% endif %}</td><td>{{ r.by | join(", ") }}</td></tr>
+    {% endfor %}
+  </table>
+  {% if s.still_possible %}<p class="caption">Not ruled out by these anomalies: {{ s.still_possible | join(", ") }}.</p>{% endif %}
+  {% endif %}
+  {% for c in s.cycles %}
+  <figure class="cycle" id="{{ s.id }}-cycle-{{ loop.index }}">
+    <h3>{{ c.type }}: a cycle of {{ c.steps | length }} transactions</h3>
+    <img class="graph" alt="{{ c.plot.alt }}" src="data:image/png;base64,{{ c.plot.png }}">
+    <p class="caption">{{ c.txns | join(" · ") }}. Reads show their last elements; an edge a → b says a must come before b.</p>
+    <ol class="steps">
+      {% for st in c.steps %}<li>{{ st.text }} <span class="rel {{ st.type }}">({{ st.type }})</span></li>
+      {% endfor %}
+    </ol>
+  </figure>
+  {% endfor %}
+  <h3>Anomalies found</h3>
+  <ul class="anomalies">
+    {% for a in s.anomalies %}
+    <li><b>{{ a.name }}</b>: {{ a.count }} found{% if not a.prohibited %} <span class="allowed">(allowed by {{ s.consistency }})</span>{% endif %}{% if a.drawn %}, {{ a.drawn }} drawn above{% endif %}{% if a.more %}, {{ a.more }} more in the full explanation{% endif %}
+      {% if a.sentences %}<ul>{% for t in a.sentences %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
+    </li>
+    {% endfor %}
+  </ul>
+  {% if s.explanation %}<details><summary>The checker's full explanation</summary><pre>{{ s.explanation }}</pre></details>{% endif %}
+</section>
+{% endfor %}
+
+{% for s in set_sections %}
+<section class="alert" id="{{ s.id }}">
+  <h2>Set: elements lost or unexpected</h2>
+  <div class="numbers">
+    {% for label, n in s.counts %}<div>{{ label }}<b>{{ "{:,}".format(n) }}</b></div>{% endfor %}
+  </div>
+  {% for k in s.kinds %}
+  <p><b>{{ k.kind }}</b> ({{ "{:,}".format(k.total) }}): {{ k.meaning }}{% if k.total > k.shown | length %}; the first {{ k.shown | length }}, sorted{% endif %}:</p>
+  <p class="elements">{{ k.shown | join(", ") }}{% if k.total > k.shown | length %}, …{% endif %}</p>
+  {% endfor %}
+</section>
+{% endfor %}
 
 {% for e in explanations %}
 <section class="alert" id="{{ e.id }}">
