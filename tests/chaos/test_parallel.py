@@ -5,7 +5,6 @@ collide (own networks, subnets, names) and must leave nothing behind."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -28,17 +27,6 @@ final: {{heal: true, recover: 2}}
 """
 
 
-@pytest.fixture
-def engine():
-    from harness.runner import docker_available
-
-    why = docker_available()
-    if why:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and these tests need Docker: {why}", pytrace=False)
-        pytest.skip(why)
-
-
 def _schedules(folder: Path) -> list[Path]:
     out = []
     for name, fault in (("par-kill", "kill"), ("par-pause", "pause")):
@@ -53,7 +41,7 @@ def _subnet(run_folder: Path) -> str:
     return re.search(r"--listen (\d+\.\d+\.\d+)\.\d+:", console).group(1)
 
 
-def test_two_runs_at_once_on_one_engine(engine, tmp_path):
+def test_two_runs_at_once_on_one_engine(docker_engine, tmp_path):
     from harness.cluster.cleanup import leftovers
 
     store = tmp_path / "store"
@@ -88,7 +76,7 @@ def test_two_runs_at_once_on_one_engine(engine, tmp_path):
         assert not any(leftovers(client, run_id).values())
 
 
-def test_pytest_xdist_workers_share_one_engine(engine, pytester: pytest.Pytester, tmp_path):
+def test_pytest_xdist_workers_share_one_engine(docker_engine, pytester: pytest.Pytester, tmp_path):
     for path in _schedules(tmp_path):
         (pytester.path / path.name).write_text(path.read_text())
     result = pytester.runpytest_subprocess(
