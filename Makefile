@@ -22,7 +22,7 @@ run: setup
 	$(VENV)/bin/raftquake run schedules/default.yaml
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -103,6 +103,13 @@ class KVStateMachine:
                 out.append([f, key, value])
         return out
 
+    def snapshot_state(self) -> dict:
+        return {
+            "applied_index": self.applied_index,
+            "data": dict(self._data),
+            "sessions": {c: [s, r] for c, (s, r) in self._sessions.items()},
+        }
+
 
 def check_txn(ops: object) -> None:
     """A transaction's micro-ops are [f, key, value] with f in MICRO_OPS and a str or int
@@ -125,10 +132,3 @@ def check_txn(ops: object) -> None:
 
 def read_only(ops: list) -> bool:
     return all(m[0] == "r" for m in ops)
-
-    def snapshot_state(self) -> dict:
-        return {
-            "applied_index": self.applied_index,
-            "data": dict(self._data),
-            "sessions": {c: [s, r] for c, (s, r) in self._sessions.items()},
-        }
