@@ -37,8 +37,6 @@ REGISTRY_BASE = "python:3.11-slim"
 # The process supervisor and the packet delayer every system's image carries
 # (harness/cluster/docker.py drives the member through node-ctl), from this repository.
 TOOLS = ("docker/node-ctl.sh", "docker/netdelay.py")
-# What goes into the node image, relative to the repository root.
-NODE_SOURCES = ("docker/Dockerfile", *TOOLS, "raftnode")
 BASE_SCRIPT = "docker/build-base.sh"
 IMAGE_LABEL = "raftquake.image"
 
@@ -56,6 +54,8 @@ class ImageSpec:
 
 
 NODE_IMAGE = ImageSpec(NODE_REPO, "docker/Dockerfile", ("docker/Dockerfile", "raftnode"))
+# What goes into the node image, relative to the repository root.
+NODE_SOURCES = (*TOOLS, *NODE_IMAGE.files)
 
 
 class ImageError(RuntimeError):

@@ -12,9 +12,10 @@ gets the same plan.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,6 +25,9 @@ from harness.nemesis.package import package_plan
 from raftnode.bugs import OFFERED as BUGS
 from raftnode.core import READ_MODES
 from workloads import WORKLOADS as WORKLOAD_KINDS
+
+if TYPE_CHECKING:
+    from harness.systems.base import System
 
 WORKLOADS = tuple(WORKLOAD_KINDS)
 OPERATIONS = ("read", "write", "cas")  # the register workload's
@@ -258,7 +262,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     if seed is not None:
         r.number(seed, ("seed",), integer=True)
 
-    system = _parse_system(r, data.get("system", "raftnode"), source)
+    system, system_cls = _parse_system(r, data.get("system", "raftnode"), source)
     node = _parse_node(r, data.get("node", {}))
     if system.name != "raftnode" and data.get("node"):
         raise r.error(
@@ -267,7 +271,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
             f"in the long form, system: {{name: {system.name}, OPTION: VALUE}}",
         )
     workload = _parse_workload(r, data.get("workload", {}))
-    supported = system_workloads(system)
+    supported = system_cls.workloads
     if workload.name not in supported:
         raise r.error(
             ("workload", "name"),
@@ -283,7 +287,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     )
     final = _parse_final(r, data.get("final", {}))
 
-    checkers = data.get("checkers", default_checkers(system, workload))
+    checkers = data.get("checkers", default_checkers(system_cls.unchecked, workload))
     if not isinstance(checkers, list) or not checkers:
         raise r.error(("checkers",), f"checkers must be a non-empty list of: {', '.join(CHECKERS)}")
     for i, c in enumerate(checkers):
@@ -303,28 +307,19 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     )
 
 
-def system_workloads(system: SystemSpec) -> tuple[str, ...]:
-    from harness.systems import system_class
-
-    return system_class(system.name).workloads
-
-
-def default_checkers(system: SystemSpec, workload: WorkloadSpec) -> list[str]:
+def default_checkers(unchecked: Collection[str], workload: WorkloadSpec) -> list[str]:
     """A schedule without `checkers:` runs every checker that has something to read: the
     history checker of its workload (linearizable for register, elle for list-append, set
-    for set), the node-record checkers, less those its system gives nothing to (etcd:
-    log-agreement)."""
-    from harness.systems import system_class
-
-    unchecked = system_class(system.name).unchecked
+    for set), the node-record checkers, less those its system gives nothing to
+    (`unchecked`; etcd: log-agreement)."""
     history = {w.checker for w in WORKLOAD_KINDS.values()}
     own = WORKLOAD_KINDS[workload.name].checker
     return [c for c in CHECKERS if c not in unchecked and (c == own or c not in history)]
 
 
-def _parse_system(r: _Reader, raw: Any, source: str) -> SystemSpec:
+def _parse_system(r: _Reader, raw: Any, source: str) -> tuple[SystemSpec, type[System]]:
     """`system: NAME` or `system: {name: NAME, OPTION: VALUE, ...}`, checked against the
-    system's own OPTIONS (harness/systems/)."""
+    system's own OPTIONS (harness/systems/); with the System class it names."""
     from harness.systems import OptionError, SystemNotFound, system_class
 
     p = ("system",)
@@ -350,7 +345,7 @@ def _parse_system(r: _Reader, raw: Any, source: str) -> SystemSpec:
         raise r.error((*p, "name") if isinstance(raw, dict) else p, str(exc)) from None
     except OptionError as exc:
         raise r.error((*p, exc.option), str(exc)) from None
-    return SystemSpec(name, tuple(options.items()))
+    return SystemSpec(name, tuple(options.items())), cls
 
 
 def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
@@ -382,8 +377,7 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
     default = WorkloadSpec()
     name = r.choice(raw.get("name", default.name), (*p, "name"), WORKLOADS)
     kind = WORKLOAD_KINDS[name]
-    # Elle's three hot keys for list-append (contention), eight registers otherwise.
-    keys = raw.get("keys", 3 if name == "list-append" else default.keys)
+    keys = raw.get("keys", kind.default_keys)
     keys = r.number(keys, (*p, "keys"), minimum=1, integer=True)
     concurrency = r.number(
         raw.get("concurrency", default.concurrency), (*p, "concurrency"), minimum=1, integer=True

@@ -1,6 +1,6 @@
 """The live status of a run: one line, kept current while the workload runs.
 
-    run: 23/60 s | 2841 ok 12 fail 3 info | 187 ops/s | partition (leader: n3) | leader n2
+    run: 23/60 s | 2841 ok 12 fail 3 info | 187 ops/s | partition (n3 | n1 n2 n4 n5) | leader n2
 
 On a terminal it is a rich Live line, redrawn in place (and gone when the run ends); in
 CI, where stderr is no terminal, the same line is printed plainly every few seconds, so a
@@ -23,7 +23,7 @@ class RunStatus:
     total: float  # seconds of workload
     elapsed: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: {"ok": 0, "fail": 0, "info": 0})
-    faults: dict[int, str] = field(default_factory=dict)  # plan index -> what is in force
+    faults: dict[int, str] = field(default_factory=dict)  # id(fault) -> what is in force
     leader: str | None = None
     phase: str = "workload"  # then "heal", "recover", "final reads"
     _rate_mark: tuple[float, int] = (0.0, 0)

@@ -238,11 +238,7 @@ class Host:
         if self.core.role != LEADER:
             conn.send(self._not_leader(rid, self.core.leader))
             return
-        speculative = KVStateMachine()
-        speculative._data = dict(self.kv._data)
-        for e in self.core.entries_from(self.applied + 1):
-            if e.command is not None:
-                speculative._execute(e.command)
+        speculative = self.kv.speculate(self.core.entries_from(self.applied + 1))
         conn.send({"id": rid, "ok": True, "value": speculative.read_txn(ops)})
 
     def _read(self, conn: Conn, rid: Any, req: dict, what: str | TxnRead | None = None) -> None:

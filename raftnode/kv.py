@@ -80,6 +80,16 @@ class KVStateMachine:
     def read(self, key: str) -> object:
         return self._data.get(key)
 
+    def speculate(self, entries: list[Entry]) -> KVStateMachine:
+        """A copy of this state with `entries` applied on top, as if they were committed
+        (no deduplication, no applied index): only planted bug txn-dirty-read reads it."""
+        copy = KVStateMachine()
+        copy._data = dict(self._data)
+        for e in entries:
+            if e.command is not None:
+                copy._execute(e.command)
+        return copy
+
     def read_txn(self, ops: list) -> list:
         """A read-only transaction against the applied state (the read path serves it)."""
         return self.run_txn(ops, self._data)

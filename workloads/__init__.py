@@ -22,6 +22,7 @@ class Workload(Protocol):
     name: str
     operations: tuple[str, ...]  # what its `mix` may weigh
     default_mix: dict[str, float]
+    default_keys: int  # `keys` when the schedule gives none
     checker: str  # the history checker that fits its histories
 
     def slots(self, spec: Any, seed: int) -> list[Slot]:

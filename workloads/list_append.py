@@ -62,6 +62,7 @@ class ListAppendWorkload:
     name = "list-append"
     operations = ("append", "r")
     checker = "elle"  # the history checker that fits it (checkers/registry.py)
+    default_keys = 3  # Elle's three hot keys (contention)
     default_mix = {"append": 0.5, "r": 0.5}
 
     def slots(self, spec: Any, seed: int) -> list[ListAppendSlot]:

@@ -110,6 +110,7 @@ class RegisterWorkload:
     name = "register"
     operations = ("read", "write", "cas")
     checker = "linearizable"  # the history checker that fits it (checkers/registry.py)
+    default_keys = 8  # eight registers
     default_mix = {"read": 0.5, "write": 0.3, "cas": 0.2}
 
     def slots(self, spec: Any, seed: int) -> list[RegisterSlot]:

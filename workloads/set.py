@@ -41,6 +41,7 @@ class SetWorkload:
     name = "set"
     operations = ("add", "read")
     checker = "set"  # the history checker that fits it (checkers/registry.py)
+    default_keys = 8  # not used (one set); as schedules have always shown it
     default_mix = {"add": 1.0}
 
     def slots(self, spec: Any, seed: int) -> list[SetSlot]:

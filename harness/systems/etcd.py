@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,6 +41,10 @@ class EtcdSystem(System):
         "log-agreement": "etcd exposes no committed log to compare (its WAL holds uncommitted "
         "entries too, and there is no API that lists committed entries)"
     }
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._member_names: dict[str, str] = {}  # etcd's hex member id -> node id
 
     def expected_findings(self) -> tuple[str, ...]:
         # Serializable reads are allowed to be stale (etcd's API guarantees); a run that
@@ -93,16 +98,16 @@ class EtcdSystem(System):
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.etcd_client import EtcdClient
 
-        async def one(addr: str) -> dict[str, Any] | None:
-            client = EtcdClient(addrs, timeout=timeout)
+        async def every() -> list[dict[str, Any] | None]:
+            # One client asks every member at once. The member ids it learns from the
+            # member list are kept on the system: the membership is fixed for a run, and
+            # the probe runs every second (status line, leader targets).
+            client = EtcdClient(addrs, timeout=timeout, member_names=self._member_names)
             try:
-                res = await client.status(addr)
+                answers = await asyncio.gather(*(client.status(a) for a in addrs.values()))
             finally:
                 await client.close()
-            return res.value if res.ok else None
-
-        async def every() -> list[dict[str, Any] | None]:
-            return await asyncio.gather(*(one(addrs[n]) for n in addrs))
+            return [res.value if res.ok else None for res in answers]
 
         return dict(zip(addrs, asyncio.run(every()), strict=True))
 
@@ -112,8 +117,6 @@ class EtcdSystem(System):
         console = out / "console.log"
         if not console.is_file():
             return
-        import json
-
         lines = console.read_text(errors="replace").splitlines()
         events = events_from_log(lines, node, None)
         (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))

@@ -153,6 +153,7 @@ class EtcdClient:
         attempt_timeout: float | None = None,
         serializable: bool = False,
         connect_timeout: float = 0.5,
+        member_names: dict[str, str] | None = None,
     ):
         by_id = dict(nodes) if isinstance(nodes, Mapping) else {a: a for a in nodes}
         if not by_id:
@@ -177,7 +178,9 @@ class EtcdClient:
         self._target = 0
         self._lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
-        self._names: dict[str, str] = {}  # hex member id -> node id, from the member list
+        # hex member id -> node id, from the member list; a caller that probes often passes
+        # one dict to all its clients, so the list is asked for once.
+        self._names: dict[str, str] = {} if member_names is None else member_names
 
     # ---- operations ------------------------------------------------------------------
 

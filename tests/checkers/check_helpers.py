@@ -89,3 +89,12 @@ def _some_order(ops: list[Op], step: Any, init: Any) -> bool:
         return False
 
     return go([], ops, init)
+
+
+def run_check(capsys: Any, *args: str) -> tuple[int, str, str]:
+    """`raftquake check ARGS` in-process: (exit status, stdout, stderr)."""
+    from harness.cli import main
+
+    code = main(["check", *args])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from check_helpers import write_jsonl
+from check_helpers import run_check, write_jsonl
 
 from harness.cli import main
 
@@ -46,12 +46,6 @@ STALE = rows(
     (1, "invoke", "read", None),
     (1, "ok", "read", None),
 )
-
-
-def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["check", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_valid_history_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from check_helpers import write_jsonl
+from check_helpers import run_check, write_jsonl
 from elle_helpers import concurrent, join, ok, serial
 
 from checkers.history import event_to_dict
 from checkers.protocol import RunFiles
 from checkers.registry import CHECKERS
 from checkers.sets import check_set_history
-from harness.cli import main
 
 A, R = "append", "r"
 
@@ -28,12 +27,6 @@ VALID = serial(ok(0, [A, "x", 1]), ok(1, [R, "x", [1]], [A, "x", 2]), ok(2, [R, 
 
 def write_events(path: Path, events) -> Path:  # type: ignore[no-untyped-def]
     return write_jsonl(path, [event_to_dict(e) for e in events])
-
-
-def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["check", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_valid_txn_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
