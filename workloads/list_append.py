@@ -66,8 +66,8 @@ class ListAppendWorkload:
     default_mix = {"append": 0.5, "r": 0.5}
 
     def slots(self, spec: Any, seed: int) -> list[ListAppendSlot]:
-        mix = {**self.default_mix, **spec.mix} if set(spec.mix) <= set(self.operations) else {}
-        mix = mix or self.default_mix
+        # The schedule's mix as written (a spec made in code may carry the register's).
+        mix = spec.mix if set(spec.mix) <= set(self.operations) else self.default_mix
         share = mix.get("append", 0) / (sum(mix.values()) or 1)
         low, high = spec.txn_length
         per_key = spec.ops_per_key or DEFAULT_OPS_PER_KEY

@@ -41,6 +41,12 @@ def test_list_append_transactions_are_bounded_and_appends_unique_per_key():
     assert {op.value[0][1] for op in finals} >= set(seen)
 
 
+def test_list_append_takes_the_mix_as_written():
+    # {append: 1} means appends only: the default's reads are not mixed back in.
+    _, streams = _stream(_spec("  name: list-append\n  mix: {append: 1}\n"))
+    assert {m[0] for stream in streams for op in stream for m in op.value} == {"append"}
+
+
 def test_list_append_streams_depend_on_the_seed_only():
     spec = _spec("  name: list-append\n")
     assert _stream(spec, 7)[1] == _stream(spec, 7)[1] != _stream(spec, 8)[1]
