@@ -27,8 +27,6 @@ def owner_alive(value: str | None) -> bool:
     host, _, pid = (value or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
-    if int(pid) == os.getpid():
-        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -37,14 +37,13 @@ def run(args: argparse.Namespace) -> int:
     from harness import image
     from harness.exit_codes import EXIT_ENV, EXIT_OK, EXIT_USAGE
     from harness.systems import SystemNotFound, system_class
-    from harness.systems.raftnode import RaftnodeSystem
 
     try:
         cls = system_class(args.system)
     except SystemNotFound as exc:
         print(f"raftquake image: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    spec = (RaftnodeSystem() if cls is RaftnodeSystem else cls()).image()
+    spec = cls().image()  # every system's options have defaults
     if args.action == "tag":
         print(image.image_tag(spec))
         return EXIT_OK

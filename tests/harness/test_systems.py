@@ -123,3 +123,31 @@ def test_checkers_with_nothing_to_read_are_left_out_or_marked_not_applicable(tmp
     assert results["valid"] is True  # on what stats could look at; the rest said apart
     only = parse_schedule("name: x\nsystem: etcd\ncheckers: [log-agreement]\n")
     assert check_run(run, only)["valid"] == "unknown"  # nothing looked: never valid
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["image", "tag", "--system", "cassandra"], "unknown system 'cassandra'"),
+        (["run", "schedules/default.yaml", "--seeds", "0"], "--seeds and --jobs must be"),
+        (["kv", "--node", "127.0.0.1:1", "txn", '[["pop", "x", 1]]'], "bad micro-op"),
+        (["kv", "--node", "127.0.0.1:1", "txn", "[[not json"], "raftquake kv txn:"),
+    ],
+)
+def test_new_usage_errors_exit_2_saying_why(argv, words, capsys, monkeypatch):
+    from harness.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_bad_schedule_among_several_names_its_file_and_line(tmp_path, capsys):
+    from harness.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nworkload:\n  colour: red\n")
+    good = str(ROOT / "schedules" / "kill.yaml")
+    assert main(["run", good, str(bad), "--backend", "sim", "--store", str(tmp_path)]) == 2
+    assert f"{bad}:3: unknown field 'colour'" in capsys.readouterr().err
+    assert not (tmp_path / "kill").exists()  # nothing ran: every schedule is checked first
