@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from harness.hunt import failing_checkers  # noqa: E402
 from harness.pytest_plugin import schedule_catchers  # noqa: E402
 from harness.runner import docker_available, run_schedule  # noqa: E402
-from harness.schedule import NodeOptions, Schedule, load_schedule  # noqa: E402
+from harness.schedule import Schedule, load_schedule  # noqa: E402
 from raftnode.bugs import BY_NAME, PLANTED_BUGS  # noqa: E402
 
 SCHEDULES = ROOT / "schedules"
@@ -79,9 +79,10 @@ class Row:
 def planted(schedule: Schedule, bug: str) -> Schedule:
     """`schedule` with only `bug` planted (none for ""): lease-no-quorum needs lease reads."""
     if not bug:
-        return dataclasses.replace(schedule, node=NodeOptions(schedule.node.read_mode, ()))
+        return dataclasses.replace(schedule, node=dataclasses.replace(schedule.node, bugs=()))
     mode = "lease" if bug == "lease-no-quorum" else schedule.node.read_mode
-    return dataclasses.replace(schedule, node=NodeOptions(mode, (bug,)))
+    node = dataclasses.replace(schedule.node, read_mode=mode, bugs=(bug,))
+    return dataclasses.replace(schedule, node=node)
 
 
 def one_run(path: str, bug: str, backend: str, seed: int, time_limit, store: str) -> dict:

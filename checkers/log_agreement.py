@@ -4,6 +4,12 @@ Each node's committed log is dumped at the end of a run as nodes/<id>/log.jsonl 
 object per committed entry, in index order: {"index", "term", "command"}); a JSON array
 in the same shape (nodes/<id>/committed.json) is read too. Any index where two nodes
 hold different entries is a violation of Raft's state machine safety.
+
+A node that compacted its log starts the dump with its snapshot's line,
+{"snapshot": {"index", "term", "digest"}}, the digest of the entries it replaced
+(raftnode.wire.log_digest). Its entries are gone, but not the comparison: at each
+snapshot's index, every other node whose dump reaches that index (through its own
+snapshot and entries) must have the same digest, or some entry before it differs.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 from checkers.history import HistoryError
 from checkers.protocol import RunFiles, Verdict, verdict_from
+from raftnode.wire import log_digest
 
 MAX_REPORTED = 20
 
@@ -74,8 +81,61 @@ def _entry(obj: Any, file: str, line: int | None, prev: int | None) -> tuple[int
     return index, {"term": term, "command": obj["command"]}
 
 
+@dataclass
+class NodeLog:
+    entries: dict[int, dict[str, Any]]  # index -> {"term", "command"}
+    snapshot: tuple[int, int, str] | None = None  # (index, term, digest) of its first line
+
+    def digests_at(self, wanted: set[int]) -> dict[int, str]:
+        """The log digest at each wanted index this dump reaches (from its snapshot)."""
+        start, h = (self.snapshot[0], self.snapshot[2]) if self.snapshot else (0, "")
+        out = {start: h} if start in wanted else {}
+        top = max(wanted, default=0)
+        i = start
+        while i < top and (i + 1) in self.entries:
+            i += 1
+            h = log_digest(h, [_Term(self.entries[i])])
+            if i in wanted:
+                out[i] = h
+        return out
+
+
+@dataclass
+class _Term:
+    # log_digest reads .term and .command
+    e: dict[str, Any]
+
+    @property
+    def term(self) -> int:
+        return self.e["term"]
+
+    @property
+    def command(self) -> Any:
+        return self.e["command"]
+
+
+def _snapshot_line(obj: Any, file: str, line: int | None) -> tuple[int, int, str]:
+    snap = obj["snapshot"]
+    if (
+        not isinstance(snap, dict)
+        or type(snap.get("index")) is not int
+        or type(snap.get("term")) is not int
+        or not isinstance(snap.get("digest"), str)
+    ):
+        raise HistoryError(
+            file, line, 'expected "snapshot" to be {"index": int, "term": int, "digest": str}'
+        )
+    return snap["index"], snap["term"], snap["digest"]
+
+
 def read_log(path: str | Path) -> dict[int, dict[str, Any]]:
-    """One node's committed log: index -> {"term", "command"}."""
+    """One node's committed log: index -> {"term", "command"} (its snapshot line, if any,
+    is read_node_log's)."""
+    return read_node_log(path).entries
+
+
+def read_node_log(path: str | Path) -> NodeLog:
+    """One node's committed log, with its snapshot's line if it starts with one."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -83,6 +143,7 @@ def read_log(path: str | Path) -> dict[int, dict[str, Any]]:
         raise HistoryError(file, None, f"cannot read: {e.strerror or e}") from None
     out: dict[int, dict[str, Any]] = {}
     prev = None
+    snapshot = None
     if file.endswith(".json"):
         try:
             items = json.loads(text)
@@ -91,9 +152,14 @@ def read_log(path: str | Path) -> dict[int, dict[str, Any]]:
         if not isinstance(items, list):
             raise HistoryError(file, 1, "expected a JSON array of entries")
         for pos, obj in enumerate(items):
-            prev, e = _entry(obj, f"{file} (entry {pos})", None, prev)
+            where = f"{file} (entry {pos})"
+            if pos == 0 and isinstance(obj, dict) and "snapshot" in obj:
+                snapshot = _snapshot_line(obj, where, None)
+                prev = snapshot[0]
+                continue
+            prev, e = _entry(obj, where, None, prev)
             out[prev] = e
-        return out
+        return NodeLog(out, snapshot)
     for lineno, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
@@ -106,9 +172,13 @@ def read_log(path: str | Path) -> dict[int, dict[str, Any]]:
                 f"not valid JSON ({e.msg}); expected one entry "
                 'object {"index", "term", "command"}',
             ) from None
+        if prev is None and snapshot is None and isinstance(obj, dict) and "snapshot" in obj:
+            snapshot = _snapshot_line(obj, file, lineno)
+            prev = snapshot[0]
+            continue
         prev, e = _entry(obj, file, lineno, prev)
         out[prev] = e
-    return out
+    return NodeLog(out, snapshot)
 
 
 def node_logs(results_dir: str | Path) -> dict[str, Path]:
@@ -127,9 +197,10 @@ def check_log_agreement(paths: dict[str, str | Path] | list[str | Path]) -> LogA
     nodes/<id>/log.jsonl paths also works: the node id is the folder's name)."""
     if not isinstance(paths, dict):
         paths = {Path(p).parent.name: p for p in paths}
-    logs = {node: read_log(p) for node, p in paths.items()}
+    node_logs = {node: read_node_log(p) for node, p in paths.items()}
+    logs = {node: nl.entries for node, nl in node_logs.items()}
     indexes = sorted({i for log in logs.values() for i in log})
-    divergences: list[Divergence] = []
+    found: dict[int, Divergence] = {}
     total = compared = 0
     for i in indexes:
         held = {node: log[i] for node, log in logs.items() if i in log}
@@ -139,8 +210,28 @@ def check_log_agreement(paths: dict[str, str | Path] | list[str | Path]) -> LogA
         first = next(iter(held.values()))
         if any(e != first for e in held.values()):
             total += 1
-            if len(divergences) < MAX_REPORTED:
-                divergences.append(Divergence(i, held))
+            if len(found) < MAX_REPORTED:
+                found[i] = Divergence(i, held)
+    # Compacted prefixes: compare digests at every snapshot's index.
+    marks = {nl.snapshot[0] for nl in node_logs.values() if nl.snapshot and nl.snapshot[0]}
+    if marks:
+        digests = {node: nl.digests_at(marks) for node, nl in node_logs.items()}
+        for i in sorted(marks):
+            held_d = {node: d[i] for node, d in digests.items() if i in d}
+            if len(held_d) < 2:
+                continue
+            compared += 1
+            if len(set(held_d.values())) > 1:
+                total += 1
+                if len(found) < MAX_REPORTED and i not in found:
+                    found[i] = Divergence(
+                        i,
+                        {
+                            node: {"term": None, "command": {"log digest": h[:16]}}
+                            for node, h in held_d.items()
+                        },
+                    )
+    divergences = [found[i] for i in sorted(found)]
     return LogAgreementResult(total == 0, sorted(logs), compared, divergences, total)
 
 

@@ -111,7 +111,15 @@ def local_backend(schedule: Schedule) -> Backend:
 
     base = Path(tempfile.mkdtemp(prefix=f"raftquake-{schedule.name}-"))
     cluster = LocalCluster(
-        schedule.nodes, base, read_mode=schedule.node.read_mode, bugs=tuple(schedule.node.bugs)
+        schedule.nodes,
+        base,
+        read_mode=schedule.node.read_mode,
+        bugs=tuple(schedule.node.bugs),
+        extra_args=(
+            ()
+            if schedule.node.snapshot_entries is None
+            else ("--snapshot-entries", str(schedule.node.snapshot_entries))
+        ),
     )
     return Backend(
         cluster,

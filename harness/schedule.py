@@ -58,6 +58,7 @@ class SystemSpec:
 class NodeOptions:
     read_mode: str = "read-index"
     bugs: tuple[str, ...] = ()
+    snapshot_entries: int | None = None  # the node's --snapshot-entries; None: its default
 
 
 BINDINGS = ("node", "leader", "any")
@@ -349,14 +350,27 @@ def _parse_system(r: _Reader, raw: Any, source: str) -> tuple[SystemSpec, type[S
 
 
 def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
-    raw = r.mapping(raw or {}, ("node",), ("read-mode", "bugs"), "node")
+    raw = r.mapping(raw or {}, ("node",), ("read-mode", "bugs", "snapshot-entries"), "node")
     read_mode = r.choice(raw.get("read-mode", "read-index"), ("node", "read-mode"), READ_MODES)
     bugs = raw.get("bugs") or []
     if not isinstance(bugs, list):
         raise r.error(("node", "bugs"), f"node.bugs must be a list of: {', '.join(BUGS)}")
     for i, bug in enumerate(bugs):
         r.choice(bug, ("node", "bugs", i), BUGS)
-    return NodeOptions(read_mode=read_mode, bugs=tuple(bugs))
+    every = raw.get("snapshot-entries")
+    if every is not None and (type(every) is not int or every < 0):
+        raise r.error(
+            ("node", "snapshot-entries"),
+            f"node.snapshot-entries must be an integer >= 0 (0: never snapshot), got {every!r}",
+        )
+    return NodeOptions(read_mode=read_mode, bugs=tuple(bugs), snapshot_entries=every)
+
+
+def _node_dict(node: NodeOptions) -> dict[str, Any]:
+    out: dict[str, Any] = {"read-mode": node.read_mode, "bugs": list(node.bugs)}
+    if node.snapshot_entries is not None:
+        out["snapshot-entries"] = node.snapshot_entries
+    return out
 
 
 def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
@@ -595,11 +609,7 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
             else schedule.system.name
         ),
         # raftnode's options; another system's are in `system`.
-        **(
-            {"node": {"read-mode": schedule.node.read_mode, "bugs": list(schedule.node.bugs)}}
-            if schedule.system.name == "raftnode"
-            else {}
-        ),
+        **({"node": _node_dict(schedule.node)} if schedule.system.name == "raftnode" else {}),
         "workload": {
             "name": w.name,
             "keys": w.keys,

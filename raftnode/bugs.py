@@ -73,6 +73,15 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         under=("partition", "kill"),
     ),
     PlantedBug(
+        "snapshot-skip-commit",
+        "host",
+        "counts its log's length, not what it applied, to decide a snapshot, and takes it "
+        "through the last log index: the uncommitted tail is applied, acknowledged and "
+        "compacted as if committed",
+        caught_by=("linearizable", "log-agreement"),
+        under=("partition", "kill"),
+    ),
+    PlantedBug(
         "commit-previous-term",
         "core",
         "a leader commits an entry of an earlier term by counting replicas (Figure 8's error)",

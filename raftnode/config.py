@@ -10,6 +10,10 @@ from raftnode.bugs import OFFERED as BUGS
 from raftnode.core import READ_MODES
 from raftnode.wire import parse_addr
 
+# Often enough that the log (and the WAL) stays a few MB under a steady load, rarely
+# enough that writing the snapshot (the whole state) costs little per entry.
+SNAPSHOT_ENTRIES = 10_000
+
 
 @dataclass
 class NodeConfig:
@@ -24,6 +28,7 @@ class NodeConfig:
     heartbeat_ticks: int = 1
     fsync: bool = True
     request_timeout: float = 10.0  # server side: pending requests older than this answer unknown
+    snapshot_entries: int = SNAPSHOT_ENTRIES  # snapshot every this many applied entries; 0 never
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
 
@@ -80,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-fsync", action="store_true", help="do not fsync the log (unsafe; for measurements)"
     )
     p.add_argument("--request-timeout", type=float, default=10.0, metavar="S")
+    p.add_argument(
+        "--snapshot-entries",
+        type=int,
+        default=SNAPSHOT_ENTRIES,
+        metavar="N",
+        help="snapshot the state machine and compact the log every N applied entries "
+        f"(default {SNAPSHOT_ENTRIES}; 0: never)",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -97,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         parser.error(str(e))
     if a.id not in peers:
         parser.error(f"--peers must list this node ({a.id!r}) too; got {sorted(peers)}")
+    if a.snapshot_entries < 0:
+        parser.error(f"--snapshot-entries: need 0 (never) or more, got {a.snapshot_entries}")
     if a.tick_ms <= 0 or a.election_ticks < 2 or a.heartbeat_ticks < 1:
         parser.error("timing: need --tick-ms > 0, --election-ticks >= 2, --heartbeat-ticks >= 1")
     return NodeConfig(
@@ -111,5 +126,6 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         heartbeat_ticks=a.heartbeat_ticks,
         fsync=not a.no_fsync,
         request_timeout=a.request_timeout,
+        snapshot_entries=a.snapshot_entries,
         log_level=a.log_level,
     )

@@ -52,8 +52,21 @@ APPEND = "append"
 APPEND_RESP = "append_resp"
 HEARTBEAT = "heartbeat"
 HEARTBEAT_RESP = "heartbeat_resp"
+SNAPSHOT = "snapshot"  # InstallSnapshot (paper Figure 13), one chunk per message
+SNAPSHOT_RESP = "snapshot_resp"
 MESSAGE_TYPES = frozenset(
-    {PREVOTE, PREVOTE_RESP, VOTE, VOTE_RESP, APPEND, APPEND_RESP, HEARTBEAT, HEARTBEAT_RESP}
+    {
+        PREVOTE,
+        PREVOTE_RESP,
+        VOTE,
+        VOTE_RESP,
+        APPEND,
+        APPEND_RESP,
+        HEARTBEAT,
+        HEARTBEAT_RESP,
+        SNAPSHOT,
+        SNAPSHOT_RESP,
+    }
 )
 
 # The read modes, here and only here (the node's --read-mode and the schedule import them).
@@ -64,6 +77,9 @@ READ_MODES = ("read-index", "log", "lease")
 # Caps one AppendEntries so a far-behind follower is caught up in bounded steps
 # rather than with one message holding the whole log.
 MAX_ENTRIES_PER_APPEND = 512
+# InstallSnapshot sends a snapshot in chunks of this many characters, one in flight per
+# follower, so a large state neither blocks a connection nor needs one huge frame.
+SNAPSHOT_CHUNK = 64 * 1024
 # A lease ends this many ticks before the followers' election timeout can expire,
 # as a margin for clock drift between leader and followers (thesis 6.4.1).
 LEASE_DRIFT_TICKS = 2
@@ -83,6 +99,17 @@ class Entry:
     @staticmethod
     def from_dict(d: dict) -> Entry:
         return Entry(int(d["term"]), int(d["index"]), d.get("command"))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The state machine as of log entry `index` (of `term`), made by the caller: `data` is
+    opaque to the core, which only stores it and sends it to followers that lag behind the
+    log it kept (InstallSnapshot)."""
+
+    index: int
+    term: int
+    data: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +133,10 @@ class Message:
                      rejected), reject, conflict_term/conflict_index (fast back-off hint)
     heartbeat:       commit (min of the follower's match and leaderCommit), context
     heartbeat_resp:  context (echoed: confirms leadership for ReadIndex and leases)
+    snapshot:        index/log_term (the snapshot's last included entry), offset, data (one
+                     chunk), done (the last chunk)
+    snapshot_resp:   index (the snapshot's), offset (how much the follower holds: the next
+                     chunk it wants), done (installed, or already covered by its log)
     """
 
     type: str
@@ -120,6 +151,9 @@ class Message:
     conflict_term: int = 0
     conflict_index: int = 0
     context: int = 0
+    data: str = ""
+    offset: int = 0
+    done: bool = False
 
     def to_dict(self) -> dict:
         # Only non-default fields go on the wire: heartbeats stay small.
@@ -140,6 +174,12 @@ class Message:
             d["conflict_index"] = self.conflict_index
         if self.context:
             d["context"] = self.context
+        if self.data:
+            d["data"] = self.data
+        if self.offset:
+            d["offset"] = self.offset
+        if self.done:
+            d["done"] = True
         return d
 
     @staticmethod
@@ -161,6 +201,9 @@ class Message:
                 conflict_term=int(d.get("conflict_term", 0)),
                 conflict_index=int(d.get("conflict_index", 0)),
                 context=int(d.get("context", 0)),
+                data=str(d.get("data", "")),
+                offset=int(d.get("offset", 0)),
+                done=bool(d.get("done", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed raft message {d!r}: {exc}") from exc
@@ -203,6 +246,11 @@ class Ready:
     reads: list[ReadState]  # read_index requests that became answerable
     failed_reads: list[object]  # request ids that can no longer be served (lost leadership)
     events: list[dict]  # for events.jsonl, without "time"/"node"
+    # A snapshot to persist before the entries (which then hold the whole log after it,
+    # so the caller may rewrite its log from scratch). Set after compact() and after an
+    # InstallSnapshot; from a leader (index > what the caller applied), the caller loads
+    # its state machine from it.
+    snapshot: Snapshot | None = None
 
 
 class NotLeader(Exception):
@@ -227,6 +275,8 @@ class Progress:
     paused: bool = False
     active: bool = False  # heard from since the last CheckQuorum
     acked_context: int = 0  # highest heartbeat context it echoed this term
+    snapshot_index: int = 0  # the snapshot being sent to it (0: none)
+    snapshot_offset: int = 0  # how much of it the follower has acknowledged
 
 
 @dataclass(slots=True)
@@ -245,6 +295,7 @@ class RaftCore:
         rng: random.Random,
         hard_state: HardState = HardState(),  # noqa: B008 (frozen, so a shared default is safe)
         log: Sequence[Entry] = (),
+        snapshot: Snapshot | None = None,
     ):
         config.validate()
         if id not in peers:
@@ -258,9 +309,12 @@ class RaftCore:
         self._bugs = frozenset(config.bugs)
         self._rng = rng
 
-        # The log; _log[0] is a sentinel so that _log[i].index == i.
-        self._log: list[Entry] = [Entry(0, 0)]
-        for i, e in enumerate(log, start=1):
+        # The log after the snapshot (if any): _log[0] is a sentinel standing for the last
+        # entry the snapshot covers, so that _log[i - _snap_index].index == i.
+        self._snapshot = snapshot
+        self._snap_index = snapshot.index if snapshot else 0
+        self._log: list[Entry] = [Entry(snapshot.term, snapshot.index) if snapshot else Entry(0, 0)]
+        for i, e in enumerate(log, start=self._snap_index + 1):
             if e.index != i:
                 raise ValueError(f"recovered log is not contiguous: entry {i} has index {e.index}")
             if e.term < self._log[-1].term:
@@ -270,10 +324,13 @@ class RaftCore:
         # Persistent state (Figure 2), as recovered.
         self.term = hard_state.term
         self.voted_for = hard_state.voted_for
-        # Volatile state. The applied cursor starts at 0: after a restart the
-        # caller's state machine is empty and is rebuilt from committed entries.
-        self.commit_index = min(hard_state.commit, self.last_index)
-        self._applied = 0
+        # Volatile state. The applied cursor starts at the snapshot (0 without one): after a
+        # restart the caller's state machine is loaded from the snapshot and rebuilt from
+        # the committed entries after it.
+        self.commit_index = max(min(hard_state.commit, self.last_index), self._snap_index)
+        self._applied = self._snap_index
+        self._incoming: tuple[int, int, list[str], int] | None = None  # snapshot being received
+        self._snapshot_ready = False  # a snapshot for the next Ready
         self._unstable_from = self.last_index + 1  # entries from here are not yet durable
         self._last_hard = hard_state
         self._last_commit_event = self.commit_index
@@ -312,20 +369,36 @@ class RaftCore:
 
     @property
     def last_index(self) -> int:
-        return len(self._log) - 1
+        return self._snap_index + len(self._log) - 1
 
     @property
     def last_term(self) -> int:
         return self._log[-1].term
 
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest snapshot: the log holds only the entries after it."""
+        return self._snapshot
+
+    @property
+    def snapshot_index(self) -> int:
+        return self._snap_index
+
     def term_at(self, index: int) -> int:
-        return self._log[index].term
+        """The term of entry `index`; index must be the snapshot's or a later one held."""
+        return self._log[index - self._snap_index].term
 
     def entry(self, index: int) -> Entry | None:
-        return self._log[index] if 0 < index <= self.last_index else None
+        """Entry `index`, or None when not held (beyond the log, or compacted away)."""
+        return (
+            self._log[index - self._snap_index]
+            if self._snap_index < index <= self.last_index
+            else None
+        )
 
     def entries_from(self, index: int) -> list[Entry]:
-        return self._log[max(index, 1) :]
+        """The entries held from `index` on (from the first after the snapshot at least)."""
+        return self._log[max(index - self._snap_index, 1) :]
 
     def status(self) -> dict:
         return {
@@ -336,6 +409,7 @@ class RaftCore:
             "commit": self.commit_index,
             "last_index": self.last_index,
             "voted_for": self.voted_for,
+            "snapshot_index": self._snap_index,
         }
 
     # ---- inputs ----------------------------------------------------------
@@ -374,6 +448,33 @@ class RaftCore:
             return
         self._register_read(request_id)
 
+    def compact(self, snapshot: Snapshot) -> None:
+        """The caller's state machine as of entry snapshot.index: keep it (for followers
+        that lag behind) and drop the log up to there. The caller snapshots only what it
+        applied, so entries up to there are committed; the next Ready carries the snapshot
+        and the whole log after it, to persist in place of the log so far."""
+        if snapshot.index <= self._snap_index:
+            return
+        if snapshot.index > self.last_index or snapshot.term != self.term_at(snapshot.index):
+            raise ValueError(
+                f"snapshot at index {snapshot.index} (term {snapshot.term}) does not match "
+                f"the log (last index {self.last_index})"
+            )
+        self._install(snapshot, keep_log=True)
+
+    def _install(self, snapshot: Snapshot, keep_log: bool) -> None:
+        """Make `snapshot` the start of the log: entries after it are kept if keep_log
+        (they follow the very entry it ends with), dropped otherwise (Figure 13, 6-7)."""
+        tail = self._log[snapshot.index - self._snap_index + 1 :] if keep_log else []
+        self._snapshot = snapshot
+        self._snap_index = snapshot.index
+        self._log = [Entry(snapshot.term, snapshot.index), *tail]
+        self.commit_index = max(self.commit_index, snapshot.index)
+        self._applied = max(self._applied, snapshot.index)
+        # The next Ready rewrites the whole log after the snapshot.
+        self._unstable_from = snapshot.index + 1
+        self._snapshot_ready = True
+
     def step(self, msg: Message) -> None:
         if msg.dst != self.id or msg.src not in self._members or msg.src == self.id:
             return  # misrouted, or from outside the configuration: it must not count as a vote
@@ -388,12 +489,13 @@ class RaftCore:
                 # nobody adopts it until a real election starts.
                 pass
             else:
-                leader = msg.src if msg.type in (APPEND, HEARTBEAT) else None
+                leader = msg.src if msg.type in (APPEND, HEARTBEAT, SNAPSHOT) else None
                 self._become_follower(msg.term, leader)
         elif msg.term < self.term:
             if (self.config.check_quorum or self.config.pre_vote) and msg.type in (
                 APPEND,
                 HEARTBEAT,
+                SNAPSHOT,
             ):
                 # A stale leader: tell it our term so it steps down. Without this a server
                 # whose term grew in a partition could never rejoin: it ignores the stale
@@ -409,7 +511,7 @@ class RaftCore:
     def has_ready(self) -> bool:
         # Asked after every input (hundreds of thousands of times a simulated minute):
         # plain attribute tests, cheapest and likeliest first.
-        if self._messages or self._dirty or self._reads or self._events:
+        if self._messages or self._dirty or self._reads or self._events or self._snapshot_ready:
             return True
         last = self._last_hard
         return bool(
@@ -428,15 +530,18 @@ class RaftCore:
         last, vote = self._last_hard, self._durable_vote()
         if self.term != last.term or vote != last.voted_for or self.commit_index != last.commit:
             hard = self._last_hard = HardState(self.term, vote, self.commit_index)
-        entries = self._log[self._unstable_from :]
+        base = self._snap_index
+        entries = self._log[self._unstable_from - base :]
         self._unstable_from = self.last_index + 1
-        committed = self._log[self._applied + 1 : self.commit_index + 1]
+        committed = self._log[self._applied + 1 - base : self.commit_index + 1 - base]
         self._applied = self.commit_index
         if self.commit_index != self._last_commit_event:
             self._last_commit_event = self.commit_index
             self._events.append(
-                {"commit": self.commit_index, "term_at": self._log[self.commit_index].term}
+                {"commit": self.commit_index, "term_at": self.term_at(self.commit_index)}
             )
+        snapshot = self._snapshot if self._snapshot_ready else None
+        self._snapshot_ready = False
         rd = Ready(
             hard_state=hard,
             entries=entries,
@@ -445,6 +550,7 @@ class RaftCore:
             reads=self._reads,
             failed_reads=self._failed_reads,
             events=self._events,
+            snapshot=snapshot,
         )
         self._messages, self._reads, self._failed_reads, self._events = [], [], [], []
         return rd
@@ -626,7 +732,7 @@ class RaftCore:
             # Everything up to our commit index matches the leader's log already.
             self._send(APPEND_RESP, msg.src, index=self.commit_index)
             return
-        if msg.index <= self.last_index and self._log[msg.index].term == msg.log_term:
+        if msg.index <= self.last_index and self.term_at(msg.index) == msg.log_term:
             last_new = msg.index + len(msg.entries)
             self._append_entries(msg.entries)
             # Only up to last_new: beyond it our log may still differ from the leader's.
@@ -639,9 +745,9 @@ class RaftCore:
         if msg.index > self.last_index:
             conflict_term, conflict_index = 0, self.last_index + 1
         else:
-            conflict_term = self._log[msg.index].term
+            conflict_term = self.term_at(msg.index)
             i = msg.index
-            while i > self.commit_index + 1 and self._log[i - 1].term == conflict_term:
+            while i > self.commit_index + 1 and self.term_at(i - 1) == conflict_term:
                 i -= 1
             conflict_index = i
         self._send(
@@ -662,14 +768,71 @@ class RaftCore:
             e = entries[k]
             if e.index > last:
                 break
-            if self._log[e.index].term != e.term:
+            if e.index > self._snap_index and self.term_at(e.index) != e.term:
                 assert e.index > self.commit_index, "refusing to truncate committed entries"
-                del self._log[e.index :]
+                del self._log[e.index - self._snap_index :]
                 self._unstable_from = min(self._unstable_from, e.index)
                 break
             k += 1
         if k < len(entries):
             self._log.extend(entries[k:])
+
+    def _handle_snapshot(self, msg: Message) -> None:
+        """InstallSnapshot (paper Figure 13), chunk by chunk."""
+        if self.role != FOLLOWER:
+            self._become_follower(msg.term, msg.src)
+        self.leader = msg.src
+        self._election_elapsed = 0
+        if msg.index <= self.commit_index:
+            # Our log already holds (committed) everything the snapshot covers.
+            self._incoming = None
+            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True)
+            return
+        held = self._incoming
+        if msg.offset == 0:
+            held = (msg.index, msg.log_term, [], 0)
+        elif held is None or held[:2] != (msg.index, msg.log_term) or held[3] != msg.offset:
+            # Not the chunk we expect next (lost, reordered, or another snapshot): say
+            # where we are, and the leader resends from there.
+            expect = held[3] if held is not None and held[:2] == (msg.index, msg.log_term) else 0
+            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=expect)
+            return
+        held[2].append(msg.data)
+        held = (held[0], held[1], held[2], held[3] + len(msg.data))
+        if not msg.done:
+            self._incoming = held
+            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=held[3])
+            return
+        self._incoming = None
+        snap = Snapshot(msg.index, msg.log_term, "".join(held[2]))
+        # Figure 13, steps 6-7: keep the entries after it if our log has its last entry
+        # (same index and term); otherwise the whole log is discarded.
+        keep = msg.index <= self.last_index and self.term_at(msg.index) == msg.log_term
+        self._install(snap, keep_log=keep)
+        self._events.append({"snapshot": snap.index, "term_at": snap.term, "from": msg.src})
+        self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True)
+
+    def _handle_snapshot_response(self, msg: Message) -> None:
+        if self.role != LEADER:
+            return
+        pr = self._progress.get(msg.src)
+        if pr is None:
+            return
+        pr.active = True
+        pr.paused = False
+        if msg.done:
+            # The follower's log now starts at (or already went past) the snapshot.
+            pr.snapshot_index = pr.snapshot_offset = 0
+            if msg.index > pr.match:
+                pr.match = msg.index
+                if self._maybe_commit():
+                    self._dirty.update(self._others)
+            pr.next = max(pr.next, msg.index + 1)
+            pr.probing = False
+        elif msg.index == pr.snapshot_index:
+            pr.snapshot_offset = msg.offset
+        if pr.next <= self.last_index or pr.snapshot_index:
+            self._dirty.add(msg.src)
 
     def _handle_heartbeat(self, msg: Message) -> None:
         if self.role != FOLLOWER:
@@ -742,29 +905,36 @@ class RaftCore:
         APPEND_RESP: _handle_append_response,
         HEARTBEAT: _handle_heartbeat,
         HEARTBEAT_RESP: _handle_heartbeat_response,
+        SNAPSHOT: _handle_snapshot,
+        SNAPSHOT_RESP: _handle_snapshot_response,
     }
 
     # ---- replication -------------------------------------------------------
 
     def _last_index_of_term(self, term: int, upto: int) -> int:
         i = min(upto, self.last_index)
-        while i > 0 and self._log[i].term > term:
+        while i > self._snap_index and self.term_at(i) > term:
             i -= 1
-        return i if i > 0 and self._log[i].term == term else 0
+        return i if i > 0 and self.term_at(i) == term else 0
 
     def _send_append(self, peer: str) -> None:
         pr = self._progress[peer]
         if pr.probing and pr.paused:
             return
+        if pr.next <= self._snap_index:
+            # What it needs next was compacted away: send the snapshot instead.
+            self._send_snapshot_chunk(peer, pr)
+            return
         prev = pr.next - 1
-        entries = tuple(self._log[pr.next : pr.next + MAX_ENTRIES_PER_APPEND])
+        base = self._snap_index
+        entries = tuple(self._log[pr.next - base : pr.next - base + MAX_ENTRIES_PER_APPEND])
         self._messages.append(
             Message(
                 APPEND,
                 self.id,
                 peer,
                 self.term,
-                log_term=self._log[prev].term,
+                log_term=self.term_at(prev),
                 index=prev,
                 entries=entries,
                 commit=self.commit_index,
@@ -775,6 +945,31 @@ class RaftCore:
         elif entries:
             pr.next = entries[-1].index + 1
 
+    def _send_snapshot_chunk(self, peer: str, pr: Progress) -> None:
+        snap = self._snapshot
+        assert snap is not None
+        if pr.snapshot_index != snap.index:
+            # A newer snapshot than the one under way (or the first): start it over.
+            pr.snapshot_index, pr.snapshot_offset = snap.index, 0
+        start = pr.snapshot_offset
+        chunk = snap.data[start : start + SNAPSHOT_CHUNK]
+        self._messages.append(
+            Message(
+                SNAPSHOT,
+                self.id,
+                peer,
+                self.term,
+                log_term=snap.term,
+                index=snap.index,
+                data=chunk,
+                offset=start,
+                done=start + len(chunk) >= len(snap.data),
+            )
+        )
+        # One chunk in flight; its answer (or, if lost, a heartbeat's) sends the next.
+        pr.probing = True
+        pr.paused = True
+
     def _maybe_commit(self) -> bool:
         # Figure 2, leader rule: the highest index a majority holds, but only if it is of
         # the current term. Earlier terms' entries commit indirectly (Figure 8).
@@ -783,7 +978,7 @@ class RaftCore:
         n = matches[self._quorum - 1]
         if n <= self.commit_index:
             return False
-        if self._log[n].term != self.term:
+        if self.term_at(n) != self.term:
             if "commit-previous-term" not in self._bugs:
                 return False
             # PLANTED BUG commit-previous-term: an entry of an earlier term counts as
@@ -891,4 +1086,5 @@ __all__ = [
     "RaftCore",
     "Ready",
     "ReadState",
+    "Snapshot",
 ]

@@ -32,15 +32,28 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from raftnode.core import APPEND, HEARTBEAT, LEADER, Entry, Message, NotLeader, RaftCore, Ready
+from raftnode.core import (
+    APPEND,
+    HEARTBEAT,
+    LEADER,
+    SNAPSHOT,
+    Entry,
+    Message,
+    NotLeader,
+    RaftCore,
+    Ready,
+    Snapshot,
+)
 from raftnode.kv import CommandError, KVStateMachine, check_txn, read_only
+from raftnode.wire import compact_json, log_digest
 
 # Leader-to-follower messages that may leave before the leader's own log write is durable.
-EARLY_TYPES = frozenset({APPEND, HEARTBEAT})
+EARLY_TYPES = frozenset({APPEND, HEARTBEAT, SNAPSHOT})
 
 HardStateTuple = tuple[int, Any, int]  # (term, voted_for, commit)
 
@@ -61,7 +74,10 @@ class Ports:
     # Write them durably and call done() once they are. A crash before that loses the
     # write, and the Ready with it. A write that fails is the port's to handle: the node
     # cannot promise anything it cannot store, so the server stops at once, like a crash.
-    save_synced: Callable[[HardStateTuple | None, Sequence[Entry], Callable[[], None]], None]
+    # With a snapshot: store it first, then the entries replace the whole log after it.
+    save_synced: Callable[
+        [HardStateTuple | None, Sequence[Entry], Snapshot | None, Callable[[], None]], None
+    ]
     send: Callable[[list[Message]], None]
     flush_soon: Callable[[], None]  # call Host.flush() soon (next loop turn, or now)
     monotonic: Callable[[], float]  # seconds, for request timeouts
@@ -77,6 +93,9 @@ class HostConfig:
     request_timeout: float = 5.0  # seconds a request may wait for the log before "unknown"
     peers: dict[str, str] = field(default_factory=dict)  # id -> "HOST:PORT", for redirects
     anon_prefix: str = "anon"  # client ids for requests that bring none
+    # Snapshot the state machine (and drop the log it covers) every this many applied
+    # entries; 0: never.
+    snapshot_entries: int = 0
 
 
 @dataclass
@@ -132,9 +151,14 @@ class Host:
         self.bugs = config.bugs
         self._ack_before_commit = "ack-before-commit" in config.bugs
         self._txn_dirty_read = "txn-dirty-read" in config.bugs
-        # The state machine lives in memory: rebuild it from the durable committed prefix.
+        self._snapshot_skip_commit = "snapshot-skip-commit" in config.bugs
+        # The state machine lives in memory: load the snapshot, then replay the durable
+        # committed entries after it.
         self.kv = KVStateMachine()
         self.applied = 0
+        self.digest = ""  # log_digest of the entries the snapshot covers
+        if core.snapshot is not None:
+            self._load(core.snapshot)
         for e in core.entries_from(1):
             if e.index > durable_commit:
                 break
@@ -289,7 +313,7 @@ class Host:
             self._persisted_hs = hs_t
         else:
             hs_t, vote_changed = None, False
-        if not rd.entries and not vote_changed:
+        if not rd.entries and not vote_changed and rd.snapshot is None:
             if hs_t is not None:
                 self.ports.save(hs_t, ())
             self._process(rd, rd.messages)
@@ -316,13 +340,13 @@ class Host:
         # only concerns newer entries. Under load this saves one fsync per answer.
         first_new = rd.entries[0].index if rd.entries else None
         for e in rd.committed:
-            if first_new is not None and e.index >= first_new:
-                break
+            if rd.snapshot is not None or (first_new is not None and e.index >= first_new):
+                break  # (after a snapshot, entries apply once it is loaded and durable)
             self._apply(e)
         if rd.reads or rd.failed_reads or self.read_heap:
             self._take_reads(rd)
         self.persisting = rd
-        self.ports.save_synced(hs_t, rd.entries, lambda: self._persisted(rd, later))
+        self.ports.save_synced(hs_t, rd.entries, rd.snapshot, lambda: self._persisted(rd, later))
 
     def _persisted(self, rd: Ready, messages: list[Message]) -> None:
         self.persisting = None
@@ -332,6 +356,8 @@ class Host:
     def _process(self, rd: Ready, messages: list[Message]) -> None:
         for ev in rd.events:
             self.ports.event({"node": self.id, **ev})
+        if rd.snapshot is not None and rd.snapshot.index > self.applied:
+            self._load(rd.snapshot)  # a leader's (InstallSnapshot), now durable
         if messages:
             self.ports.send(messages)
         if self._ack_before_commit and rd.entries and self.core.role == LEADER:
@@ -347,11 +373,47 @@ class Host:
             self._apply(e)  # skips what was applied before the fsync
         if rd.reads or rd.failed_reads or self.read_heap:
             self._take_reads(rd)
+        self._maybe_snapshot()
         role = self.core.role
         if role != self._last_role:
             if self._last_role == LEADER:
                 self._lost_leadership()
             self._last_role = role
+
+    # ---- snapshots -----------------------------------------------------------------
+
+    def _maybe_snapshot(self) -> None:
+        every = self.config.snapshot_entries
+        if self._snapshot_skip_commit and every:
+            # PLANTED BUG snapshot-skip-commit: the log's length, not what was applied,
+            # decides, and the snapshot is taken through the last log index: the
+            # uncommitted tail is applied (and acknowledged) as if committed, and
+            # compaction then tells the core it is.
+            if self.core.last_index - self.core.snapshot_index < every:
+                return
+            for e in self.core.entries_from(self.applied + 1):
+                self._apply(e)
+        if not every or self.applied - self.core.snapshot_index < every:
+            return
+        index = self.applied
+        covered = self.core.entries_from(self.core.snapshot_index + 1)
+        covered = covered[: index - self.core.snapshot_index]
+        digest = log_digest(self.digest, covered)
+        data = compact_json({"kv": self.kv.snapshot_state(), "digest": digest})
+        self.core.compact(Snapshot(index, self.core.term_at(index), data))
+        self.digest = digest
+        self.kick()
+
+    def _load(self, snap: Snapshot) -> None:
+        state = json.loads(snap.data)
+        self.kv = KVStateMachine.from_snapshot(state["kv"])
+        self.digest = state["digest"]
+        self.applied = snap.index
+        if self.kv.applied_index != snap.index:
+            raise ValueError(
+                f"snapshot at index {snap.index} holds a state machine applied to "
+                f"{self.kv.applied_index}"
+            )
 
     def _take_reads(self, rd: Ready) -> None:
         """Queue the Ready's answerable reads (idempotent: each is taken once)."""
@@ -434,12 +496,21 @@ class Host:
         return st
 
     def committed_log(self) -> list[dict]:
+        """DESIGN's log.jsonl: the snapshot's line first (if any), then each committed
+        entry after it."""
         commit = self.core.commit_index
-        return [
+        out: list[dict] = []
+        snap = self.core.snapshot
+        if snap is not None:
+            out.append(
+                {"snapshot": {"index": snap.index, "term": snap.term, "digest": self.digest}}
+            )
+        out += [
             {"index": e.index, "term": e.term, "command": e.command}
             for e in self.core.entries_from(1)
             if e.index <= commit
         ]
+        return out
 
 
 def _same(command: dict | None, p: Pending) -> bool:

@@ -114,11 +114,23 @@ class KVStateMachine:
         return out
 
     def snapshot_state(self) -> dict:
+        """The whole state as JSON-able values (keys as [key, value] pairs: a txn's keys
+        may be integers, which a JSON object would turn into strings)."""
         return {
             "applied_index": self.applied_index,
-            "data": dict(self._data),
+            "data": [[k, v] for k, v in self._data.items()],
             "sessions": {c: [s, r] for c, (s, r) in self._sessions.items()},
         }
+
+    @staticmethod
+    def from_snapshot(state: dict) -> KVStateMachine:
+        """The state machine snapshot_state() described (a snapshot's, on restart or after
+        InstallSnapshot)."""
+        sm = KVStateMachine()
+        sm.applied_index = int(state["applied_index"])
+        sm._data = {k: v for k, v in state["data"]}
+        sm._sessions = {c: (int(s), r) for c, (s, r) in state["sessions"].items()}
+        return sm
 
 
 def check_txn(ops: object) -> None:

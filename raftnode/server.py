@@ -24,7 +24,7 @@ from pathlib import Path
 
 from raftnode import wire
 from raftnode.config import NodeConfig
-from raftnode.core import Config, Entry, HardState, RaftCore
+from raftnode.core import Config, Entry, HardState, RaftCore, Snapshot
 from raftnode.host import Host, HostConfig, Ports
 from raftnode.storage import Storage
 
@@ -163,6 +163,8 @@ class Node:
         if rec.dropped_bytes:
             log.warning("recovered after cutting a torn WAL tail of %d bytes", rec.dropped_bytes)
         entries = [Entry(e.term, e.index, e.command) for e in rec.entries]
+        snap = rec.snapshot
+        snapshot = Snapshot(snap.index, snap.term, snap.data) if snap is not None else None
         core = RaftCore(
             cfg.id,
             list(cfg.peers),
@@ -175,6 +177,7 @@ class Node:
             random.Random(),
             HardState(rec.term, rec.voted_for, rec.commit),
             entries,
+            snapshot,
         )
         ports = Ports(
             save=self._save,
@@ -190,15 +193,18 @@ class Node:
             request_timeout=cfg.request_timeout,
             peers={p: f"{a[0]}:{a[1]}" for p, a in cfg.peers.items()},
             anon_prefix=f"anon-{cfg.id}-{os.getpid()}",
+            snapshot_entries=cfg.snapshot_entries,
         )
         self.host = Host(core, ports, host_config, durable_commit=rec.commit)
         self.core = core
         log.info(
-            "node %s starting: term %d, voted for %s, commit %d, %d log entries, read mode %s%s",
+            "node %s starting: term %d, voted for %s, commit %d, snapshot at %d, "
+            "%d log entries after it, read mode %s%s",
             cfg.id,
             rec.term,
             rec.voted_for,
             rec.commit,
+            snap.index if snap else 0,
             len(entries),
             cfg.read_mode,
             f", planted bugs {sorted(cfg.bugs)}" if cfg.bugs else "",
@@ -326,7 +332,7 @@ class Node:
         finally:
             self.storage.fsync_enabled = was
 
-    def _save_synced(self, hs_t, entries, done) -> None:
+    def _save_synced(self, hs_t, entries, snapshot, done) -> None:
         def written(fut: asyncio.Future) -> None:
             exc = fut.exception()
             if exc is not None:
@@ -335,7 +341,7 @@ class Node:
                 os._exit(70)
             done()
 
-        fut = self.loop.run_in_executor(self._executor, self.storage.save, hs_t, entries)
+        fut = self.loop.run_in_executor(self._executor, self.storage.save, hs_t, entries, snapshot)
         fut.add_done_callback(written)
 
     def _event(self, ev: dict) -> None:
@@ -365,6 +371,7 @@ class Node:
                 "wall_ns": time.time_ns(),
                 "mono_ns": time.monotonic_ns(),
                 "wal_syncs": self.storage.syncs,
+                "snapshots": self.storage.snapshots,
                 "wal_sync_ms_avg": round(
                     1000 * self.storage.sync_seconds / max(1, self.storage.syncs), 3
                 ),

@@ -22,6 +22,14 @@ a torn or corrupt record can only be the last one written, belonging to a Ready 
 effects nobody has seen. Recovery reads records until the first short or bad-checksum
 record, truncates the file there (and fsyncs), and carries on.
 
+Snapshots (``snapshot.json``: ``{"index", "term", "data"}``, data opaque here): a Ready
+with a snapshot writes it to a temporary file, fsyncs and renames it over the last one,
+then replaces the WAL the same way by one record holding the hard state and the whole
+log after the snapshot. A crash between the two leaves the new snapshot with the old WAL;
+recovery then does what InstallSnapshot does (paper Figure 13): entries up to the
+snapshot are dropped, and the rest are kept only if the WAL holds the snapshot's last
+entry (same index and term), so the data directory never needs both renames to be whole.
+
 Only what Ready says is persisted: the storage never invents a vote or a term (the
 planted ``forget-vote`` bug relies on that).
 """
@@ -44,6 +52,7 @@ from raftnode.wire import compact_json
 log = logging.getLogger("raftnode.storage")
 
 WAL_NAME = "wal.log"
+SNAPSHOT_NAME = "snapshot.json"
 HEADER = struct.Struct(">II")
 # A record longer than this is taken as garbage (a torn length field), not an allocation.
 MAX_RECORD = 256 * 1024 * 1024
@@ -60,9 +69,19 @@ class StoredEntry:
     command: dict | None = None
 
 
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """A snapshot as stored (core.Snapshot's fields): the state as of entry `index`."""
+
+    index: int
+    term: int
+    data: str
+
+
 @dataclass
 class Recovered:
-    """What a data directory holds after recovery."""
+    """What a data directory holds after recovery: the snapshot (if any) and the log
+    entries after it."""
 
     term: int = 0
     voted_for: str | None = None
@@ -70,10 +89,13 @@ class Recovered:
     entries: list[StoredEntry] = field(default_factory=list)
     dropped_bytes: int = 0  # size of the torn/corrupt tail that was cut off
     records: int = 0
+    snapshot: StoredSnapshot | None = None
 
     @property
     def last_index(self) -> int:
-        return self.entries[-1].index if self.entries else 0
+        if self.entries:
+            return self.entries[-1].index
+        return self.snapshot.index if self.snapshot else 0
 
     def committed(self) -> list[StoredEntry]:
         """The entries known (from the persisted commit index) to be committed."""
@@ -115,7 +137,9 @@ def _scan(data: bytes, path: Path) -> tuple[Recovered, int]:
         run = payload.get("e") or ()
         if run:
             first = int(run[0][1])
-            last = entries[-1].index if entries else 0
+            # (A WAL rewritten after a snapshot starts past index 1: _after_snapshot checks
+            # that its first entry is the snapshot's next one.)
+            last = entries[-1].index if entries else first - 1
             base = entries[0].index if entries else first
             if first > last + 1:
                 raise StorageError(
@@ -131,23 +155,75 @@ def _scan(data: bytes, path: Path) -> tuple[Recovered, int]:
     return rec, off
 
 
-def read_data_dir(data_dir: str | os.PathLike) -> Recovered:
-    """Read a data directory without modifying it (for offline log dumps and tests)."""
-    path = Path(data_dir) / WAL_NAME
+def _read_snapshot(path: Path) -> StoredSnapshot | None:
     if not path.exists():
-        return Recovered()
-    data = path.read_bytes()
-    rec, good = _scan(data, path)
-    rec.dropped_bytes = len(data) - good
+        return None
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return StoredSnapshot(int(d["index"]), int(d["term"]), str(d["data"]))
+    except (ValueError, KeyError, TypeError) as e:
+        # Written whole by rename: a bad file is damage, not a torn write. Refuse rather
+        # than start from the WAL alone, which no longer holds what the snapshot covered.
+        raise StorageError(f"{path}: not a snapshot ({e}); expected index, term, data") from e
+
+
+def _after_snapshot(rec: Recovered, snap: StoredSnapshot | None) -> Recovered:
+    """Entries up to the snapshot go; the rest stay only if they follow its last entry."""
+    start = snap.index + 1 if snap is not None else 1
+    if rec.entries and rec.entries[0].index > start:
+        raise StorageError(
+            f"the WAL starts at index {rec.entries[0].index}, but "
+            + (f"the snapshot ends at {snap.index}" if snap else "there is no snapshot")
+            + " (a gap: the data directory is incomplete)"
+        )
+    if snap is None:
+        return rec
+    rec.snapshot = snap
+    held = {e.index: e.term for e in rec.entries}
+    rewritten = bool(rec.entries) and rec.entries[0].index == snap.index + 1
+    if rewritten or held.get(snap.index) == snap.term:
+        rec.entries = [e for e in rec.entries if e.index > snap.index]
+    else:
+        rec.entries = []  # the WAL predates a snapshot that contradicts (or passes) it
+    rec.commit = max(rec.commit, snap.index)
     return rec
 
 
+def read_data_dir(data_dir: str | os.PathLike) -> Recovered:
+    """Read a data directory without modifying it (for offline log dumps and tests)."""
+    path = Path(data_dir) / WAL_NAME
+    snap = _read_snapshot(Path(data_dir) / SNAPSHOT_NAME)
+    if not path.exists():
+        return _after_snapshot(Recovered(), snap)
+    data = path.read_bytes()
+    rec, good = _scan(data, path)
+    rec.dropped_bytes = len(data) - good
+    return _after_snapshot(rec, snap)
+
+
 def committed_log(data_dir: str | os.PathLike) -> list[dict]:
-    """The committed log of a data directory in the log-agreement dump format."""
-    return [
-        {"index": e.index, "term": e.term, "command": e.command}
-        for e in read_data_dir(data_dir).committed()
-    ]
+    """The committed log of a data directory in the log-agreement dump format (DESIGN's
+    log.jsonl): the snapshot's line first, if there is one."""
+    rec = read_data_dir(data_dir)
+    out: list[dict] = []
+    if rec.snapshot is not None:
+        digest = json.loads(rec.snapshot.data).get("digest", "")
+        out.append(
+            {"snapshot": {"index": rec.snapshot.index, "term": rec.snapshot.term, "digest": digest}}
+        )
+    out += [{"index": e.index, "term": e.term, "command": e.command} for e in rec.committed()]
+    return out
+
+
+def _write_atomically(path: Path, data: bytes, directory: Path) -> None:
+    """`data` as the whole of `path`, or the old file if a crash comes first."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(directory)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -168,6 +244,8 @@ class Storage:
         self.fsync_enabled = fsync
         self.recovered = self._recover()
         self._last_index = self.recovered.last_index
+        r = self.recovered
+        self._hs = (r.term, r.voted_for, r.commit)  # the last hard state written
         created = not self.path.exists()
         self._f = open(self.path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the node
         if created and fsync:
@@ -175,10 +253,12 @@ class Storage:
         self.bytes_written = self.path.stat().st_size
         self.syncs = 0
         self.sync_seconds = 0.0  # time spent in fdatasync, for status and benchmarks
+        self.snapshots = 0
 
     def _recover(self) -> Recovered:
+        snap = _read_snapshot(self.dir / SNAPSHOT_NAME)
         if not self.path.exists():
-            return Recovered()
+            return _after_snapshot(Recovered(), snap)
         data = self.path.read_bytes()
         rec, good = _scan(data, self.path)
         rec.dropped_bytes = len(data) - good
@@ -194,38 +274,54 @@ class Storage:
                 f.truncate(good)
                 f.flush()
                 os.fsync(f.fileno())
+        rec = _after_snapshot(rec, snap)
         if good > COMPACT_MIN_BYTES and rec.records > 64:
             self._rewrite(rec)
         return rec
 
     def _rewrite(self, rec: Recovered) -> None:
         """Replace the WAL by one record holding the same state; atomic by rename."""
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(
-                _frame(
-                    {
-                        "hs": [rec.term, rec.voted_for, rec.commit],
-                        "e": [[e.term, e.index, e.command] for e in rec.entries],
-                    }
-                )
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.dir)
+        self._replace_wal((rec.term, rec.voted_for, rec.commit), rec.entries)
         log.info("%s: compacted %d records into one", self.path, rec.records)
+
+    def _replace_wal(self, hs: tuple[int, str | None, int], entries: Sequence[Any]) -> None:
+        payload = {"hs": list(hs), "e": [[e.term, e.index, e.command] for e in entries]}
+        _write_atomically(self.path, _frame(payload), self.dir)
+
+    def _save_snapshot(self, snapshot: Any, hs: tuple, entries: Sequence[Any]) -> None:
+        """The snapshot, then the WAL replaced by the hard state and the log after it."""
+        body = compact_json({"index": snapshot.index, "term": snapshot.term, "data": snapshot.data})
+        _write_atomically(self.dir / SNAPSHOT_NAME, body.encode(), self.dir)
+        self._f.close()
+        self._replace_wal(hs, entries)
+        self._f = open(self.path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the node
+        self._last_index = entries[-1].index if entries else snapshot.index
+        self._hs = hs
+        size = self.path.stat().st_size
+        self.bytes_written += size
+        self.syncs += 1
+        self.snapshots += 1
 
     def save(
         self,
         hard_state: tuple[int, str | None, int] | None,
         entries: Sequence[Any] | Iterable[Any],
+        snapshot: Any = None,
     ) -> None:
         """Persist one Ready: the hard state (if any) and the entries, with one fsync.
 
         ``entries`` are objects with ``term``, ``index``, ``command`` (core.Entry or
-        StoredEntry). Returns once the data is durable.
+        StoredEntry). With a ``snapshot`` (index, term, data: core.Snapshot), the entries
+        are the whole log after it and replace the WAL (see the module's docstring).
+        Returns once the data is durable.
         """
+        if snapshot is not None:
+            t = time.perf_counter()
+            self._save_snapshot(snapshot, tuple(hard_state or self._hs), list(entries))
+            self.sync_seconds += time.perf_counter() - t
+            return
+        if hard_state is not None:
+            self._hs = tuple(hard_state)
         run = [[e.term, e.index, e.command] for e in entries]
         if hard_state is None and not run:
             return

@@ -9,8 +9,10 @@ answers on the same connection with a frame carrying the request's ``"id"``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import struct
+from collections.abc import Iterable
 
 LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
@@ -24,6 +26,25 @@ class FrameError(Exception):
 # with any non-default argument builds a new JSONEncoder per call, which costs more than
 # encoding a small message.
 compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+# Key order is the encoder's, not the writer's: two nodes' copies of one command must hash
+# alike however their JSON was written.
+_canonical_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
+def log_digest(prev: str, entries: Iterable[object]) -> str:
+    """A digest of a log prefix, extended by `entries` (objects with term and command, in
+    index order) from the digest `prev` of the prefix before them ("" for the empty log).
+
+    A snapshot records the digest of the entries it replaced, and the committed-log dump
+    (log.jsonl) starts with it: two nodes agree on a prefix, compacted or not, exactly when
+    their digests at its last index are equal (checkers/log_agreement.py)."""
+    h = prev
+    for e in entries:
+        body = _canonical_json([e.term, e.command])  # type: ignore[attr-defined]
+        h = hashlib.sha256(f"{h}{body}".encode()).hexdigest()
+    return h
 
 
 def encode(obj: object) -> bytes:

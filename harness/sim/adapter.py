@@ -107,8 +107,7 @@ class SimBackendCluster(Cluster):
             if n.core is None:
                 continue
             with open(d / "log.jsonl", "w", encoding="utf-8") as f:
-                for e in n.core.entries_from(1)[: n.core.commit_index]:
-                    line = {"index": e.index, "term": e.term, "command": e.command}
+                for line in n.host.committed_log():
                     f.write(json.dumps(line) + "\n")
 
     # ---- fault primitives ------------------------------------------------------------

@@ -38,9 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from raftnode.config import NodeConfig
-from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, Ready
+from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, Ready, Snapshot
 from raftnode.host import Host, HostConfig, Ports
 from raftnode.kv import KVStateMachine
+from raftnode.wire import log_digest
 
 # The server's own request timeout and sweep period (raftnode/server.py).
 REQUEST_TIMEOUT_S = NodeConfig(id="n1", listen=("", 0), peers={}, data_dir="").request_timeout
@@ -74,6 +75,7 @@ class SimConfig:
     check_quorum: bool = True
     read_mode: str = "read-index"
     bugs: frozenset[str] = frozenset()
+    snapshot_entries: int = 0  # the node's --snapshot-entries (0: never)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     # Disk: 0 persists each Ready instantly. Otherwise a synced write takes about
     # disk_ms, the node takes no new Ready meanwhile (group commit; the host pipelines as
@@ -128,7 +130,9 @@ class _Conn:
 class _Node:
     id: str
     hard: HardState = field(default_factory=HardState)
-    log: list[Entry] = field(default_factory=list)  # durable, index i at log[i-1]
+    # Durable: the snapshot (if any) and the log after it.
+    snapshot: Snapshot | None = None
+    log: list[Entry] = field(default_factory=list)
     host: Host | None = None
     up: bool = True
     paused: bool = False
@@ -172,6 +176,7 @@ class SimCluster:
         # Safety bookkeeping.
         self.leaders: dict[int, str] = {}  # term -> the one leader of that term
         self.applied: dict[int, Entry] = {}  # index -> the entry applied there (by anyone)
+        self._digests: dict[int, str] = {}  # snapshot index -> log_digest of entries 1..index
         self.acked: dict[int, tuple[Entry, int]] = {}  # index -> (entry, max term at ack)
         self.max_acked_index = 0
         self.max_term = 0
@@ -270,13 +275,14 @@ class SimCluster:
         # The core's own randomness is a child of the run's seed: deterministic, yet a
         # restarted node draws new timeouts.
         rng = random.Random(self.rng.getrandbits(64))
-        core = RaftCore(i, self.ids, cfg, rng, n.hard, list(n.log))
+        core = RaftCore(i, self.ids, cfg, rng, n.hard, list(n.log), n.snapshot)
         host_config = HostConfig(
             read_mode=c.read_mode,
             bugs=frozenset(c.bugs),
             request_timeout=REQUEST_TIMEOUT_S,
             peers={j: j for j in self.ids},
             anon_prefix=f"anon-{i}-{n.incarnation}",
+            snapshot_entries=c.snapshot_entries,
         )
         n.host = Host(core, self._ports(n), host_config, durable_commit=n.hard.commit)
         # Each event is its own loop turn: the host flushes at its end, as the server's
@@ -293,17 +299,18 @@ class SimCluster:
         incarnation = n.incarnation
 
         def save(hs_t, entries) -> None:
-            self._persist(n, hs_t, entries)
+            self._persist(n, hs_t, entries, None)
 
-        def save_synced(hs_t, entries, done) -> None:
+        def save_synced(hs_t, entries, snapshot, done) -> None:
             disk = self.config.disk_ms
             if not disk:
-                self._persist(n, hs_t, entries)
+                self._persist(n, hs_t, entries, snapshot)
                 done()
                 return
             # The write takes time; a crash before it completes loses this whole Ready.
             delay = self.rng.uniform(0.5 * disk, 1.5 * disk)
-            self._schedule(self.now + delay, "fsync", (n.id, incarnation, hs_t, entries, done))
+            payload = (n.id, incarnation, hs_t, entries, snapshot, done)
+            self._schedule(self.now + delay, "fsync", payload)
 
         def send(messages: list[Message]) -> None:
             for m in messages:
@@ -523,24 +530,49 @@ class SimCluster:
         self._log(f"node error {i}: {exc!r}")
         self.crash(i)
 
-    def _persist(self, n: _Node, hs_t: tuple | None, entries) -> None:
+    def _persist(self, n: _Node, hs_t: tuple | None, entries, snapshot: Snapshot | None) -> None:
         # Exactly what the host asked for, nothing else: a crash keeps only this.
         if hs_t is not None:
             n.hard = HardState(*hs_t)
+        if snapshot is not None:
+            # The snapshot, and the whole log after it in place of the old one.
+            self._check_snapshot(n, snapshot)
+            n.snapshot, n.log = snapshot, list(entries)
+            return
         if entries:
-            del n.log[entries[0].index - 1 :]
+            first = n.snapshot.index + 1 if n.snapshot else 1
+            del n.log[entries[0].index - first :]
             n.log.extend(entries)
 
-    def _on_fsync(self, i: str, incarnation: int, hs_t, entries, done) -> None:
+    def _check_snapshot(self, n: _Node, snap: Snapshot) -> None:
+        """A snapshot covers entries every node applies alike (state machine safety): its
+        digest must be that of the entries applied at its indexes, where all are known."""
+        digest = json.loads(snap.data)["digest"]
+        start = n.snapshot.index if n.snapshot else 0
+        if start and self._digests.get(start) is None:
+            return
+        prev = self._digests.get(start, "")
+        run = [self.applied.get(i) for i in range(start + 1, snap.index + 1)]
+        if None in run:
+            return  # (entries applied only inside other snapshots: nothing to compare)
+        expected = log_digest(prev, run)
+        seen = self._digests.setdefault(snap.index, expected)
+        if digest != seen:
+            self._violation(
+                f"state machine safety: {n.id} snapshots through index {snap.index} a log "
+                f"that differs from the entries applied there"
+            )
+
+    def _on_fsync(self, i: str, incarnation: int, hs_t, entries, snapshot, done) -> None:
         n = self.nodes[i]
         if incarnation != n.incarnation or not n.up:
             return  # crashed before the write completed: the Ready is lost
         if n.paused:
             # A stopped process finishes nothing; look again later.
-            payload = (i, incarnation, hs_t, entries, done)
+            payload = (i, incarnation, hs_t, entries, snapshot, done)
             self._schedule(self.now + self.config.tick_ms, "fsync", payload)
             return
-        self._persist(n, hs_t, entries)
+        self._persist(n, hs_t, entries, snapshot)
         if self.config.trace:
             self._log(f"{i} fsync {len(entries)} entries")
         self._run(n, done)
@@ -562,7 +594,8 @@ class SimCluster:
         # Leader completeness: an entry acknowledged while every term was below this
         # leader's term was committed in an earlier term, so this leader must hold it.
         for index, (entry, term_at_ack) in self.acked.items():
-            if term_at_ack < core.term:
+            if term_at_ack < core.term and index > core.snapshot_index:
+                # (What its snapshot covers was committed: _check_snapshot holds it.)
                 have = core.entry(index)
                 if have != entry:
                     self._violation(
@@ -757,7 +790,10 @@ class SimCluster:
         self.check_logs()
         for index, (entry, _) in sorted(self.acked.items()):
             for i in self.ids:
-                have = self.nodes[i].core.entry(index)
+                core = self.nodes[i].core
+                if index <= core.snapshot_index:
+                    continue  # in its snapshot, whose digest _check_snapshot compared
+                have = core.entry(index)
                 if have != entry:
                     self._violation(
                         f"durability: acknowledged {entry} is missing on {i} (has {have})"
@@ -775,20 +811,25 @@ class SimCluster:
 
     def check_logs(self) -> None:
         """Log matching over every pair of live nodes: same index and term, same prefix."""
-        logs = {i: self.nodes[i].core.entries_from(1) for i in self.ids if self.nodes[i].up}
+        # Compared over the indexes both still hold (snapshots cut logs at different places).
+        logs = {
+            i: {e.index: e for e in self.nodes[i].core.entries_from(1)}
+            for i in self.ids
+            if self.nodes[i].up
+        }
         names = sorted(logs)
         for a_i, a in enumerate(names):
             for b in names[a_i + 1 :]:
                 la, lb = logs[a], logs[b]
-                n = min(len(la), len(lb))
-                d = 0
-                while d < n and la[d] == lb[d]:
-                    d += 1
-                for k in range(d, n):
-                    if la[k].term == lb[k].term:
+                common = sorted(set(la) & set(lb))
+                d = next((k for k in common if la[k] != lb[k]), None)
+                if d is None:
+                    continue
+                for k in common:
+                    if k > d and la[k].term == lb[k].term:
                         self._violation(
                             f"log matching: {a} and {b} agree on term {la[k].term} at index "
-                            f"{k + 1} but differ at index {d + 1}"
+                            f"{k} but differ at index {d}"
                         )
 
     def history_events(self) -> list[dict]:

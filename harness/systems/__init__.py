@@ -55,7 +55,11 @@ def make_system(schedule) -> System:
 
     cls = system_class(schedule.system.name)
     if cls is RaftnodeSystem:
-        return RaftnodeSystem(read_mode=schedule.node.read_mode, bugs=schedule.node.bugs)
+        return RaftnodeSystem(
+            read_mode=schedule.node.read_mode,
+            bugs=schedule.node.bugs,
+            snapshot_entries=schedule.node.snapshot_entries,
+        )
     return cls(**dict(schedule.system.options))
 
 

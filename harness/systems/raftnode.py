@@ -29,9 +29,11 @@ class RaftnodeSystem(System):
         read_mode: str = "read-index",
         bugs: tuple[str, ...] | list[str] = (),
         node_args: tuple[str, ...] | list[str] = (),
+        snapshot_entries: int | None = None,
     ):
         super().__init__()
         self.read_mode = read_mode
+        self.snapshot_entries = snapshot_entries  # None: the node's default
         self.bugs = tuple(bugs)
         self.node_args = tuple(node_args)  # extra `python -m raftnode` options
 
@@ -61,6 +63,8 @@ class RaftnodeSystem(System):
         ]  # fmt: skip
         for bug in self.bugs:
             args += ["--bug", bug]
+        if self.snapshot_entries is not None:
+            args += ["--snapshot-entries", str(self.snapshot_entries)]
         return args + list(self.node_args)
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:

@@ -15,6 +15,7 @@ from checkers import (
     node_logs,
 )
 from checkers.history import HistoryError, read_jsonl
+from raftnode.wire import log_digest
 
 
 def node_files(tmp_path: Path, events: dict[str, list[dict]], logs: dict[str, list[dict]]) -> Path:
@@ -205,6 +206,45 @@ def test_log_out_of_order_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(HistoryError) as e:
         check_log_agreement(node_logs(d))
     assert "log.jsonl:2" in str(e.value) and "index order" in str(e.value)
+
+
+def snapshot_of(entries: list[dict]) -> dict:
+    """The first line of a compacted node's log.jsonl: a snapshot through entries[-1]."""
+
+    class E:
+        def __init__(self, e: dict):
+            self.term, self.command = e["term"], e["command"]
+
+    digest = log_digest("", [E(e) for e in entries])
+    return {
+        "snapshot": {"index": entries[-1]["index"], "term": entries[-1]["term"], "digest": digest}
+    }
+
+
+def test_snapshots_are_compared_with_the_logs_they_replaced(tmp_path: Path) -> None:
+    a = [entry(i, 1, f"v{i}") for i in range(1, 7)]
+    # n1 compacted through 3, n2 through 5, n3 kept everything.
+    logs = {"n1": [snapshot_of(a[:3]), *a[3:]], "n2": [snapshot_of(a[:5]), a[5]], "n3": a}
+    d = node_files(tmp_path, {}, logs)
+    r = check_log_agreement(node_logs(d))
+    # Indexes 4-6 are held by two nodes or more; 3 and 5 compared by digest.
+    assert r.valid is True and r.compared == 3 + 2
+
+
+def test_a_snapshot_over_a_different_prefix_is_a_divergence(tmp_path: Path) -> None:
+    a = [entry(i, 1, f"v{i}") for i in range(1, 7)]
+    other = [*a[:1], entry(2, 1, "lost"), *a[2:4]]  # differs at index 2, compacted
+    logs = {"n1": [snapshot_of(other), *a[4:]], "n2": a}
+    r = check_log_agreement(node_logs(node_files(tmp_path, {}, logs)))
+    assert r.valid is False and r.total_divergences == 1
+    assert r.divergences[0].index == 4 and "index 4" in r.to_text()
+
+
+def test_a_malformed_snapshot_line_names_the_file_and_line(tmp_path: Path) -> None:
+    d = node_files(tmp_path, {}, {"n1": [{"snapshot": {"index": "3"}}, entry(4, 1, "a")]})
+    with pytest.raises(HistoryError) as e:
+        check_log_agreement(node_logs(d))
+    assert "log.jsonl:1" in str(e.value) and '"snapshot" to be' in str(e.value)
 
 
 def test_stats_counts(tmp_path: Path) -> None:

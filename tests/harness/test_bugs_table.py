@@ -47,7 +47,7 @@ def test_everything_that_names_bugs_takes_them_from_the_table():
     bug_option = next(a for a in config.build_parser()._actions if a.dest == "bug")
     assert tuple(bug_option.choices) == OFFERED
     assert core.KNOWN_BUGS == bugs.CORE_BUGS | bugs.HOST_BUGS == set(BY_NAME)
-    assert bugs.HOST_BUGS == {"ack-before-commit", "txn-dirty-read"}
+    assert bugs.HOST_BUGS == {"ack-before-commit", "txn-dirty-read", "snapshot-skip-commit"}
     cfg = config.parse_args(
         ["--id", "n1", "--listen", "127.0.0.1:1", "--peers", "n1=127.0.0.1:1", "--data-dir",
          "d", "--bug", "ack-before-commit", "--bug", "forget-vote"]

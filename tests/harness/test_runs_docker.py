@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.pytest_plugin import assert_caught, assert_valid, caught_by, schedule_catchers
-from harness.schedule import NodeOptions, load_schedule
+from harness.schedule import load_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEDULES = ROOT / "schedules"
@@ -51,7 +51,7 @@ CORRECT_LIMIT = 12.0
 
 def _correct(path: Path):
     s = load_schedule(path)
-    return dataclasses.replace(s, node=NodeOptions(s.node.read_mode, ()))
+    return dataclasses.replace(s, node=dataclasses.replace(s.node, bugs=()))
 
 
 # Every shipped schedule that should pass, but the bug schedules (with their bug removed,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 
-from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, ReadState
+from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, ReadState, Snapshot
 
 
 class Net:
@@ -25,10 +25,12 @@ class Net:
         self.config = config
         self.seed = seed
         self.durable: dict[str, tuple[HardState, list[Entry]]] = {}
+        self.snapshots: dict[str, Snapshot | None] = {}  # durable, with the log after it
         for i in self.ids:
             log = list((logs or {}).get(i, []))
             hs = (hard or {}).get(i, HardState())
             self.durable[i] = (hs, log)
+            self.snapshots[i] = None
         self.cores: dict[str, RaftCore] = {}
         self.down: set[str] = set()
         self.blocked: set[tuple[str, str]] = set()
@@ -44,7 +46,8 @@ class Net:
     def start(self, i: str) -> None:
         hs, log = self.durable[i]
         rng = random.Random(f"{self.seed}-{i}-{len(self.events[i])}")
-        self.cores[i] = RaftCore(i, self.ids, Config(**self.config), rng, hs, list(log))
+        snap = self.snapshots[i]
+        self.cores[i] = RaftCore(i, self.ids, Config(**self.config), rng, hs, list(log), snap)
         self.applied[i] = []
         self.down.discard(i)
 
@@ -71,8 +74,11 @@ class Net:
                 hs, log = self.durable[i]
                 if rd.hard_state is not None:
                     hs = rd.hard_state
-                if rd.entries:
-                    del log[rd.entries[0].index - 1 :]
+                if rd.snapshot is not None:
+                    self.snapshots[i], log = rd.snapshot, list(rd.entries)
+                elif rd.entries:
+                    first = self.snapshots[i].index + 1 if self.snapshots[i] else 1
+                    del log[rd.entries[0].index - first :]
                     log.extend(rd.entries)
                 self.durable[i] = (hs, log)
                 self.inflight.extend(rd.messages)

@@ -54,7 +54,9 @@ class Rig:
         )
         ports = Ports(
             save=lambda hs, entries: None,
-            save_synced=lambda hs, entries, done: self.syncing.append((hs, list(entries), done)),
+            save_synced=lambda hs, entries, snap, done: self.syncing.append(
+                (hs, list(entries), done)
+            ),
             send=self.sent.extend,
             flush_soon=lambda: None,  # the test is the event loop: it calls flush()
             monotonic=lambda: self.now,

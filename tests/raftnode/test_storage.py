@@ -167,3 +167,53 @@ def test_offline_dump_command_prints_the_committed_log(tmp_path, capsys):
         {"index": 1, "term": 1, "command": {"op": "write", "key": "k", "value": "a"}}
     ]
     assert main([str(tmp_path / "nowhere")]) == 2
+
+
+class Snap:
+    def __init__(self, index: int, term: int, data: str = '{"digest": "d"}'):
+        self.index, self.term, self.data = index, term, data
+
+
+def test_a_snapshot_replaces_the_wal_by_the_log_after_it(tmp_path):
+    s = Storage(tmp_path)
+    s.save((1, "n1", 0), [E(1, i, i) for i in range(1, 201)])
+    big = (tmp_path / WAL_NAME).stat().st_size
+    s.save((1, "n1", 198), [E(1, 199, 199), E(1, 200, 200)], Snap(198, 1))
+    s.save(None, [E(1, 201, 201)])
+    s.close()
+    assert (tmp_path / WAL_NAME).stat().st_size < big / 10
+    r = reopen(tmp_path).recovered
+    assert (r.snapshot.index, r.snapshot.term) == (198, 1)
+    assert [e.index for e in r.entries] == [199, 200, 201]
+    assert (r.term, r.voted_for, r.commit) == (1, "n1", 198)
+    assert committed_log(tmp_path)[0] == {"snapshot": {"index": 198, "term": 1, "digest": "d"}}
+
+
+def test_a_crash_between_snapshot_and_wal_rewrite_recovers_like_install_snapshot(tmp_path):
+    # The snapshot file was renamed into place, the WAL was not yet replaced.
+    s = Storage(tmp_path)
+    s.save((2, None, 3), [E(1, 1, 1), E(1, 2, 2), E(2, 3, 3), E(2, 4, 4)])
+    s.close()
+    (tmp_path / "snapshot.json").write_text(json.dumps({"index": 3, "term": 2, "data": "{}"}))
+    r = reopen(tmp_path).recovered
+    assert [e.index for e in r.entries] == [4]  # the WAL holds the snapshot's last entry
+    # A snapshot whose last entry the WAL contradicts: the WAL's log is discarded.
+    (tmp_path / "snapshot.json").write_text(json.dumps({"index": 3, "term": 5, "data": "{}"}))
+    r = reopen(tmp_path).recovered
+    assert r.entries == [] and r.last_index == 3 and r.commit == 3
+
+
+def test_a_damaged_snapshot_file_is_refused_by_name(tmp_path):
+    Storage(tmp_path).save((1, None, 0), [E(1, 1, 1)])
+    (tmp_path / "snapshot.json").write_text('{"index": 1')
+    with pytest.raises(StorageError, match=r"snapshot.json: not a snapshot"):
+        reopen(tmp_path)
+
+
+def test_a_wal_that_starts_after_the_snapshot_is_a_gap(tmp_path):
+    s = Storage(tmp_path)
+    s.save((1, None, 5), [E(1, 6, 6)], Snap(5, 1))
+    s.close()
+    (tmp_path / "snapshot.json").write_text(json.dumps({"index": 3, "term": 1, "data": "{}"}))
+    with pytest.raises(StorageError, match="starts at index 6, but the snapshot ends at 3"):
+        reopen(tmp_path)

@@ -266,3 +266,24 @@ def test_invoke_reports_the_servers_errors():
     c.crash(follower)
     op = c.invoke("read", "a", node=follower)
     assert op.type == "fail" and op.error == "node down"
+
+
+def test_a_node_down_while_the_log_was_compacted_catches_up_by_snapshot():
+    c = _elected(snapshot_entries=5)
+    down = next(i for i in c.ids if i != c.leader())
+    c.crash(down)
+    ops = [c.invoke("write", f"k{i % 3}", i) for i in range(30)]
+    assert c.run_until(lambda: all(op.done for op in ops), 5000)
+    assert all(op.type == "ok" for op in ops)
+    leader = c.nodes[c.leader()]
+    assert leader.core.snapshot_index >= 25  # compacted past everything `down` missed
+    c.restart(down)
+    c.finish()
+    n = c.nodes[down]
+    installed = [e for e in c.node_events[down] if e.get("from") == c.leader()]
+    assert installed and n.snapshot is not None  # InstallSnapshot, made durable
+    assert [n.kv.read(f"k{k}") for k in range(3)] == [27, 28, 29]
+    # And after a crash it starts from that snapshot, not from an empty log.
+    c.crash(down)
+    c.restart(down)
+    assert n.core.snapshot_index == n.snapshot.index and n.kv.read("k2") == 29

@@ -73,6 +73,9 @@ def runs(draw, read_modes=("read-index", "log"), kinds=FAMILIES):
         network=net,
         # A slow disk: crashes lose the Ready being written; the host pipelines around it.
         disk_ms=draw(st.sampled_from([0.0, 0.0, 3.0, 10.0])),
+        # Tiny snapshot thresholds half the time: compaction, InstallSnapshot to nodes that
+        # were down or cut off, restarts from a snapshot, all under the same faults.
+        snapshot_entries=draw(st.sampled_from([0, 0, 3, 10, 40])),
     )
     return config, draw(faults_for(ids, kinds))
 
