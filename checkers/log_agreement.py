@@ -10,6 +10,10 @@ A node that compacted its log starts the dump with its snapshot's line,
 (raftnode.wire.log_digest). Its entries are gone, but not the comparison: at each
 snapshot's index, every other node whose dump reaches that index (through its own
 snapshot and entries) must have the same digest, or some entry before it differs.
+Each snapshot a node took is also a line of its events.jsonl ({"snapshot", "term_at",
+"digest"}); raftnode takes them at the same indexes on every node, so the digests a
+node claimed during the run are compared too, even after a later snapshot (its own or
+a leader's) replaced what it held.
 """
 
 from __future__ import annotations
@@ -192,9 +196,31 @@ def node_logs(results_dir: str | Path) -> dict[str, Path]:
     return found
 
 
-def check_log_agreement(paths: dict[str, str | Path] | list[str | Path]) -> LogAgreementResult:
+def snapshot_digests(events: list[Path]) -> dict[str, list[tuple[int, str]]]:
+    """The (index, digest) of every snapshot each node took, from its events.jsonl."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for path in events:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if '"digest"' not in line:  # one line per commit otherwise: skip unparsed
+                    continue
+                try:
+                    ev = json.loads(line)
+                    out.setdefault(str(ev["node"]), []).append(
+                        (int(ev["snapshot"]), str(ev["digest"]))
+                    )
+                except (ValueError, KeyError, TypeError):
+                    continue  # not a snapshot line; election-safety judges the file's form
+    return out
+
+
+def check_log_agreement(
+    paths: dict[str, str | Path] | list[str | Path],
+    digests: dict[str, list[tuple[int, str]]] | None = None,
+) -> LogAgreementResult:
     """Compare the nodes' committed logs; `paths` maps node id -> file (a list of
-    nodes/<id>/log.jsonl paths also works: the node id is the folder's name)."""
+    nodes/<id>/log.jsonl paths also works: the node id is the folder's name). `digests`:
+    the log digests nodes claimed at snapshot indexes during the run (snapshot_digests)."""
     if not isinstance(paths, dict):
         paths = {Path(p).parent.name: p for p in paths}
     node_logs = {node: read_node_log(p) for node, p in paths.items()}
@@ -212,12 +238,22 @@ def check_log_agreement(paths: dict[str, str | Path] | list[str | Path]) -> LogA
             total += 1
             if len(found) < MAX_REPORTED:
                 found[i] = Divergence(i, held)
-    # Compacted prefixes: compare digests at every snapshot's index.
+    # Compacted prefixes: compare digests at every snapshot's index, as the dumps reach
+    # it and as the nodes claimed it during the run.
     marks = {nl.snapshot[0] for nl in node_logs.values() if nl.snapshot and nl.snapshot[0]}
+    claims: dict[int, dict[str, set[str]]] = {}
+    for node, pairs in (digests or {}).items():
+        for i, h in pairs:
+            claims.setdefault(i, {}).setdefault(node, set()).add(h)
+    marks |= set(claims)
     if marks:
-        digests = {node: nl.digests_at(marks) for node, nl in node_logs.items()}
+        at = {node: nl.digests_at(marks) for node, nl in node_logs.items()}
         for i in sorted(marks):
-            held_d = {node: d[i] for node, d in digests.items() if i in d}
+            held_d = {node: d[i] for node, d in at.items() if i in d}
+            for node, hs in claims.get(i, {}).items():
+                held_d.setdefault(node, min(hs))
+                if len(hs) > 1 or held_d[node] not in hs:  # the node changed its mind
+                    held_d[f"{node} (earlier)"] = max(hs - {held_d[node]} or hs)
             if len(held_d) < 2:
                 continue
             compared += 1
@@ -250,7 +286,8 @@ class LogAgreementChecker:
             )
         # No explanation in results.json (its entry has never had one): the report
         # shows the divergences themselves.
-        return verdict_from(self, check_log_agreement(run.logs).to_dict())
+        result = check_log_agreement(run.logs, snapshot_digests(run.events))
+        return verdict_from(self, result.to_dict())
 
     def summarize(self, entry: dict[str, Any]) -> str:
         s = f"{len(entry.get('nodes', []))} nodes, {entry.get('compared', '?')} indexes compared"

@@ -382,26 +382,31 @@ class Host:
 
     # ---- snapshots -----------------------------------------------------------------
 
+    # Snapshots are taken at every multiple of snapshot_entries, the moment that entry is
+    # applied: at the same indexes on every node, so their digests (events.jsonl) can be
+    # compared by log-agreement long after the entries themselves were compacted away.
+
     def _maybe_snapshot(self) -> None:
         every = self.config.snapshot_entries
         if self._snapshot_skip_commit and every:
             # PLANTED BUG snapshot-skip-commit: the log's length, not what was applied,
-            # decides, and the snapshot is taken through the last log index: the
-            # uncommitted tail is applied (and acknowledged) as if committed, and
-            # compaction then tells the core it is.
-            if self.core.last_index - self.core.snapshot_index < every:
-                return
-            for e in self.core.entries_from(self.applied + 1):
+            # decides: once the log reaches the next multiple, the entries up to it are
+            # applied (and acknowledged) uncommitted, and the snapshot there tells the
+            # core they are committed.
+            target = self.core.last_index // every * every
+            for e in self.core.entries_from(self.applied + 1)[: max(0, target - self.applied)]:
                 self._apply(e)
-        if not every or self.applied - self.core.snapshot_index < every:
-            return
-        index = self.applied
-        covered = self.core.entries_from(self.core.snapshot_index + 1)
-        covered = covered[: index - self.core.snapshot_index]
+
+    def _snapshot(self, index: int) -> None:
+        """Snapshot the state machine, applied through `index`, and compact the log."""
+        base = self.core.snapshot_index
+        covered = self.core.entries_from(base + 1)[: index - base]
         digest = log_digest(self.digest, covered)
+        term = self.core.term_at(index)
         data = compact_json({"kv": self.kv.snapshot_state(), "digest": digest})
-        self.core.compact(Snapshot(index, self.core.term_at(index), data))
+        self.core.compact(Snapshot(index, term, data))
         self.digest = digest
+        self.ports.event({"node": self.id, "snapshot": index, "term_at": term, "digest": digest})
         self.kick()
 
     def _load(self, snap: Snapshot) -> None:
@@ -437,8 +442,13 @@ class Host:
         self.applied = e.index
         self.ports.applied(e)
         p = self.pending.pop(e.index, None)
-        if p is None:
-            return
+        if p is not None:
+            self._answer(e, p, result)
+        every = self.config.snapshot_entries
+        if every and e.index % every == 0:
+            self._snapshot(e.index)
+
+    def _answer(self, e: Entry, p: Pending, result: dict | None) -> None:
         if _same(e.command, p):
             resp = dict(result or {"ok": True})
             resp["id"] = p.rid

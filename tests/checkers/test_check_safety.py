@@ -15,6 +15,7 @@ from checkers import (
     node_logs,
 )
 from checkers.history import HistoryError, read_jsonl
+from checkers.log_agreement import snapshot_digests
 from raftnode.wire import log_digest
 
 
@@ -323,3 +324,23 @@ def test_stats_counts(tmp_path: Path) -> None:
     assert r["by_f"]["cas"] == {"ok": 0, "fail": 1, "info": 0}
     assert r["by_node"]["n1"] == {"ok": 1, "fail": 1, "info": 0}
     assert r["by_key"]["b"]["info"] == 1
+
+
+def test_digests_claimed_in_events_are_compared_after_the_logs_moved_on(tmp_path: Path) -> None:
+    # n2 once snapshotted index 4 over a different prefix; a later snapshot from the leader
+    # replaced it, so its final dump agrees. Its events.jsonl still holds the claim.
+    a = [entry(i, 1, f"v{i}") for i in range(1, 9)]
+    bad = [*a[:2], entry(3, 1, "never committed"), a[3]]
+    good_4, bad_4 = (snapshot_of(x)["snapshot"]["digest"] for x in (a[:4], bad))
+    logs = {"n1": [snapshot_of(a[:8])], "n2": [snapshot_of(a[:8])], "n3": a}
+    d = node_files(tmp_path, {}, logs)
+    claims = {"n1": [(4, good_4)], "n2": [(4, bad_4)]}
+    r = check_log_agreement(node_logs(d), claims)
+    assert r.valid is False and r.divergences[0].index == 4
+    assert check_log_agreement(node_logs(d), {"n1": [(4, good_4)], "n2": [(4, good_4)]}).valid
+    # The run checker reads the claims from each node's events.jsonl.
+    for node, h in (("n1", good_4), ("n2", bad_4)):
+        line = {"time": 1, "node": node, "snapshot": 4, "term_at": 1, "digest": h}
+        (d / "nodes" / node / "events.jsonl").write_text(json.dumps(line) + "\n")
+    events = sorted(d.glob("nodes/*/events.jsonl"))
+    assert snapshot_digests(events) == claims
