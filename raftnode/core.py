@@ -37,7 +37,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from raftnode import membership as mb
 from raftnode.bugs import KNOWN_BUGS
+from raftnode.membership import ChangeRefused, Membership
 
 FOLLOWER = "follower"
 PRE_CANDIDATE = "pre-candidate"
@@ -245,15 +247,15 @@ class RaftCore:
         rng: random.Random,
         hard_state: HardState = HardState(),  # noqa: B008 (frozen, so a shared default is safe)
         log: Sequence[Entry] = (),
+        base: Membership | None = None,
     ):
         config.validate()
-        if id not in peers:
-            raise ValueError(f"peers {list(peers)} must include the node itself ({id!r})")
         self.id = id
-        self.peers: tuple[str, ...] = tuple(sorted(set(peers)))
-        self._others = tuple(p for p in self.peers if p != id)
-        self._members = frozenset(self.peers)
-        self._quorum = len(self.peers) // 2 + 1
+        # MEMBERSHIP: `peers` is the initial configuration (every one a voter), or `base`
+        # when given (a snapshot's configuration: the log then holds what follows it). A
+        # node outside it is a new server waiting to be added: it only listens until the
+        # leader's log, which holds its addition, reaches it.
+        self._base = base if base is not None else Membership.initial(peers)
         self.config = config
         self._bugs = frozenset(config.bugs)
         self._rng = rng
@@ -266,6 +268,8 @@ class RaftCore:
             if e.term < self._log[-1].term:
                 raise ValueError(f"recovered log has decreasing terms at index {i}")
             self._log.append(e)
+        # MEMBERSHIP: the configuration in force, from the log (raftnode/membership.py).
+        self._refresh_membership()
 
         # Persistent state (Figure 2), as recovered.
         self.term = hard_state.term
@@ -336,7 +340,78 @@ class RaftCore:
             "commit": self.commit_index,
             "last_index": self.last_index,
             "voted_for": self.voted_for,
+            "config": self.membership.to_dict(),
         }
+
+    # ---- membership (raftnode/membership.py; the only state it adds is derived) ----
+
+    def _refresh_membership(self) -> None:
+        """Recompute the configuration from the base and the log, after any append or
+        truncation that may have added or cut a change (a server uses the latest change in
+        its log, committed or not: thesis 4.1)."""
+        self.membership = mb.configuration(self._base, self._log[1:])
+        self._config_index = 0  # index of the latest change in the log (0: the base)
+        for e in reversed(self._log):
+            if e.index == 0:
+                break
+            if mb.is_change(e.command):
+                self._config_index = e.index
+                break
+        m = self.membership
+        self.peers: tuple[str, ...] = tuple(sorted(m.members))
+        # Replication goes to every other member, learners included; votes, commits,
+        # CheckQuorum and ReadIndex count voters only (ourselves only when a voter).
+        self._others = tuple(p for p in self.peers if p != self.id)
+        self._voters = m.voters
+        self._other_voters = tuple(sorted(p for p in m.voters if p != self.id))
+        self._quorum = m.quorum
+        self._solo = self._voters == {self.id}  # commits and confirms reads alone
+        if self.role_is_leader():
+            for p in self._others:
+                if p not in self._progress:
+                    self._progress[p] = Progress(next=self.last_index + 1)
+                    self._dirty.add(p)
+            for p in [p for p in self._progress if p not in m.members]:
+                del self._progress[p]
+
+    def role_is_leader(self) -> bool:
+        return getattr(self, "role", None) == LEADER
+
+    def _maybe_refresh(self, entries: Sequence[Entry], cut_from: int | None = None) -> None:
+        if (cut_from is not None and cut_from <= self._config_index) or any(
+            mb.is_change(e.command) for e in entries
+        ):
+            self._refresh_membership()
+
+    def propose_change(self, change: str, node: str, addr: str = "") -> int:
+        """Append a membership change (leader only); its log index. ChangeRefused when
+        it does not apply, or while an earlier change is uncommitted or this leader has not
+        yet committed an entry of its term (thesis 4.1: one change at a time)."""
+        if self.role != LEADER:
+            raise NotLeader(self.leader)
+        cmd = mb.change_command(change, node, addr)
+        mb.check_change(self.membership, cmd)
+        if "unsafe-membership" not in self._bugs:
+            if self._config_index > self.commit_index:
+                raise ChangeRefused("change-in-progress", "an earlier change is not committed")
+            if not self._committed_in_term:
+                raise ChangeRefused("change-in-progress", "no entry of this term committed yet")
+        # PLANTED BUG unsafe-membership (when the checks above are skipped): a change goes in
+        # while another is uncommitted, so two configurations more than one server apart
+        # are in force on different servers at once, and their majorities need not overlap.
+        return self.propose(cmd)
+
+    def _maybe_promote(self) -> None:
+        # A learner that has caught up becomes a voter (one change at a time).
+        if not self.membership.learners or self._config_index > self.commit_index:
+            return
+        if not self._committed_in_term:
+            return
+        for p in sorted(self.membership.learners):
+            pr = self._progress.get(p)
+            if pr is not None and pr.match >= self.last_index - mb.PROMOTE_LAG:
+                self.propose(mb.change_command(mb.PROMOTE, p))
+                return
 
     # ---- inputs ----------------------------------------------------------
 
@@ -347,6 +422,11 @@ class RaftCore:
         else:
             self._election_elapsed += 1
             if self._election_elapsed >= self._randomized_timeout:
+                if self.id not in self._voters:
+                    # MEMBERSHIP: a learner, a removed server or one not yet added never
+                    # campaigns.
+                    self._election_elapsed = 0
+                    return
                 self._campaign()
 
     def propose(self, command: dict) -> int:
@@ -354,8 +434,10 @@ class RaftCore:
             raise NotLeader(self.leader)
         entry = Entry(self.term, self.last_index + 1, command)
         self._log.append(entry)
+        if mb.is_change(command):
+            self._refresh_membership()  # MEMBERSHIP: in force from append
         self._dirty.update(self._others)
-        if not self._others:
+        if self._solo:
             self._maybe_commit()
         return entry.index
 
@@ -375,8 +457,13 @@ class RaftCore:
         self._register_read(request_id)
 
     def step(self, msg: Message) -> None:
-        if msg.dst != self.id or msg.src not in self._members or msg.src == self.id:
-            return  # misrouted, or from outside the configuration: it must not count as a vote
+        if msg.dst != self.id or msg.src == self.id:
+            return  # misrouted
+        # MEMBERSHIP: messages from servers outside our configuration are taken (a leader or
+        # candidate our log has not caught up with may be in the newer one); only the
+        # current voters' votes are counted (_check_poll). A removed server that never
+        # learnt of it cannot disrupt: PreVote and CheckQuorum hold its elections off, and
+        # its log lacks its removal, so it is behind those who decide.
         if msg.term > self.term:
             if msg.type in (PREVOTE, VOTE) and (self._in_lease() or self._just_started()):
                 # CheckQuorum (thesis 4.2.3): we heard from a live leader within the minimum
@@ -461,7 +548,10 @@ class RaftCore:
         if self._election_elapsed >= self.config.election_ticks:
             self._election_elapsed = 0
             if self.config.check_quorum:
-                active = 1 + sum(1 for p in self._progress.values() if p.active)
+                # MEMBERSHIP: voters only, ourselves only if a voter.
+                active = (self.id in self._voters) + sum(
+                    1 for p, pr in self._progress.items() if pr.active and p in self._voters
+                )
                 for p in self._progress.values():
                     p.active = False
                 if active < self._quorum:
@@ -475,6 +565,7 @@ class RaftCore:
         if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
             self._heartbeat_elapsed = 0
             self._broadcast_heartbeat()
+        self._maybe_promote()  # MEMBERSHIP
 
     def _reset_randomized_timeout(self) -> None:
         # Randomized in [T, 2T) so that split votes are rare (paper section 5.2).
@@ -551,15 +642,16 @@ class RaftCore:
 
     def _start_poll(self, kind: str, term: int) -> None:
         self._votes = {self.id: True}
-        for p in self._others:
+        for p in self._other_voters:
             self._messages.append(
                 Message(kind, self.id, p, term, log_term=self.last_term, index=self.last_index)
             )
         self._check_poll()
 
     def _check_poll(self) -> None:
-        granted = sum(1 for v in self._votes.values() if v)
-        rejected = len(self._votes) - granted
+        # MEMBERSHIP: only the current voters' answers count.
+        granted = sum(1 for p, v in self._votes.items() if v and p in self._voters)
+        rejected = sum(1 for p, v in self._votes.items() if not v and p in self._voters)
         if granted >= self._quorum:
             if self.role == PRE_CANDIDATE:
                 self._set_role(CANDIDATE, self.term + 1)
@@ -583,7 +675,7 @@ class RaftCore:
         # commit (and learn the commit index of) entries from earlier terms.
         self._log.append(Entry(self.term, nxt, None))
         self._dirty.update(self._others)
-        if not self._others:
+        if self._solo:
             self._maybe_commit()
 
     # ---- message handlers ------------------------------------------------
@@ -658,6 +750,7 @@ class RaftCore:
         # first conflict, append the rest. Never truncate on a mere reordered duplicate.
         last = self.last_index
         k = 0
+        cut_from = None
         while k < len(entries):
             e = entries[k]
             if e.index > last:
@@ -666,10 +759,13 @@ class RaftCore:
                 assert e.index > self.commit_index, "refusing to truncate committed entries"
                 del self._log[e.index :]
                 self._unstable_from = min(self._unstable_from, e.index)
+                cut_from = e.index
                 break
             k += 1
         if k < len(entries):
             self._log.extend(entries[k:])
+        # MEMBERSHIP: a change takes effect when appended and is undone when cut.
+        self._maybe_refresh(entries[k:], cut_from)
 
     def _handle_heartbeat(self, msg: Message) -> None:
         if self.role != FOLLOWER:
@@ -778,8 +874,14 @@ class RaftCore:
     def _maybe_commit(self) -> bool:
         # Figure 2, leader rule: the highest index a majority holds, but only if it is of
         # the current term. Earlier terms' entries commit indirectly (Figure 8).
-        matches = sorted((p.match for p in self._progress.values()), reverse=True)
-        matches.insert(0, self.last_index)
+        # MEMBERSHIP: a majority of the current voters; the leader counts itself only while
+        # it is one (a leader removing itself commits its removal without its own copy).
+        matches = [pr.match for p, pr in self._progress.items() if p in self._voters]
+        if self.id in self._voters:
+            matches.append(self.last_index)
+        if len(matches) < self._quorum:
+            return False
+        matches.sort(reverse=True)
         n = matches[self._quorum - 1]
         if n <= self.commit_index:
             return False
@@ -822,7 +924,7 @@ class RaftCore:
         # a heartbeat round sent *after* this point (the next context number).
         self._pending_reads.append(_PendingRead(self._context + 1, request_id, self.commit_index))
         self._round_wanted = True
-        if not self._others:
+        if self._solo:
             self._flush()
 
     def _broadcast_heartbeat(self) -> None:
@@ -842,14 +944,19 @@ class RaftCore:
                     context=self._context,
                 )
             )
-        if not self._others:
+        if self._solo:
             self._confirm_rounds()
 
     def _confirm_rounds(self) -> None:
         # The highest round a quorum (ourselves included) has echoed; a follower echoing
         # round c also confirms every earlier round, since contexts only grow.
-        acks = sorted((p.acked_context for p in self._progress.values()), reverse=True)
-        acks.insert(0, self._context)
+        # MEMBERSHIP: voters' echoes only; our own only while we are a voter.
+        acks = [pr.acked_context for p, pr in self._progress.items() if p in self._voters]
+        if self.id in self._voters:
+            acks.append(self._context)
+        if len(acks) < self._quorum:
+            return
+        acks.sort(reverse=True)
         confirmed = acks[self._quorum - 1]
         while self._rounds and self._rounds[0][0] <= confirmed:
             _, sent = self._rounds.popleft()
@@ -872,6 +979,10 @@ class RaftCore:
                     if p in self._dirty:
                         self._send_append(p)
                 self._dirty.clear()
+            if self.id not in self._voters and self.commit_index >= self._config_index:
+                # MEMBERSHIP: our own removal is committed (and the appends above carry that
+                # commit index): step down; the remaining voters elect a leader among them.
+                self._become_follower(self.term, None)
 
     def _durable_vote(self) -> str | None:
         if "forget-vote" in self._bugs:
