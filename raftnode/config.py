@@ -25,6 +25,7 @@ class NodeConfig:
     fsync: bool = True
     request_timeout: float = 10.0  # server side: pending requests older than this answer unknown
     log_level: str = "INFO"
+    join: bool = False  # a new member: --peers (the initial configuration) need not hold it
     extra: dict = field(default_factory=dict)
 
     @property
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--peers", required=True, metavar="ID=HOST:PORT,...", help="every member, itself included"
     )
     p.add_argument("--data-dir", required=True, metavar="DIR")
+    p.add_argument(
+        "--join",
+        action="store_true",
+        help="a new member, not in --peers (still the cluster's initial configuration): it "
+        "waits for the leader to add it (`raftquake kv member add ID=HOST:PORT`)",
+    )
     p.add_argument("--read-mode", choices=READ_MODES, default="read-index")
     p.add_argument(
         "--bug",
@@ -95,7 +102,7 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         peers = parse_peers(a.peers)
     except ValueError as e:
         parser.error(str(e))
-    if a.id not in peers:
+    if a.id not in peers and not a.join:
         parser.error(f"--peers must list this node ({a.id!r}) too; got {sorted(peers)}")
     if a.tick_ms <= 0 or a.election_ticks < 2 or a.heartbeat_ticks < 1:
         parser.error("timing: need --tick-ms > 0, --election-ticks >= 2, --heartbeat-ticks >= 1")
@@ -112,4 +119,5 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         fsync=not a.no_fsync,
         request_timeout=a.request_timeout,
         log_level=a.log_level,
+        join=a.join,
     )
