@@ -311,6 +311,10 @@ class RaftCore:
         self._events: list[dict] = [
             {"term": self.term, "role": self.role, "voted_for": self.voted_for, "start": True}
         ]
+        if not log and hard_state == HardState():
+            # MEMBERSHIP: nothing durable at all: a new server (one whose data was wiped
+            # after it was removed joins as a new one), whose record starts afresh.
+            self._events[0]["empty"] = True
 
     # ---- read-only views -------------------------------------------------
 
