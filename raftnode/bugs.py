@@ -73,6 +73,15 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         under=("partition", "kill"),
     ),
     PlantedBug(
+        "unsafe-membership",
+        "core",
+        "the leader appends a membership change while another is still uncommitted (and "
+        "before it committed an entry of its term), so a configuration more than one server "
+        "away from the last committed one is in force",
+        caught_by=("linearizable", "log-agreement"),
+        under=("membership", "partition"),
+    ),
+    PlantedBug(
         "commit-previous-term",
         "core",
         "a leader commits an entry of an earlier term by counting replicas (Figure 8's error)",
