@@ -575,7 +575,7 @@ class DockerCluster(Cluster):
         node = f"n{k}"
         self.ips[node] = _host(self.subnet, 10 + k)
         self.clock_offsets[node] = 0.0
-        self._create_container(node, self._tag, self.command(node))
+        self._create_container(node, self._tag)
         self.nodes.append(node)
         deadline = time.monotonic() + 20
         while self.status(node, timeout=0.5) is None:
