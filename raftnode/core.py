@@ -378,6 +378,11 @@ class RaftCore:
             for p in [p for p in self._progress if p not in m.members]:
                 del self._progress[p]
 
+    @property
+    def membership_committed(self) -> bool:
+        """Whether the configuration in force is committed (no change in flight)."""
+        return self._config_index <= self.commit_index
+
     def role_is_leader(self) -> bool:
         return getattr(self, "role", None) == LEADER
 

@@ -240,7 +240,7 @@ class Host:
         action = req.get("action")
         if action == "list":
             value = self.core.membership.to_dict()
-            value["committed"] = self.core._config_index <= self.core.commit_index
+            value["committed"] = self.core.membership_committed
             value["leader"] = self.id
             conn.send({"id": rid, "ok": True, "value": value})
             return

@@ -341,7 +341,7 @@ class Node:
             addr = m.addrs.get(peer)
             if peer != self.id and addr:
                 self._link(peer, addr)
-        if self.core._config_index > self.core.commit_index:
+        if not self.core.membership_committed:
             return
         for peer in self._linked - m.members:
             link = self.links.pop(peer, None)

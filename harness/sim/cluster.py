@@ -406,7 +406,7 @@ class SimCluster:
             return None
         core = self.nodes[lead].core
         out = core.membership.to_dict()
-        out["committed"] = core._config_index <= core.commit_index
+        out["committed"] = core.membership_committed
         out["leader"] = lead
         return out
 
