@@ -14,6 +14,10 @@ From those lines this checker also finds, per node:
 - a restart into a term it had voted in, without that vote (a forgotten vote: the node
   could now vote again in that term);
 - a restart into a lower term than one it had recorded (a forgotten term).
+A start line with `"empty": true` (the node found no durable state at all: a member
+removed, wiped and added back as a new server, as the membership fault does) starts that
+node's record afresh: its earlier votes and terms no longer bind it, and its leader claims
+from before still count.
 A node is only held to the vote lines it wrote, so files without them (another node
 implementation) are checked for leaders alone.
 """
@@ -168,6 +172,9 @@ def read_events(path: str | Path) -> NodeEvents:
             raise HistoryError(file, lineno, f'expected "start" to be true or false, got {start!r}')
         if role == "leader":
             out.claims.append(LeaderClaim(node, term, t, file, lineno))
+        if start and obj.get("empty") is True:
+            high.pop(node, None)  # a new server under an old name (see the docstring)
+            vote.pop(node, None)
 
         last = vote.get(node)
         # A vote (or a restart's recovered vote) other than the one recorded for this term.

@@ -75,11 +75,20 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
     PlantedBug(
         "snapshot-skip-commit",
         "host",
-        "counts its log's length, not what it applied, to decide a snapshot, and takes it "
-        "through the last log index: the uncommitted tail is applied, acknowledged and "
-        "compacted as if committed",
+        "counts its log's length, not what it applied, to decide a snapshot: once the log "
+        "reaches the next snapshot index, the uncommitted entries up to it are applied, "
+        "acknowledged and compacted as if committed",
         caught_by=("linearizable", "log-agreement"),
         under=("partition", "kill"),
+    ),
+    PlantedBug(
+        "unsafe-membership",
+        "core",
+        "the leader appends a membership change while another is still uncommitted (and "
+        "before it committed an entry of its term), so a configuration more than one server "
+        "away from the last committed one is in force",
+        caught_by=("linearizable", "log-agreement"),
+        under=("membership", "partition"),
     ),
     PlantedBug(
         "commit-previous-term",

@@ -42,6 +42,11 @@ BACKOFF_BASE = 0.01
 BACKOFF_CAP = 0.2
 
 
+# A membership change the leader refuses for good (raftnode/membership.py): no retry.
+# "change-in-progress" is not here: it passes once the earlier change commits.
+MEMBER_REFUSALS = frozenset({"already-member", "not-member", "not-learner", "last-voter"})
+
+
 @dataclass
 class Result:
     outcome: str  # "ok" | "fail" | "unknown"
@@ -245,6 +250,17 @@ class Client:
         ok's value is the micro-ops with each read's value filled in."""
         return await self._op({"op": "txn", "ops": ops})
 
+    async def member(self, action: str, node: str | None = None, addr: str = "") -> Result:
+        """Membership, at the leader: `list` (value: voters, learners, addrs, committed),
+        `add` (node, addr: joins as a learner, promoted once caught up) or `remove`
+        (node). A change another change holds up is retried until the timeout."""
+        req: dict = {"op": "member", "action": action}
+        if node is not None:
+            req["node"] = node
+        if addr:
+            req["addr"] = addr
+        return await self._op(req)
+
     async def status(self, addr: str | None = None) -> Result:
         """One node's status (the first address by default); no leader needed."""
         return await self._single(addr or self.addrs[0], {"op": "status"})
@@ -347,7 +363,7 @@ class Client:
                 err = ans.get("error")
                 if err == "precondition":
                     return Result(FAIL, ans.get("value"), err, addr, attempts, ans.get("node"))
-                if err == "bad-request":
+                if err == "bad-request" or err in MEMBER_REFUSALS:
                     return Result(FAIL, None, err, addr, attempts, ans.get("node"))
                 if not ans.get("definite", False):
                     # Unknown outcome from the node (e.g. leadership lost before commit). A

@@ -30,6 +30,7 @@ class NodeConfig:
     request_timeout: float = 10.0  # server side: pending requests older than this answer unknown
     snapshot_entries: int = SNAPSHOT_ENTRIES  # snapshot every this many applied entries; 0 never
     log_level: str = "INFO"
+    join: bool = False  # a new member: --peers (the initial configuration) need not hold it
     extra: dict = field(default_factory=dict)
 
     @property
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--peers", required=True, metavar="ID=HOST:PORT,...", help="every member, itself included"
     )
     p.add_argument("--data-dir", required=True, metavar="DIR")
+    p.add_argument(
+        "--join",
+        action="store_true",
+        help="a new member, not in --peers (still the cluster's initial configuration): it "
+        "waits for the leader to add it (`raftquake kv member add ID=HOST:PORT`)",
+    )
     p.add_argument("--read-mode", choices=READ_MODES, default="read-index")
     p.add_argument(
         "--bug",
@@ -108,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         peers = parse_peers(a.peers)
     except ValueError as e:
         parser.error(str(e))
-    if a.id not in peers:
+    if a.id not in peers and not a.join:
         parser.error(f"--peers must list this node ({a.id!r}) too; got {sorted(peers)}")
     if a.snapshot_entries < 0:
         parser.error(f"--snapshot-entries: need 0 (never) or more, got {a.snapshot_entries}")
@@ -128,4 +135,5 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         request_timeout=a.request_timeout,
         snapshot_entries=a.snapshot_entries,
         log_level=a.log_level,
+        join=a.join,
     )

@@ -32,12 +32,15 @@ only deliberate deviations from the algorithm.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from raftnode import membership as mb
 from raftnode.bugs import KNOWN_BUGS
+from raftnode.membership import ChangeRefused, Membership
 
 FOLLOWER = "follower"
 PRE_CANDIDATE = "pre-candidate"
@@ -110,6 +113,9 @@ class Snapshot:
     index: int
     term: int
     data: str
+    # The configuration as of `index` (Membership.to_dict()), which the log after it
+    # changes; the core fills it in when it compacts.
+    config: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +140,7 @@ class Message:
     heartbeat:       commit (min of the follower's match and leaderCommit), context
     heartbeat_resp:  context (echoed: confirms leadership for ReadIndex and leases)
     snapshot:        index/log_term (the snapshot's last included entry), offset, data (one
-                     chunk), done (the last chunk)
+                     chunk), done (the last chunk), config (its configuration, with the last)
     snapshot_resp:   index (the snapshot's), offset (how much the follower holds: the next
                      chunk it wants), done (installed, or already covered by its log)
     """
@@ -154,6 +160,7 @@ class Message:
     data: str = ""
     offset: int = 0
     done: bool = False
+    config: dict | None = None
 
     def to_dict(self) -> dict:
         # Only non-default fields go on the wire: heartbeats stay small.
@@ -180,6 +187,8 @@ class Message:
             d["offset"] = self.offset
         if self.done:
             d["done"] = True
+        if self.config is not None:
+            d["config"] = self.config
         return d
 
     @staticmethod
@@ -204,6 +213,7 @@ class Message:
                 data=str(d.get("data", "")),
                 offset=int(d.get("offset", 0)),
                 done=bool(d.get("done", False)),
+                config=d.get("config"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed raft message {d!r}: {exc}") from exc
@@ -296,15 +306,18 @@ class RaftCore:
         hard_state: HardState = HardState(),  # noqa: B008 (frozen, so a shared default is safe)
         log: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
+        base: Membership | None = None,
     ):
         config.validate()
-        if id not in peers:
-            raise ValueError(f"peers {list(peers)} must include the node itself ({id!r})")
         self.id = id
-        self.peers: tuple[str, ...] = tuple(sorted(set(peers)))
-        self._others = tuple(p for p in self.peers if p != id)
-        self._members = frozenset(self.peers)
-        self._quorum = len(self.peers) // 2 + 1
+        # MEMBERSHIP: `peers` is the initial configuration (every one a voter), or `base`
+        # when given (a snapshot's configuration: the log then holds what follows it). A
+        # node outside it is a new server waiting to be added: it only listens until the
+        # leader's log, which holds its addition, reaches it.
+        if snapshot is not None and snapshot.config is not None:
+            self._base = Membership.from_dict(snapshot.config)
+        else:
+            self._base = base if base is not None else Membership.initial(peers)
         self.config = config
         self._bugs = frozenset(config.bugs)
         self._rng = rng
@@ -320,6 +333,8 @@ class RaftCore:
             if e.term < self._log[-1].term:
                 raise ValueError(f"recovered log has decreasing terms at index {i}")
             self._log.append(e)
+        # MEMBERSHIP: the configuration in force, from the log (raftnode/membership.py).
+        self._refresh_membership()
 
         # Persistent state (Figure 2), as recovered.
         self.term = hard_state.term
@@ -364,6 +379,10 @@ class RaftCore:
         self._events: list[dict] = [
             {"term": self.term, "role": self.role, "voted_for": self.voted_for, "start": True}
         ]
+        if not log and hard_state == HardState() and snapshot is None:
+            # MEMBERSHIP: nothing durable at all: a new server (one whose data was wiped
+            # after it was removed joins as a new one), whose record starts afresh.
+            self._events[0]["empty"] = True
 
     # ---- read-only views -------------------------------------------------
 
@@ -410,7 +429,83 @@ class RaftCore:
             "last_index": self.last_index,
             "voted_for": self.voted_for,
             "snapshot_index": self._snap_index,
+            "config": self.membership.to_dict(),
         }
+
+    # ---- membership (raftnode/membership.py; the only state it adds is derived) ----
+
+    def _refresh_membership(self) -> None:
+        """Recompute the configuration from the base and the log, after any append or
+        truncation that may have added or cut a change (a server uses the latest change in
+        its log, committed or not: thesis 4.1)."""
+        self.membership = mb.configuration(self._base, self._log[1:])
+        self._config_index = 0  # index of the latest change in the log (0: the base)
+        for e in reversed(self._log):
+            if e.index == 0:
+                break
+            if mb.is_change(e.command):
+                self._config_index = e.index
+                break
+        m = self.membership
+        self.peers: tuple[str, ...] = tuple(sorted(m.members))
+        # Replication goes to every other member, learners included; votes, commits,
+        # CheckQuorum and ReadIndex count voters only (ourselves only when a voter).
+        self._others = tuple(p for p in self.peers if p != self.id)
+        self._voters = m.voters
+        self._other_voters = tuple(sorted(p for p in m.voters if p != self.id))
+        self._quorum = m.quorum
+        self._solo = self._voters == {self.id}  # commits and confirms reads alone
+        if self.role_is_leader():
+            for p in self._others:
+                if p not in self._progress:
+                    self._progress[p] = Progress(next=self.last_index + 1)
+                    self._dirty.add(p)
+            for p in [p for p in self._progress if p not in m.members]:
+                del self._progress[p]
+
+    @property
+    def membership_committed(self) -> bool:
+        """Whether the configuration in force is committed (no change in flight)."""
+        return self._config_index <= self.commit_index
+
+    def role_is_leader(self) -> bool:
+        return getattr(self, "role", None) == LEADER
+
+    def _maybe_refresh(self, entries: Sequence[Entry], cut_from: int | None = None) -> None:
+        if (cut_from is not None and cut_from <= self._config_index) or any(
+            mb.is_change(e.command) for e in entries
+        ):
+            self._refresh_membership()
+
+    def propose_change(self, change: str, node: str, addr: str = "") -> int:
+        """Append a membership change (leader only); its log index. ChangeRefused when
+        it does not apply, or while an earlier change is uncommitted or this leader has not
+        yet committed an entry of its term (thesis 4.1: one change at a time)."""
+        if self.role != LEADER:
+            raise NotLeader(self.leader)
+        cmd = mb.change_command(change, node, addr)
+        mb.check_change(self.membership, cmd)
+        if "unsafe-membership" not in self._bugs:
+            if self._config_index > self.commit_index:
+                raise ChangeRefused("change-in-progress", "an earlier change is not committed")
+            if not self._committed_in_term:
+                raise ChangeRefused("change-in-progress", "no entry of this term committed yet")
+        # PLANTED BUG unsafe-membership (when the checks above are skipped): a change goes in
+        # while another is uncommitted, so two configurations more than one server apart
+        # are in force on different servers at once, and their majorities need not overlap.
+        return self.propose(cmd)
+
+    def _maybe_promote(self) -> None:
+        # A learner that has caught up becomes a voter (one change at a time).
+        if not self.membership.learners or self._config_index > self.commit_index:
+            return
+        if not self._committed_in_term:
+            return
+        for p in sorted(self.membership.learners):
+            pr = self._progress.get(p)
+            if pr is not None and pr.match >= self.last_index - mb.PROMOTE_LAG:
+                self.propose(mb.change_command(mb.PROMOTE, p))
+                return
 
     # ---- inputs ----------------------------------------------------------
 
@@ -421,6 +516,11 @@ class RaftCore:
         else:
             self._election_elapsed += 1
             if self._election_elapsed >= self._randomized_timeout:
+                if self.id not in self._voters:
+                    # MEMBERSHIP: a learner, a removed server or one not yet added never
+                    # campaigns.
+                    self._election_elapsed = 0
+                    return
                 self._campaign()
 
     def propose(self, command: dict) -> int:
@@ -428,8 +528,10 @@ class RaftCore:
             raise NotLeader(self.leader)
         entry = Entry(self.term, self.last_index + 1, command)
         self._log.append(entry)
+        if mb.is_change(command):
+            self._refresh_membership()  # MEMBERSHIP: in force from append
         self._dirty.update(self._others)
-        if not self._others:
+        if self._solo:
             self._maybe_commit()
         return entry.index
 
@@ -460,7 +562,10 @@ class RaftCore:
                 f"snapshot at index {snapshot.index} (term {snapshot.term}) does not match "
                 f"the log (last index {self.last_index})"
             )
-        self._install(snapshot, keep_log=True)
+        # MEMBERSHIP: the configuration as of the snapshot replaces the entries it covers.
+        covered = self._log[1 : snapshot.index - self._snap_index + 1]
+        config = mb.configuration(self._base, covered).to_dict()
+        self._install(dataclasses.replace(snapshot, config=config), keep_log=True)
 
     def _install(self, snapshot: Snapshot, keep_log: bool) -> None:
         """Make `snapshot` the start of the log: entries after it are kept if keep_log
@@ -469,6 +574,9 @@ class RaftCore:
         self._snapshot = snapshot
         self._snap_index = snapshot.index
         self._log = [Entry(snapshot.term, snapshot.index), *tail]
+        if snapshot.config is not None:
+            self._base = Membership.from_dict(snapshot.config)
+        self._refresh_membership()
         self.commit_index = max(self.commit_index, snapshot.index)
         self._applied = max(self._applied, snapshot.index)
         # The next Ready rewrites the whole log after the snapshot.
@@ -476,8 +584,13 @@ class RaftCore:
         self._snapshot_ready = True
 
     def step(self, msg: Message) -> None:
-        if msg.dst != self.id or msg.src not in self._members or msg.src == self.id:
-            return  # misrouted, or from outside the configuration: it must not count as a vote
+        if msg.dst != self.id or msg.src == self.id:
+            return  # misrouted
+        # MEMBERSHIP: messages from servers outside our configuration are taken (a leader or
+        # candidate our log has not caught up with may be in the newer one); only the
+        # current voters' votes are counted (_check_poll). A removed server that never
+        # learnt of it cannot disrupt: PreVote and CheckQuorum hold its elections off, and
+        # its log lacks its removal, so it is behind those who decide.
         if msg.term > self.term:
             if msg.type in (PREVOTE, VOTE) and (self._in_lease() or self._just_started()):
                 # CheckQuorum (thesis 4.2.3): we heard from a live leader within the minimum
@@ -567,7 +680,10 @@ class RaftCore:
         if self._election_elapsed >= self.config.election_ticks:
             self._election_elapsed = 0
             if self.config.check_quorum:
-                active = 1 + sum(1 for p in self._progress.values() if p.active)
+                # MEMBERSHIP: voters only, ourselves only if a voter.
+                active = (self.id in self._voters) + sum(
+                    1 for p, pr in self._progress.items() if pr.active and p in self._voters
+                )
                 for p in self._progress.values():
                     p.active = False
                 if active < self._quorum:
@@ -581,6 +697,7 @@ class RaftCore:
         if self._heartbeat_elapsed >= self.config.heartbeat_ticks:
             self._heartbeat_elapsed = 0
             self._broadcast_heartbeat()
+        self._maybe_promote()  # MEMBERSHIP
 
     def _reset_randomized_timeout(self) -> None:
         # Randomized in [T, 2T) so that split votes are rare (paper section 5.2).
@@ -657,15 +774,16 @@ class RaftCore:
 
     def _start_poll(self, kind: str, term: int) -> None:
         self._votes = {self.id: True}
-        for p in self._others:
+        for p in self._other_voters:
             self._messages.append(
                 Message(kind, self.id, p, term, log_term=self.last_term, index=self.last_index)
             )
         self._check_poll()
 
     def _check_poll(self) -> None:
-        granted = sum(1 for v in self._votes.values() if v)
-        rejected = len(self._votes) - granted
+        # MEMBERSHIP: only the current voters' answers count.
+        granted = sum(1 for p, v in self._votes.items() if v and p in self._voters)
+        rejected = sum(1 for p, v in self._votes.items() if not v and p in self._voters)
         if granted >= self._quorum:
             if self.role == PRE_CANDIDATE:
                 self._set_role(CANDIDATE, self.term + 1)
@@ -689,7 +807,7 @@ class RaftCore:
         # commit (and learn the commit index of) entries from earlier terms.
         self._log.append(Entry(self.term, nxt, None))
         self._dirty.update(self._others)
-        if not self._others:
+        if self._solo:
             self._maybe_commit()
 
     # ---- message handlers ------------------------------------------------
@@ -764,6 +882,7 @@ class RaftCore:
         # first conflict, append the rest. Never truncate on a mere reordered duplicate.
         last = self.last_index
         k = 0
+        cut_from = None
         while k < len(entries):
             e = entries[k]
             if e.index > last:
@@ -772,10 +891,13 @@ class RaftCore:
                 assert e.index > self.commit_index, "refusing to truncate committed entries"
                 del self._log[e.index - self._snap_index :]
                 self._unstable_from = min(self._unstable_from, e.index)
+                cut_from = e.index
                 break
             k += 1
         if k < len(entries):
             self._log.extend(entries[k:])
+        # MEMBERSHIP: a change takes effect when appended and is undone when cut.
+        self._maybe_refresh(entries[k:], cut_from)
 
     def _handle_snapshot(self, msg: Message) -> None:
         """InstallSnapshot (paper Figure 13), chunk by chunk."""
@@ -804,7 +926,7 @@ class RaftCore:
             self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=held[3])
             return
         self._incoming = None
-        snap = Snapshot(msg.index, msg.log_term, "".join(held[2]))
+        snap = Snapshot(msg.index, msg.log_term, "".join(held[2]), msg.config)
         # Figure 13, steps 6-7: keep the entries after it if our log has its last entry
         # (same index and term); otherwise the whole log is discarded.
         keep = msg.index <= self.last_index and self.term_at(msg.index) == msg.log_term
@@ -953,6 +1075,7 @@ class RaftCore:
             pr.snapshot_index, pr.snapshot_offset = snap.index, 0
         start = pr.snapshot_offset
         chunk = snap.data[start : start + SNAPSHOT_CHUNK]
+        done = start + len(chunk) >= len(snap.data)
         self._messages.append(
             Message(
                 SNAPSHOT,
@@ -963,7 +1086,8 @@ class RaftCore:
                 index=snap.index,
                 data=chunk,
                 offset=start,
-                done=start + len(chunk) >= len(snap.data),
+                done=done,
+                config=snap.config if done else None,
             )
         )
         # One chunk in flight; its answer (or, if lost, a heartbeat's) sends the next.
@@ -973,8 +1097,14 @@ class RaftCore:
     def _maybe_commit(self) -> bool:
         # Figure 2, leader rule: the highest index a majority holds, but only if it is of
         # the current term. Earlier terms' entries commit indirectly (Figure 8).
-        matches = sorted((p.match for p in self._progress.values()), reverse=True)
-        matches.insert(0, self.last_index)
+        # MEMBERSHIP: a majority of the current voters; the leader counts itself only while
+        # it is one (a leader removing itself commits its removal without its own copy).
+        matches = [pr.match for p, pr in self._progress.items() if p in self._voters]
+        if self.id in self._voters:
+            matches.append(self.last_index)
+        if len(matches) < self._quorum:
+            return False
+        matches.sort(reverse=True)
         n = matches[self._quorum - 1]
         if n <= self.commit_index:
             return False
@@ -1017,7 +1147,7 @@ class RaftCore:
         # a heartbeat round sent *after* this point (the next context number).
         self._pending_reads.append(_PendingRead(self._context + 1, request_id, self.commit_index))
         self._round_wanted = True
-        if not self._others:
+        if self._solo:
             self._flush()
 
     def _broadcast_heartbeat(self) -> None:
@@ -1037,14 +1167,19 @@ class RaftCore:
                     context=self._context,
                 )
             )
-        if not self._others:
+        if self._solo:
             self._confirm_rounds()
 
     def _confirm_rounds(self) -> None:
         # The highest round a quorum (ourselves included) has echoed; a follower echoing
         # round c also confirms every earlier round, since contexts only grow.
-        acks = sorted((p.acked_context for p in self._progress.values()), reverse=True)
-        acks.insert(0, self._context)
+        # MEMBERSHIP: voters' echoes only; our own only while we are a voter.
+        acks = [pr.acked_context for p, pr in self._progress.items() if p in self._voters]
+        if self.id in self._voters:
+            acks.append(self._context)
+        if len(acks) < self._quorum:
+            return
+        acks.sort(reverse=True)
         confirmed = acks[self._quorum - 1]
         while self._rounds and self._rounds[0][0] <= confirmed:
             _, sent = self._rounds.popleft()
@@ -1067,6 +1202,10 @@ class RaftCore:
                     if p in self._dirty:
                         self._send_append(p)
                 self._dirty.clear()
+            if self.id not in self._voters and self.commit_index >= self._config_index:
+                # MEMBERSHIP: our own removal is committed (and the appends above carry that
+                # commit index): step down; the remaining voters elect a leader among them.
+                self._become_follower(self.term, None)
 
     def _durable_vote(self) -> str | None:
         if "forget-vote" in self._bugs:

@@ -50,6 +50,7 @@ from raftnode.core import (
     Snapshot,
 )
 from raftnode.kv import CommandError, KVStateMachine, check_txn, read_only
+from raftnode.membership import ADD_LEARNER, REMOVE, ChangeRefused, Membership
 from raftnode.wire import compact_json, log_digest
 
 # Leader-to-follower messages that may leave before the leader's own log write is durable.
@@ -84,6 +85,9 @@ class Ports:
     event: Callable[[dict], None]  # one events.jsonl line, without its time
     # Each entry as it is applied: the simulation checks state machine safety with it.
     applied: Callable[[Entry], None] = lambda e: None
+    # The configuration in force changed (a change appended, or cut): the server opens and
+    # closes peer links. Also called once at start with the recovered configuration.
+    config_changed: Callable[[Membership], None] = lambda m: None
 
 
 @dataclass
@@ -108,6 +112,7 @@ class Pending:
     seq: int
     op: str
     since: float
+    command: dict | None = None  # a membership change: answered when this very entry applies
 
 
 @dataclass(order=True)
@@ -175,6 +180,8 @@ class Host:
         self.persisting: Ready | None = None  # the Ready whose synced write is under way
         self.stopped = False
         self._last_role = core.role
+        self._membership: Membership | None = None
+        self._config_seen()
 
     # ---- inputs ------------------------------------------------------------------------
 
@@ -214,6 +221,8 @@ class Host:
                 self._propose(conn, rid, req, cmd)
             elif op == "txn":
                 self._txn(conn, rid, req)
+            elif op == "member":
+                self._member(conn, rid, req)
             else:
                 conn.send({**fail(rid, "bad-request"), "message": f"unknown op {op!r}"})
         except KeyError as e:
@@ -222,6 +231,8 @@ class Host:
             conn.send({**fail(rid, "bad-request"), "message": str(e)})
         except NotLeader as e:
             conn.send(self._not_leader(rid, getattr(e, "leader", None)))
+        except ChangeRefused as e:
+            conn.send({**fail(rid, e.reason), "message": str(e)})
 
     def _identify(self, req: dict) -> tuple[str, int]:
         client, seq = req.get("client"), req.get("seq")
@@ -242,6 +253,41 @@ class Host:
             old.conn.send(unknown(old.rid, "entry replaced"))
         self.pending[index] = Pending(conn, rid, client, seq, cmd["op"], self.ports.monotonic())
         self.kick()
+
+    def _member(self, conn: Conn, rid: Any, req: dict) -> None:
+        """Membership, answered by the leader: `list` (its configuration, committed or
+        not, and whether it is), `add` (ID, ADDR: a learner, promoted once caught up) and
+        `remove` (ID); a change is answered once it is applied."""
+        if self.core.role != LEADER:
+            conn.send(self._not_leader(rid, self.core.leader))
+            return
+        action = req.get("action")
+        if action == "list":
+            value = self.core.membership.to_dict()
+            value["committed"] = self.core.membership_committed
+            value["leader"] = self.id
+            conn.send({"id": rid, "ok": True, "value": value})
+            return
+        if action not in ("add", "remove"):
+            raise CommandError(f"member: unknown action {action!r}; expected list, add, remove")
+        node = str(req["node"])
+        if action == "add":
+            index = self.core.propose_change(ADD_LEARNER, node, str(req.get("addr") or ""))
+        else:
+            index = self.core.propose_change(REMOVE, node)
+        cmd = self.core.entry(index).command
+        self.pending[index] = Pending(conn, rid, "", -1, "member", self.ports.monotonic(), cmd)
+        self.kick()
+
+    def _config_seen(self) -> None:
+        m = self.core.membership
+        if m is self._membership:
+            return
+        self._membership = m
+        for node, addr in m.addrs.items():
+            if addr:
+                self.config.peers[node] = addr  # for redirects
+        self.ports.config_changed(m)
 
     def _txn(self, conn: Conn, rid: Any, req: dict) -> None:
         ops = req["ops"]
@@ -303,6 +349,8 @@ class Host:
         if self.persisting is not None or self.stopped or not self.core.has_ready():
             return
         rd = self.core.ready()
+        if self.core.membership is not self._membership:
+            self._config_seen()  # links to new peers before this Ready's messages go out
         hs = rd.hard_state
         # Term and vote must be durable before anything that depends on them is sent; a
         # moved commit index alone needs no fsync (recovery from a lower one is safe).
@@ -317,6 +365,8 @@ class Host:
             if hs_t is not None:
                 self.ports.save(hs_t, ())
             self._process(rd, rd.messages)
+            if self.core.has_ready():  # (e.g. a snapshot taken while applying)
+                self.kick()
             return
         later = rd.messages
         if not vote_changed:
@@ -407,7 +457,9 @@ class Host:
         self.core.compact(Snapshot(index, term, data))
         self.digest = digest
         self.ports.event({"node": self.id, "snapshot": index, "term_at": term, "digest": digest})
-        self.kick()
+        # No kick() here: this runs inside flush() or _persisted(), and a flush started
+        # from in there (the simulation flushes at once) would persist a second Ready
+        # while this one is still being written. Both end by flushing again.
 
     def _load(self, snap: Snapshot) -> None:
         state = json.loads(snap.data)
@@ -524,4 +576,6 @@ class Host:
 
 
 def _same(command: dict | None, p: Pending) -> bool:
+    if p.command is not None:
+        return command == p.command
     return command is not None and command.get("client") == p.client and command.get("seq") == p.seq

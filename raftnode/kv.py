@@ -45,6 +45,10 @@ class KVStateMachine:
         cmd = entry.command
         if cmd is None:
             return None  # the leader's no-op
+        if cmd.get("op") == "member":
+            # A membership change (raftnode/membership.py): the core put it in force when
+            # it was appended; here it only gets an answer. It has no client session.
+            return {"ok": True, "value": {k: v for k, v in cmd.items() if k != "op"}}
         client = cmd.get("client")
         seq = cmd.get("seq")
         if client is not None and seq is not None:

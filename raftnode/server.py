@@ -26,6 +26,7 @@ from raftnode import wire
 from raftnode.config import NodeConfig
 from raftnode.core import Config, Entry, HardState, RaftCore, Snapshot
 from raftnode.host import Host, HostConfig, Ports
+from raftnode.membership import Membership
 from raftnode.storage import Storage
 
 log = logging.getLogger("raftnode")
@@ -68,6 +69,8 @@ class ClientConn(asyncio.Protocol):
                 continue
             if "m" in f:
                 self.node.on_peer_message(f["m"])
+            elif "hello" in f:
+                self.node.on_hello(f)
             else:
                 self.node.on_request(self, f)
 
@@ -128,6 +131,9 @@ class PeerLink:
                         socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, PEER_ACK_TIMEOUT_MS
                     )
             self.writer = writer
+            # Who we are and where we listen: a peer whose configuration does not hold us
+            # yet (we lead a configuration its log has not caught up with) can answer.
+            writer.write(wire.encode({"hello": self.node.id, "addr": self.node.advertised}))
             # Peers never answer on this connection; reading only notices that it closed.
             asyncio.get_running_loop().create_task(self._drain(reader, writer))
         except (TimeoutError, OSError):
@@ -164,7 +170,7 @@ class Node:
             log.warning("recovered after cutting a torn WAL tail of %d bytes", rec.dropped_bytes)
         entries = [Entry(e.term, e.index, e.command) for e in rec.entries]
         snap = rec.snapshot
-        snapshot = Snapshot(snap.index, snap.term, snap.data) if snap is not None else None
+        snapshot = Snapshot(snap.index, snap.term, snap.data, snap.config) if snap else None
         core = RaftCore(
             cfg.id,
             list(cfg.peers),
@@ -177,7 +183,10 @@ class Node:
             random.Random(),
             HardState(rec.term, rec.voted_for, rec.commit),
             entries,
-            snapshot,
+            snapshot=snapshot,
+            # The initial configuration (--peers), with the addresses; the log's changes
+            # come on top of it (raftnode/membership.py).
+            base=Membership.initial({p: f"{a[0]}:{a[1]}" for p, a in cfg.peers.items()}),
         )
         ports = Ports(
             save=self._save,
@@ -186,7 +195,13 @@ class Node:
             flush_soon=self._flush_soon,
             monotonic=time.monotonic,
             event=self._event,
+            config_changed=self._config_changed,
         )
+        self.advertised = f"{cfg.listen[0]}:{cfg.listen[1]}"
+        self.links: dict[str, PeerLink] = {}
+        self._membership: Membership | None = None
+        self._linked: set[str] = set()  # the members we opened links to
+        self.loop: asyncio.AbstractEventLoop | None = None
         host_config = HostConfig(
             read_mode=cfg.read_mode,
             bugs=frozenset(cfg.bugs),
@@ -211,13 +226,11 @@ class Node:
         )
         self.events = open(self.data_dir / "events.jsonl", "a", buffering=1)  # noqa: SIM115
         self.conns: set[ClientConn] = set()
-        self.links: dict[str, PeerLink] = {}
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wal")
         self._tick_s = cfg.tick_ms / 1000.0
         self._tick_base = 0.0
         self._server: asyncio.base_events.Server | None = None
         self._stopped: asyncio.Future | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def applied(self) -> int:
@@ -228,15 +241,11 @@ class Node:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._stopped = self.loop.create_future()
-        for peer, addr in self.cfg.peers.items():
-            if peer != self.id:
-                self.links[peer] = PeerLink(self, peer, addr)
         host, port = self.cfg.listen
         self._server = await self.loop.create_server(
             lambda: ClientConn(self), host, port, reuse_address=True
         )
-        for link in self.links.values():
-            link._connect_soon()
+        self._reconcile_links()
         self._tick_base = time.monotonic()
         self.loop.call_at(self._tick_base + self._tick_s, self._on_tick)
         # The log is long-lived and acyclic: keep what exists out of the cyclic GC's full
@@ -301,6 +310,7 @@ class Node:
         if self.stopping:
             return
         self.host.sweep()
+        self._reconcile_links()
         gc.collect(1)  # young cycles first, so that freezing does not keep them forever
         gc.freeze()
         self.loop.call_later(1.0, self._sweep)
@@ -318,6 +328,54 @@ class Node:
             conn.send({"id": req.get("id"), "ok": True, "value": self.status()})
             return
         self.host.on_request(conn, req)
+
+    # ---- peer links follow the configuration ---------------------------------------------
+
+    def _config_changed(self, m: Membership) -> None:
+        self._membership = m
+        if self.loop is not None and not self.stopping:
+            self._reconcile_links()
+
+    def _reconcile_links(self) -> None:
+        """A link to every other member whose address we know. A member removed loses its
+        link once its removal is committed (the sweep looks again every second): until
+        then a removed leader still needs our answers to commit it."""
+        m = self._membership
+        if m is None:
+            return
+        for peer in sorted(m.members):
+            addr = m.addrs.get(peer)
+            if peer != self.id and addr:
+                self._link(peer, addr)
+        if not self.core.membership_committed:
+            return
+        for peer in self._linked - m.members:
+            link = self.links.pop(peer, None)
+            if link is not None:
+                log.info("node %s closes its link to %s (removed)", self.id, peer)
+                link.close()
+        self._linked = set(m.members) - {self.id}
+
+    def _link(self, peer: str, addr: str) -> None:
+        try:
+            a = wire.parse_addr(addr)
+        except ValueError:
+            log.warning("member %s has a bad address %r", peer, addr)
+            return
+        link = self.links.get(peer)
+        if link is not None and link.addr == a:
+            return
+        if link is not None:
+            link.close()
+        log.info("node %s opens a link to %s at %s", self.id, peer, addr)
+        self.links[peer] = link = PeerLink(self, peer, a)
+        link._connect_soon()
+
+    def on_hello(self, f: dict) -> None:
+        peer, addr = f.get("hello"), f.get("addr")
+        if isinstance(peer, str) and isinstance(addr, str) and peer != self.id:
+            if peer not in self.links and not self.stopping:
+                self._link(peer, addr)
 
     # ---- the host's ports ----------------------------------------------------------------
 

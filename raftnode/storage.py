@@ -22,7 +22,7 @@ a torn or corrupt record can only be the last one written, belonging to a Ready 
 effects nobody has seen. Recovery reads records until the first short or bad-checksum
 record, truncates the file there (and fsyncs), and carries on.
 
-Snapshots (``snapshot.json``: ``{"index", "term", "data"}``, data opaque here): a Ready
+Snapshots (``snapshot.json``: ``{"index", "term", "data", "config"}``, data opaque here): a Ready
 with a snapshot writes it to a temporary file, fsyncs and renames it over the last one,
 then replaces the WAL the same way by one record holding the hard state and the whole
 log after the snapshot. A crash between the two leaves the new snapshot with the old WAL;
@@ -76,6 +76,7 @@ class StoredSnapshot:
     index: int
     term: int
     data: str
+    config: dict | None = None  # the configuration as of index (membership)
 
 
 @dataclass
@@ -160,7 +161,7 @@ def _read_snapshot(path: Path) -> StoredSnapshot | None:
         return None
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
-        return StoredSnapshot(int(d["index"]), int(d["term"]), str(d["data"]))
+        return StoredSnapshot(int(d["index"]), int(d["term"]), str(d["data"]), d.get("config"))
     except (ValueError, KeyError, TypeError) as e:
         # Written whole by rename: a bad file is damage, not a torn write. Refuse rather
         # than start from the WAL alone, which no longer holds what the snapshot covered.
@@ -290,7 +291,14 @@ class Storage:
 
     def _save_snapshot(self, snapshot: Any, hs: tuple, entries: Sequence[Any]) -> None:
         """The snapshot, then the WAL replaced by the hard state and the log after it."""
-        body = compact_json({"index": snapshot.index, "term": snapshot.term, "data": snapshot.data})
+        body = compact_json(
+            {
+                "index": snapshot.index,
+                "term": snapshot.term,
+                "data": snapshot.data,
+                "config": getattr(snapshot, "config", None),
+            }
+        )
         _write_atomically(self.dir / SNAPSHOT_NAME, body.encode(), self.dir)
         self._f.close()
         self._replace_wal(hs, entries)

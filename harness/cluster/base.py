@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -171,3 +172,48 @@ class Cluster(abc.ABC):
 
     @abc.abstractmethod
     def clear_packet(self, node: str) -> None: ...
+
+    # ---- membership (harness/nemesis/membership.py) -----------------------------------
+    # Unsupported unless a backend offers them: the simulation and Docker do.
+
+    def initial_nodes(self) -> list[str]:
+        """The initial configuration (every node's `--peers`)."""
+        return list(getattr(self, "initial", self.nodes))
+
+    def members(self) -> dict[str, Any] | None:
+        """The leader's configuration, committed or not: {"voters", "learners", "addrs",
+        "committed", "leader"}; None when no node leads or it does not answer."""
+        raise Unsupported("this backend cannot change the membership")
+
+    def member_change(self, action: str, node: str) -> None:
+        """Ask the leader to "add" (a learner, at its address) or "remove" a member;
+        raises when it refuses (another change in flight, no leader)."""
+        raise Unsupported("this backend cannot change the membership")
+
+    def wipe(self, node: str) -> None:
+        """Stop the node, delete its durable state (its events file stays: the checkers
+        read it), start it again empty."""
+        raise Unsupported("this backend cannot wipe a node")
+
+    def spawn(self) -> str:
+        """Start a fresh node outside the configuration (`--join`); its name."""
+        raise Unsupported("this backend cannot add nodes")
+
+    def retire(self, node: str) -> None:
+        """Stop and remove a node that spawn() started."""
+        raise Unsupported("this backend cannot remove nodes")
+
+    def every(self, period_s: float, poll: Callable[[], bool]) -> None:
+        """Call poll() every period_s in the background until it returns True (a thread
+        here; the simulation schedules it in virtual time)."""
+
+        def loop() -> None:
+            while not getattr(self, "_torn_down", False):
+                try:
+                    if poll():
+                        return
+                except Exception:
+                    return
+                time.sleep(period_s)
+
+        threading.Thread(target=loop, name="raftquake-every", daemon=True).start()

@@ -116,6 +116,8 @@ class DockerCluster(Cluster):
         self.run_id = self.config.run_id or new_run_id()
         self._owner = owner()  # `raftquake clean` leaves a live run's resources alone
         self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
+        self.initial = list(self.nodes)  # the initial configuration; spawn() adds to nodes
+        self.retired: list[str] = []  # spawned, then stopped: collected, removed at teardown
         self.ips: dict[str, str] = {}
         self.network = None
         self.containers: dict[str, Any] = {}
@@ -139,8 +141,12 @@ class DockerCluster(Cluster):
         return {n: f"{self.ips[n]}:{self.system.client_port}" for n in self.nodes}
 
     def command(self, node: str) -> list[str]:
-        """The member's command line, as its system gives it."""
-        return self.system.command(node, {n: self.ips[n] for n in self.nodes})
+        """The member's command line, as its system gives it: `--peers` is always the
+        initial configuration; a member the membership fault added has its own (--join)."""
+        initial = {n: self.ips[n] for n in self.initial}
+        if node in initial:
+            return self.system.command(node, initial)
+        return self.system.join_command(node, self.ips[node], initial)
 
     def open_client(self, timeout: float, **options: Any):
         return self.system.open_client(self.addrs(), timeout, **options)
@@ -158,7 +164,7 @@ class DockerCluster(Cluster):
         self._install_signal_handlers()
         try:
             say = self.config.log or (lambda _m: None)
-            tag = self.config.image or image.ensure(
+            tag = self._tag = self.config.image or image.ensure(
                 log=lambda m: say(f"image: {m}"), spec=self.system.image()
             )
             self._create_network()
@@ -195,6 +201,7 @@ class DockerCluster(Cluster):
                     last = exc
                     continue
                 raise ClusterError(f"cannot create the run's network: {exc}") from exc
+            self.subnet = subnet
             self.ips = {n: _host(subnet, 10 + i) for i, n in enumerate(self.nodes, start=1)}
             return
         raise ClusterError(f"no free {SUBNET_PREFIX}.K.0/24 subnet for the run's network: {last}")
@@ -432,6 +439,8 @@ class DockerCluster(Cluster):
         self._exec(node, ["node-ctl", "kill"])
 
     def restart(self, node: str) -> None:
+        if node in self.retired:
+            return  # stopped for good by the membership fault
         self._exec(node, ["node-ctl", "start", *self.command(node)], env=self._node_env())
 
     def _node_env(self) -> dict[str, str]:
@@ -529,6 +538,60 @@ class DockerCluster(Cluster):
         self._exec(node, [self.iptables, "-F", PKT_CHAIN])
         self._exec(node, ["node-ctl", "undelay"], check=False)  # after the rule is gone
 
+    # ---- membership (harness/nemesis/membership.py) ------------------------------------
+
+    def _member(self, action: str, node: str | None = None, addr: str = ""):
+        ask = getattr(self.system, "member", None)
+        if ask is None:
+            raise Unsupported(f"{self.system.name}: membership changes are raftnode's only")
+        return ask(list(self.addrs().values()), action, node, addr)
+
+    def members(self) -> dict[str, Any] | None:
+        res = self._member("list")
+        return res.value if res.ok else None
+
+    def member_change(self, action: str, node: str) -> None:
+        addr = f"{self.ips[node]}:{self.system.client_port}" if action == "add" else ""
+        res = self._member(action, node, addr)
+        if not res.ok:
+            raise ClusterError(f"member {action} {node}: {res.error}")
+
+    def wipe(self, node: str) -> None:
+        # The node's durable state goes; its events file and log stay (the checkers read
+        # the events; the node marks its empty start there).
+        self.kill(node)
+        self._exec(node, ["sh", "-c", f"cd {DATA}/node && "
+                          "find . -mindepth 1 -maxdepth 1 ! -name events.jsonl "
+                          "! -name node.log -exec rm -rf {} +"])  # fmt: skip
+        self.restart(node)
+
+    def spawn(self) -> str:
+        join = getattr(self.system, "join_command", None)
+        if join is None:
+            raise Unsupported(f"{self.system.name}: new members are raftnode's only")
+        k = len(self.nodes) + len(self.retired) + 1
+        if k > 200:
+            raise ClusterError("no address left in the run's /24 for another node")
+        node = f"n{k}"
+        self.ips[node] = _host(self.subnet, 10 + k)
+        self.clock_offsets[node] = 0.0
+        self._create_container(node, self._tag)
+        self.nodes.append(node)
+        deadline = time.monotonic() + 20
+        while self.status(node, timeout=0.5) is None:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"{node} not answering status; its log:\n{self.log_tail(node)}")
+            time.sleep(0.1)
+        return node
+
+    def retire(self, node: str) -> None:
+        if node not in self.nodes or node in self.initial:
+            return
+        self.nodes.remove(node)
+        self.retired.append(node)
+        with contextlib.suppress(Exception):
+            self.containers[node].stop(timeout=2)
+
     # ---- collection ------------------------------------------------------------------
 
     def collect(self, dest: str | Path) -> None:
@@ -539,7 +602,7 @@ class DockerCluster(Cluster):
         the node reports it; etcd: events.jsonl from its own log), the same layout the
         simulated backend writes."""
         dest = Path(dest)
-        for node in self.nodes:
+        for node in [*self.nodes, *self.retired]:
             out = dest / "nodes" / node
             out.mkdir(parents=True, exist_ok=True)
             try:

@@ -1,4 +1,5 @@
-"""`raftquake kv --node HOST:PORT get K | put K V | cas K OLD NEW | txn JSON | status`."""
+"""`raftquake kv --node HOST:PORT get K | put K V | cas K OLD NEW | txn JSON | status |
+member list | member add ID=HOST:PORT | member remove ID`."""
 
 from __future__ import annotations
 
@@ -20,14 +21,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a node to talk to (repeatable; any node will do)",
     )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default 5")
-    p.add_argument("op", choices=["get", "put", "cas", "txn", "status", "log"])
+    p.add_argument("op", choices=["get", "put", "cas", "txn", "status", "log", "member"])
     p.add_argument(
-        "args", nargs="*", help="get K | put K V | cas K OLD NEW | txn JSON | status | log"
+        "args",
+        nargs="*",
+        help="get K | put K V | cas K OLD NEW | txn JSON | status | log | "
+        "member list | member add ID=HOST:PORT | member remove ID",
     )
     p.epilog = (
         "Values are parsed as JSON when they parse, else taken as strings. A txn is a JSON "
         'list of micro-ops, e.g. \'[["append", "x", 1], ["r", "x", null]]\'; it prints the '
-        "micro-ops with each read's value filled in. "
+        "micro-ops with each read's value filled in. `member` asks the leader: `list` prints "
+        "its configuration (voters, learners, addresses, whether it is committed); `add` "
+        "makes a new member a learner, promoted to voter once it caught up; `remove` takes "
+        "one out (the leader too). "
         "Exit 0 done, 1 definitely not done (e.g. cas precondition), 3 unknown (timeout)."
     )
 
@@ -40,6 +47,27 @@ def parse_value(text: str) -> object:
 
 
 ARITY = {"get": 1, "put": 2, "cas": 3, "txn": 1, "status": 0, "log": 0}
+MEMBER_ARITY = {"list": 1, "add": 2, "remove": 2}
+
+
+def parse_member(args: list[str]) -> tuple[str, str | None, str]:
+    """(action, node, addr) of `member list | add ID=HOST:PORT | remove ID`; ValueError."""
+    from raftnode import wire
+
+    if not args or args[0] not in MEMBER_ARITY:
+        raise ValueError("expected member list | member add ID=HOST:PORT | member remove ID")
+    action = args[0]
+    if len(args) != MEMBER_ARITY[action]:
+        raise ValueError(f"member {action}: expected {MEMBER_ARITY[action] - 1} argument(s)")
+    if action == "list":
+        return action, None, ""
+    if action == "remove":
+        return action, args[1], ""
+    node, sep, addr = args[1].partition("=")
+    if not sep or not node:
+        raise ValueError(f"member add: expected ID=HOST:PORT, got {args[1]!r}")
+    wire.parse_addr(addr)
+    return action, node, addr
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +76,13 @@ def run(args: argparse.Namespace) -> int:
     from raftnode import wire
     from raftnode.client import FAIL, OK, Client
 
-    want = ARITY[args.op]
+    want = ARITY.get(args.op, len(args.args))
+    if args.op == "member":
+        try:
+            member = parse_member(args.args)
+        except ValueError as e:
+            print(f"raftquake kv member: {e}", file=sys.stderr)
+            return EXIT_USAGE
     if len(args.args) != want:
         print(
             f"raftquake kv {args.op}: expected {want} argument(s), got {len(args.args)}",
@@ -84,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
                 return await c.txn(ops)
             if args.op == "status":
                 return await c.status(args.node[0])
+            if args.op == "member":
+                return await c.member(*member)
             return await c.committed_log(args.node[0])
 
     res = asyncio.run(go())
@@ -91,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         if args.op == "log":
             for e in res.value:
                 print(json.dumps(e))
-        elif args.op in ("get", "status", "txn"):
+        elif args.op in ("get", "status", "txn", "member"):
             print(json.dumps(res.value))
         else:
             print(json.dumps({"ok": True, "value": res.value}))

@@ -14,6 +14,7 @@ from typing import Any
 from harness.nemesis.base import Fault, FaultError, Nemesis, NoLeader
 from harness.nemesis.clock import ClockFault
 from harness.nemesis.kill import KillFault
+from harness.nemesis.membership import MembershipFault
 from harness.nemesis.packet import PacketFault
 from harness.nemesis.partition import PartitionFault
 from harness.nemesis.pause import PauseFault
@@ -27,6 +28,7 @@ FAULTS: dict[str, type[Fault]] = {
     "pause": PauseFault,
     "clock": ClockFault,
     "packet": PacketFault,
+    "membership": MembershipFault,
 }
 TIMING_KEYS = ("at", "start", "every", "for")  # a schedule entry's timing, not options
 

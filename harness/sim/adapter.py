@@ -110,6 +110,40 @@ class SimBackendCluster(Cluster):
                 for line in n.host.committed_log():
                     f.write(json.dumps(line) + "\n")
 
+    # ---- membership -------------------------------------------------------------------
+
+    def initial_nodes(self) -> list[str]:
+        return list(self.sim.initial_ids)
+
+    def members(self) -> dict[str, Any] | None:
+        return self.sim.membership()
+
+    def member_change(self, action: str, node: str) -> None:
+        self.sim.change_member(action, node)
+
+    def wipe(self, node: str) -> None:
+        self.sim.wipe(node)
+
+    def spawn(self) -> str:
+        k = len(self.sim.ids) + 1
+        node = f"n{k}"
+        self.sim.add_node(node)
+        self.nodes.append(node)
+        self.clock_offsets[node] = 0.0
+        return node
+
+    def retire(self, node: str) -> None:
+        self.sim.retire(node)
+        if node in self.nodes:
+            self.nodes.remove(node)
+
+    def every(self, period_s: float, poll: Callable[[], bool]) -> None:
+        def again() -> None:
+            if not poll():
+                self.sim.at(self.sim.now + period_s * 1000.0, again, "membership poll")
+
+        self.sim.at(self.sim.now + period_s * 1000.0, again, "membership poll")
+
     # ---- fault primitives ------------------------------------------------------------
 
     def block(self, src: str, dst: str) -> None:

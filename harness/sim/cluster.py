@@ -41,6 +41,7 @@ from raftnode.config import NodeConfig
 from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, Ready, Snapshot
 from raftnode.host import Host, HostConfig, Ports
 from raftnode.kv import KVStateMachine
+from raftnode.membership import ADD_LEARNER, REMOVE
 from raftnode.wire import log_digest
 
 # The server's own request timeout and sweep period (raftnode/server.py).
@@ -142,6 +143,7 @@ class _Node:
     inbox: list[Message | _Conn] = field(default_factory=list)  # held while paused
     missed_ticks: int = 0
     checked_term: int = -1  # the last term in which leader completeness was checked
+    retired: bool = False  # a member added during the run and taken away again: stays down
 
     @property
     def core(self) -> RaftCore | None:
@@ -164,6 +166,9 @@ class SimCluster:
             config, network=dataclasses.replace(config.network)
         )
         self.ids = [f"n{i}" for i in range(1, config.nodes + 1)]
+        # The initial configuration, every node's base (raftnode/membership.py); members
+        # added during the run (add_node) join self.ids but not this.
+        self.initial_ids = list(self.ids)
         self.rng = random.Random(config.seed)
         self.now = 0.0
         self._queue: list[tuple[float, int, str, object]] = []
@@ -275,7 +280,7 @@ class SimCluster:
         # The core's own randomness is a child of the run's seed: deterministic, yet a
         # restarted node draws new timeouts.
         rng = random.Random(self.rng.getrandbits(64))
-        core = RaftCore(i, self.ids, cfg, rng, n.hard, list(n.log), n.snapshot)
+        core = RaftCore(i, self.initial_ids, cfg, rng, n.hard, list(n.log), snapshot=n.snapshot)
         host_config = HostConfig(
             read_mode=c.read_mode,
             bugs=frozenset(c.bugs),
@@ -363,13 +368,66 @@ class SimCluster:
 
     def restart(self, i: str) -> None:
         n = self.nodes[i]
-        if n.up:
+        if n.up or n.retired:
             return
         self._log(f"restart {i} term={n.hard.term} vote={n.hard.voted_for} log={len(n.log)}")
         self._boot(i)
         tick = (i, n.incarnation)
         self._schedule(self.now + self.rng.uniform(0, self.config.tick_ms), "tick", tick)
         self._schedule(self.now + self.rng.uniform(0, SWEEP_MS), "sweep", tick)
+
+    # ---- membership (raftnode/membership.py) ------------------------------------------
+
+    def add_node(self, i: str) -> None:
+        """A new server outside the initial configuration, empty, up and listening (as
+        `python -m raftnode --join`); it takes part once the leader adds it."""
+        if i in self.nodes and not self.nodes[i].retired:
+            raise ValueError(f"{i} exists already")
+        self._log(f"add node {i}")
+        if i not in self.ids:
+            self.ids.append(i)
+            self.node_events[i] = []
+            self.nodes[i] = _Node(i, up=False)
+        else:
+            old = self.nodes[i]
+            self.nodes[i] = _Node(i, up=False, incarnation=old.incarnation + 1)
+        self.restart(i)
+
+    def retire(self, i: str) -> None:
+        """Stop a node for good (a member added during the run, removed again)."""
+        self.crash(i)
+        self.nodes[i].retired = True
+
+    def wipe(self, i: str) -> None:
+        """Crash node i, delete everything it persisted, and start it again empty."""
+        self.crash(i)
+        self._log(f"wipe {i}")
+        n = self.nodes[i]
+        n.hard, n.log, n.snapshot = HardState(), [], None
+        self.restart(i)
+
+    def membership(self) -> dict | None:
+        """The leader's configuration (its latest, committed or not), or None."""
+        lead = self.leader()
+        if lead is None:
+            return None
+        core = self.nodes[lead].core
+        out = core.membership.to_dict()
+        out["committed"] = core.membership_committed
+        out["leader"] = lead
+        return out
+
+    def change_member(self, action: str, i: str) -> None:
+        """Append a change at the leader now: "add" (a learner) or "remove". Raises the
+        core's NotLeader/ChangeRefused, or LookupError when no node leads."""
+        lead = self.leader()
+        if lead is None:
+            raise LookupError("no leader")
+        n = self.nodes[lead]
+        change = ADD_LEARNER if action == "add" else REMOVE
+        self._log(f"member {action} {i} at {lead}")
+        n.core.propose_change(change, i, i if action == "add" else "")
+        self._run(n, n.host.kick)
 
     def pause(self, i: str) -> None:
         n = self.nodes[i]
@@ -778,6 +836,8 @@ class SimCluster:
         """
         self.heal()
         for i in self.ids:
+            if self.nodes[i].retired:
+                continue
             self.set_clock_rate(i, 1.0)
             self.resume(i)
             self.restart(i)
@@ -785,11 +845,14 @@ class SimCluster:
         self.config.network = NetworkConfig(net.min_delay_ms, net.max_delay_ms)
         # Converged: one leader whose whole log is committed and applied everywhere.
         if not self.run_until(self._converged, timeout_ms):
-            states = {i: self.nodes[i].core.status() for i in self.ids}
+            states = {
+                i: self.nodes[i].core.status() if self.nodes[i].core else None
+                for i in self._members()
+            }
             raise AssertionError(f"healed cluster did not converge in {timeout_ms} ms: {states}")
         self.check_logs()
         for index, (entry, _) in sorted(self.acked.items()):
-            for i in self.ids:
+            for i in self._members():
                 core = self.nodes[i].core
                 if index <= core.snapshot_index:
                     continue  # in its snapshot, whose digest _check_snapshot compared
@@ -799,14 +862,25 @@ class SimCluster:
                         f"durability: acknowledged {entry} is missing on {i} (has {have})"
                     )
 
+    def _members(self) -> list[str]:
+        """The members of the leader's configuration (every node when none leads):
+        a removed node is no longer kept up to date."""
+        lead = self.leader()
+        if lead is None:
+            return [i for i in self.ids if not self.nodes[i].retired]
+        members = self.nodes[lead].core.membership.members
+        return [i for i in self.ids if i in members]
+
     def _converged(self) -> bool:
         lead = self.leader()
         if lead is None:
             return False
         last = self.nodes[lead].core.last_index
         return all(
-            self.nodes[i].core.commit_index == last and self.nodes[i].kv.applied_index == last
-            for i in self.ids
+            self.nodes[i].up
+            and self.nodes[i].core.commit_index == last
+            and self.nodes[i].kv.applied_index == last
+            for i in self._members()
         )
 
     def check_logs(self) -> None:

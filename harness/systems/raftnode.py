@@ -67,6 +67,23 @@ class RaftnodeSystem(System):
             args += ["--snapshot-entries", str(self.snapshot_entries)]
         return args + list(self.node_args)
 
+    def join_command(self, node: str, ip: str, initial: dict[str, str]) -> list[str]:
+        """A new member's command line (the membership fault's `grow`): `--peers` is the
+        initial configuration (`initial`: node -> ip), without it, and `--join`."""
+        args = self.command(node, {**initial, node: ip})
+        args[args.index("--peers") + 1] = ",".join(f"{n}={a}:{PORT}" for n, a in initial.items())
+        return [*args, "--join"]
+
+    def member(self, addrs: list[str], action: str, node: str | None = None, addr: str = ""):
+        """A `member` request through any of `addrs` (it follows the leader): a Result."""
+        from raftnode.client import Client
+
+        async def go():
+            async with Client(addrs, timeout=1.5, connect_timeout=0.5) as c:
+                return await c.member(action, node, addr)
+
+        return asyncio.run(go())
+
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         nodes = list(addrs)
         answers = _ask([addrs[n] for n in nodes], "status", timeout)

@@ -15,7 +15,8 @@ from raftnode.bugs import BY_NAME, OFFERED, PLANTED_BUGS
 
 DESIGN = Path(__file__).resolve().parents[2] / "docs" / "DESIGN.md"
 FAMILY_WORDS = {"partition": "partitions", "kill": "kills", "pause": "pauses",
-                "clock": "clock faults", "packet": "packet"}  # fmt: skip
+                "clock": "clock faults", "packet": "packet",
+                "membership": "membership changes"}  # fmt: skip
 
 
 def _design_rows() -> dict[str, tuple[str, str]]:

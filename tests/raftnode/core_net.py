@@ -22,6 +22,7 @@ class Net:
         **config,
     ):
         self.ids = [f"n{i}" for i in range(1, n + 1)]
+        self.initial = list(self.ids)  # the initial configuration (every node's base)
         self.config = config
         self.seed = seed
         self.durable: dict[str, tuple[HardState, list[Entry]]] = {}
@@ -47,9 +48,22 @@ class Net:
         hs, log = self.durable[i]
         rng = random.Random(f"{self.seed}-{i}-{len(self.events[i])}")
         snap = self.snapshots[i]
-        self.cores[i] = RaftCore(i, self.ids, Config(**self.config), rng, hs, list(log), snap)
+        self.cores[i] = RaftCore(
+            i, self.initial, Config(**self.config), rng, hs, list(log), snapshot=snap
+        )
         self.applied[i] = []
         self.down.discard(i)
+
+    def add_node(self, i: str) -> None:
+        """A new server, outside the initial configuration, with an empty log (or an old
+        one wiped): it listens until the leader adds it."""
+        if i not in self.ids:
+            self.ids.append(i)
+        self.durable[i] = (HardState(), [])
+        self.snapshots[i] = None
+        for d in (self.applied, self.reads, self.failed_reads, self.events):
+            d[i] = []
+        self.start(i)
 
     def crash(self, i: str) -> None:
         self.down.add(i)

@@ -35,7 +35,8 @@ def compact(net: Net, node: str, data: str) -> Snapshot:
     snap = Snapshot(index, core.term_at(index), data)
     core.compact(snap)
     net.deliver()
-    return snap
+    assert core.snapshot.data == data and core.snapshot.config is not None
+    return core.snapshot  # with the configuration as of its index
 
 
 def test_a_lagging_follower_is_caught_up_by_a_chunked_install_snapshot(monkeypatch):
