@@ -17,6 +17,7 @@ from raftnode.core import (
     RaftCore,
     Snapshot,
 )
+from raftnode.membership import REMOVE
 
 
 def cmd(i: int) -> dict:
@@ -139,3 +140,24 @@ def test_a_restarted_node_starts_from_its_snapshot_and_the_log_after_it():
     assert core.snapshot == snap and core.snapshot_index == snap.index
     assert core.entries_from(1) == before
     assert core.last_index == snap.index + 3
+
+
+def test_a_snapshot_carries_the_configuration_of_the_entries_it_replaced():
+    net = Net(5, seed=6)
+    net.elect("n1")
+    net.crash("n4")  # misses the change and everything after it
+    write(net, "n1", 2)
+    net.cores["n1"].propose_change(REMOVE, "n5")
+    net.deliver()
+    write(net, "n1", 3)
+    snap = compact(net, "n1", "{}")
+    assert snap.config["voters"] == ["n1", "n2", "n3", "n4"]
+    assert net.cores["n1"].entries_from(1) == []  # the change itself was compacted away
+    # A follower that installs it takes that configuration, and so does a restart.
+    net.start("n4")
+    net.tick(n=30)
+    assert net.cores["n4"].snapshot == snap
+    assert net.cores["n4"].membership.voters == {"n1", "n2", "n3", "n4"}
+    net.crash("n1")
+    net.start("n1")
+    assert net.cores["n1"].membership.voters == {"n1", "n2", "n3", "n4"}
