@@ -336,6 +336,24 @@ def test_a_client_follows_redirects_and_moves_past_a_dead_node():
     assert read.attempts < 30
 
 
+def test_a_client_gives_a_node_an_eighth_of_its_timeout_before_trying_another():
+    sim = SimCluster(SimConfig(nodes=5, seed=6, trace=False, tick_ms=50.0))  # the node's timing
+    assert sim.run_until(lambda: sim.leader() is not None, 5_000)
+    cluster = SimBackendCluster(sim)
+    lead = sim.leader()
+    client = cluster.open_client(2.0, client_id="c3", rng=random.Random(3), home=lead)
+    assert client.attempt_timeout == 0.25  # 2 s / 8: a node answers in milliseconds
+    assert cluster.open_client(4.0).attempt_timeout == 0.5
+    cluster.cut_many([(lead, n) for n in sim.ids if n != lead])  # its own node, cut off
+
+    async def put():
+        return await client.put("k", 1)
+
+    r = run_in_virtual_time(sim, put())
+    # It leaves its cut-off node and is done at the leader the others elect.
+    assert r.outcome == "ok" and r.node_id not in (lead, None)
+
+
 def test_a_client_bound_to_a_node_starts_every_operation_there():
     sim, cluster = _elected(seed=5)
     lead = sim.leader()
