@@ -125,7 +125,9 @@ def test_history_follows_the_process_rules_and_node_files_are_there(default_run)
         assert all(ev["node"] == d.name and isinstance(ev["time"], int) for ev in events)
         log = _history(d / "log.jsonl")
         assert [e["index"] for e in log] == list(range(1, len(log) + 1))
-        assert len(log) > 4_000  # a minute of writes and cas at 200 op/s, 30% of them
+        # A minute of writes and cas at 200 op/s, half of the operations, less the
+        # seconds without a leader: the package cuts the leader off every few seconds.
+        assert len(log) > 3_000
 
 
 SHORT = """
