@@ -35,8 +35,8 @@ MODES = (
 # cut the leader off from a majority weigh more: a leader change under load is where a
 # consensus system is most fragile (Jepsen's `primaries` target), and the other modes
 # mostly cut followers, which a correct and a buggy node both shrug off. Two in three
-# (rather than one in two) raised the generic schedules' catch of bugs a deposed leader
-# shows (stale reads) with no other change (benchmarks/bench_detection.py).
+# rather than one in two: more moments per run with two would-be leaders, where the bugs
+# a deposed leader shows (stale reads, expired leases) can be seen at all.
 DRAW_WEIGHTS = {"leader": 6, "minority": 6}
 # How often a drawn two-sided partition is one-way. Seldom: a leader on the muted side
 # still hears the others, so it learns of its successor at once and there are never two
