@@ -72,3 +72,12 @@ def test_each_bug_schedule_plants_its_bug_and_runs_its_checker(bug: str):
     assert set(declared.under) & fault_families(s), "none of the faults that expose it"
     if bug == "lease-no-quorum":
         assert s.node.read_mode == "lease"  # the bug only exists in lease mode
+
+
+def test_the_nightly_package_is_generic_and_draws_a_fault_every_second_and_a_half():
+    s = load_schedule(SCHEDULES / "package.yaml")
+    [package] = s.nemesis
+    assert set(package.families) == set(FAULTS) and not s.node.bugs  # nothing aimed at a bug
+    assert (package.interval, package.duration) == (1.5, (1.0, 4.0))
+    # Many short faults: each is another leader change, another chance for a bug to show.
+    assert all(len(fault_plan(with_seed(s, seed))) >= 30 for seed in range(1, 6))
