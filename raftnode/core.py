@@ -934,13 +934,20 @@ class RaftCore:
         self._events.append({"snapshot": snap.index, "term_at": snap.term, "from": msg.src})
         self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True)
 
-    def _handle_snapshot_response(self, msg: Message) -> None:
+    def _answered_by(self, msg: Message) -> Progress | None:
+        """The leader's record of the follower that answered, now marked active (heard
+        from, for CheckQuorum); None when we do not lead or it is not a member."""
         if self.role != LEADER:
-            return
+            return None
         pr = self._progress.get(msg.src)
+        if pr is not None:
+            pr.active = True
+        return pr
+
+    def _handle_snapshot_response(self, msg: Message) -> None:
+        pr = self._answered_by(msg)
         if pr is None:
             return
-        pr.active = True
         pr.paused = False
         if msg.done:
             # The follower's log now starts at (or already went past) the snapshot.
@@ -966,12 +973,9 @@ class RaftCore:
         self._send(HEARTBEAT_RESP, msg.src, context=msg.context)
 
     def _handle_append_response(self, msg: Message) -> None:
-        if self.role != LEADER:
-            return
-        pr = self._progress.get(msg.src)
+        pr = self._answered_by(msg)
         if pr is None:
             return
-        pr.active = True
         if msg.reject:
             if msg.index <= pr.match:
                 return  # stale: that prefix is known to match
@@ -1005,12 +1009,9 @@ class RaftCore:
             self._dirty.add(msg.src)
 
     def _handle_heartbeat_response(self, msg: Message) -> None:
-        if self.role != LEADER:
-            return
-        pr = self._progress.get(msg.src)
+        pr = self._answered_by(msg)
         if pr is None:
             return
-        pr.active = True
         pr.paused = False
         if msg.context > pr.acked_context:
             pr.acked_context = msg.context
