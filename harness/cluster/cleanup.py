@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -67,6 +68,31 @@ def _labels(resource) -> dict[str, str]:
     return resource.attrs.get("Labels") or {}
 
 
+def _remove_network(n, deadline_s: float = 10.0) -> str | None:
+    """Remove a network: None when removed, "" when already gone, else the error. A
+    loaded engine may still list an endpoint of a container it has just removed ("has
+    active endpoints"): disconnect what is left and try again until the deadline."""
+    import docker.errors
+
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            n.remove()
+            return None
+        except docker.errors.NotFound:
+            return ""
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc) or time.monotonic() > end:
+                return str(exc)
+        try:
+            n.reload()
+            for c in n.containers:
+                n.disconnect(c, force=True)
+        except docker.errors.APIError:
+            pass  # gone meanwhile, or not ours to touch: the next attempt says
+        time.sleep(0.5)
+
+
 def clean(
     client, run_id: str | None = None, images: bool = False, live_too: bool = False
 ) -> Removed:
@@ -113,13 +139,11 @@ def clean(
     for n in client.networks.list(filters=flt):
         if not ours(n):
             continue
-        try:
-            n.remove()
+        error = _remove_network(n)
+        if error is None:
             out.networks.append(n.name)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            out.errors.append(f"network {n.name}: {exc}")
+        elif error:
+            out.errors.append(f"network {n.name}: {error}")
     for v in client.volumes.list(filters=flt):
         if not ours(v):
             continue
