@@ -148,6 +148,22 @@ def test_collect_gathers_logs_events_and_committed_log(make_cluster, tmp_path):
         assert isinstance(committed, list) and committed, committed
 
 
+def _clean_ok(capsys, runs) -> None:
+    """`raftquake clean` over the whole engine, which this test shares with whatever else
+    ran on it: exit 0, or 4 only for resources that are not this test's (an engine can
+    keep a network it says "has active endpoints" with no container left, until it
+    restarts; clean rightly reports it, and that is not what this test checks)."""
+    code = cli_main(["clean"])
+    if code == 0:
+        return
+    captured = capsys.readouterr()
+    print(captured.out, end="")  # keep it for the caller's own capture
+    errors = [x for x in captured.err.splitlines() if x.startswith("raftquake clean:")]
+    assert code == 4 and errors, (code, captured.err)
+    ours = [v.name.removesuffix("-v") for v in runs.values()]
+    assert not [x for x in errors if any(name in x for name in ours)], errors
+
+
 def test_clean_leaves_a_live_runs_resources_alone(docker_engine, capsys):
     # A run still going on this host (here: a process that lives, standing in for one) owns
     # its resources: `raftquake clean` removes a dead run's, keeps the live one's.
@@ -168,7 +184,7 @@ def test_clean_leaves_a_live_runs_resources_alone(docker_engine, capsys):
                 "raftquake.owner": f"{socket.gethostname()}:{proc.pid}",
             }
             runs[name] = client.volumes.create(name=f"raftquake-{run_id}-v", labels=labels)
-        assert cli_main(["clean"]) == 0
+        _clean_ok(capsys, runs)
         out = capsys.readouterr().out
         names = {v.name for v in client.volumes.list()}
         assert runs["live"].name in names and runs["dead"].name not in names
@@ -178,7 +194,7 @@ def test_clean_leaves_a_live_runs_resources_alone(docker_engine, capsys):
         )
         live.kill()
         live.wait()
-        assert cli_main(["clean"]) == 0
+        _clean_ok(capsys, runs)
         assert runs["live"].name not in {v.name for v in client.volumes.list()}
     finally:
         live.kill()
