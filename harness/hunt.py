@@ -39,6 +39,8 @@ MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
 MAX_FAULT_S = 6  # the longest fault drawn, in seconds
 MINIMIZE_RUNS = 150  # runs the minimizer may spend beyond the search's
 SEEDS_PER_TRY = 4  # seeds a smaller (long) schedule gets to fail again; more if short
+ALONE_AFTER_S = 4  # seconds of workload a fault tried alone gets after it heals
+ALONE_TRIES = 6  # the faults nearest the failure that are tried alone
 
 
 @dataclass
@@ -270,8 +272,9 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
     bisected first. And a plan without one of its faults fails again often enough under
     one of a few seeds, so each fault is dropped if any of SEEDS_PER_TRY seeds still
     fails (more seeds for short runs; the minimal schedule records the seed that did).
-    Then the faults are moved to the start, and the run made of fewer clients and keys,
-    each under a few seeds.
+    Before that, each fault is tried alone, early in a short run: one fault in the right
+    moment is what most bugs need. Then the faults are moved to the start, and the run
+    made of fewer clients and keys, each under a few seeds.
     """
 
     def cut(s: Schedule) -> Schedule:
@@ -297,6 +300,23 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
         return None
 
     s = cut(s)
+    # One fault alone first (ddmin's smallest subsets): most bugs need a single fault in
+    # the right moment, and dropping faults one at a time from a dozen spends a dozen
+    # rounds of seeds before it gets there. The run was cut to just past its failure, so
+    # the faults nearest its end are the likeliest cause: they are tried first, each at
+    # 1 s into a run just long enough for it and the recovery after it.
+    if len(s.nemesis) > 1:
+        alone = [
+            with_time_limit(
+                dataclasses.replace(s, nemesis=(dataclasses.replace(f, at=1.0),)),
+                min(int(s.time_limit), int(1 + (f.duration or 0) + ALONE_AFTER_S) + 1),
+            )
+            for f in list(reversed(s.nemesis))[:ALONE_TRIES]
+            if f.at is not None
+        ]
+        found = first_failing(alone)
+        if found is not None:
+            s = cut(found)
     changed = True
     while changed and more():
         changed = False

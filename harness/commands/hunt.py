@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 import time
@@ -25,6 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, help="seed of the search (default: a fresh one, printed)"
     )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="the longest workload to try (default: the schedule's own); a long nightly "
+        "schedule hunts faster from a shorter one",
+    )
     parser.add_argument("--store", default="store", metavar="DIR", help="results store (store/)")
     parser.add_argument(
         "--replay",
@@ -45,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         print(f"raftquake hunt: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.time_limit is not None:
+        if args.time_limit < 1:
+            print("raftquake hunt: --time-limit must be at least 1 second", file=sys.stderr)
+            return EXIT_USAGE
+        schedule = dataclasses.replace(schedule, time_limit=args.time_limit)
     from harness.backends import backend_problem
 
     if backend_problem("sim", schedule):  # the hunt explores on the simulation
