@@ -405,6 +405,9 @@ class RaftCore:
 
     def term_at(self, index: int) -> int:
         """The term of entry `index`; index must be the snapshot's or a later one held."""
+        if index < self._snap_index:
+            # A negative offset would read another entry's term without a word.
+            raise IndexError(f"entry {index} is compacted (snapshot at {self._snap_index})")
         return self._log[index - self._snap_index].term
 
     def entry(self, index: int) -> Entry | None:
@@ -1035,7 +1038,12 @@ class RaftCore:
     # ---- replication -------------------------------------------------------
 
     def _last_index_of_term(self, term: int, upto: int) -> int:
+        """Our last index of `term` at or below `upto`; 0 when we hold none there. Also 0
+        when `upto` is compacted away (we snapshotted since we sent what the follower
+        rejects): the follower's own hint then leads to the snapshot."""
         i = min(upto, self.last_index)
+        if i < self._snap_index:
+            return 0
         while i > self._snap_index and self.term_at(i) > term:
             i -= 1
         return i if i > 0 and self.term_at(i) == term else 0

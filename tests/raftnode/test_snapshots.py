@@ -8,6 +8,7 @@ from core_net import Net
 
 import raftnode.core as core_mod
 from raftnode.core import (
+    APPEND_RESP,
     SNAPSHOT,
     SNAPSHOT_RESP,
     Config,
@@ -161,3 +162,37 @@ def test_a_snapshot_carries_the_configuration_of_the_entries_it_replaced():
     net.crash("n1")
     net.start("n1")
     assert net.cores["n1"].membership.voters == {"n1", "n2", "n3", "n4"}
+
+
+def test_a_reject_below_a_snapshot_taken_since_leads_the_follower_to_it():
+    # n3's log conflicts (term 1 where the others hold term 2). The leader backs up to
+    # n3's conflict, and before n3's reject arrives it compacts past it: the reject
+    # names an entry the leader no longer holds. Found by a package.yaml sim run (seed
+    # 11, 2026-11-29), where the leader crashed on it.
+    mixed = [Entry(1, i, cmd(i)) for i in range(1, 6)] + [Entry(2, i, cmd(i)) for i in range(6, 13)]
+    stale = [Entry(1, i, cmd(-i)) for i in range(1, 11)]
+    hard = {"n1": HardState(2), "n2": HardState(2), "n3": HardState(1)}
+    net = Net(3, seed=5, logs={"n1": mixed, "n2": mixed, "n3": stale}, hard=hard)
+    net.crash("n3")
+    net.elect("n1")
+    held: list[Message] = []
+
+    def hold(m: Message) -> bool:
+        if m.type == APPEND_RESP and m.src == "n3" and m.reject and m.conflict_term:
+            held.append(m)
+            return True
+        return False
+
+    net.start("n3")
+    for _ in range(50):
+        if held:
+            break
+        net.tick(drop=hold)
+    assert held and held[0].index < net.cores["n1"].commit_index
+    snap = compact(net, "n1", "{}")
+    assert held[0].index < snap.index
+    net.cores["n1"].step(held[0])
+    net.tick(n=30)
+    n1, n3 = net.cores["n1"], net.cores["n3"]
+    assert n3.snapshot == snap
+    assert n3.commit_index == n1.commit_index and n3.entries_from(1) == n1.entries_from(1)
