@@ -26,6 +26,7 @@ tests/chaos/conftest.py does), so a CI job never passes by running nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -54,7 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="seconds of workload per run, overriding each schedule's time-limit",
+        help="seconds of workload per run, overriding each schedule's time-limit (with "
+        "--chaos-hunt: the longest workload a hunt draws)",
     )
     group.addoption(
         "--chaos-seed", type=int, default=None, metavar="N", help="seed for every chaos run"
@@ -434,6 +436,9 @@ class ScheduleItem(pytest.Item):
         seed = config.getoption("--chaos-seed")
         seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         runs, budget = config.getoption("--chaos-hunt"), config.getoption("--chaos-hunt-budget")
+        longest = config.getoption("--chaos-time-limit")
+        if longest:  # the longest workload the hunt draws, as `raftquake hunt --time-limit`
+            schedule = dataclasses.replace(schedule, time_limit=longest)
         state = hunt(schedule, store, runs, budget, seed)
         self.user_properties.append(("raftquake.hunt", f"{state.runs} runs, seed {seed}"))
         expected = schedule_catchers(schedule)
