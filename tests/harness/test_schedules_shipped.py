@@ -59,7 +59,7 @@ def test_default_has_a_bit_of_everything_and_no_bug():
     tour = [f for f in s.nemesis if isinstance(f, FaultSpec)]
     assert {f.fault for f in tour} == set(FAULTS)  # one of each family, by hand
     assert fault_families(s) == set(FAULTS)  # and a package of them all
-    assert not s.node.bugs and s.time_limit == 60
+    assert not s.node.bugs and s.time_limit == 90
 
 
 @pytest.mark.parametrize("bug", BUGS)

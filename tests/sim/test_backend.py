@@ -45,16 +45,16 @@ def _history(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    """The shipped default schedule, its whole 60 s, once for the tests below."""
+    """The shipped default schedule, its whole 90 s, once for the tests below."""
     s = load_schedule(ROOT / "schedules" / "default.yaml")
     t = time.monotonic()
     outcome = run_schedule(s, "sim", tmp_path_factory.mktemp("store"), seed=3, say=_quiet)
     wall = time.monotonic() - t
-    print(f"\ndefault.yaml, 60 s on sim: {wall:.1f} s of wall time (run + checkers + report)")
+    print(f"\ndefault.yaml, 90 s on sim: {wall:.1f} s of wall time (run + checkers + report)")
     return outcome
 
 
-def test_default_schedule_runs_a_full_minute_and_every_checker_says_valid(default_run):
+def test_default_schedule_runs_its_whole_time_and_every_checker_says_valid(default_run):
     r = default_run.results
     assert r["status"] == "complete" and r["backend"] == "sim"
     assert {name: c["valid"] for name, c in r["checkers"].items()} == {
@@ -65,8 +65,8 @@ def test_default_schedule_runs_a_full_minute_and_every_checker_says_valid(defaul
         "crashes": True,
     }
     assert r["valid"] is True and default_run.exit_code == 0
-    assert r["virtual-time-s"] >= 60
-    # The workload really ran: at 200 ops/s for 60 s, thousands of acknowledged operations.
+    assert r["virtual-time-s"] >= 90
+    # The workload really ran: at 200 ops/s for 90 s, thousands of acknowledged operations.
     assert r["checkers"]["stats"]["total"]["ok"] > 5_000
     assert set(r["final-reads"]) == {f"k{i}" for i in range(8)}
     assert all(v != "unavailable" for v in r["final-reads"].values())
@@ -87,7 +87,7 @@ def test_every_fault_family_of_the_default_schedule_applies(default_run):
     ]
     # Then the package's draws: all applied, from 21 s to the end, of several families.
     drawn = applied[7:]
-    assert len(drawn) >= 10 and all(21 <= at < 60 for _, at in drawn)
+    assert len(drawn) >= 10 and all(21 <= at < 90 for _, at in drawn)
     assert len({family for family, _ in drawn}) >= 3
     ring = r["faults"][0]
     assert ring["mode"] == "majorities-ring" and len(ring["cuts"]) == 5
@@ -102,7 +102,7 @@ def test_history_follows_the_process_rules_and_node_files_are_there(default_run)
     hist = _history(default_run.run_dir.history)
     assert [e["index"] for e in hist] == list(range(len(hist)))
     times = [e["time"] for e in hist]
-    assert times == sorted(times) and times[-1] > 60 * 10**9  # virtual nanoseconds
+    assert times == sorted(times) and times[-1] > 90 * 10**9  # virtual nanoseconds
     open_op: dict[int, dict] = {}
     retired: set[int] = set()
     for e in hist:
