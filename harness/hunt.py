@@ -19,6 +19,7 @@ failures the first one found.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import shutil
 import tempfile
 import time
@@ -37,10 +38,11 @@ from harness.sim.explore import FAMILIES
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
 MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
 MAX_FAULT_S = 6  # the longest fault drawn, in seconds
-MINIMIZE_RUNS = 150  # runs the minimizer may spend beyond the search's
+MINIMIZE_RUNS = 600  # runs the minimizer may spend beyond the search's (most are short)
 SEEDS_PER_TRY = 4  # seeds a smaller (long) schedule gets to fail again; more if short
 ALONE_AFTER_S = 4  # seconds of workload a fault tried alone gets after it heals
-ALONE_TRIES = 6  # the faults nearest the failure that are tried alone
+ALONE_TRIES = 6  # the faults nearest the failure that are tried alone, or two or three
+SUBSETS_PER_SIZE = 15  # pairs (then triples) of those that are tried
 
 
 @dataclass
@@ -273,8 +275,9 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
     one of a few seeds, so each fault is dropped if any of SEEDS_PER_TRY seeds still
     fails (more seeds for short runs; the minimal schedule records the seed that did).
     Before that, each fault is tried alone, early in a short run: one fault in the right
-    moment is what most bugs need. Then the faults are moved to the start, and the run
-    made of fewer clients and keys, each under a few seeds.
+    moment is what most bugs need; then pairs and triples of them, at their own times.
+    Then the faults are moved to the start, and the run made of fewer clients and keys,
+    each under a few seeds.
     """
 
     def cut(s: Schedule) -> Schedule:
@@ -315,6 +318,17 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
             if f.at is not None
         ]
         found = first_failing(alone)
+        # Then two or three of them, at their own times (a bug that needs faults to meet
+        # needs their spacing too): the nearest the failure first, a bounded number.
+        for k in (2, 3):
+            if found is not None or len(s.nemesis) <= k or not more():
+                break
+            near = [f for f in reversed(s.nemesis) if f.at is not None][:ALONE_TRIES]
+            kept = [
+                dataclasses.replace(s, nemesis=tuple(sorted(c, key=lambda f: f.at)))
+                for c in itertools.islice(itertools.combinations(near, k), SUBSETS_PER_SIZE)
+            ]
+            found = first_failing(kept)
         if found is not None:
             s = cut(found)
     changed = True
