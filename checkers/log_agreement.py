@@ -98,24 +98,10 @@ class NodeLog:
         i = start
         while i < top and (i + 1) in self.entries:
             i += 1
-            h = log_digest(h, [_Term(self.entries[i])])
+            h = log_digest(h, [(self.entries[i]["term"], self.entries[i]["command"])])
             if i in wanted:
                 out[i] = h
         return out
-
-
-@dataclass
-class _Term:
-    # log_digest reads .term and .command
-    e: dict[str, Any]
-
-    @property
-    def term(self) -> int:
-        return self.e["term"]
-
-    @property
-    def command(self) -> Any:
-        return self.e["command"]
 
 
 def _snapshot_line(obj: Any, file: str, line: int | None) -> tuple[int, int, str]:

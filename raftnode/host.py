@@ -423,7 +423,9 @@ class Host:
             self._apply(e)  # skips what was applied before the fsync
         if rd.reads or rd.failed_reads or self.read_heap:
             self._take_reads(rd)
-        self._maybe_snapshot()
+        if self._snapshot_skip_commit:
+            # The planted bug's own path; a correct node snapshots in _apply.
+            self._snapshot_by_log_length()
         role = self.core.role
         if role != self._last_role:
             if self._last_role == LEADER:
@@ -436,9 +438,9 @@ class Host:
     # applied: at the same indexes on every node, so their digests (events.jsonl) can be
     # compared by log-agreement long after the entries themselves were compacted away.
 
-    def _maybe_snapshot(self) -> None:
+    def _snapshot_by_log_length(self) -> None:
         every = self.config.snapshot_entries
-        if self._snapshot_skip_commit and every:
+        if every:
             # PLANTED BUG snapshot-skip-commit: the log's length, not what was applied,
             # decides: once the log reaches the next multiple, the entries up to it are
             # applied (and acknowledged) uncommitted, and the snapshot there tells the
@@ -451,7 +453,7 @@ class Host:
         """Snapshot the state machine, applied through `index`, and compact the log."""
         base = self.core.snapshot_index
         covered = self.core.entries_from(base + 1)[: index - base]
-        digest = log_digest(self.digest, covered)
+        digest = log_digest(self.digest, ((e.term, e.command) for e in covered))
         term = self.core.term_at(index)
         data = compact_json({"kv": self.kv.snapshot_state(), "digest": digest})
         self.core.compact(Snapshot(index, term, data))

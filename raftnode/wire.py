@@ -33,16 +33,16 @@ compact_json = json.JSONEncoder(separators=(",", ":")).encode
 _canonical_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
-def log_digest(prev: str, entries: Iterable[object]) -> str:
-    """A digest of a log prefix, extended by `entries` (objects with term and command, in
-    index order) from the digest `prev` of the prefix before them ("" for the empty log).
+def log_digest(prev: str, entries: Iterable[tuple[int, object]]) -> str:
+    """A digest of a log prefix, extended by `entries` ((term, command) pairs, in index
+    order) from the digest `prev` of the prefix before them ("" for the empty log).
 
     A snapshot records the digest of the entries it replaced, and the committed-log dump
     (log.jsonl) starts with it: two nodes agree on a prefix, compacted or not, exactly when
     their digests at its last index are equal (checkers/log_agreement.py)."""
     h = prev
-    for e in entries:
-        body = _canonical_json([e.term, e.command])  # type: ignore[attr-defined]
+    for term, command in entries:
+        body = _canonical_json([term, command])
         h = hashlib.sha256(f"{h}{body}".encode()).hexdigest()
     return h
 

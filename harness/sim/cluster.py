@@ -613,7 +613,7 @@ class SimCluster:
         run = [self.applied.get(i) for i in range(start + 1, snap.index + 1)]
         if None in run:
             return  # (entries applied only inside other snapshots: nothing to compare)
-        expected = log_digest(prev, run)
+        expected = log_digest(prev, ((e.term, e.command) for e in run))
         seen = self._digests.setdefault(snap.index, expected)
         if digest != seen:
             self._violation(

@@ -211,12 +211,7 @@ def test_log_out_of_order_is_bad_input(tmp_path: Path) -> None:
 
 def snapshot_of(entries: list[dict]) -> dict:
     """The first line of a compacted node's log.jsonl: a snapshot through entries[-1]."""
-
-    class E:
-        def __init__(self, e: dict):
-            self.term, self.command = e["term"], e["command"]
-
-    digest = log_digest("", [E(e) for e in entries])
+    digest = log_digest("", [(e["term"], e["command"]) for e in entries])
     return {
         "snapshot": {"index": entries[-1]["index"], "term": entries[-1]["term"], "digest": digest}
     }
