@@ -40,6 +40,7 @@ MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
 MAX_FAULT_S = 6  # the longest fault drawn, in seconds
 MINIMIZE_RUNS = 600  # runs the minimizer may spend beyond the search's (most are short)
 SEEDS_PER_TRY = 4  # seeds a smaller (long) schedule gets to fail again; more if short
+SMALL_ENOUGH = 3  # faults: a shrunk failure this small ends the hunt (else it searches on)
 ALONE_AFTER_S = 4  # seconds of workload a fault tried alone gets after it heals
 ALONE_TRIES = 6  # the faults nearest the failure that are tried alone, or two or three
 SUBSETS_PER_SIZE = 15  # pairs (then triples) of those that are tried
@@ -145,6 +146,7 @@ class Hunt:
     started: float = field(default_factory=time.monotonic)
     first_failure_run: int | None = None  # how many runs it took to find a failure
     first_failure_s: float | None = None  # and how long
+    searched: int = 0  # runs spent searching (the rest were spent shrinking)
 
 
 def run_once(s: Schedule, store: Path) -> dict[str, Any]:
@@ -171,7 +173,9 @@ def hunt(
     progress: Callable[[Hunt], None] = lambda h: None,
 ) -> Hunt:
     """Search, then shrink; returns the state with the smallest failing schedule found
-    (`best`), or none. Ctrl-C stops it and keeps what was found."""
+    (`best`), or none. A failure that shrinks to no fewer than SMALL_ENOUGH faults sends
+    the search on for another, within `runs` searched runs and `time_budget` seconds.
+    Ctrl-C stops it and keeps what was found."""
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis import find as hypothesis_find
     from hypothesis.database import DirectoryBasedExampleDatabase
@@ -182,10 +186,14 @@ def hunt(
     deadline = state.started + time_budget
     work = Path(tempfile.mkdtemp(prefix="raftquake-hunt-"))
 
+    searching = [True]  # searching (hypothesis) or shrinking (minimize)
+    found: list[Schedule | None] = [None]  # this round's first failure
+
     def fails(s: Schedule) -> bool:
         if time.monotonic() > deadline:
             return False  # out of time: nothing more is found or shrunk
         state.runs += 1
+        state.searched += searching[0]
         results = run_once(s, work)
         bad = failing_checkers(results)
         if bad:
@@ -193,31 +201,35 @@ def hunt(
             if state.first_failure_run is None:
                 state.first_failure_run = state.runs
                 state.first_failure_s = time.monotonic() - state.started
+            if searching[0] and found[0] is None:
+                found[0] = s
             if state.best is None or size(s) <= size(state.best):
                 state.best, state.best_checkers = s, bad
         progress(state)
         return bool(bad)
 
     db = DirectoryBasedExampleDatabase(str(store / "hunt" / ".hypothesis"))
-    hypothesis_settings = settings(
-        max_examples=runs,
-        database=db,
-        deadline=None,
-        # Hypothesis finds; our minimizer shrinks (see minimize: it knows that a shorter
-        # run keeps its prefix and that a changed plan needs a few seeds to fail again).
-        phases=(Phase.reuse, Phase.generate),
-        suppress_health_check=list(HealthCheck),
-    )
     import random
 
     key = f"raftquake-hunt/{schedule.name}/{sorted(b.families)}".encode()
-    try:
+
+    def search(examples: int, round_: int) -> None:
+        hypothesis_settings = settings(
+            max_examples=examples,
+            database=db,
+            deadline=None,
+            # Hypothesis finds; our minimizer shrinks (see minimize: it knows that a
+            # shorter run keeps its prefix and that a changed plan needs a few seeds to
+            # fail again). Later rounds look for other failures than the known ones.
+            phases=(Phase.reuse, Phase.generate) if round_ == 0 else (Phase.generate,),
+            suppress_health_check=list(HealthCheck),
+        )
         try:
             hypothesis_find(
                 schedules(schedule, b),
                 fails,
                 settings=hypothesis_settings,
-                random=random.Random(seed),
+                random=random.Random(f"{seed}/{round_}" if round_ else seed),
                 database_key=key,
             )
         except (NoSuchExample, Unsatisfiable):
@@ -226,8 +238,23 @@ def hunt(
             # Out of time as hypothesis replays the failing run it found: `fails` now
             # answers False, which it calls flaky. The failure is in `state` all the same.
             pass
-        if state.best is not None:
-            minimize(state.best, fails, lambda: state.runs < runs + MINIMIZE_RUNS)
+
+    try:
+        # Search, shrink what was found; while the smallest failure is still bigger than
+        # SMALL_ENOUGH and the budget lasts, search on for another one and shrink that: a
+        # failure found in a crowd of faults may need them all, another one may not.
+        for round_ in itertools.count():
+            if state.searched >= runs or time.monotonic() > deadline:
+                break
+            searching[0], found[0] = True, None
+            search(runs - state.searched, round_)
+            searching[0] = False
+            if found[0] is None:
+                break
+            until = state.runs + MINIMIZE_RUNS
+            minimize(found[0], fails, lambda until=until: state.runs < until)
+            if state.best is not None and len(state.best.nemesis) <= SMALL_ENOUGH:
+                break
     except KeyboardInterrupt:
         pass  # Ctrl-C, searching or shrinking: keep the best failure found so far
     finally:
@@ -302,6 +329,7 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
                     return tried
         return None
 
+    longest = int(s.time_limit)  # the failing run as found, before it is cut
     s = cut(s)
     # One fault alone first (ddmin's smallest subsets): most bugs need a single fault in
     # the right moment, and dropping faults one at a time from a dozen spends a dozen
@@ -312,7 +340,7 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
         alone = [
             with_time_limit(
                 dataclasses.replace(s, nemesis=(dataclasses.replace(f, at=1.0),)),
-                min(int(s.time_limit), int(1 + (f.duration or 0) + ALONE_AFTER_S) + 1),
+                min(longest, int(1 + (f.duration or 0) + ALONE_AFTER_S) + 1),
             )
             for f in list(reversed(s.nemesis))[:ALONE_TRIES]
             if f.at is not None
@@ -325,7 +353,12 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
                 break
             near = [f for f in reversed(s.nemesis) if f.at is not None][:ALONE_TRIES]
             kept = [
-                dataclasses.replace(s, nemesis=tuple(sorted(c, key=lambda f: f.at)))
+                with_time_limit(
+                    dataclasses.replace(s, nemesis=tuple(sorted(c, key=lambda f: f.at))),
+                    # The run was cut to just past the failure: a plan that differs needs
+                    # a few seconds more to fail in (the cut afterwards takes them back).
+                    min(longest, int(max(f.at + (f.duration or 0) for f in c) + ALONE_AFTER_S) + 1),
+                )
                 for c in itertools.islice(itertools.combinations(near, k), SUBSETS_PER_SIZE)
             ]
             found = first_failing(kept)
