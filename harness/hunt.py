@@ -173,8 +173,8 @@ def hunt(
     progress: Callable[[Hunt], None] = lambda h: None,
 ) -> Hunt:
     """Search, then shrink; returns the state with the smallest failing schedule found
-    (`best`), or none. A failure that shrinks to no fewer than SMALL_ENOUGH faults sends
-    the search on for another, within `runs` searched runs and `time_budget` seconds.
+    (`best`), or none. A failure that shrinks to no fewer faults than SMALL_ENOUGH + 1
+    sends the search on for another, within `runs` searched runs and `time_budget` s.
     Ctrl-C stops it and keeps what was found."""
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis import find as hypothesis_find

@@ -19,7 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="what may vary: its fault families (times ignored), and its workload as the "
         "largest to try",
     )
-    parser.add_argument("--runs", type=int, default=200, help="simulated runs at most (200)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=200,
+        help="simulated runs searched at most (200); shrinking a failure takes more, within "
+        "the time budget",
+    )
     parser.add_argument(
         "--time-budget", type=float, default=600.0, metavar="S", help="seconds at most (600)"
     )
