@@ -115,11 +115,7 @@ def local_backend(schedule: Schedule) -> Backend:
         base,
         read_mode=schedule.node.read_mode,
         bugs=tuple(schedule.node.bugs),
-        extra_args=(
-            ()
-            if schedule.node.snapshot_entries is None
-            else ("--snapshot-entries", str(schedule.node.snapshot_entries))
-        ),
+        extra_args=("--snapshot-entries", str(schedule.node.snapshot_entries)),
     )
     return Backend(
         cluster,

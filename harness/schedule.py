@@ -65,7 +65,7 @@ SNAPSHOT_ENTRIES = 100
 class NodeOptions:
     read_mode: str = "read-index"
     bugs: tuple[str, ...] = ()
-    snapshot_entries: int | None = SNAPSHOT_ENTRIES  # --snapshot-entries; None: the node's
+    snapshot_entries: int = SNAPSHOT_ENTRIES  # the node's --snapshot-entries
 
 
 BINDINGS = ("node", "leader", "any")
@@ -374,10 +374,11 @@ def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
 
 
 def _node_dict(node: NodeOptions) -> dict[str, Any]:
-    out: dict[str, Any] = {"read-mode": node.read_mode, "bugs": list(node.bugs)}
-    if node.snapshot_entries is not None:
-        out["snapshot-entries"] = node.snapshot_entries
-    return out
+    return {
+        "read-mode": node.read_mode,
+        "bugs": list(node.bugs),
+        "snapshot-entries": node.snapshot_entries,
+    }
 
 
 def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:

@@ -36,11 +36,7 @@ def sim_config(schedule: Schedule) -> SimConfig:
         heartbeat_ticks=node.heartbeat_ticks,
         read_mode=schedule.node.read_mode,
         bugs=frozenset(schedule.node.bugs),
-        snapshot_entries=(
-            node.snapshot_entries
-            if schedule.node.snapshot_entries is None
-            else schedule.node.snapshot_entries
-        ),
+        snapshot_entries=schedule.node.snapshot_entries,
         network=NetworkConfig(min_delay_ms=0.2, max_delay_ms=2.0),
         stop_on_violation=False,  # the checkers judge, from what the run leaves behind
         crash_on_error=True,  # a node whose code fails dies; the run goes on, as on Docker
