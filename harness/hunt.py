@@ -23,7 +23,7 @@ import itertools
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,14 +186,15 @@ def hunt(
     deadline = state.started + time_budget
     work = Path(tempfile.mkdtemp(prefix="raftquake-hunt-"))
 
-    searching = [True]  # searching (hypothesis) or shrinking (minimize)
-    found: list[Schedule | None] = [None]  # this round's first failure
+    searching = True  # searching (hypothesis) or shrinking (minimize)
+    found: Schedule | None = None  # this round's first failure
 
     def fails(s: Schedule) -> bool:
+        nonlocal found
         if time.monotonic() > deadline:
             return False  # out of time: nothing more is found or shrunk
         state.runs += 1
-        state.searched += searching[0]
+        state.searched += searching
         results = run_once(s, work)
         bad = failing_checkers(results)
         if bad:
@@ -201,8 +202,8 @@ def hunt(
             if state.first_failure_run is None:
                 state.first_failure_run = state.runs
                 state.first_failure_s = time.monotonic() - state.started
-            if searching[0] and found[0] is None:
-                found[0] = s
+            if searching and found is None:
+                found = s
             if state.best is None or size(s) <= size(state.best):
                 state.best, state.best_checkers = s, bad
         progress(state)
@@ -246,13 +247,13 @@ def hunt(
         for round_ in itertools.count():
             if state.searched >= runs or time.monotonic() > deadline:
                 break
-            searching[0], found[0] = True, None
+            searching, found = True, None
             search(runs - state.searched, round_)
-            searching[0] = False
-            if found[0] is None:
+            searching = False
+            if found is None:
                 break
             until = state.runs + MINIMIZE_RUNS
-            minimize(found[0], fails, lambda until=until: state.runs < until)
+            minimize(found, fails, lambda until=until: state.runs < until)
             if state.best is not None and len(state.best.nemesis) <= SMALL_ENOUGH:
                 break
     except KeyboardInterrupt:
@@ -331,37 +332,31 @@ def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], 
 
     longest = int(s.time_limit)  # the failing run as found, before it is cut
     s = cut(s)
+
     # One fault alone first (ddmin's smallest subsets): most bugs need a single fault in
     # the right moment, and dropping faults one at a time from a dozen spends a dozen
     # rounds of seeds before it gets there. The run was cut to just past its failure, so
     # the faults nearest its end are the likeliest cause: they are tried first, each at
     # 1 s into a run just long enough for it and the recovery after it.
+    def only(faults: Iterable[FaultSpec]) -> Schedule:
+        """`s` with only `faults`, and ALONE_AFTER_S seconds after the last heals: the run
+        was cut to just past its failure, and a plan that differs needs a few seconds more
+        to fail in (the cut afterwards takes them back)."""
+        kept = tuple(sorted(faults, key=lambda f: f.at))
+        end = max(f.at + (f.duration or 0) for f in kept)
+        limit = min(longest, int(end + ALONE_AFTER_S) + 1)
+        return with_time_limit(dataclasses.replace(s, nemesis=kept), limit)
+
     if len(s.nemesis) > 1:
-        alone = [
-            with_time_limit(
-                dataclasses.replace(s, nemesis=(dataclasses.replace(f, at=1.0),)),
-                min(longest, int(1 + (f.duration or 0) + ALONE_AFTER_S) + 1),
-            )
-            for f in list(reversed(s.nemesis))[:ALONE_TRIES]
-            if f.at is not None
-        ]
-        found = first_failing(alone)
+        near = [f for f in reversed(s.nemesis) if f.at is not None][:ALONE_TRIES]
+        found = first_failing([only([dataclasses.replace(f, at=1.0)]) for f in near])
         # Then two or three of them, at their own times (a bug that needs faults to meet
         # needs their spacing too): the nearest the failure first, a bounded number.
         for k in (2, 3):
-            if found is not None or len(s.nemesis) <= k or not more():
+            if found is not None or len(near) <= k or not more():
                 break
-            near = [f for f in reversed(s.nemesis) if f.at is not None][:ALONE_TRIES]
-            kept = [
-                with_time_limit(
-                    dataclasses.replace(s, nemesis=tuple(sorted(c, key=lambda f: f.at))),
-                    # The run was cut to just past the failure: a plan that differs needs
-                    # a few seconds more to fail in (the cut afterwards takes them back).
-                    min(longest, int(max(f.at + (f.duration or 0) for f in c) + ALONE_AFTER_S) + 1),
-                )
-                for c in itertools.islice(itertools.combinations(near, k), SUBSETS_PER_SIZE)
-            ]
-            found = first_failing(kept)
+            subsets = itertools.islice(itertools.combinations(near, k), SUBSETS_PER_SIZE)
+            found = first_failing([only(c) for c in subsets])
         if found is not None:
             s = cut(found)
     changed = True
