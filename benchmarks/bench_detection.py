@@ -163,9 +163,7 @@ def hunts(
     lines = [head]
     for bug in bugs:
         schedule = planted(load_schedule(Path(path)), bug)
-        if time_limit:  # the longest workload the hunt may try
-            schedule = dataclasses.replace(schedule, time_limit=time_limit)
-        state = hunt(schedule, Path(store), runs, budget, seed=1)
+        state = hunt(schedule, Path(store), runs, budget, seed=1, time_limit=time_limit)
         took = time.monotonic() - state.started
         if state.best is None:
             lines.append(f"{bug:22} {state.runs:5} {'-':>7} {'-':>9} {'-':>7} {'-':>5} {took:6.0f}")

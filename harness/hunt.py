@@ -171,16 +171,20 @@ def hunt(
     time_budget: float,
     seed: int,
     progress: Callable[[Hunt], None] = lambda h: None,
+    time_limit: float | None = None,
 ) -> Hunt:
     """Search, then shrink; returns the state with the smallest failing schedule found
     (`best`), or none. A failure that shrinks to no fewer faults than SMALL_ENOUGH + 1
     sends the search on for another, within `runs` searched runs and `time_budget` s.
+    `time_limit`: the longest workload drawn (default: the schedule's own).
     Ctrl-C stops it and keeps what was found."""
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis import find as hypothesis_find
     from hypothesis.database import DirectoryBasedExampleDatabase
     from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
+    if time_limit:
+        schedule = dataclasses.replace(schedule, time_limit=time_limit)
     state = Hunt()
     b = bounds_of(schedule)
     deadline = state.started + time_budget

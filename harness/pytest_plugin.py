@@ -26,7 +26,6 @@ tests/chaos/conftest.py does), so a CI job never passes by running nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -436,10 +435,9 @@ class ScheduleItem(pytest.Item):
         seed = config.getoption("--chaos-seed")
         seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         runs, budget = config.getoption("--chaos-hunt"), config.getoption("--chaos-hunt-budget")
+        # --chaos-time-limit: the longest workload the hunt draws (`hunt --time-limit`).
         longest = config.getoption("--chaos-time-limit")
-        if longest:  # the longest workload the hunt draws, as `raftquake hunt --time-limit`
-            schedule = dataclasses.replace(schedule, time_limit=longest)
-        state = hunt(schedule, store, runs, budget, seed)
+        state = hunt(schedule, store, runs, budget, seed, time_limit=longest)
         self.user_properties.append(("raftquake.hunt", f"{state.runs} runs, seed {seed}"))
         expected = schedule_catchers(schedule)
         if state.best is None:
