@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
         good &= suite("kv-c50", files, 0.7, 0.35, exp)
     if "reg-100k" in wanted:
         from checkers.history import write_jsonl
-        from checkers.synth import register_history
+        from checkers.history.synth import register_history
 
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "register-100k.jsonl")

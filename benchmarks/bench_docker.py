@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from harness import image  # noqa: E402
-from harness.cluster.base import Unsupported  # noqa: E402
-from harness.cluster.docker import DockerCluster, DockerConfig, docker_available  # noqa: E402
+from harness.backends.base import Unsupported  # noqa: E402
+from harness.backends.docker import image  # noqa: E402
+from harness.backends.docker.cluster import DockerCluster, DockerConfig, docker_available  # noqa: E402
 from harness.nemesis import make_fault  # noqa: E402
 
 UP_TARGET_S = 10.0

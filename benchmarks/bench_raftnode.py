@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.local_cluster import LocalCluster, free_ports  # noqa: E402
+from harness.backends.local.cluster import LocalCluster, free_ports  # noqa: E402
 from raftnode.client import Client  # noqa: E402
 
 

@@ -4,7 +4,7 @@ cluster start and teardown).
 
     .venv/bin/python benchmarks/bench_sim.py [SCHEDULE.yaml] [--seeds N]
 
-Only the simulation (harness/sim/backend.py: cluster, workload, nemesis, final reads,
+Only the simulation (harness/backends/sim/backend.py: cluster, workload, nemesis, final reads,
 node files) is timed; the checkers and the report are timed apart, since they cost
 the same on either backend. CPU time is the figure to trust on a loaded machine.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.backends.sim.backend import execute  # noqa: E402
 from harness.schedule import load_schedule  # noqa: E402
-from harness.sim.backend import execute  # noqa: E402
 from harness.store import new_run_dir  # noqa: E402
 from harness.verdict import check_run  # noqa: E402
 

@@ -7,7 +7,7 @@ log index grows without end.
     python benchmarks/bench_soak.py --minutes 2 --sample 10
     python benchmarks/bench_soak.py --minutes 5 --snapshot-entries 0   # the control: no snapshots
 
-Real processes on 127.0.0.1 (harness/local_cluster.py), fsync on. Writes go to a fixed
+Real processes on 127.0.0.1 (harness/backends/local/cluster.py), fsync on. Writes go to a fixed
 set of keys (--keys) from a fixed set of clients, so the state machine itself does not
 grow: what grows without compaction is the log. Prints one line per sample (commit
 index, each node's RSS and data directory size) and, at the end, the first and last
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.local_cluster import LocalCluster  # noqa: E402
+from harness.backends.local.cluster import LocalCluster  # noqa: E402
 from raftnode.client import OK  # noqa: E402
 
 

@@ -10,15 +10,15 @@ or "unknown") and `to_dict()`:
     check_log_agreement(node_logs(results_dir))
     check_stats(h.events)
 
-networkx is imported only by the graph method (`checkers.graph.check_graph`).
+networkx is imported only by the graph method (`checkers.linear.graph.check_graph`).
 """
 
-from checkers.election import check_election_safety, events_files
 from checkers.history import HistoryError, pair_events, read_jsonl
-from checkers.importers import default_model, read_history
-from checkers.linearizable import check_history, check_ops
-from checkers.log_agreement import check_log_agreement, node_logs
-from checkers.models import MODELS, Model, get_model
+from checkers.history.importers import default_model, read_history
+from checkers.linear.models import MODELS, Model, get_model
+from checkers.linear.search import check_history, check_ops
+from checkers.raft.election import check_election_safety, events_files
+from checkers.raft.log_agreement import check_log_agreement, node_logs
 from checkers.stats import check_stats
 
 __all__ = [

@@ -36,8 +36,8 @@ class RunFiles:
     def in_folder(cls, run_path: str | Path, history: str | Path | None = None) -> RunFiles:
         """The files of a run folder as the store lays it out."""
         # Here, not at the top: those modules define their checkers on this protocol.
-        from checkers.election import events_files
-        from checkers.log_agreement import node_logs
+        from checkers.raft.election import events_files
+        from checkers.raft.log_agreement import node_logs
 
         root = Path(run_path)
         return cls(

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkers import crashes, election, elle, linearizable, log_agreement, sets, stats
+from checkers import crashes, elle, sets, stats
+from checkers.linear import search as linearizable
 from checkers.protocol import Checker
+from checkers.raft import election, log_agreement
 
 CHECKERS: dict[str, Checker] = {
     c.name: c

@@ -4,7 +4,7 @@ Each (schedule, seed) is one run, J at a time, each in its own process (a run is
 asyncio loop, signal handlers and a Docker cluster of its own; processes keep them
 apart). Runs on one Docker engine do not collide: each has its own run id, its own bridge
 network on a subnet allocated at creation, and its containers and volumes are named and
-labelled by that id (harness/cluster/docker.py). At the end, a table: one row a run with
+labelled by that id (harness/backends/docker/cluster.py). At the end, a table: one row a run with
 its verdict, the checker that caught it, and its results folder; the exit status is the
 worst of the runs' (harness/exit_codes.py).
 """

@@ -3,10 +3,10 @@
     wait for a leader -> workers + nemesis for time-limit -> workers finish their last
     operation -> heal -> recover -> read every key once more
 
-It is asyncio code against two things only: a `Cluster` (harness/cluster/base.py: its
+It is asyncio code against two things only: a `Cluster` (harness/backends/base.py: its
 clients, its blocking fault primitives, `leader()`) and the running event loop's clock.
 On Docker (and local processes) it runs on an ordinary loop in real time; on the
-simulated backend it runs on harness/sim/loop.py's loop in virtual time, where the same
+simulated backend it runs on harness/backends/sim/loop.py's loop in virtual time, where the same
 code is deterministic. The history recorder is only ever touched from the loop, so its
 lines are in the order the driver saw them.
 """
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cluster.base import Cluster
+from harness.backends.base import Cluster
 from harness.nemesis import Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
 from harness.schedule import PlannedFault, Schedule, fault_plan

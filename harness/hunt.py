@@ -30,10 +30,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.backends.sim.explore import FAMILIES
 from harness.nemesis import FAULTS
 from harness.nemesis.base import TARGETS
 from harness.schedule import FaultSpec, Schedule, fault_families
-from harness.sim.explore import FAMILIES
 
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
 MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
@@ -151,7 +151,7 @@ class Hunt:
 
 def run_once(s: Schedule, store: Path) -> dict[str, Any]:
     """One simulated run of `s`, checked, without a report: the hunt's inner loop."""
-    from harness.sim.backend import execute
+    from harness.backends.sim.backend import execute
     from harness.store import new_run_dir
     from harness.verdict import check_run
 

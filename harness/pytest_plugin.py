@@ -133,12 +133,12 @@ def chaos_store(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconfig):
-    """A started `Cluster` (harness/cluster/base.py) of the session's backend, torn down
+    """A started `Cluster` (harness/backends/base.py) of the session's backend, torn down
     after the test, so a test drives either backend with the same methods.
 
-    Docker: a `DockerCluster` (harness/cluster/docker.py). Sim: a `SimBackendCluster`
-    (harness/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
-    stepping virtual time. Local: a `LocalCluster` (harness/local_cluster.py). Options
+    Docker: a `DockerCluster` (harness/backends/docker/cluster.py). Sim: a `SimBackendCluster`
+    (harness/backends/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
+    stepping virtual time. Local: a `LocalCluster` (harness/backends/local/cluster.py). Options
     come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes` (default 3), `read_mode`, `bugs`,
     and `system` (harness/systems/: a System, or a name such as "etcd"; Docker only).
     """
@@ -157,7 +157,7 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
     if system is not None and not system.simulated and chaos_backend != "docker":
         pytest.skip(f"{system.name} runs on the docker backend only")
     if chaos_backend == "docker":
-        from harness.cluster.docker import DockerCluster, DockerConfig
+        from harness.backends.docker.cluster import DockerCluster, DockerConfig
 
         cluster = DockerCluster(
             DockerConfig(nodes=nodes, read_mode=read_mode, bugs=bugs, system=system)
@@ -170,7 +170,7 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
             left = cluster.leftovers()
             assert not any(left.values()), f"run {cluster.run_id} left {left}"
     elif chaos_backend == "local":
-        from harness.local_cluster import LocalCluster
+        from harness.backends.local.cluster import LocalCluster
 
         base = request.getfixturevalue("tmp_path") / "local-cluster"
         cluster = LocalCluster(nodes, base, read_mode=read_mode, bugs=tuple(bugs))
@@ -180,8 +180,8 @@ def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconf
         finally:
             cluster.teardown()
     else:
-        from harness.sim import SimCluster, SimConfig
-        from harness.sim.adapter import SimBackendCluster
+        from harness.backends.sim import SimCluster, SimConfig
+        from harness.backends.sim.adapter import SimBackendCluster
 
         seed = pytestconfig.getoption("--chaos-seed") or 0
         sim = SimCluster(

@@ -148,9 +148,9 @@ def _execute(
     backend: str, schedule: Schedule, run_dir: RunDir, say, live_status: bool = True
 ) -> dict[str, Any]:
     """Bring the backend's cluster up, drive the schedule, collect, tear down: the same
-    steps for every backend (harness/backends.py supplies the cluster and its loop)."""
+    steps for every backend (harness/backends/__init__.py supplies the cluster and its loop)."""
     from harness.backends import make_backend
-    from harness.cluster.base import ClusterError
+    from harness.backends.base import ClusterError
     from harness.driver import drive
 
     b = make_backend(backend, schedule, say)
@@ -161,7 +161,7 @@ def _execute(
         except BaseException as exc:  # Ctrl-C too: nothing may be left behind
             b.cluster.teardown()
             b.cleanup()
-            from harness.image import ImageError
+            from harness.backends.docker.image import ImageError
 
             if isinstance(exc, ClusterError):
                 raise EnvironmentProblem(str(exc)) from exc

@@ -14,7 +14,7 @@ applies a write at most once however many nodes it was sent to.
 
 The retry policy (which node next, when to wait, what an outcome means) is written once,
 here; how a request reaches a node is a `Transport`: TCP to real nodes (`TcpTransport`,
-the default), or the simulation's network (harness/sim/transport.py), so a simulated
+the default), or the simulation's network (harness/backends/sim/transport.py), so a simulated
 run's clients behave exactly as the real ones. Time is the running event loop's clock,
 which the simulation drives in virtual time.
 """

@@ -3,7 +3,7 @@
 No sockets, no clock, no disk and no threads live here. Time enters only as
 `tick()` calls and randomness only from the `random.Random` the caller passes,
 so the same core runs in the real server (raftnode/server.py) and in the
-deterministic simulation (harness/sim/), where a seed fixes every choice.
+deterministic simulation (harness/backends/sim/), where a seed fixes every choice.
 
 The caller's loop is:
 

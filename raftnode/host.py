@@ -15,7 +15,7 @@ keeps Raft's promises, and answers clients:
   (the exceptions, and why they are safe, are in flush()).
 
 What the host does not do is where the node runs: the asyncio server (server.py) and the
-deterministic simulation (harness/sim/cluster.py) each plug in their `Ports` (disk,
+deterministic simulation (harness/backends/sim/cluster.py) each plug in their `Ports` (disk,
 network, clock, event file, "flush soon"), so the simulation runs the server's own
 pipelining, apply and reply code. Clients of a follower are answered "not-leader"
 (definite: the request was not forwarded, so it certainly did not happen) with the

@@ -39,7 +39,7 @@ def log_digest(prev: str, entries: Iterable[tuple[int, object]]) -> str:
 
     A snapshot records the digest of the entries it replaced, and the committed-log dump
     (log.jsonl) starts with it: two nodes agree on a prefix, compacted or not, exactly when
-    their digests at its last index are equal (checkers/log_agreement.py)."""
+    their digests at its last index are equal (checkers/raft/log_agreement.py)."""
     h = prev
     for term, command in entries:
         body = _canonical_json([term, command])

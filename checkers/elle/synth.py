@@ -1,5 +1,5 @@
 """Synthetic list-append txn histories that are strict serializable by construction (for
-the benchmark and the tests), as checkers/synth.py does for registers.
+the benchmark and the tests), as checkers/history/synth.py does for registers.
 
 Clients run txns of random duration one after another; each txn takes effect at a random
 point inside its interval, and applying the txns in the order of those points to an

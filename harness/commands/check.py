@@ -96,8 +96,8 @@ def check_file(
 ) -> tuple[int, dict[str, Any], str]:
     """Check one file: (exit status, JSON object, text for the terminal)."""
     from checkers.history import HistoryError
-    from checkers.importers import default_model, read_history
-    from checkers.linearizable import check_history
+    from checkers.history.importers import default_model, read_history
+    from checkers.linear.search import check_history
 
     try:
         history = read_history(path, fmt, independent)
@@ -147,7 +147,7 @@ def _model(name: str, initial: Any, path: str) -> Any:
     """The model; an initial value it cannot take is bad input (HistoryError). null, the
     register models' own initial value, is the same as none."""
     from checkers.history import HistoryError
-    from checkers.models import get_model
+    from checkers.linear.models import get_model
 
     if initial is None:
         return get_model(name)
@@ -160,8 +160,8 @@ def _model(name: str, initial: Any, path: str) -> Any:
 def _txn_model(history: Any) -> str | None:
     """list-append for txn histories, set for add/read ones: no register model fits them;
     but a txn of Knossos's :read/:write micro-ops is multi-register's (a linearizability
-    model, checkers/models.py)."""
-    from checkers.importers import default_model
+    model, checkers/linear/models.py)."""
+    from checkers.history.importers import default_model
 
     if default_model(history) == "multi-register":
         return None
@@ -200,8 +200,8 @@ def _check_txns(history: Any, model: str, consistency: str) -> tuple[int, dict[s
 
 
 def _explain(history, model, result, text, d):  # type: ignore[no-untyped-def]
-    from checkers.graph import check_graph
     from checkers.history import pair_events
+    from checkers.linear.graph import check_graph
 
     key = result.counterexample.key
     ops = [op for op in pair_events(history.events, history.file) if op.key == key]

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import docker
-    from harness.cluster.cleanup import clean
+    from harness.backends.docker.cleanup import clean
     from harness.exit_codes import EXIT_ENV, EXIT_OK
 
     try:

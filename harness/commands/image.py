@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness import image
+    from harness.backends.docker import image
     from harness.exit_codes import EXIT_ENV, EXIT_OK, EXIT_USAGE
     from harness.systems import SystemNotFound, system_class
 

@@ -79,7 +79,7 @@ class Fault:
             raise FaultError(f"{self.name} is already active")
         why = self.cluster.refuses(self.name) if self.cluster is not None else None
         if why:  # the system under test cannot take it: a fault problem, never faked
-            from harness.cluster.base import Unsupported
+            from harness.backends.base import Unsupported
 
             raise Unsupported(why)
         self.applied = self._start()

@@ -268,7 +268,7 @@ class RunData:
 
 
 def load_events(history: Path) -> list[Event]:
-    from checkers.importers import read_history
+    from checkers.history.importers import read_history
 
     # read_history: the strict JSONL reader, with the garbage collector spared the
     # hundreds of thousands of small objects a big run makes.

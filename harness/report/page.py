@@ -216,7 +216,7 @@ def write_check_report(
     """A report for an imported history checked by `raftquake check --report DIR`:
     no run folder, so no nodes, only the history and the verdict, filed under the name
     of the checker that gave it (linearizable, elle or set) so its section shows."""
-    from checkers.importers import read_history
+    from checkers.history.importers import read_history
 
     h = read_history(str(history), fmt)
     checker = {k: v for k, v in result.items() if k not in ("file", "format", "warnings")}
@@ -228,7 +228,7 @@ def write_check_report(
         "format": h.format,
         "checkers": {str(result.get("checker") or "linearizable"): checker},
     }
-    # Formats without times get line numbers as times (checkers.importers): no clock.
+    # Formats without times get line numbers as times (checkers.history.importers): no clock.
     clock = any(e.time != e.line for e in h.events[:200])
     data = build_run_data(Path(history).name, h.events, results, None, str(history), clock)
     out = Path(out)

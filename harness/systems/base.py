@@ -1,10 +1,10 @@
 """The system under test, as a plug-in: Jepsen's DB and Client protocols in one object.
 
-A `System` says everything the Docker backend (harness/cluster/docker.py) and the run
+A `System` says everything the Docker backend (harness/backends/docker/) and the run
 driver need to know about the software on the nodes; they know nothing else about it:
 
-- `image()`: how its image is built (harness/image.py's ImageSpec: a Dockerfile and its
-  files, on the shared offline base made from Debian's packages, content-hash tagged);
+- `image()`: how its image is built (an ImageSpec: a Dockerfile and its files, on the
+  shared offline base made from Debian's packages, content-hash tagged);
 - `command(node, ips)`: the command line that starts member `node` of the membership
   `ips` (node id -> address), run by node-ctl inside the member's container, on a data
   directory under DATA_DIR that survives kills;
@@ -29,6 +29,9 @@ import abc
 from pathlib import Path
 from typing import Any, ClassVar
 
+# How a system's image is built; plug-ins import it from here.
+from harness.backends.docker.image import ImageSpec
+
 # What every system's client gives back: one Result per operation, its outcome ok, fail
 # (certainly did not happen) or unknown (may have happened): the history's ok/fail/info.
 # raftnode's client defines them (the node's package needs nothing outside itself).
@@ -37,7 +40,7 @@ from raftnode.client import FAIL, OK, UNKNOWN, Result
 DATA_DIR = "/data/node"  # the member's data, on the node's volume
 
 
-__all__ = ["DATA_DIR", "FAIL", "OK", "UNKNOWN", "OptionError", "Result", "System"]
+__all__ = ["DATA_DIR", "FAIL", "ImageSpec", "OK", "UNKNOWN", "OptionError", "Result", "System"]
 
 
 class OptionError(ValueError):
@@ -103,7 +106,7 @@ class System(abc.ABC):
 
     @abc.abstractmethod
     def image(self) -> Any:
-        """The harness/image.py ImageSpec of this system's image."""
+        """The harness/backends/docker/image.py ImageSpec of this system's image."""
 
     @abc.abstractmethod
     def command(self, node: str, ips: dict[str, str]) -> list[str]:

@@ -24,8 +24,7 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.image import ImageSpec
-from harness.systems.base import DATA_DIR, System
+from harness.systems.base import DATA_DIR, ImageSpec, System
 
 CLIENT_PORT = 2379
 PEER_PORT = 2380

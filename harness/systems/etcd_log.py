@@ -10,7 +10,7 @@ etcd's raft says "<member id> became follower|pre-candidate|candidate|leader at 
 on every change of role (a pre-candidate keeps its term; the others may move it), and
 only ever about the member itself. Each becomes one event
 `{"time": <wall ns>, "node": "n1", "term": N, "role": ...}`, the format the
-election-safety checker reads (checkers/election.py). The member's first event after
+election-safety checker reads (checkers/raft/election.py). The member's first event after
 each start carries `"start": true` (no "voted_for": etcd's log does not say which vote
 it recovered, so the checker holds it to leaders alone).
 

@@ -47,7 +47,7 @@ class RaftnodeSystem(System):
         return catchers(self.bugs)
 
     def image(self):
-        from harness.image import NODE_IMAGE
+        from harness.backends.docker.image import NODE_IMAGE
 
         return NODE_IMAGE
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness.cluster.docker import DockerCluster, DockerConfig, docker_available
+from harness.backends.docker.cluster import DockerCluster, DockerConfig, docker_available
 
 
 def pytest_collection_modifyitems(config, items):
@@ -38,7 +38,7 @@ def docker_engine():
 
 @pytest.fixture(scope="session")
 def node_image(docker_engine):
-    from harness import image
+    from harness.backends.docker import image
 
     t0 = time.monotonic()
     try:

@@ -14,9 +14,9 @@ import uuid
 
 import pytest
 
+from harness.backends.base import ClusterError
+from harness.backends.docker.cluster import DockerCluster, DockerConfig
 from harness.cli import main as cli_main
-from harness.cluster.base import ClusterError
-from harness.cluster.docker import DockerCluster, DockerConfig
 from harness.nemesis import Nemesis, make_fault
 
 pytestmark = pytest.mark.chaos
@@ -91,7 +91,7 @@ def test_sigterm_tears_the_cluster_down(node_image, tmp_path):
     script = textwrap.dedent(
         f"""
         import time
-        from harness.cluster.docker import DockerCluster, DockerConfig
+        from harness.backends.docker.cluster import DockerCluster, DockerConfig
         c = DockerCluster(DockerConfig(nodes=1, image={node_image!r}, run_id={run_id!r}))
         c.start()
         print("up", flush=True)

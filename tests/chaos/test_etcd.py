@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster.docker import DockerCluster, DockerConfig
+from harness.backends.docker.cluster import DockerCluster, DockerConfig
 from harness.nemesis import Nemesis, make_fault
 from harness.pytest_plugin import assert_caught, assert_valid
 from harness.runner import run_schedule

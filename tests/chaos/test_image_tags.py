@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from harness import image
+from harness.backends.docker import image
 
 
 def test_tag_follows_content_not_timestamps_or_bytecode(tmp_path):

@@ -42,7 +42,7 @@ def _subnet(run_folder: Path) -> str:
 
 
 def test_two_runs_at_once_on_one_engine(docker_engine, tmp_path):
-    from harness.cluster.cleanup import leftovers
+    from harness.backends.docker.cleanup import leftovers
 
     store = tmp_path / "store"
     proc = subprocess.run(

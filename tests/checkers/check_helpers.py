@@ -34,7 +34,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def _ref_step(state: Any, op: Op) -> tuple[bool, Any]:
-    """A register with cas, written out independently of checkers.models."""
+    """A register with cas, written out independently of checkers.linear.models."""
     v = op.value
     if op.f == "read":
         return state == op.output, state
@@ -46,7 +46,7 @@ def _ref_step(state: Any, op: Op) -> tuple[bool, Any]:
 
 
 def _kv_step(state: Any, op: Op) -> tuple[bool, Any]:
-    """Porcupine's kv on one key, written out independently of checkers.models."""
+    """Porcupine's kv on one key, written out independently of checkers.linear.models."""
     if op.f == "get":
         return (op.output or "") == state, state
     if op.f == "put":

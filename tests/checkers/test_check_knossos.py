@@ -15,11 +15,17 @@ from check_helpers import PORCUPINE, events_from
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.edn import _FAST_OP, _read_slow, read_forms
 from checkers.history import HistoryError, Op, pair_events
-from checkers.importers import default_model, looks_independent, read_edn, read_history, sniff
-from checkers.linearizable import check_ops
-from checkers.models import INVALID, Model, get_model
+from checkers.history.edn import _FAST_OP, _read_slow, read_forms
+from checkers.history.importers import (
+    default_model,
+    looks_independent,
+    read_edn,
+    read_history,
+    sniff,
+)
+from checkers.linear.models import INVALID, Model, get_model
+from checkers.linear.search import check_ops
 from harness.cli import main
 
 # Knossos's shape: one vector over the file, comments, a map printed over several lines.

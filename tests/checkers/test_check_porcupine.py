@@ -7,9 +7,9 @@ import os
 import pytest
 from check_helpers import PORCUPINE
 
-from checkers.importers import read_history
-from checkers.linearizable import check_history
-from checkers.models import get_model
+from checkers.history.importers import read_history
+from checkers.linear.models import get_model
+from checkers.linear.search import check_history
 from harness.cli import main
 
 

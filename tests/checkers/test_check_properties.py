@@ -9,10 +9,10 @@ from check_helpers import brute_force_linearizable, events_from
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.graph import check_graph
 from checkers.history import Event, pair_events
-from checkers.linearizable import check_history, check_ops
-from checkers.models import get_model
+from checkers.linear.graph import check_graph
+from checkers.linear.models import get_model
+from checkers.linear.search import check_history, check_ops
 
 CAS = get_model("cas-register")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,7 +87,7 @@ def test_search_agrees_with_brute_force(spec: list[tuple]) -> None:
 def test_search_restarted_on_graph_hints_agrees_with_brute_force(spec: list[tuple]) -> None:
     """With the graph consulted at once (as on a hard key), a failed cas that does not fit
     the graph's order restarts the search in that order: verdicts must not change."""
-    import checkers.linearizable as lin
+    import checkers.linear.search as lin
 
     ops = pair_events(events_from(spec))
     saved = lin.SLICE, lin.GRAPH_AFTER
@@ -248,8 +248,8 @@ def test_graph_finds_no_cycle_in_a_sequential_run(seed: int) -> None:
 @settings(max_examples=6, deadline=None)
 @given(st.integers(0, 2**32))
 def test_generated_register_histories_with_info_ops_are_linearizable(seed: int) -> None:
-    """checkers.synth (what the benchmark checks): overlapping clients, 5% info ops."""
-    from checkers.synth import register_history
+    """checkers.history.synth (what the benchmark checks): overlapping clients, 5% info ops."""
+    from checkers.history.synth import register_history
 
     events = register_history(1500, keys=2, clients=12, info_rate=0.05, seed=seed)
     r = check_history(events, CAS, timeout=20)

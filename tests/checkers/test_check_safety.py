@@ -15,7 +15,7 @@ from checkers import (
     node_logs,
 )
 from checkers.history import HistoryError, read_jsonl
-from checkers.log_agreement import snapshot_digests
+from checkers.raft.log_agreement import snapshot_digests
 from raftnode.wire import log_digest
 
 

@@ -8,9 +8,9 @@ import time
 from check_helpers import events_from, ops_from
 
 from checkers.history import Event
-from checkers.importers import parse_edn, sniff
-from checkers.linearizable import check_history, check_ops
-from checkers.models import INVALID, Model, get_model
+from checkers.history.importers import parse_edn, sniff
+from checkers.linear.models import INVALID, Model, get_model
+from checkers.linear.search import check_history, check_ops
 
 CAS = get_model("cas-register")
 
@@ -130,8 +130,8 @@ def test_edn_reader_and_sniffing() -> None:
 def test_hard_register_key_is_decided_by_the_graph(monkeypatch) -> None:
     """When the search spends long on a key, registers with unique values are decided
     by the precedence graph: valid stays valid, a stale read gives a cycle."""
-    import checkers.linearizable as lin
-    from checkers.synth import register_history
+    import checkers.linear.search as lin
+    from checkers.history.synth import register_history
 
     monkeypatch.setattr(lin, "SLICE", 1)
     monkeypatch.setattr(lin, "GRAPH_AFTER", 1)

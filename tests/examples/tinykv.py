@@ -15,9 +15,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from harness.image import ImageSpec
 from harness.systems import DATA_DIR, System
-from harness.systems.base import FAIL, OK, UNKNOWN, Result
+from harness.systems.base import FAIL, OK, UNKNOWN, ImageSpec, Result
 
 HERE = Path(__file__).resolve().parent
 PORT = 8000

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from harness.cluster.base import Cluster
+from harness.backends.base import Cluster
 from harness.nemesis import make_fault
 
 
@@ -111,7 +111,7 @@ def test_clock_fault_bumps_from_and_restores_clock_offsets():
 
 def test_docker_cluster_each_runs_the_nodes_in_parallel():
     pytest.importorskip("docker")
-    from harness.cluster.docker import DockerCluster, DockerConfig
+    from harness.backends.docker.cluster import DockerCluster, DockerConfig
 
     c = DockerCluster(DockerConfig(nodes=3), client=object())  # no engine is asked
     # Three calls that can only finish together: one by one, the barrier times out.
@@ -128,10 +128,10 @@ def test_docker_cluster_each_runs_the_nodes_in_parallel():
 
 def _backends(tmp_path) -> dict[str, Cluster]:
     """One unstarted instance of each backend: nothing is run, only declared."""
-    from harness.cluster.docker import DockerCluster, DockerConfig
-    from harness.local_cluster import LocalCluster
-    from harness.sim import SimCluster, SimConfig
-    from harness.sim.adapter import SimBackendCluster
+    from harness.backends.docker.cluster import DockerCluster, DockerConfig
+    from harness.backends.local.cluster import LocalCluster
+    from harness.backends.sim import SimCluster, SimConfig
+    from harness.backends.sim.adapter import SimBackendCluster
 
     return {
         "docker": DockerCluster(DockerConfig(nodes=3), client=object()),

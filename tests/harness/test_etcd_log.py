@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from checkers.election import read_events
+from checkers.raft.election import read_events
 from harness.systems.etcd_log import events_from_log, member_names_from_log, wall_ns
 
 N1, N2, N3 = "3cdc66397348b013", "ee833cdcbb0dc17a", "be9e1c7d8c09a344"

@@ -105,7 +105,7 @@ def test_bug_schedule_is_caught_on_docker(engine, chaos_run, bug, checker, limit
 
 
 def _run_ids(client) -> set[str]:
-    from harness.cluster.cleanup import RUN_LABEL
+    from harness.backends.docker.cleanup import RUN_LABEL
 
     flt = {"label": RUN_LABEL}
     return {c.labels[RUN_LABEL] for c in client.containers.list(all=True, filters=flt)}
@@ -137,7 +137,7 @@ def _history(run_dir: Path) -> list[dict]:
 
 
 def test_ctrl_c_mid_run_heals_tears_down_and_keeps_the_history(engine, tmp_path: Path):
-    from harness.cluster.cleanup import leftovers
+    from harness.backends.docker.cleanup import leftovers
 
     before = _run_ids(engine)
     store = tmp_path / "store"

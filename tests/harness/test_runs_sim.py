@@ -125,8 +125,8 @@ def test_chaos_run_fixture_and_a_failing_run_explains_itself(pytester: pytest.Py
 
         @pytest.mark.chaos(nodes=3)
         def test_cluster(chaos_cluster):
-            from harness.cluster.base import Cluster
-            from harness.sim import SimCluster
+            from harness.backends.base import Cluster
+            from harness.backends.sim import SimCluster
 
             assert isinstance(chaos_cluster, Cluster) and isinstance(chaos_cluster.sim, SimCluster)
             old = chaos_cluster.leader()

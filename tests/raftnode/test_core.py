@@ -10,7 +10,7 @@ import pytest
 from core_net import Net
 
 import raftnode.core as core_mod
-from checkers.election import check_election_safety
+from checkers.raft.election import check_election_safety
 from raftnode.core import (
     APPEND,
     APPEND_RESP,

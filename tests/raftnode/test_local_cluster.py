@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from harness.cluster.base import Cluster, Unsupported
-from harness.local_cluster import LocalCluster
+from harness.backends.base import Cluster, Unsupported
+from harness.backends.local.cluster import LocalCluster
 from harness.nemesis import make_fault
 
 pytestmark = pytest.mark.processes

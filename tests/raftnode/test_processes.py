@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from harness.local_cluster import LocalCluster
+from harness.backends.local.cluster import LocalCluster
 from raftnode.client import OK, UNKNOWN, Client
 
 pytestmark = pytest.mark.processes

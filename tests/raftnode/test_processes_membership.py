@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness.local_cluster import LocalCluster, free_ports
+from harness.backends.local.cluster import LocalCluster, free_ports
 from tests.raftnode.test_processes import TICK_MS, kv, make_cluster, run  # noqa: F401
 
 pytestmark = pytest.mark.processes

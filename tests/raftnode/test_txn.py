@@ -10,9 +10,9 @@ import random
 
 import pytest
 
-from harness.sim.adapter import SimBackendCluster
-from harness.sim.cluster import SimCluster, SimConfig
-from harness.sim.loop import run_in_virtual_time
+from harness.backends.sim.adapter import SimBackendCluster
+from harness.backends.sim.cluster import SimCluster, SimConfig
+from harness.backends.sim.loop import run_in_virtual_time
 from raftnode.core import Entry
 from raftnode.kv import CommandError, KVStateMachine
 

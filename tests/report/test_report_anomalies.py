@@ -15,7 +15,7 @@ import pytest
 from markupsafe import escape
 
 from checkers.elle import check_txn_history
-from checkers.importers import read_history
+from checkers.history.importers import read_history
 from harness.cli import main
 from harness.report import plots, write_run_report
 from harness.report.violations import MAX_CYCLES, cycles_to_draw

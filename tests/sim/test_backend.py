@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.backends.sim.adapter import SimBackendCluster
+from harness.backends.sim.backend import execute
+from harness.backends.sim.cluster import SimCluster, SimConfig
+from harness.backends.sim.loop import run_in_virtual_time
 from harness.nemesis import NoLeader, make_fault
 from harness.runner import run_schedule
 from harness.schedule import load_schedule, parse_schedule
-from harness.sim.adapter import SimBackendCluster
-from harness.sim.backend import execute
-from harness.sim.cluster import SimCluster, SimConfig
-from harness.sim.loop import run_in_virtual_time
 from harness.store import RunDir, new_run_dir
 from harness.verdict import check_run
 
@@ -165,7 +165,7 @@ def _simulate(text: str, store: Path, seed: int) -> RunDir:
 _CHILD = """
 import dataclasses, sys
 from harness.schedule import parse_schedule
-from harness.sim.backend import execute
+from harness.backends.sim.backend import execute
 from harness.store import new_run_dir
 s = dataclasses.replace(parse_schedule(sys.stdin.read(), "<test>"), seed=int(sys.argv[2]))
 run_dir = new_run_dir(sys.argv[1], s.name)

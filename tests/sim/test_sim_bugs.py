@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from harness.sim import (
+from harness.backends.sim import (
     NetworkConfig,
     SafetyViolation,
     SimCluster,

@@ -10,9 +10,9 @@ import random
 from test_sim_bugs import _first_violation, _search_config
 
 from checkers.history import read_jsonl
-from checkers.linearizable import check_history
-from checkers.models import get_model
-from harness.sim import NetworkConfig, SimCluster, SimConfig, random_plan, run_simulation
+from checkers.linear.models import get_model
+from checkers.linear.search import check_history
+from harness.backends.sim import NetworkConfig, SimCluster, SimConfig, random_plan, run_simulation
 
 
 def _linearizable(cluster: SimCluster) -> object:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.sim.__main__ import main
+from harness.sim import main
 
 
 def test_cli_reports_safe_runs_and_exits_zero(capsys, tmp_path):

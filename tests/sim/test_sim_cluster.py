@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from harness.sim import NetworkConfig, SimCluster, SimConfig, planned, run_simulation
+from harness.backends.sim import NetworkConfig, SimCluster, SimConfig, planned, run_simulation
 from raftnode.core import LEADER
 
 FAULTS = [

@@ -4,7 +4,7 @@ Every run asserts, as it goes: election safety (one leader per term), state mach
 safety (one entry per index across all nodes), leader completeness for acknowledged
 entries, and that reads see every write acknowledged before they began. At the end
 it heals, converges and checks log matching and that every acknowledged entry
-survived on every node (harness/sim/cluster.py).
+survived on every node (harness/backends/sim/cluster.py).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.backends.sim import FAMILIES, NetworkConfig, SimConfig, run_simulation
 from harness.nemesis.membership import MODES as MEMBERSHIP_MODES
 from harness.nemesis.partition import MODES as PARTITION_MODES
 from harness.schedule import FaultSpec, PlannedFault
-from harness.sim import FAMILIES, NetworkConfig, SimConfig, run_simulation
 
 DURATION_MS = 2000.0
 

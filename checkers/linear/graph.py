@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import Op
-from checkers.models import Model, freeze, show
+from checkers.linear.models import Model, freeze, show
 
 INF = float("inf")
 

@@ -15,8 +15,8 @@ import random
 import sys
 import time
 
-from harness.sim.cluster import NetworkConfig, SafetyViolation, SimConfig
-from harness.sim.explore import FAMILIES, plan_text, random_plan, run_simulation
+from harness.backends.sim.cluster import NetworkConfig, SafetyViolation, SimConfig
+from harness.backends.sim.explore import FAMILIES, plan_text, random_plan, run_simulation
 from raftnode.bugs import KNOWN_BUGS
 from raftnode.core import READ_MODES
 

@@ -5,7 +5,7 @@ A request travels to its node with a random one-way latency, is handled by the n
 host (`SimCluster.request`), and the answer travels back with another. A node that is
 down refuses the connection (nothing was sent); one that crashes with the request open
 loses the connection (it may have been executed); one that does not answer in time is a
-timeout. All of it happens in the simulation's virtual time, on harness/sim/loop.py's
+timeout. All of it happens in the simulation's virtual time, on harness/backends/sim/loop.py's
 event loop.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from harness.sim.cluster import SimCluster
+from harness.backends.sim.cluster import SimCluster
 
 
 class SimTransport:

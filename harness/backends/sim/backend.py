@@ -2,7 +2,7 @@
 
 The very run driver of a Docker run (harness/driver.py: workload, raftnode's clients,
 nemesis, heal, recovery, final reads), on an event loop in the simulation's virtual
-time (harness/sim/loop.py), against SimBackendCluster. Then the run folder gets what
+time (harness/backends/sim/loop.py), against SimBackendCluster. Then the run folder gets what
 the checkers read from a Docker run: history.jsonl, and per node events.jsonl and the
 committed log (log.jsonl).
 
@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.backends import Backend
+from harness.backends.sim.adapter import SimBackendCluster
+from harness.backends.sim.cluster import NetworkConfig, SimCluster, SimConfig
+from harness.backends.sim.loop import run_in_virtual_time
 from harness.schedule import Schedule
-from harness.sim.adapter import SimBackendCluster
-from harness.sim.cluster import NetworkConfig, SimCluster, SimConfig
-from harness.sim.loop import run_in_virtual_time
 from raftnode.config import NodeConfig
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from harness.backends.sim.adapter import SimBackendCluster
+from harness.backends.sim.cluster import SimCluster, SimConfig
 from harness.nemesis import FaultError, NoLeader, make_fault
 from harness.nemesis.package import FAMILIES, random_options
 from harness.schedule import FaultSpec, PlannedFault
-from harness.sim.adapter import SimBackendCluster
-from harness.sim.cluster import SimCluster, SimConfig
 from workloads.base import Operation
 from workloads.register import make_slots
 

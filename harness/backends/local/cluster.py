@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.cluster.base import Cluster, ClusterError, Unsupported
+from harness.backends.base import Cluster, ClusterError, Unsupported
 from raftnode.client import Client
 
 NO_NETNS = "local processes share one network namespace: no per-node iptables"

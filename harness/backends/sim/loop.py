@@ -21,7 +21,7 @@ import asyncio
 import math
 from typing import Any
 
-from harness.sim.cluster import SimCluster
+from harness.backends.sim.cluster import SimCluster
 
 
 class SimulationStalled(RuntimeError):

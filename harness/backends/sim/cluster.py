@@ -190,7 +190,7 @@ class SimCluster:
         self.node_errors: list[str] = []
         self._conn_ids = 0
         self._op_conns: dict[int, _Conn] = {}  # op id -> its open request
-        # Hooks for a driver (harness/sim/backend.py): called when an operation completes,
+        # Hooks for a driver (harness/backends/sim/backend.py): called when an operation completes,
         # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
         self.on_complete: Callable[[Op], None] | None = None
         self.node_events: dict[str, list[dict]] = {i: [] for i in self.ids}

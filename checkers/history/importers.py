@@ -21,8 +21,6 @@ import json
 import re
 from typing import Any
 
-from checkers.edn import OP_EXAMPLE, read_forms
-from checkers.edn import parse_edn as parse_edn  # re-exported: it used to live here
 from checkers.history import (
     NEMESIS,
     TYPES,
@@ -32,6 +30,8 @@ from checkers.history import (
     _read_text,
     read_jsonl,
 )
+from checkers.history.edn import OP_EXAMPLE, read_forms
+from checkers.history.edn import parse_edn as parse_edn  # re-exported: it used to live here
 
 FORMATS = ("jsonl", "jepsen-edn", "porcupine-etcd", "porcupine-kv")
 DEFAULT_MODEL = {
@@ -44,7 +44,7 @@ KV_FUNCTIONS = {"get", "put", "append"}
 MUTEX_FUNCTIONS = {"acquire", "release"}
 
 
-# --- Jepsen's and Knossos's EDN (checkers/edn.py reads the EDN) ----------------------
+# --- Jepsen's and Knossos's EDN (checkers/history/edn.py reads the EDN) ----------------------
 
 
 def read_edn(

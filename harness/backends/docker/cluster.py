@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.cluster.base import Cluster, ClusterError, Unsupported
-from harness.cluster.cleanup import OWNER_LABEL, RUN_LABEL, clean, leftovers, owner
+from harness.backends.base import Cluster, ClusterError, Unsupported
+from harness.backends.docker.cleanup import OWNER_LABEL, RUN_LABEL, clean, leftovers, owner
 from harness.systems.base import System
 
 SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
@@ -157,7 +157,7 @@ class DockerCluster(Cluster):
     # ---- life cycle ------------------------------------------------------------------
 
     def start(self) -> None:
-        from harness import image
+        from harness.backends.docker import image
 
         with _live_lock:
             _live.add(self)

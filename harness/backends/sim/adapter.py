@@ -4,7 +4,7 @@ drive Docker.
 
 Every primitive acts at once, at the current virtual time, so the driver calls them
 directly rather than in a thread (`run_blocking`). Clients are raftnode's own, over the
-simulated network (harness/sim/transport.py).
+simulated network (harness/backends/sim/transport.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.cluster.base import Cluster
-from harness.sim.cluster import SimCluster
-from harness.sim.transport import SimTransport
+from harness.backends.base import Cluster
+from harness.backends.sim.cluster import SimCluster
+from harness.backends.sim.transport import SimTransport
 from raftnode.client import Client
 
 T = TypeVar("T")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import Event, HistoryError, Op, pair_events
-from checkers.models import INVALID, NO_NEED, Model, ModelError
+from checkers.linear.models import INVALID, NO_NEED, Model, ModelError
 from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
 
 INF = float("inf")
@@ -541,7 +541,7 @@ def _check_ops(
             if given == GRAPH_AFTER:
                 # A hard key: for registers with unique values the precedence graph
                 # decides in polynomial time. If it cannot (not applicable), search on.
-                from checkers.graph import check_graph_key
+                from checkers.linear.graph import check_graph_key
 
                 g = check_graph_key(key, group, model)
                 if g.valid is False:
@@ -645,7 +645,7 @@ class LinearizableChecker:
     timeout = 300.0  # seconds; then the verdict is "unknown"
 
     def check(self, run: RunFiles) -> Verdict:
-        from checkers.models import get_model
+        from checkers.linear.models import get_model
 
         try:
             events = run.history_events()

@@ -1,9 +1,9 @@
 """The backends a schedule runs on: each a started-on-demand `Cluster` and the event loop
 the run driver (harness/driver.py) runs on against it.
 
-- docker: one container per node (harness/cluster/docker.py), real time;
-- sim: the deterministic simulation (harness/sim/), virtual time;
-- local: one raftnode process per node on 127.0.0.1 (harness/local_cluster.py), real
+- docker: one container per node (harness/backends/docker/cluster.py), real time;
+- sim: the deterministic simulation (harness/backends/sim/), virtual time;
+- local: one raftnode process per node on 127.0.0.1 (harness/backends/local/cluster.py), real
   time, no Docker: kills and pauses work, partitions, clock and packet faults are
   reported as fault problems (the processes share one network namespace and clock).
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.cluster.base import Cluster
+from harness.backends.base import Cluster
 from harness.schedule import Schedule, fault_families
 
 BACKENDS = ("docker", "sim", "local")
@@ -64,7 +64,7 @@ def make_backend(
     if name == "docker":
         return docker_backend(schedule, say)
     if name == "sim":
-        from harness.sim.backend import sim_backend
+        from harness.backends.sim.backend import sim_backend
 
         return sim_backend(schedule)
     if name == "local":
@@ -73,7 +73,7 @@ def make_backend(
 
 
 def docker_backend(schedule: Schedule, say: Callable[[str], None] = lambda _m: None) -> Backend:
-    from harness.cluster.docker import DockerCluster, DockerConfig
+    from harness.backends.docker.cluster import DockerCluster, DockerConfig
     from harness.runner import docker_available
     from harness.systems import make_system
 
@@ -107,7 +107,7 @@ def local_backend(schedule: Schedule) -> Backend:
     import shutil
     import tempfile
 
-    from harness.local_cluster import LocalCluster
+    from harness.backends.local.cluster import LocalCluster
 
     base = Path(tempfile.mkdtemp(prefix=f"raftquake-{schedule.name}-"))
     cluster = LocalCluster(

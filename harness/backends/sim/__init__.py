@@ -1,8 +1,8 @@
 """Deterministic in-process simulation of a raftnode cluster (real cores, simulated
 network and disks, virtual time); see cluster.py for what it models."""
 
-from harness.sim.cluster import NetworkConfig, Op, SafetyViolation, SimCluster, SimConfig
-from harness.sim.explore import (
+from harness.backends.sim.cluster import NetworkConfig, Op, SafetyViolation, SimCluster, SimConfig
+from harness.backends.sim.explore import (
     FAMILIES,
     plan_text,
     planned,

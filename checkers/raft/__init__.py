@@ -1,0 +1,1 @@
+"""Raft's safety properties from the nodes' own records: election safety and log agreement."""

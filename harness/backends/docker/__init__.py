@@ -1,0 +1,1 @@
+"""The Docker backend: one container per node, the image it runs, and cleaning up after runs."""

@@ -1,1 +1,0 @@
-"""Cluster backends: where the nodes run (Docker containers, or a simulation)."""
