@@ -1,13 +1,13 @@
 """The run checkers by name: what a schedule's `checkers:` list may name, in the order a
 run without one uses. Adding a checker: its module (checkers/protocol.py says what it
-provides) and one line here. `elle` (txns) and `set` judge their own workloads'
+provides) and one line here. `elle` (txns), `set` and `bank` judge their own workloads'
 histories (harness/schedule.py's default_checkers picks the one that fits)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from checkers import crashes, elle, sets, stats
+from checkers import bank, crashes, elle, sets, stats
 from checkers.linear import search as linearizable
 from checkers.protocol import Checker
 from checkers.raft import election, log_agreement
@@ -22,6 +22,7 @@ CHECKERS: dict[str, Checker] = {
         crashes.CHECKER,
         elle.CHECKER,
         sets.CHECKER,
+        bank.CHECKER,
     )
 }
 CHECKER_NAMES: tuple[str, ...] = tuple(CHECKERS)

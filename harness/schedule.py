@@ -91,10 +91,17 @@ class WorkloadSpec:
     attempt_timeout: float | None = None  # seconds one node gets; None: `timeout`/8, >= 0.25
     # Independent keys Jepsen's way: after this many operations a key is retired and the
     # slots working on it move to a fresh one (0: the same `keys` keys all run long).
-    # list-append: appends per key before it is retired (0: Elle's 32).
+    # list-append and rw-register: writes per key before it is retired (0: Elle's 32).
     ops_per_key: int = 0
-    # list-append: micro-ops per transaction, [fewest, most].
-    txn_length: tuple[int, int] = (1, 4)
+    # The workload's own fields (workloads/: each declares its `options`), parsed; one
+    # not given here has the workload's default.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str) -> Any:
+        """The workload's own field `name` as the schedule set it, else its default."""
+        if name in self.options:
+            return self.options[name]
+        return WORKLOAD_KINDS[self.name].options[name].default
 
 
 @dataclass(frozen=True)
@@ -381,24 +388,29 @@ def _node_dict(node: NodeOptions) -> dict[str, Any]:
     }
 
 
+GENERIC_WORKLOAD_FIELDS = (
+    "name",
+    "keys",
+    "concurrency",
+    "rate",
+    "mix",
+    "binding",
+    "timeout",
+    "attempt-timeout",
+    "ops-per-key",
+)
+
+
 def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
+    """The generic fields every workload has, then the workload's own (its `options`)."""
     p = ("workload",)
-    fields = (
-        "name",
-        "keys",
-        "concurrency",
-        "rate",
-        "mix",
-        "binding",
-        "timeout",
-        "attempt-timeout",
-        "ops-per-key",
-        "txn-length",
-    )
-    raw = r.mapping(raw or {}, p, fields, "workload")
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise r.error(p, f"workload must be a mapping, got {_kind(raw)}")
     default = WorkloadSpec()
     name = r.choice(raw.get("name", default.name), (*p, "name"), WORKLOADS)
     kind = WORKLOAD_KINDS[name]
+    r.mapping(raw, p, (*GENERIC_WORKLOAD_FIELDS, *kind.options), "workload")
     keys = raw.get("keys", kind.default_keys)
     keys = r.number(keys, (*p, "keys"), minimum=1, integer=True)
     concurrency = r.number(
@@ -417,16 +429,14 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
     if attempt is not None:
         attempt = float(r.number(attempt, (*p, "attempt-timeout"), minimum=0.05))
     ops_per_key = r.number(raw.get("ops-per-key", 0), (*p, "ops-per-key"), integer=True)
-    length = raw.get("txn-length", list(default.txn_length))
-    if not isinstance(length, list):
-        length = [length, length]
-    if len(length) != 2:
-        raise r.error((*p, "txn-length"), "txn-length must be a number, or [fewest, most]")
-    low, high = (
-        r.number(x, (*p, "txn-length", i), minimum=1, integer=True) for i, x in enumerate(length)
-    )
-    if low > high:
-        raise r.error((*p, "txn-length"), f"txn-length must be fewest <= most, got {length}")
+    options = {}  # every one of the workload's own, given or its default
+    for field_name, option in kind.options.items():
+        try:
+            options[field_name] = (
+                option.parse(raw[field_name]) if field_name in raw else option.default
+            )
+        except ValueError as exc:
+            raise r.error((*p, field_name), f"workload.{field_name} {exc}") from None
     return WorkloadSpec(
         name,
         keys,
@@ -437,7 +447,7 @@ def _parse_workload(r: _Reader, raw: Any) -> WorkloadSpec:
         timeout,
         attempt,
         ops_per_key,
-        (low, high),
+        options,
     )
 
 
@@ -628,12 +638,17 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
             "timeout": w.timeout,
             **({"attempt-timeout": w.attempt_timeout} if w.attempt_timeout else {}),
             "ops-per-key": w.ops_per_key,
-            **({"txn-length": list(w.txn_length)} if w.name == "list-append" else {}),
+            # Its own fields, every one with the value the run used, in YAML's shapes.
+            **{k: _yaml_value(w.option(k)) for k in WORKLOAD_KINDS[w.name].options},
         },
         "nemesis": nemesis,
         "final": {"heal": schedule.final.heal, "recover": schedule.final.recover},
         "checkers": list(schedule.checkers),
     }
+
+
+def _yaml_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def dump_schedule(schedule: Schedule) -> str:

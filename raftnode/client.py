@@ -3,7 +3,8 @@ plainly whether an operation happened.
 
 Outcomes (the history's ok / fail / info):
   ok       it happened (value holds what was read, or the write's value)
-  fail     it certainly did not happen: a cas precondition failed, or no node took it
+  fail     it certainly did not happen: a cas precondition failed, a transfer found too
+           little money, or no node took it
            (refused connections, "not-leader" redirects, no leader found in time)
   unknown  it may have happened or may still happen: a timeout or a lost connection after
            a request was sent, or the leader lost office before committing
@@ -41,6 +42,10 @@ OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
 BACKOFF_BASE = 0.01
 BACKOFF_CAP = 0.2
 
+
+# Answers of the state machine that say the command applied as a no-op: a cas whose
+# register held something else, a transfer whose payer held too little.
+DEFINITE_REFUSALS = frozenset({"precondition", "insufficient"})
 
 # A membership change the leader refuses for good (raftnode/membership.py): no retry.
 # "change-in-progress" is not here: it passes once the earlier change commits.
@@ -255,6 +260,11 @@ class Client:
         ok's value is the micro-ops with each read's value filled in."""
         return await self._op({"op": "txn", "ops": ops})
 
+    async def transfer(self, frm: Any, to: Any, amount: int) -> Result:
+        """Moves `amount` from register `frm` to `to` in one step (raftnode/kv.py); fails,
+        changing nothing, with "insufficient" when `frm` holds less."""
+        return await self._op({"op": "transfer", "from": frm, "to": to, "amount": amount})
+
     async def member(self, action: str, node: str | None = None, addr: str = "") -> Result:
         """Membership, at the leader: `list` (value: voters, learners, addrs, committed),
         `add` (node, addr: joins as a learner, promoted once caught up) or `remove`
@@ -366,7 +376,7 @@ class Client:
                 if ans.get("ok"):
                     return Result(OK, ans.get("value"), None, addr, attempts, ans.get("node"))
                 err = ans.get("error")
-                if err == "precondition":
+                if err in DEFINITE_REFUSALS:
                     return Result(FAIL, ans.get("value"), err, addr, attempts, ans.get("node"))
                 if err == "bad-request" or err in MEMBER_REFUSALS:
                     return Result(FAIL, None, err, addr, attempts, ans.get("node"))

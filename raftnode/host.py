@@ -49,7 +49,7 @@ from raftnode.core import (
     Ready,
     Snapshot,
 )
-from raftnode.kv import CommandError, KVStateMachine, check_txn, read_only
+from raftnode.kv import CommandError, KVStateMachine, check_transfer, check_txn, read_only
 from raftnode.membership import ADD_LEARNER, REMOVE, ChangeRefused, Membership
 from raftnode.wire import compact_json, log_digest
 
@@ -221,6 +221,11 @@ class Host:
                 self._propose(conn, rid, req, cmd)
             elif op == "txn":
                 self._txn(conn, rid, req)
+            elif op == "transfer":
+                cmd = {"op": "transfer", "from": req["from"], "to": req["to"]}
+                cmd["amount"] = req["amount"]
+                check_transfer(cmd)
+                self._propose(conn, rid, req, cmd)
             elif op == "member":
                 self._member(conn, rid, req)
             else:

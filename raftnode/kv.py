@@ -7,6 +7,11 @@ the list at k (a key never written starts empty), `w` sets k to v, `r` reads k a
 the transaction's own earlier micro-ops. Its result is the same list with each read's
 value filled in (None for a key never written). Keys are strings or integers.
 
+A transfer (`{"op": "transfer", "from": a, "to": b, "amount": n}`, the bank workload's)
+moves n from register a to register b in one step: it reads both balances (a key never
+written holds 0) and writes both, or fails with "insufficient", changing nothing, when a
+holds less than n.
+
 Pure and deterministic: every node applies the same committed entries in the same
 order and so holds the same map. Used by the server and by the simulation.
 
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 from raftnode.core import Entry
 
-COMMAND_OPS = ("read", "write", "cas", "txn")
+COMMAND_OPS = ("read", "write", "cas", "txn", "transfer")
 MICRO_OPS = ("append", "r", "w")
 
 
@@ -67,6 +72,8 @@ class KVStateMachine:
         op = cmd.get("op")
         if op == "txn":
             return {"ok": True, "value": self.run_txn(cmd.get("ops"), self._data)}
+        if op == "transfer":
+            return self._transfer(cmd)
         key = cmd.get("key")
         if op not in COMMAND_OPS or not isinstance(key, str):
             raise CommandError(f"bad command {cmd!r}: need op in {COMMAND_OPS} and a string key")
@@ -80,6 +87,16 @@ class KVStateMachine:
             return {"ok": False, "error": "precondition", "value": current}
         self._data[key] = cmd.get("new")
         return {"ok": True, "value": cmd.get("new")}
+
+    def _transfer(self, cmd: dict) -> dict:
+        check_transfer(cmd)
+        frm, to, amount = cmd["from"], cmd["to"], cmd["amount"]
+        balances = [self._data.get(frm) or 0, self._data.get(to) or 0]
+        if balances[0] < amount:
+            return {"ok": False, "error": "insufficient", "value": balances}
+        self._data[frm] = balances[0] - amount
+        self._data[to] = balances[1] + amount
+        return {"ok": True, "value": balances}
 
     def read(self, key: str) -> object:
         return self._data.get(key)
@@ -154,6 +171,22 @@ def check_txn(ops: object) -> None:
                 f"bad micro-op {m!r}: expected [f, key, value], f one of {MICRO_OPS}, "
                 "key a string or integer"
             )
+
+
+def check_transfer(cmd: dict) -> None:
+    """A transfer names two different keys (str or int) and a whole amount >= 0."""
+    keys = (cmd.get("from"), cmd.get("to"))
+    amount = cmd.get("amount")
+    if (
+        any(isinstance(k, bool) or not isinstance(k, str | int) for k in keys)
+        or keys[0] == keys[1]
+        or type(amount) is not int
+        or amount < 0
+    ):
+        raise CommandError(
+            f"bad transfer {cmd!r}: expected two different keys (strings or integers) in "
+            "from and to, and an integer amount >= 0"
+        )
 
 
 def read_only(ops: list) -> bool:

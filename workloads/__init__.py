@@ -5,16 +5,20 @@ and the slot, so the operations do not depend on timing), says how an operation 
 carried out by a client (raftnode/client.py's `Client`), what an `ok` completion records
 as its value, and which operations end the run (the final reads). The run driver
 (harness/driver.py) knows nothing else about it: a new workload is one module here plus
-its line in WORKLOADS.
+its line in WORKLOADS. A workload owns its schedule fields beyond the generic ones (name,
+keys, concurrency, rate, mix, binding, timeout, attempt-timeout, ops-per-key): it declares
+them in `options` (workloads/base.py's Option) and reads them as `spec.option(name)`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from workloads.base import Operation, Slot
+from workloads.bank import BankWorkload
+from workloads.base import Operation, Option, Slot
 from workloads.list_append import ListAppendWorkload
 from workloads.register import RegisterWorkload
+from workloads.rw_register import RwRegisterWorkload
 from workloads.set import SetWorkload
 
 
@@ -27,6 +31,11 @@ class Workload(Protocol):
 
     def slots(self, spec: Any, seed: int) -> list[Slot]:
         """One operation stream per client slot (spec: the schedule's WorkloadSpec)."""
+        ...
+
+    def initial_operations(self, spec: Any) -> list[Operation]:
+        """What the run does before the clients start (bank: open the accounts), each
+        retried until it is ok and recorded in the history; usually nothing."""
         ...
 
     async def call(self, client: Any, op: Operation) -> Any:
@@ -44,7 +53,14 @@ class Workload(Protocol):
 
 
 WORKLOADS: dict[str, Workload] = {
-    w.name: w for w in (RegisterWorkload(), ListAppendWorkload(), SetWorkload())
+    w.name: w
+    for w in (
+        RegisterWorkload(),
+        ListAppendWorkload(),
+        SetWorkload(),
+        RwRegisterWorkload(),
+        BankWorkload(),
+    )
 }
 
-__all__ = ["WORKLOADS", "Operation", "Slot", "Workload"]
+__all__ = ["WORKLOADS", "Operation", "Option", "Slot", "Workload"]

@@ -112,9 +112,13 @@ class RegisterWorkload:
     checker = "linearizable"  # the history checker that fits it (checkers/registry.py)
     default_keys = 8  # eight registers
     default_mix = {"read": 0.5, "write": 0.3, "cas": 0.2}
+    options: dict = {}  # no fields of its own
 
     def slots(self, spec: Any, seed: int) -> list[RegisterSlot]:
         return make_slots(spec, seed)
+
+    def initial_operations(self, spec: Any) -> list[Operation]:
+        return []
 
     async def call(self, client: Any, op: Operation) -> Any:
         if op.f == "read":

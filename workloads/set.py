@@ -43,6 +43,7 @@ class SetWorkload:
     checker = "set"  # the history checker that fits it (checkers/registry.py)
     default_keys = 8  # not used (one set); as schedules have always shown it
     default_mix = {"add": 1.0}
+    options: dict = {}  # no fields of its own
 
     def slots(self, spec: Any, seed: int) -> list[SetSlot]:
         mix = spec.mix if set(spec.mix) <= set(self.operations) else self.default_mix
@@ -51,6 +52,9 @@ class SetWorkload:
             SetSlot(i, spec.concurrency, share, random.Random(f"{seed}/set/{i}"))
             for i in range(spec.concurrency)
         ]
+
+    def initial_operations(self, spec: Any) -> list[Operation]:
+        return []
 
     async def call(self, client: Any, op: Operation) -> Any:
         if op.f == "add":

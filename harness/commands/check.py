@@ -20,7 +20,7 @@ HELP = "check histories: linearizability, txn anomalies, sets (one verdict per f
 DEFAULT_TIMEOUT = 300.0
 # models judged by anomaly checkers (checkers/elle, checkers/sets), not the linearizability
 # search; with --json their objects also hold "anomalies", the names of those found
-TXN_MODELS = ("list-append", "set")
+TXN_MODELS = ("list-append", "set", "bank")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         choices=["cas-register", "register", "kv", "multi-register", "mutex", *TXN_MODELS],
         help="sequential model (default: by format; kv for get/put/append histories); "
-        "list-append: txn histories checked by Elle's method; set: Jepsen's set checker",
+        "list-append: txn histories checked by Elle's method; set: Jepsen's set checker; "
+        "bank: every read of the balances holds the opening total",
     )
     parser.add_argument(
         "--consistency",
@@ -167,18 +168,27 @@ def _txn_model(history: Any) -> str | None:
         return None
     for ev in history.events:
         if ev.process != "nemesis":
-            return {"txn": "list-append", "add": "set"}.get(ev.f)
+            return {"txn": "list-append", "add": "set", "init": "bank", "transfer": "bank"}.get(
+                ev.f
+            )
     return None
 
 
 def _check_txns(history: Any, model: str, consistency: str) -> tuple[int, dict[str, Any], str]:
     """A txn history (Elle) or a set history (Jepsen's set checker); raises HistoryError."""
+    from checkers.bank import check_bank_history
     from checkers.elle import check_txn_history
     from checkers.sets import check_set_history
 
     path = history.file
-    if model == "set":
-        r: Any = check_set_history(history.events, path)
+    if model == "bank":
+        r: Any = check_bank_history(history.events, path)
+        what = f"{r.reads} reads, {r.accounts} accounts, total {r.total}"
+        verdict = {True: "bank valid", False: "bank NOT valid"}.get(r.valid, "unknown")
+        if r.anomalies:
+            what += f"; found {', '.join(r.anomalies)}"
+    elif model == "set":
+        r = check_set_history(history.events, path)
         c = r.counts
         what = f"{c['attempted']} adds, {c['lost']} lost, {c['unexpected']} unexpected"
         verdict = {True: "set valid", False: "set NOT valid"}.get(r.valid, "unknown")

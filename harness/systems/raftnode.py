@@ -21,7 +21,7 @@ class RaftnodeSystem(System):
     name = "raftnode"
     client_port = PORT
     simulated = True
-    workloads: ClassVar[tuple[str, ...]] = ("register", "list-append", "set")
+    workloads: ClassVar[tuple[str, ...]] = ("register", "list-append", "set", "rw-register", "bank")
     kept_files: ClassVar[tuple[str, ...]] = (f"{DATA_DIR}/.",)  # node.log, events, WAL
 
     def __init__(

@@ -60,3 +60,33 @@ def test_entries_must_be_applied_in_order_and_commands_well_formed():
         sm.apply(Entry(1, 2, None))
     with pytest.raises(CommandError, match="bad command"):
         sm.apply(Entry(1, 1, {"op": "drop", "key": "a"}))
+
+
+def test_a_transfer_moves_money_in_one_step_or_changes_nothing():
+    sm = KVStateMachine()
+    res = run(
+        sm,
+        {"op": "txn", "ops": [["w", 0, 10], ["w", 1, 5]]},
+        {"op": "transfer", "from": 0, "to": 1, "amount": 4},
+        {"op": "transfer", "from": 1, "to": 0, "amount": 20},
+        {"op": "transfer", "from": 2, "to": 0, "amount": 1},  # never opened: holds 0
+    )
+    assert res[1] == {"ok": True, "value": [10, 5]}  # the balances it read
+    assert res[2] == {"ok": False, "error": "insufficient", "value": [9, 6]}
+    assert res[3] == {"ok": False, "error": "insufficient", "value": [0, 6]}
+    assert (sm.read(0), sm.read(1), sm.read(2)) == (6, 9, None)
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        {"op": "transfer", "from": 0, "to": 0, "amount": 1},
+        {"op": "transfer", "from": 0, "to": 1, "amount": -1},
+        {"op": "transfer", "from": 0, "to": 1, "amount": 1.5},
+        {"op": "transfer", "from": True, "to": 1, "amount": 1},
+        {"op": "transfer", "to": 1, "amount": 1},
+    ],
+)
+def test_a_malformed_transfer_is_refused(cmd):
+    with pytest.raises(CommandError, match="bad transfer"):
+        run(KVStateMachine(), cmd)

@@ -70,6 +70,25 @@ def test_a_client_runs_transactions_and_read_only_ones_take_the_read_path():
     assert sim.nodes[sim.leader()].core.last_index == before + 1
 
 
+def test_a_client_transfers_once_however_often_it_resends():
+    sim, cluster = _cluster()
+    client = cluster.open_client(2.0, client_id="c0", rng=random.Random(0))
+
+    async def ops():
+        await client.txn([["w", 0, 10], ["w", 1, 0]])
+        moved = await client.transfer(0, 1, 7)
+        refused = await client.transfer(0, 1, 7)  # only 3 left
+        bad = await client.transfer(0, 0, 1)
+        read = await client.txn([["r", 0, None], ["r", 1, None]])
+        return moved, refused, bad, read
+
+    moved, refused, bad, read = run_in_virtual_time(sim, ops())
+    assert moved.ok
+    assert (refused.outcome, refused.error) == ("fail", "insufficient")
+    assert (bad.outcome, bad.error) == ("fail", "bad-request")
+    assert read.value == [["r", 0, 3], ["r", 1, 7]]
+
+
 @pytest.mark.parametrize("bugs", [frozenset(), frozenset({"txn-dirty-read"})])
 def test_txn_dirty_read_shows_entries_not_committed(bugs):
     sim, cluster = _cluster(bugs, seed=3)

@@ -83,3 +83,63 @@ def test_each_workload_gets_its_own_history_checker_by_default():
     assert "set" in parse_schedule("name: x\nworkload: {name: set}\n").checkers
     with pytest.raises(ScheduleError, match="etcd does not run the list-append workload"):
         parse_schedule("name: x\nsystem: etcd\nworkload: {name: list-append}\n")
+
+
+def test_rw_register_writes_unique_values_per_key_over_rolling_keys():
+    spec = _spec("  name: rw-register\n  txn-length: 3\n  concurrency: 4\n")
+    assert spec.keys == 3 and spec.mix == {"w": 0.5, "r": 0.5}
+    assert spec.option("txn-length") == (3, 3)
+    slots, streams = _stream(spec)
+    written: dict[object, list] = {}
+    for op in (op for stream in streams for op in stream):
+        assert op.f == "txn" and len(op.value) == 3
+        for f, key, value in op.value:
+            assert f in ("w", "r") and isinstance(key, int)
+            if f == "w":
+                written.setdefault(key, []).append(value)
+    assert all(len(vs) == len(set(vs)) for vs in written.values())
+    assert len(written) > spec.keys  # keys roll
+    finals = WORKLOADS["rw-register"].final_operations(spec, slots)
+    assert {op.value[0][1] for op in finals} >= set(written)
+
+
+def test_bank_opens_the_total_then_transfers_and_reads_every_account():
+    spec = _spec("  name: bank\n  accounts: 3\n  total: 10\n  max-transfer: 4\n")
+    w = WORKLOADS["bank"]
+    (init,) = w.initial_operations(spec)
+    assert init.f == "init" and init.value == {"0": 4, "1": 3, "2": 3}
+    slots, streams = _stream(spec)
+    ops = [op for stream in streams for op in stream]
+    transfers = [op.value for op in ops if op.f == "transfer"]
+    assert transfers and all(
+        t["from"] != t["to"] and {t["from"], t["to"]} <= {0, 1, 2} and 1 <= t["amount"] <= 4
+        for t in transfers
+    )
+    reads = [op for op in ops if op.f == "read"]
+    assert reads and all(op.value is None and op.params == 3 for op in reads)
+    assert [op.params for op in w.final_operations(spec, slots)] == [3]
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("  name: bank\n  accounts: 1\n", "workload.accounts must be an integer >= 2"),
+        ("  name: bank\n  total: -5\n", "workload.total must be an integer >= 0"),
+        ("  name: register\n  txn-length: 2\n", "unknown field 'txn-length' in workload"),
+        ("  name: bank\n  txn-length: 2\n", "unknown field 'txn-length' in workload"),
+        ("  name: rw-register\n  mix: {append: 1}\n", "expected one of: w, r"),
+    ],
+)
+def test_a_workload_takes_only_its_own_options(text, words):
+    with pytest.raises(ScheduleError, match=words) as err:
+        parse_schedule("name: x\nworkload:\n  concurrency: 2\n" + text, "s.yaml")
+    assert err.value.source == "s.yaml" and err.value.line >= 4
+
+
+def test_a_schedule_as_run_keeps_the_workloads_own_options():
+    from harness.schedule import dump_schedule
+
+    s = parse_schedule("name: x\nworkload:\n  name: bank\n  accounts: 4\n")
+    again = parse_schedule(dump_schedule(s))
+    assert again.workload == s.workload
+    assert again.workload.option("accounts") == 4 and again.workload.option("total") == 100
