@@ -78,7 +78,7 @@ class WorkloadSpec:
     concurrency: int = 10
     rate: float = 200.0  # operations per second over all clients; 0 = as fast as possible
     mix: dict[str, float] = field(default_factory=lambda: {"read": 0.5, "write": 0.3, "cas": 0.2})
-    # Where each client sends an operation first (README "Clients"): `node`, its own node
+    # Where each client sends an operation first (docs/schedules.md "Clients"): `node`, its own node
     # (client slot i -> node i mod N), as a client configured with one endpoint; `leader`,
     # wherever it last found the leader; `any`, a random node each time. All follow the
     # leader a node names within an operation.

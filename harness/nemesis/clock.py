@@ -7,7 +7,7 @@ every period-ms until healed), `reset` (offset back to 0). Heal puts the
 targets back to the offset they had before the fault (a reset has nothing to
 undo). Rates (a clock running fast or slow) are not offered: with libfaketime a
 rate, once set in a running process, stays after the control file says "+0"
-(see README), so it could not be healed.
+(see docs/docker.md), so it could not be healed.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ GROUPS = {name: fault.group or name for name, fault in FAULTS.items()}
 # findings are mostly theirs), and they share the network group with packet faults, so
 # drawn evenly they came least often (5 a minute against 12 membership changes). At 2.5
 # the generic package catches stale reads in 9 runs of 10 rather than 6-7, the other
-# bugs as often or more (benchmarks/bench_detection.py, README "Detection").
+# bugs as often or more (benchmarks/bench_detection.py, docs/detection.md).
 WEIGHTS = {"partition": 2.5}
 
 

@@ -1,6 +1,6 @@
 """Packet delay and loss on what the target nodes exchange: tc netem when the
 kernel has it; without netem (this project's CI kernel) loss falls back to an
-iptables `statistic` rule and delay is refused with the reason (see README)."""
+iptables `statistic` rule and delay is refused with the reason (see docs/docker.md)."""
 
 from __future__ import annotations
 

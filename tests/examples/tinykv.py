@@ -1,4 +1,4 @@
-"""The README's "Test your own system" example: tinykv (tinykv_server.py, a one-process
+"""The "Test your own system" example of docs/systems.md: tinykv (tinykv_server.py, a one-process
 durable key-value server over HTTP) as a raftquake system, defined outside the raftquake
 package. A schedule names it by file: `system: tinykv.py:TinyKV` (tinykv.yaml here), and
 `pytest -m chaos tests/examples` runs that schedule on Docker.

@@ -1,4 +1,4 @@
-"""tinykv: a one-process key-value server over HTTP, the system of the README's "Test your
+"""tinykv: a one-process key-value server over HTTP, the system of docs/systems.md's "Test your
 own system" example (tests/examples/tinykv.py plugs it into raftquake). Standard library
 only. Durable: every write is appended to a log and fsynced before it is acknowledged,
 and the log is replayed on start, so a kill -9 loses nothing that was acknowledged.
