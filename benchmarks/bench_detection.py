@@ -78,11 +78,12 @@ class Row:
 
 def planted(schedule: Schedule, bug: str) -> Schedule:
     """`schedule` with only `bug` planted (none for ""): lease-no-quorum needs lease reads."""
+    system = schedule.system
     if not bug:
-        return dataclasses.replace(schedule, node=dataclasses.replace(schedule.node, bugs=()))
-    mode = "lease" if bug == "lease-no-quorum" else schedule.node.read_mode
-    node = dataclasses.replace(schedule.node, read_mode=mode, bugs=(bug,))
-    return dataclasses.replace(schedule, node=node)
+        return dataclasses.replace(schedule, system=system.with_options({"bugs": ()}))
+    mode = "lease" if bug == "lease-no-quorum" else system.option("read-mode", "read-index")
+    planted = system.with_options({"read-mode": mode, "bugs": (bug,)})
+    return dataclasses.replace(schedule, system=planted)
 
 
 def one_run(path: str, bug: str, backend: str, seed: int, time_limit, store: str) -> dict:

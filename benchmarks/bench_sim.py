@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.backends.sim.backend import execute  # noqa: E402
+from harness.runner import execute  # noqa: E402
 from harness.schedule import load_schedule  # noqa: E402
 from harness.store import new_run_dir  # noqa: E402
 from harness.verdict import check_run  # noqa: E402
@@ -40,7 +40,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as store:
             run_dir = new_run_dir(store, s.name)
             w0, c0 = time.monotonic(), time.process_time()
-            details = execute(s, run_dir, lambda m: None)
+            details = execute("sim", s, run_dir, lambda m: None)
             wall, cpu = time.monotonic() - w0, time.process_time() - c0
             ops = sum(1 for line in run_dir.history.open() if '"invoke"' in line)
             w1 = time.monotonic()

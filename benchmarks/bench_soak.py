@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.backends.local.cluster import LocalCluster  # noqa: E402
+from harness.systems.raftnode import RaftnodeSystem  # noqa: E402
 from raftnode.client import OK  # noqa: E402
 
 
@@ -138,8 +139,8 @@ def main() -> int:
     print(f"soak: {args.nodes} nodes, {args.rate:g} writes/s over {args.keys} keys for "
           f"{args.minutes:g} min, --snapshot-entries {args.snapshot_entries}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="raftquake-soak-") as tmp:
-        extra = ("--snapshot-entries", str(args.snapshot_entries))
-        cluster = LocalCluster(args.nodes, Path(tmp), extra_args=extra)
+        system = RaftnodeSystem(snapshot_entries=args.snapshot_entries)
+        cluster = LocalCluster(args.nodes, Path(tmp), system)
         cluster.start()  # (it runs its own event loop to wait: outside ours)
         try:
             samples = asyncio.run(soak(args, cluster))

@@ -151,12 +151,12 @@ class Hunt:
 
 def run_once(s: Schedule, store: Path) -> dict[str, Any]:
     """One simulated run of `s`, checked, without a report: the hunt's inner loop."""
-    from harness.backends.sim.backend import execute
+    from harness.runner import execute
     from harness.store import new_run_dir
     from harness.verdict import check_run
 
     run_dir = new_run_dir(store, s.name)
-    execute(s, run_dir, lambda _m: None)
+    execute("sim", s, run_dir, lambda _m: None)
     return check_run(run_dir, s)
 
 

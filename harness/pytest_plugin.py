@@ -26,14 +26,19 @@ tests/chaos/conftest.py does), so a CI job never passes by running nothing.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.runner import RunOutcome
+
+if TYPE_CHECKING:
+    from harness.backends.base import Cluster
+    from harness.schedule import Schedule
 
 _EXPLANATION_LINES = 60
 
@@ -132,69 +137,70 @@ def chaos_store(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture
-def chaos_cluster(request: pytest.FixtureRequest, chaos_backend: str, pytestconfig):
-    """A started `Cluster` (harness/backends/base.py) of the session's backend, torn down
-    after the test, so a test drives either backend with the same methods.
+def chaos_cluster(
+    request: pytest.FixtureRequest, chaos_backend: str, pytestconfig: pytest.Config
+) -> Iterator[Cluster]:
+    """A started `Cluster` (harness/backends/base.py) of the session's backend, built by
+    make_backend as a run's is, and torn down after the test, so a test drives either
+    backend with the same methods.
 
     Docker: a `DockerCluster` (harness/backends/docker/cluster.py). Sim: a `SimBackendCluster`
     (harness/backends/sim/adapter.py) with a leader elected; its `.sim` is the `SimCluster`, for
     stepping virtual time. Local: a `LocalCluster` (harness/backends/local/cluster.py). Options
-    come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes` (default 3), `read_mode`, `bugs`,
-    and `system` (harness/systems/: a System, or a name such as "etcd"; Docker only).
+    come from `@pytest.mark.chaos(nodes=3, ...)`: `nodes` (default 3), and the system:
+    `system` (harness/systems/: a System, or a name such as "etcd"), or raftnode's
+    `read_mode` and `bugs`. A system that does not run on the session's backend
+    (System.backends) skips the test.
     """
+    from harness.backends import ClusterSpec, make_backend, system_problem
+    from harness.systems import system_class
+    from harness.systems.raftnode import RaftnodeSystem
+
     marker = request.node.get_closest_marker("chaos")
     opts: dict[str, Any] = dict(marker.kwargs) if marker else {}
     nodes = int(opts.pop("nodes", 3))
-    read_mode = opts.pop("read_mode", "read-index")
-    bugs = list(opts.pop("bugs", []))
     system = opts.pop("system", None)
+    raftnode = {k: opts.pop(k) for k in ("read_mode", "bugs") if k in opts}
     if opts:
         pytest.fail(f"chaos marker: unknown option(s) {sorted(opts)}", pytrace=False)
+    if system is not None and raftnode:
+        pytest.fail(f"chaos marker: {sorted(raftnode)} are raftnode's, not {system}'s options")
     if isinstance(system, str):
-        from harness.systems import system_class
-
         system = system_class(system)()
-    if system is not None and not system.simulated and chaos_backend != "docker":
-        pytest.skip(f"{system.name} runs on the docker backend only")
-    if chaos_backend == "docker":
-        from harness.backends.docker.cluster import DockerCluster, DockerConfig
-
-        cluster = DockerCluster(
-            DockerConfig(nodes=nodes, read_mode=read_mode, bugs=bugs, system=system)
-        )
-        try:
-            cluster.start()
-            yield cluster
-        finally:
-            cluster.teardown()
-            left = cluster.leftovers()
-            assert not any(left.values()), f"run {cluster.run_id} left {left}"
-    elif chaos_backend == "local":
-        from harness.backends.local.cluster import LocalCluster
-
-        base = request.getfixturevalue("tmp_path") / "local-cluster"
-        cluster = LocalCluster(nodes, base, read_mode=read_mode, bugs=tuple(bugs))
-        try:
-            cluster.start()
-            yield cluster
-        finally:
-            cluster.teardown()
-    else:
-        from harness.backends.sim import SimCluster, SimConfig
-        from harness.backends.sim.adapter import SimBackendCluster
-
-        seed = pytestconfig.getoption("--chaos-seed") or 0
-        sim = SimCluster(
-            SimConfig(nodes=nodes, seed=seed, read_mode=read_mode, bugs=frozenset(bugs))
-        )
-        cluster = SimBackendCluster(sim, seed=seed)
+    if system is None:  # raftnode as the fixture has always run it: the node's defaults
+        system = RaftnodeSystem.with_node_defaults(**raftnode)
+    why = system_problem(chaos_backend, type(system))
+    if why:
+        pytest.skip(why)
+    base_dir = request.getfixturevalue("tmp_path") / "local-cluster"
+    seed = pytestconfig.getoption("--chaos-seed") or 0
+    backend = make_backend(chaos_backend, ClusterSpec(system, nodes, seed, base_dir=base_dir))
+    cluster = backend.cluster
+    try:
         cluster.start()
-        try:
-            if not sim.run_until(lambda: sim.leader() is not None, 10_000):
-                pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
-            yield cluster
-        finally:
-            cluster.teardown()
+        if not backend.live and not backend.run(_leader_within(cluster, 10.0)):
+            # Virtual time stands still unless the loop runs: run it until a leader.
+            pytest.fail("the simulated cluster elected no leader in 10 s of virtual time")
+        yield cluster
+    finally:
+        cluster.teardown()
+        backend.cleanup()
+    from harness.backends.docker.cluster import DockerCluster
+
+    if isinstance(cluster, DockerCluster):
+        left = cluster.leftovers()
+        assert not any(left.values()), f"run {cluster.run_id} left {left}"
+
+
+async def _leader_within(cluster: Cluster, timeout: float) -> bool:
+    """Whether some node leads within `timeout` s of the running loop's clock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while cluster.leader() is None:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 @pytest.fixture
@@ -338,13 +344,11 @@ def expected_catchers(bugs: Iterable[str]) -> tuple[str, ...]:
     return catchers(bugs)
 
 
-def schedule_catchers(schedule) -> tuple[str, ...]:
+def schedule_catchers(schedule: Schedule) -> tuple[str, ...]:
     """The checkers that should catch a run of `schedule`: its planted bugs' (raftnode), or
     its system's documented weak mode (etcd with serializable reads); empty: valid."""
     from harness.systems import make_system
 
-    if schedule.system.name == "raftnode":
-        return expected_catchers(schedule.node.bugs)
     return make_system(schedule).expected_findings()
 
 
@@ -437,13 +441,15 @@ class ScheduleItem(pytest.Item):
         runs, budget = config.getoption("--chaos-hunt"), config.getoption("--chaos-hunt-budget")
         # --chaos-time-limit: the longest workload the hunt draws (`hunt --time-limit`).
         longest = config.getoption("--chaos-time-limit")
+        from harness.systems import make_system
+
         state = hunt(schedule, store, runs, budget, seed, time_limit=longest)
         self.user_properties.append(("raftquake.hunt", f"{state.runs} runs, seed {seed}"))
         expected = schedule_catchers(schedule)
         if state.best is None:
             if expected:
                 pytest.fail(
-                    f"hunt of {schedule.name} (planted {', '.join(schedule.node.bugs)}): no "
+                    f"hunt of {schedule.name} ({make_system(schedule).describe()}): no "
                     f"failing run in {state.runs} simulated runs (seed {seed})",
                     pytrace=False,
                 )

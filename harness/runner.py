@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.backends import EnvironmentProblem
+from harness.backends import ClusterSpec, EnvironmentProblem
+from harness.backends.docker import engine_problem as docker_available  # noqa: F401 (its old name)
 from harness.exit_codes import EXIT_ENV, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 from harness.recorder import HistoryRecorder
-from harness.schedule import Schedule, dump_schedule, fault_plan, with_seed
+from harness.schedule import Schedule, dump_schedule, fault_families, fault_plan, with_seed
 from harness.store import DEFAULT_STORE, RunDir, new_run_dir
 
 
@@ -39,19 +40,6 @@ class RunOutcome:
         if self.results.get("status") == "environment-error":
             return EXIT_ENV
         return {True: EXIT_VALID, False: EXIT_INVALID}.get(self.valid, EXIT_UNKNOWN)
-
-
-def docker_available() -> str | None:
-    """None when a Docker engine answers, else why not."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        client.ping()
-        client.close()
-        return None
-    except Exception as exc:
-        return f"no Docker engine answers ({type(exc).__name__}: {exc})"
 
 
 def run_schedule(
@@ -89,7 +77,7 @@ def run_schedule(
     t0 = time.monotonic()
     old_term = _sigterm_as_interrupt()
     try:
-        details = _execute(backend, schedule, run_dir, say, live_status)
+        details = execute(backend, schedule, run_dir, say, live_status)
     except KeyboardInterrupt:
         status, error = (
             "interrupted",
@@ -144,16 +132,35 @@ def _sigterm_as_interrupt():
         return signal.getsignal(signal.SIGTERM)
 
 
-def _execute(
-    backend: str, schedule: Schedule, run_dir: RunDir, say, live_status: bool = True
+def cluster_spec(schedule: Schedule) -> ClusterSpec:
+    """The cluster a schedule runs on: its system with its options, its size and seed."""
+    from harness.systems import make_system
+
+    return ClusterSpec(
+        system=make_system(schedule),
+        nodes=schedule.nodes,
+        seed=schedule.seed or 0,
+        clock_faults="clock" in fault_families(schedule),
+        name=schedule.name,
+    )
+
+
+def execute(
+    backend: str,
+    schedule: Schedule,
+    run_dir: RunDir,
+    say: Callable[[str], None],
+    live_status: bool = True,
 ) -> dict[str, Any]:
     """Bring the backend's cluster up, drive the schedule, collect, tear down: the same
-    steps for every backend (harness/backends/__init__.py supplies the cluster and its loop)."""
+    steps for every backend (harness/backends/__init__.py supplies the cluster and its
+    loop). No checking: run_schedule's, or a caller's that times the backend alone (the
+    hunt, tests, benchmarks). Returns results.json's fields of the run itself."""
     from harness.backends import make_backend
     from harness.backends.base import ClusterError
     from harness.driver import drive
 
-    b = make_backend(backend, schedule, say)
+    b = make_backend(backend, cluster_spec(schedule), say)
     with HistoryRecorder(run_dir.history, clock=b.clock) as recorder:
         try:
             say(f"run: starting {schedule.nodes} nodes")
@@ -169,7 +176,8 @@ def _execute(
                 raise EnvironmentProblem(f"image build failed: {exc}") from exc
             raise
         try:
-            say(b.announce)
+            unit = "s" if b.live else "s of virtual time"
+            say(f"{b.announce}; workload for {schedule.time_limit:g} {unit}")
             if b.live and live_status:
                 from harness.status import StatusView
 

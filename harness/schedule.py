@@ -22,8 +22,6 @@ import yaml
 from checkers.registry import CHECKER_NAMES as CHECKERS
 from harness.nemesis import FAULTS, TIMING_KEYS, FaultError
 from harness.nemesis.package import package_plan
-from raftnode.bugs import OFFERED as BUGS
-from raftnode.core import READ_MODES
 from workloads import WORKLOADS as WORKLOAD_KINDS
 
 if TYPE_CHECKING:
@@ -48,24 +46,20 @@ class ScheduleError(ValueError):
 @dataclass(frozen=True)
 class SystemSpec:
     """The system under test (harness/systems/): a built-in name, `module:Class`, or
-    `/abs/path/file.py:Class` (made absolute on load), and its options as written."""
+    `/abs/path/file.py:Class` (made absolute on load), and its options, parsed (raftnode's
+    from `node:` too), the system's defaults filled in for those not given."""
 
     name: str = "raftnode"
     options: tuple[tuple[str, Any], ...] = ()
 
+    def option(self, key: str, default: Any = None) -> Any:
+        """The option's value, else `default` (a schedule built in code, not parsed, may
+        leave options to the system's defaults)."""
+        return dict(self.options).get(key, default)
 
-# A test run snapshots every 100 entries unless its schedule says otherwise, as Jepsen's
-# etcd tests run etcd (--snapshot-count 100): the node's own default (10000) would never
-# compact in a minute's run, and compaction and InstallSnapshot under faults are where
-# real systems break (issue 14). 0 turns snapshots off.
-SNAPSHOT_ENTRIES = 100
-
-
-@dataclass(frozen=True)
-class NodeOptions:
-    read_mode: str = "read-index"
-    bugs: tuple[str, ...] = ()
-    snapshot_entries: int = SNAPSHOT_ENTRIES  # the node's --snapshot-entries
+    def with_options(self, changes: dict[str, Any]) -> SystemSpec:
+        """The same system with `changes` to its options."""
+        return replace(self, options=tuple({**dict(self.options), **changes}.items()))
 
 
 BINDINGS = ("node", "leader", "any")
@@ -143,7 +137,6 @@ class Schedule:
     time_limit: float = 60.0
     seed: int | None = None
     system: SystemSpec = SystemSpec()
-    node: NodeOptions = NodeOptions()
     workload: WorkloadSpec = WorkloadSpec()
     nemesis: tuple[FaultSpec | PackageSpec, ...] = ()
     final: FinalSpec = FinalSpec()
@@ -277,14 +270,7 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     if seed is not None:
         r.number(seed, ("seed",), integer=True)
 
-    system, system_cls = _parse_system(r, data.get("system", "raftnode"), source)
-    node = _parse_node(r, data.get("node", {}))
-    if system.name != "raftnode" and data.get("node"):
-        raise r.error(
-            ("node",),
-            f"node: holds raftnode's options (read-mode, bugs); {system.name} takes its own "
-            f"in the long form, system: {{name: {system.name}, OPTION: VALUE}}",
-        )
+    system, system_cls = _parse_system(r, data.get("system", "raftnode"), source, data.get("node"))
     workload = _parse_workload(r, data.get("workload", {}))
     supported = system_cls.workloads
     if workload.name not in supported:
@@ -313,7 +299,6 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         time_limit=time_limit,
         seed=seed,
         system=system,
-        node=node,
         workload=workload,
         nemesis=nemesis,
         final=final,
@@ -332,9 +317,13 @@ def default_checkers(unchecked: Collection[str], workload: WorkloadSpec) -> list
     return [c for c in CHECKERS if c not in unchecked and (c == own or c not in history)]
 
 
-def _parse_system(r: _Reader, raw: Any, source: str) -> tuple[SystemSpec, type[System]]:
+def _parse_system(
+    r: _Reader, raw: Any, source: str, node: Any = None
+) -> tuple[SystemSpec, type[System]]:
     """`system: NAME` or `system: {name: NAME, OPTION: VALUE, ...}`, checked against the
-    system's own OPTIONS (harness/systems/); with the System class it names."""
+    system's own OPTIONS (harness/systems/); with the System class it names. `node`:
+    the schedule's `node:` section, raftnode's options as schedules wrote them before
+    they were a system's (still read, for raftnode only)."""
     from harness.systems import OptionError, SystemNotFound, system_class
 
     p = ("system",)
@@ -355,37 +344,47 @@ def _parse_system(r: _Reader, raw: Any, source: str) -> tuple[SystemSpec, type[S
         name = f"{(Path(source).parent / module).resolve()}:{attr}"
     try:
         cls = system_class(name)
-        cls.validate(options)
+        parsed = cls.validate(options)
     except SystemNotFound as exc:
         raise r.error((*p, "name") if isinstance(raw, dict) else p, str(exc)) from None
     except OptionError as exc:
-        raise r.error((*p, exc.option), str(exc)) from None
-    return SystemSpec(name, tuple(options.items())), cls
+        raise r.error((*p, exc.option, *exc.at), str(exc)) from None
+    if node:
+        parsed = {**_parse_node(r, node, cls), **parsed}
+    # Every option as the run will use it, defaults filled in: the copy of the schedule
+    # in the results folder then says what ran, and a later default cannot change what
+    # it replays.
+    filled = {k: v for k, v in cls.defaults().items() if v is not None}
+    return SystemSpec(name, tuple({**filled, **parsed}.items())), cls
 
 
-def _parse_node(r: _Reader, raw: Any) -> NodeOptions:
-    raw = r.mapping(raw or {}, ("node",), ("read-mode", "bugs", "snapshot-entries"), "node")
-    read_mode = r.choice(raw.get("read-mode", "read-index"), ("node", "read-mode"), READ_MODES)
-    bugs = raw.get("bugs") or []
-    if not isinstance(bugs, list):
-        raise r.error(("node", "bugs"), f"node.bugs must be a list of: {', '.join(BUGS)}")
-    for i, bug in enumerate(bugs):
-        r.choice(bug, ("node", "bugs", i), BUGS)
-    every = raw.get("snapshot-entries", SNAPSHOT_ENTRIES)
-    if type(every) is not int or every < 0:
+def _parse_node(r: _Reader, raw: Any, cls: type[System]) -> dict[str, Any]:
+    """`node:` (read-mode, bugs, snapshot-entries), the older spelling of raftnode's
+    system options, parsed as those; an option given both here and under `system:` is
+    an error, as is `node:` with another system."""
+    from harness.systems import OptionError
+    from harness.systems.raftnode import RaftnodeSystem
+
+    p = ("node",)
+    if not issubclass(cls, RaftnodeSystem):
         raise r.error(
-            ("node", "snapshot-entries"),
-            f"node.snapshot-entries must be an integer >= 0 (0: never snapshot), got {every!r}",
+            p,
+            f"node: holds raftnode's options (read-mode, bugs); {cls.name} takes its own "
+            f"in the long form, system: {{name: {cls.name}, OPTION: VALUE}}",
         )
-    return NodeOptions(read_mode=read_mode, bugs=tuple(bugs), snapshot_entries=every)
-
-
-def _node_dict(node: NodeOptions) -> dict[str, Any]:
-    return {
-        "read-mode": node.read_mode,
-        "bugs": list(node.bugs),
-        "snapshot-entries": node.snapshot_entries,
-    }
+    r.mapping(raw, p, tuple(cls.OPTIONS), "node")
+    given = r.lines.get(("system",))
+    for key in raw:
+        if ("system", key) in r.lines:
+            raise r.error(
+                (*p, key),
+                f"{key} is given twice, here and under system: (line {given}); node: is "
+                "the older spelling of raftnode's system options: keep one",
+            )
+    try:
+        return cls.validate(raw, prefix="node.")
+    except OptionError as exc:
+        raise r.error((*p, exc.option, *exc.at), str(exc)) from None
 
 
 GENERIC_WORKLOAD_FIELDS = (
@@ -621,13 +620,7 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
         "nodes": schedule.nodes,
         "time-limit": schedule.time_limit,
         "seed": schedule.seed,
-        "system": (
-            {"name": schedule.system.name, **dict(schedule.system.options)}
-            if schedule.system.options
-            else schedule.system.name
-        ),
-        # raftnode's options; another system's are in `system`.
-        **({"node": _node_dict(schedule.node)} if schedule.system.name == "raftnode" else {}),
+        "system": _system_dict(schedule.system),
         "workload": {
             "name": w.name,
             "keys": w.keys,
@@ -649,6 +642,13 @@ def to_dict(schedule: Schedule) -> dict[str, Any]:
 
 def _yaml_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+def _system_dict(system: SystemSpec) -> dict[str, Any] | str:
+    """`system:` as written back: the name alone, or the long form with its options."""
+    if not system.options:
+        return system.name
+    return {"name": system.name, **{k: _yaml_value(v) for k, v in system.options}}
 
 
 def dump_schedule(schedule: Schedule) -> str:

@@ -1,5 +1,6 @@
-"""The backends a schedule runs on: each a started-on-demand `Cluster` and the event loop
-the run driver (harness/driver.py) runs on against it.
+"""The backends a run can use: each a started-on-demand `Cluster` and the event loop the
+run driver (harness/driver.py) runs on against it. `make_backend` is the one place a
+cluster is built: the runner and the pytest fixtures both come here.
 
 - docker: one container per node (harness/backends/docker/cluster.py), real time;
 - sim: the deterministic simulation (harness/backends/sim/), virtual time;
@@ -7,86 +8,82 @@ the run driver (harness/driver.py) runs on against it.
   time, no Docker: kills and pauses work, partitions, clock and packet faults are
   reported as fault problems (the processes share one network namespace and clock).
 
-Everything else about a run (workload, clients, nemesis, heal, final reads, collection,
-checking) is the same code for all of them (harness/runner.py).
+Which systems a backend can run, each System declares (`System.backends`): every
+system runs on Docker; the simulation steps raftnode's core and `local` starts raftnode
+processes. Everything else about a run (workload, clients, nemesis, heal, final reads,
+collection, checking) is the same code for all of them (harness/runner.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from harness.backends.base import Cluster
-from harness.schedule import Schedule, fault_families
+from harness.backends.base import Backend, ClusterSpec, EnvironmentProblem, Runner
+
+if TYPE_CHECKING:
+    from harness.schedule import Schedule
+    from harness.systems.base import System
 
 BACKENDS = ("docker", "sim", "local")
+# Why a backend runs only some systems, for the message that refuses the others.
+RUNS_ONLY = {
+    "sim": "the simulation steps raftnode's core",
+    "local": "local starts raftnode processes",
+}
 
-
-class EnvironmentProblem(RuntimeError):
-    """The run could not happen here (no Docker engine, image build failed, ...)."""
-
-
-@dataclass
-class Backend:
-    cluster: Cluster
-    run: Callable[[Coroutine[Any, Any, Any]], Any]  # runs the driver to completion
-    announce: str  # said once the cluster is up
-    clock: Callable[[], int] | None = None  # the history's ns clock; None: monotonic
-    details: Callable[[], dict[str, Any]] = field(default=lambda: {})  # for results.json
-    cleanup: Callable[[], None] = field(default=lambda: None)  # after teardown
-    live: bool = True  # in real time, so a live status line means something (not the sim)
+T = TypeVar("T")
 
 
 def backend_problem(name: str, schedule: Schedule) -> str | None:
     """Why `schedule` cannot run on backend `name` (a usage error, exit 2); None: it can.
-    The simulation steps raftnode's own core and `local` starts raftnode processes, so
-    another system under test runs on Docker only."""
+    The system says where it runs (System.backends)."""
     from harness.systems import system_class
 
-    cls = system_class(schedule.system.name)
-    if name in ("sim", "local") and not cls.simulated:
-        return (
-            f"system {cls.name} runs on --backend docker only: the {name} backend runs "
-            "raftnode itself (the simulation steps raftnode's core; local starts raftnode "
-            "processes)"
-        )
-    return None
+    return system_problem(name, system_class(schedule.system.name))
+
+
+def system_problem(name: str, cls: type[System]) -> str | None:
+    """Why backend `name` cannot run systems of class `cls`; None: it can."""
+    if name in cls.backends:
+        return None
+    why = f": {RUNS_ONLY[name]}" if name in RUNS_ONLY else ""
+    return f"system {cls.name} runs on --backend {' | '.join(cls.backends)} only{why}"
 
 
 def make_backend(
-    name: str, schedule: Schedule, say: Callable[[str], None] = lambda _m: None
+    name: str, spec: ClusterSpec, say: Callable[[str], None] = lambda _m: None
 ) -> Backend:
-    """The backend `name` for `schedule`; run_schedule (harness/runner.py) has already
-    refused a pairing backend_problem names, before making the run's folder."""
+    """The backend `name` with a cluster as `spec` says (not started). The runner has
+    already refused a pairing backend_problem names, before making the run's folder;
+    here it is an error all the same (ValueError), for callers that did not ask."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")
+    why = system_problem(name, type(spec.system))
+    if why:
+        raise ValueError(why)
     if name == "docker":
-        return docker_backend(schedule, say)
+        return _docker(spec, say)
     if name == "sim":
         from harness.backends.sim.backend import sim_backend
 
-        return sim_backend(schedule)
-    if name == "local":
-        return local_backend(schedule)
-    raise ValueError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")
+        return sim_backend(spec)
+    return _local(spec)
 
 
-def docker_backend(schedule: Schedule, say: Callable[[str], None] = lambda _m: None) -> Backend:
+def _docker(spec: ClusterSpec, say: Callable[[str], None]) -> Backend:
+    from harness.backends.docker import engine_problem
     from harness.backends.docker.cluster import DockerCluster, DockerConfig
-    from harness.runner import docker_available
-    from harness.systems import make_system
 
-    why = docker_available()
+    why = engine_problem()
     if why:
         raise EnvironmentProblem(why)
-    system = make_system(schedule)
+    system = spec.system
     config = DockerConfig(
-        nodes=schedule.nodes,
+        nodes=spec.nodes,
         system=system,
-        # libfaketime re-reading its control file on every clock call costs node CPU:
-        # only pay for it when the schedule moves clocks.
-        clock_faults="clock" in fault_families(schedule) and not system.refuses("clock"),
+        clock_faults=spec.clock_faults and not system.refuses("clock"),
         signals=False,  # the runner handles signals: it must heal and collect first
         log=say,  # what the image build is doing, on first use
     )
@@ -96,31 +93,46 @@ def docker_backend(schedule: Schedule, say: Callable[[str], None] = lambda _m: N
         raise EnvironmentProblem(f"cannot use the Docker engine: {exc}") from exc
     return Backend(
         cluster,
-        asyncio.run,
-        f"run: {system.describe()} up; workload for {schedule.time_limit:g} s",
+        _asyncio_run,
+        f"run: {system.describe()} up",
         # The run id names and labels its containers, network and volumes.
         details=lambda: {"system": system.describe(), "run-id": cluster.run_id},
     )
 
 
-def local_backend(schedule: Schedule) -> Backend:
+def _local(spec: ClusterSpec) -> Backend:
     import shutil
     import tempfile
 
     from harness.backends.local.cluster import LocalCluster
+    from harness.systems.raftnode import RaftnodeSystem
 
-    base = Path(tempfile.mkdtemp(prefix=f"raftquake-{schedule.name}-"))
-    cluster = LocalCluster(
-        schedule.nodes,
-        base,
-        read_mode=schedule.node.read_mode,
-        bugs=tuple(schedule.node.bugs),
-        extra_args=("--snapshot-entries", str(schedule.node.snapshot_entries)),
-    )
+    if not isinstance(spec.system, RaftnodeSystem):  # declared "local" without being raftnode
+        raise ValueError(f"the local backend starts raftnode processes, not {spec.system.name}")
+    base = spec.base_dir or Path(tempfile.mkdtemp(prefix=f"raftquake-{spec.name}-"))
+    cluster = LocalCluster(spec.nodes, base, spec.system)
     return Backend(
         cluster,
-        asyncio.run,
-        f"run: {schedule.nodes} local processes up; workload for {schedule.time_limit:g} s",
+        _asyncio_run,
+        f"run: {spec.nodes} local processes up",
         # The nodes' data directories: the run folder has what was collected of them.
-        cleanup=lambda: shutil.rmtree(base, ignore_errors=True),
+        cleanup=(lambda: None) if spec.base_dir else lambda: shutil.rmtree(base, True),
     )
+
+
+def _asyncio_run(coro: Coroutine[Any, Any, T], /) -> T:
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "ClusterSpec",
+    "EnvironmentProblem",
+    "Runner",
+    "backend_problem",
+    "make_backend",
+    "system_problem",
+]

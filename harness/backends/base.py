@@ -4,18 +4,25 @@ A backend runs N nodes and offers the primitives faults are made of. The nemesis
 (harness/nemesis/) only talks to this interface, so a fault written once works on
 every backend that implements the primitive it uses; a backend that cannot do one
 raises `Unsupported` with the reason, and the fault reports it.
+
+`Backend` is what harness/backends/__init__.py's make_backend gives the runner and the
+pytest fixtures: a Cluster of a `ClusterSpec` and the event loop its run driver runs on.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import random
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from raftnode.client import Client
+if TYPE_CHECKING:
+    from harness.systems.base import Client, Status, System
 
 T = TypeVar("T")
 
@@ -29,7 +36,7 @@ class Unsupported(ClusterError):
 
 
 class Cluster(abc.ABC):
-    nodes: list[str]  # node ids, "n1".."nN"
+    nodes: list[str]  # node ids, "n1".."nN"; a membership fault's spawn() adds to them
     # node id -> the offset (seconds) its clocks run at from real time, as set_clock last
     # set it; 0.0 for a node never moved. Every backend keeps it (a clock fault reads it to
     # bump from the current offset and to put it back on heal), even one that cannot move
@@ -44,7 +51,10 @@ class Cluster(abc.ABC):
 
     @abc.abstractmethod
     def teardown(self) -> None:
-        """Removes everything the cluster created; safe to call twice."""
+        """Removes everything the cluster created; safe to call twice. Sets `torn_down`."""
+
+    # Set by teardown(): background work (every()) stops.
+    torn_down: bool = False
 
     def __enter__(self) -> Cluster:
         self.start()
@@ -60,7 +70,7 @@ class Cluster(abc.ABC):
         """node id -> "HOST:PORT" reachable from the harness, for clients."""
 
     @abc.abstractmethod
-    def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    def status(self, node: str, timeout: float = 1.0) -> Status | None:
         """The node's own status, or None when it does not answer."""
 
     def leader(self) -> str | None:
@@ -86,23 +96,31 @@ class Cluster(abc.ABC):
                 )
             time.sleep(0.1)
 
-    def statuses(self, timeout: float = 1.0) -> dict[str, dict[str, Any] | None]:
+    def statuses(self, timeout: float = 1.0) -> dict[str, Status | None]:
         return {n: self.status(n, timeout) for n in self.nodes}
 
     @abc.abstractmethod
-    def collect(self, dest: Any) -> None:
+    def collect(self, dest: str | Path) -> None:
         """Copies what the nodes recorded into `dest` (a run folder): for each node,
         nodes/<id>/events.jsonl, its committed log as log.jsonl, and its own log files.
         Called once the run is over, before teardown."""
 
     # ---- what the run driver uses (harness/driver.py) ------------------------------
 
-    def open_client(self, timeout: float, **options: Any) -> Client:
-        """A client process of the system under test (raftnode.client.Client, or the
-        system's own client with the same methods; `options`: client_id, rng, home,
-        spread, attempt_timeout), over TCP to `addrs()` unless the backend carries requests
-        itself (the simulation)."""
-        return Client(self.addrs(), timeout=timeout, **options)
+    @abc.abstractmethod
+    def open_client(
+        self,
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> Client:
+        """A client process of the system under test (System.open_client's, with its
+        options), to `addrs()` unless the backend carries requests itself (the
+        simulation)."""
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking primitive (a fault, a status probe) from the driver's event loop:
@@ -177,10 +195,11 @@ class Cluster(abc.ABC):
     # Unsupported unless a backend offers them: the simulation and Docker do.
 
     def initial_nodes(self) -> list[str]:
-        """The initial configuration (every node's `--peers`)."""
-        return list(getattr(self, "initial", self.nodes))
+        """The initial configuration (every node's `--peers`); a backend whose membership
+        changes overrides it, since `nodes` grows."""
+        return list(self.nodes)
 
-    def members(self) -> dict[str, Any] | None:
+    def members(self) -> Status | None:
         """The leader's configuration, committed or not: {"voters", "learners", "addrs",
         "committed", "leader"}; None when no node leads or it does not answer."""
         raise Unsupported("this backend cannot change the membership")
@@ -208,7 +227,7 @@ class Cluster(abc.ABC):
         here; the simulation schedules it in virtual time)."""
 
         def loop() -> None:
-            while not getattr(self, "_torn_down", False):
+            while not self.torn_down:
                 try:
                     if poll():
                         return
@@ -217,3 +236,45 @@ class Cluster(abc.ABC):
                 time.sleep(period_s)
 
         threading.Thread(target=loop, name="raftquake-every", daemon=True).start()
+
+
+# ---- what make_backend builds (harness/backends/__init__.py) ----------------------------
+
+
+class EnvironmentProblem(RuntimeError):
+    """The run could not happen here (no Docker engine, image build failed, ...)."""
+
+
+class Runner(Protocol):
+    """Runs a coroutine to completion on the backend's loop (asyncio.run, or the
+    simulation's loop in virtual time) and returns its result."""
+
+    def __call__(self, coro: Coroutine[Any, Any, T], /) -> T: ...
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What a backend builds: `nodes` members of `system`."""
+
+    system: System
+    nodes: int
+    seed: int = 0  # the simulation's (network, timeouts): a seed replays a run
+    # Docker: libfaketime re-reads its control file on every clock call, which costs node
+    # CPU; only a cluster whose clocks will move pays for it.
+    clock_faults: bool = True
+    # local: where the nodes keep their data; None: a temporary folder, removed after.
+    base_dir: Path | None = None
+    name: str = "cluster"  # names that temporary folder
+
+
+@dataclass
+class Backend:
+    cluster: Cluster
+    run: Runner  # runs the driver to completion
+    announce: str  # said once the cluster is up ("run: raftnode (read-mode: ...) up")
+    clock: Callable[[], int] | None = None  # the history's ns clock; None: monotonic
+    details: Callable[[], dict[str, Any]] = field(default=lambda: {})  # for results.json
+    cleanup: Callable[[], None] = field(default=lambda: None)  # after teardown
+    # In real time: the cluster moves on its own, and a live status line means something.
+    # False (the simulation): nothing happens unless `run` runs its loop.
+    live: bool = True

@@ -9,8 +9,14 @@ import importlib.util
 import sys
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.systems.base import DATA_DIR, OptionError, System
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from harness.schedule import Schedule
 
 # Built in, by the name a schedule uses; loaded on demand (etcd's client needs httpx).
 BUILTIN = {
@@ -48,22 +54,12 @@ def system_class(name: str, relative_to: Path | None = None) -> type[System]:
     return cls
 
 
-def make_system(schedule) -> System:
-    """The System a schedule runs (harness/schedule.py's Schedule): raftnode with the
-    schedule's `node:` options, or the named system with its own."""
-    from harness.systems.raftnode import RaftnodeSystem
-
-    cls = system_class(schedule.system.name)
-    if cls is RaftnodeSystem:
-        return RaftnodeSystem(
-            read_mode=schedule.node.read_mode,
-            bugs=schedule.node.bugs,
-            snapshot_entries=schedule.node.snapshot_entries,
-        )
-    return cls(**dict(schedule.system.options))
+def make_system(schedule: Schedule) -> System:
+    """The System a schedule runs (harness/schedule.py's Schedule), with its options."""
+    return system_class(schedule.system.name)(**dict(schedule.system.options))
 
 
-def _load_file(file: Path):
+def _load_file(file: Path) -> ModuleType:
     """A module from a file, registered under a name of its own so that it loads once."""
     file = file.resolve()
     name = f"raftquake_system_{zlib.crc32(str(file).encode()):08x}"

@@ -1,7 +1,7 @@
 """The system under test, as a plug-in: Jepsen's DB and Client protocols in one object.
 
-A `System` says everything the Docker backend (harness/backends/docker/) and the run
-driver need to know about the software on the nodes; they know nothing else about it:
+A `System` says everything the backends (harness/backends/) and the run driver need to
+know about the software on the nodes; they know nothing else about it:
 
 - `image()`: how its image is built (an ImageSpec: a Dockerfile and its files, on the
   shared offline base made from Debian's packages, content-hash tagged);
@@ -10,13 +10,23 @@ driver need to know about the software on the nodes; they know nothing else abou
   directory under DATA_DIR that survives kills;
 - `statuses(addrs, timeout)`: each member's own view (role, term, leader) for readiness,
   the nemesis's leader targets and the report;
-- `open_client(addrs, timeout, ...)`: a client whose get/put/cas give Results with the
-  history's ok / fail / unknown rules (raftnode/client.py's `Result`);
+- `open_client(addrs, timeout, ...)`: a `Client` (below) whose operations give Results
+  with the history's ok / fail / unknown rules (raftnode/client.py's `Result`);
 - `collect(node, out, addr)`: what is kept once the run is over, beyond the member's
   console output (copied for every system as console.log): files, and
   events.jsonl (DESIGN "Node events") where the system's own log allows;
 - `refuses(family)`: the fault families it cannot take, with why (the fault is then a
   fault problem, never faked).
+
+What a system offers beyond that is declared, never probed for:
+
+- `backends`: where it runs. Every system runs on "docker"; "sim" (the simulation steps
+  raftnode's own core) and "local" (raftnode processes on 127.0.0.1) only run raftnode;
+- `capabilities`: optional parts it implements. "membership": `member()` and
+  `join_command()`, which the membership fault uses (the cluster shrinks and grows). A
+  fault family named after a capability the system does not declare is refused, with
+  the reason, like any fault the system cannot take;
+- `workloads`: the workloads (workloads/) its client carries out.
 
 A schedule names its system (`system: etcd`, `system: {name: etcd, reads: serializable}`,
 or an import path `mypkg.mysystem:MySystem`); each system declares its options in
@@ -26,35 +36,107 @@ OPTIONS, checked like every other schedule field (harness/schedule.py).
 from __future__ import annotations
 
 import abc
+import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 # How a system's image is built; plug-ins import it from here.
-from harness.backends.docker.image import ImageSpec
+from harness.image import ImageSpec
 
 # What every system's client gives back: one Result per operation, its outcome ok, fail
 # (certainly did not happen) or unknown (may have happened): the history's ok/fail/info.
 # raftnode's client defines them (the node's package needs nothing outside itself).
 from raftnode.client import FAIL, OK, UNKNOWN, Result
 
+# A system's options are declared as a workload's are (workloads/base.py): a default, a
+# parse that turns the YAML value into the system's value or says what was expected, and
+# a line of help.
+from workloads.base import ItemError, Option, integer, list_of, number, one_of
+
 DATA_DIR = "/data/node"  # the member's data, on the node's volume
 
+# The optional capabilities a system may declare (System.capabilities), and what each
+# means it implements. A fault family of the same name needs it.
+CAPABILITIES: dict[str, str] = {
+    "membership": "member() and join_command(): the membership fault removes, wipes and "
+    "adds members",
+}
 
-__all__ = ["DATA_DIR", "FAIL", "ImageSpec", "OK", "UNKNOWN", "OptionError", "Result", "System"]
+# A status as a member reports it: at least "role", "term" and "leader" (JSON).
+Status = dict[str, Any]
+# A key of a transaction's micro-op or a bank account: registers are named by either.
+Key = str | int
+
+__all__ = [
+    "CAPABILITIES",
+    "DATA_DIR",
+    "FAIL",
+    "OK",
+    "UNKNOWN",
+    "Client",
+    "ImageSpec",
+    "Key",
+    "Option",
+    "OptionError",
+    "Result",
+    "Status",
+    "System",
+    "integer",
+    "list_of",
+    "number",
+    "one_of",
+]
+
+
+class Client(Protocol):
+    """What `System.open_client` gives: one logical client process, one operation at a
+    time, each an async call whose Result is ok (it happened), fail (it certainly did not)
+    or unknown (it may have: the history's info). Workloads call these
+    (docs/DESIGN.md "Systems under test"); a system's client carries out the workloads
+    its `System.workloads` lists, and answers the others' calls FAIL, sending nothing."""
+
+    async def get(self, key: str) -> Result:
+        """The register's value (None: never written)."""
+        ...
+
+    async def put(self, key: str, value: Any) -> Result: ...
+
+    async def cas(self, key: str, expected: Any, new: Any) -> Result:
+        """Writes `new` if the register holds `expected`; FAIL "precondition" if not."""
+        ...
+
+    async def txn(self, ops: list[list[Any]]) -> Result:
+        """Micro-ops `["r", k, None]`, `["w", k, v]`, `["append", k, v]` as one
+        transaction; ok value: the micro-ops with each read's value filled in."""
+        ...
+
+    async def transfer(self, frm: Key, to: Key, amount: int) -> Result:
+        """Moves `amount` between two registers in one transaction; FAIL "insufficient"
+        (nothing written) when `frm` holds less."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class OptionError(ValueError):
-    """An option a system does not take, or a value it does not accept."""
+    """An option a system does not take, or a value it does not accept. `option` names it
+    (None: the options as a whole); `at` is where inside its value (a list item's index),
+    so a schedule can name the line."""
 
-    def __init__(self, option: str | None, message: str):
+    def __init__(self, option: str | None, message: str, at: tuple[int, ...] = ()):
         self.option = option
+        self.at = at
         super().__init__(message)
 
 
 class System(abc.ABC):
     name: ClassVar[str]
-    # option -> its allowed values (a tuple), or a type its values must have; and defaults.
-    OPTIONS: ClassVar[dict[str, tuple | type]] = {}
+    # Its options as a schedule writes them (`system: {name: NAME, OPTION: VALUE}`): each
+    # an Option (default, parse, help). Plug-ins written before Option may still give a
+    # tuple of the allowed values or a type the value must have, with the default in
+    # DEFAULTS.
+    OPTIONS: ClassVar[dict[str, Option | tuple[Any, ...] | type]] = {}
     DEFAULTS: ClassVar[dict[str, Any]] = {}
     client_port: ClassVar[int]
     # Checkers with nothing to read for this system, and why: a schedule without `checkers:`
@@ -62,38 +144,54 @@ class System(abc.ABC):
     # verdict (harness/verdict.py), rather than an "unknown" that would hide the rest.
     unchecked: ClassVar[dict[str, str]] = {}
     # The workloads (workloads/) its client can carry out: register needs get/put/cas,
-    # list-append and set need txn.
+    # list-append, rw-register and set need txn, bank txn and transfer.
     workloads: ClassVar[tuple[str, ...]] = ("register",)
-    # Whether the simulation backend can run it (only raftnode: the simulation steps
-    # raftnode's own core).
-    simulated: ClassVar[bool] = False
+    # The backends that can run it (harness/backends/): Docker runs any system's image;
+    # the simulation steps raftnode's core and `local` starts raftnode processes.
+    backends: ClassVar[tuple[str, ...]] = ("docker",)
+    # Optional capabilities it implements (CAPABILITIES above).
+    capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **options: Any):
-        self.options = {**self.DEFAULTS, **self.validate(options)}
+        # Python keywords cannot hold a hyphen: read_mode= is the option read-mode.
+        known = self.option_specs()
+        given = {k.replace("_", "-") if k not in known else k: v for k, v in options.items()}
+        self.options: dict[str, Any] = {**self.defaults(), **self.validate(given)}
 
     @classmethod
-    def validate(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """The options checked against OPTIONS; OptionError names the first bad one."""
+    def option_specs(cls) -> dict[str, Option]:
+        """Every option as an Option (the older tuple and type forms turned into one)."""
+        return {key: _as_option(cls, key, spec) for key, spec in cls.OPTIONS.items()}
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {key: spec.default for key, spec in cls.option_specs().items()}
+
+    @classmethod
+    def validate(cls, options: dict[str, Any], prefix: str | None = None) -> dict[str, Any]:
+        """The options given, each parsed by its Option; OptionError names the first bad
+        one (and, in a list, the item). `prefix` starts each message's option name
+        (default "<system> option ")."""
+        specs = cls.option_specs()
+        said = f"{cls.name} option " if prefix is None else prefix
+        out: dict[str, Any] = {}
         for key, value in options.items():
-            if key not in cls.OPTIONS:
-                known = ", ".join(cls.OPTIONS) or "none"
+            if key not in specs:
+                known = ", ".join(specs) or "none"
                 raise OptionError(key, f"{cls.name} has no option {key!r}; its options: {known}")
-            allowed = cls.OPTIONS[key]
-            if isinstance(allowed, tuple) and value not in allowed:
-                raise OptionError(
-                    key, f"{cls.name} option {key} is {value!r}; expected one of: "
-                    + ", ".join(map(str, allowed)),
-                )  # fmt: skip
-            if isinstance(allowed, type) and not isinstance(value, allowed):
-                raise OptionError(
-                    key, f"{cls.name} option {key} must be a {allowed.__name__}, got {value!r}"
-                )
-        return dict(options)
+            try:
+                out[key] = specs[key].parse(value)
+            except ItemError as exc:
+                raise OptionError(key, f"{said}{key}{exc}", (exc.index,)) from None
+            except ValueError as exc:
+                raise OptionError(key, f"{said}{key} {exc}") from None
+        return out
 
     def describe(self) -> str:
         """How results name it: "etcd (reads: serializable)"."""
-        opts = {k: v for k, v in self.options.items() if v != self.DEFAULTS.get(k)}
-        said = ", ".join(f"{k}: {v}" for k, v in opts.items())
+        defaults = self.defaults()
+        opts = {k: v for k, v in self.options.items() if v != defaults.get(k)}
+        said = ", ".join(f"{k}: {_said(v)}" for k, v in opts.items())
         return f"{self.name} ({said})" if said else self.name
 
     def expected_findings(self) -> tuple[str, ...]:
@@ -105,8 +203,8 @@ class System(abc.ABC):
     # ---- Jepsen's DB --------------------------------------------------------------------
 
     @abc.abstractmethod
-    def image(self) -> Any:
-        """The harness/backends/docker/image.py ImageSpec of this system's image."""
+    def image(self) -> ImageSpec:
+        """How its image is built (harness/image.py; the Docker backend builds it)."""
 
     @abc.abstractmethod
     def command(self, node: str, ips: dict[str, str]) -> list[str]:
@@ -117,11 +215,19 @@ class System(abc.ABC):
         return {}
 
     def refuses(self, family: str) -> str | None:
-        """Why this system cannot take faults of `family` ("clock", ...); None: it can."""
+        """Why this system cannot take faults of `family` ("clock", ...); None: it can.
+        A system that overrides it calls this one for the families its undeclared
+        capabilities rule out."""
+        if family in CAPABILITIES and family not in self.capabilities:
+            return (
+                f"{self.name} does not offer {family} changes: the {family} fault needs "
+                f"the system's {CAPABILITIES[family].split(':')[0]}, and "
+                f"{type(self).__name__}.capabilities does not declare {family!r}"
+            )
         return None
 
     @abc.abstractmethod
-    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
+    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:
         """node id -> its status ({"role", "term", "leader", ...}) or None when it does not
         answer; every node asked at once, so a paused one costs one timeout."""
 
@@ -134,9 +240,66 @@ class System(abc.ABC):
     # trailing "/." copies its contents).
     kept_files: ClassVar[tuple[str, ...]] = ()
 
+    # ---- optional: membership changes (capability "membership") -------------------------
+
+    def member(
+        self, addrs: list[str], action: str, node: str | None = None, addr: str = ""
+    ) -> Result:
+        """A membership request through any of `addrs` (it reaches the leader): "list"
+        (ok value: {"voters", "learners", "addrs", "committed", "leader"}), "add" (node
+        at addr, as a learner promoted once caught up) or "remove" (node)."""
+        raise NotImplementedError(self._lacks("membership"))
+
+    def join_command(self, node: str, ip: str, initial: dict[str, str]) -> list[str]:
+        """The command line of a new member `node` at `ip`, outside the initial
+        configuration (`initial`: node -> ip), which waits to be added."""
+        raise NotImplementedError(self._lacks("membership"))
+
+    def _lacks(self, capability: str) -> str:
+        return f"{self.name} does not declare the {capability!r} capability"
+
     # ---- Jepsen's Client ----------------------------------------------------------------
 
     @abc.abstractmethod
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
-        """A client (get/put/cas/close, each giving raftnode.client.Result) of the members
-        at `addrs`. options: client_id, rng, home (a node id), spread, attempt_timeout."""
+    def open_client(
+        self,
+        addrs: dict[str, str],
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> Client:
+        """A client of the members at `addrs` (node id -> address), operations giving up
+        after `timeout` s. `client_id` names it to the system (deduplication), `rng` its
+        random choices (seeded: reproducible), `home` the node it sends to first,
+        `spread` a random node each time, `attempt_timeout` how long one node gets."""
+
+
+def _as_option(cls: type[System], key: str, spec: Option | tuple[Any, ...] | type) -> Option:
+    """An OPTIONS entry as an Option: a tuple is its allowed values, a type what the value
+    must be; their default is DEFAULTS'."""
+    if isinstance(spec, Option):
+        return spec
+    default = cls.DEFAULTS.get(key)
+    if isinstance(spec, tuple):
+        return Option(default, one_of(spec), "")
+    return Option(default, _instance_of(spec), "")
+
+
+def _instance_of(kind: type) -> Callable[[object], object]:
+    def parse(value: object) -> object:
+        if not isinstance(value, kind):
+            raise ValueError(f"must be a {kind.__name__}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _said(value: object) -> str:
+    """An option's value as results name it: a list's items, comma-separated."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)

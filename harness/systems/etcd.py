@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.systems.base import DATA_DIR, ImageSpec, System
+from harness.systems.base import DATA_DIR, ImageSpec, Option, Status, System, one_of
+
+if TYPE_CHECKING:
+    from harness.systems.etcd_client import EtcdClient
 
 CLIENT_PORT = 2379
 PEER_PORT = 2380
@@ -33,8 +37,13 @@ IMAGE = ImageSpec("raftquake-etcd", "docker/etcd.Dockerfile", ("docker/etcd.Dock
 
 class EtcdSystem(System):
     name = "etcd"
-    OPTIONS: ClassVar[dict[str, tuple | type]] = {"reads": ("linearizable", "serializable")}
-    DEFAULTS: ClassVar[dict[str, Any]] = {"reads": "linearizable"}
+    OPTIONS: ClassVar[dict[str, Option | tuple[Any, ...] | type]] = {
+        "reads": Option(
+            "linearizable",
+            one_of(("linearizable", "serializable")),
+            "serializable: a member answers reads from its own state, without a quorum",
+        )
+    }
     client_port = CLIENT_PORT
     unchecked: ClassVar[dict[str, str]] = {
         "log-agreement": "etcd exposes no committed log to compare (its WAL holds uncommitted "
@@ -87,22 +96,36 @@ class EtcdSystem(System):
                 "the membership fault speaks raftnode's member requests (and starts new "
                 "members with raftnode's --join); etcd's member API is not wired in"
             )
-        return None
+        return super().refuses(family)
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+    def open_client(
+        self,
+        addrs: dict[str, str],
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> EtcdClient:
         from harness.systems.etcd_client import EtcdClient
 
         return EtcdClient(
             addrs,
             timeout=timeout,
+            client_id=client_id,
+            rng=rng,
+            home=home,
+            spread=spread,
+            attempt_timeout=attempt_timeout,
             serializable=self.options["reads"] == "serializable",
-            **options,
         )
 
-    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
+    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:
         from harness.systems.etcd_client import EtcdClient
 
-        async def every() -> list[dict[str, Any] | None]:
+        async def every() -> list[Status | None]:
             # One client asks every member at once. The member ids it learns from the
             # member list are kept on the system: the membership is fixed for a run, and
             # the probe runs every second (status line, leader targets).

@@ -225,6 +225,15 @@ class EtcdClient:
         res.outcome, res.error, res.value = FAIL, "precondition", _first_value(ranged.get("kvs"))
         return res
 
+    # The workloads this client carries out are register's (EtcdSystem.workloads), and a
+    # schedule that names another is refused before it runs; these answer the Client
+    # protocol's other operations without sending anything.
+    async def txn(self, ops: list[list[Any]]) -> Result:
+        return Result(FAIL, error="unsupported: etcd's client here runs no transactions")
+
+    async def transfer(self, frm: str | int, to: str | int, amount: int) -> Result:
+        return Result(FAIL, error="unsupported: etcd's client here runs no transfers")
+
     async def status(self, addr: str | None = None) -> Result:
         """One member's own view: {"id", "role" ("leader" | "follower"), "term",
         "leader" (node id or None), ...}; `addr` is an address or a node id. etcd does not

@@ -18,6 +18,7 @@ from harness.backends.base import ClusterError
 from harness.backends.docker.cluster import DockerCluster, DockerConfig
 from harness.cli import main as cli_main
 from harness.nemesis import Nemesis, make_fault
+from harness.systems.raftnode import RaftnodeSystem
 
 pytestmark = pytest.mark.chaos
 
@@ -76,7 +77,12 @@ def test_majorities_ring_and_bridge_on_real_containers(make_cluster):
 def test_a_node_that_never_comes_up_is_a_clear_error_and_leaves_nothing(node_image):
     run_id = f"test-{uuid.uuid4().hex[:8]}"
     c = DockerCluster(
-        DockerConfig(nodes=1, image=node_image, run_id=run_id, node_args=["--tick-ms", "soon"])
+        DockerConfig(
+            nodes=1,
+            image=node_image,
+            run_id=run_id,
+            system=RaftnodeSystem.with_node_defaults(["--tick-ms", "soon"]),
+        )
     )
     with pytest.raises(ClusterError) as err:
         c.start()

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 from checkers.registry import CHECKER_NAMES
-from harness import pytest_plugin, schedule
+from harness import pytest_plugin
 from harness.nemesis import FAULTS
+from harness.systems import raftnode as raftnode_system
 from raftnode import bugs, config, core
 from raftnode.bugs import BY_NAME, OFFERED, PLANTED_BUGS
 
@@ -44,7 +45,7 @@ def test_each_bug_names_real_checkers_and_faults():
 
 
 def test_everything_that_names_bugs_takes_them_from_the_table():
-    assert schedule.BUGS == OFFERED
+    assert raftnode_system.BUGS is OFFERED  # the system's `bugs` option takes these
     bug_option = next(a for a in config.build_parser()._actions if a.dest == "bug")
     assert tuple(bug_option.choices) == OFFERED
     assert core.KNOWN_BUGS == bugs.CORE_BUGS | bugs.HOST_BUGS == set(BY_NAME)
@@ -55,7 +56,7 @@ def test_everything_that_names_bugs_takes_them_from_the_table():
     )  # fmt: skip
     assert cfg.core_bugs == {"forget-vote"}
     # Read modes: one tuple, the node's.
-    assert schedule.READ_MODES is core.READ_MODES
+    assert raftnode_system.READ_MODES is core.READ_MODES
     assert config.READ_MODES is core.READ_MODES
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.cli import main
 from harness.runner import run_schedule
 from harness.schedule import load_schedule
+from harness.systems import make_system
 
 GENERIC = """\
 name: {name}
@@ -46,7 +47,7 @@ def test_hunt_finds_a_planted_bug_and_writes_a_minimal_schedule_that_replays(
     assert minimal.parent.parent == store / "hunt" / "abc"
     shrunk = load_schedule(minimal)
     assert 1 <= len(shrunk.nemesis) <= 3 and shrunk.time_limit <= 15
-    assert shrunk.node.bugs == ("ack-before-commit",)
+    assert make_system(shrunk).bugs == ("ack-before-commit",)
     # Replayed from the file, on sim: the same verdict.
     replay = run_schedule(shrunk, "sim", tmp_path / "replay", say=lambda _m: None)
     assert replay.results["valid"] is False

@@ -139,13 +139,44 @@ def test_chaos_hunt_fails_a_correct_schedule_when_it_finds_a_failure(
     # A schedule that says "no bug" of a node that has one: what a nightly hunt would report.
     # (runpytest runs in this process, so the patch reaches it, and monkeypatch undoes it
     # for the tests after this one.)
-    from harness import pytest_plugin
+    from harness.systems.raftnode import RaftnodeSystem
 
     schedule = pytester.path / "claims-ok.yaml"
     schedule.write_text(HUNTED.format(name="claims-ok", bugs="[ack-before-commit]"))
-    monkeypatch.setattr(pytest_plugin, "expected_catchers", lambda bugs: ())
+    monkeypatch.setattr(RaftnodeSystem, "expected_findings", lambda self: ())
     result = pytester.runpytest(
         "-m", "chaos", "--chaos-hunt", "60", "--chaos-hunt-budget", "6", "--chaos-seed", "1", "-q"
     )  # fmt: skip
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*found a failing run*minimal schedule:*minimal.yaml*"])
+
+
+@pytest.mark.processes
+def test_chaos_cluster_is_built_by_make_backend_with_the_markers_system(
+    pytester: pytest.Pytester,
+):
+    """The fixture builds its cluster as a run does (make_backend): here local raftnode
+    processes with the marker's options, and a system the backend does not run skips."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.chaos(nodes=3, read_mode="lease", bugs=["stale-read"])
+        def test_local(chaos_cluster):
+            from harness.backends.local.cluster import LocalCluster
+
+            assert isinstance(chaos_cluster, LocalCluster)
+            assert chaos_cluster.nodes == ["n1", "n2", "n3"]
+            cmd = chaos_cluster.command("n1")
+            assert cmd[cmd.index("--read-mode") + 1] == "lease" and "stale-read" in cmd
+            assert all(chaos_cluster.statuses().values())  # started: every node answers
+            chaos_cluster.kill(chaos_cluster.wait_for_leader(10))
+
+        @pytest.mark.chaos(system="etcd")
+        def test_etcd(chaos_cluster):
+            raise AssertionError("etcd does not run as local processes")
+        """
+    )
+    result = pytester.runpytest("--chaos-backend", "local", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*system etcd runs on --backend docker only*"])

@@ -51,7 +51,9 @@ CORRECT_LIMIT = 12.0
 
 def _correct(path: Path):
     s = load_schedule(path)
-    return dataclasses.replace(s, node=dataclasses.replace(s.node, bugs=()))
+    if not s.system.option("bugs"):
+        return s
+    return dataclasses.replace(s, system=s.system.with_options({"bugs": ()}))
 
 
 # Every shipped schedule that should pass, but the bug schedules (with their bug removed,

@@ -15,8 +15,9 @@ import pytest
 from harness.backends import backend_problem
 from harness.pytest_plugin import assert_caught, assert_valid, caught_by
 from harness.runner import run_schedule
-from harness.schedule import BUGS, load_schedule
+from harness.schedule import load_schedule
 from raftnode.bugs import BY_NAME
+from raftnode.bugs import OFFERED as BUGS
 
 pytest_plugins = ["pytester"]
 
@@ -40,7 +41,7 @@ def _quiet(_msg: str) -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_correct_node_passes_every_shipped_schedule(path: Path, tmp_path: Path):
     s = load_schedule(path)
-    s = dataclasses.replace(s, node=dataclasses.replace(s.node, bugs=()))
+    s = dataclasses.replace(s, system=s.system.with_options({"bugs": ()}))
     outcome = run_schedule(s, "sim", tmp_path, seed=SEED, time_limit=CORRECT_LIMIT, say=_quiet)
     assert outcome.results["status"] == "complete"
     assert_valid(outcome)

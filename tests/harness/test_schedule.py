@@ -19,7 +19,8 @@ name: leader-partition
 nodes: 5
 time-limit: 60
 seed: 7
-node:
+system:
+  name: raftnode
   read-mode: read-index
   bugs: []
 workload:

@@ -11,7 +11,6 @@ import pytest
 from harness.nemesis import FAULTS
 from harness.pytest_plugin import expected_catchers
 from harness.schedule import (
-    BUGS,
     FaultSpec,
     dump_schedule,
     fault_families,
@@ -20,7 +19,9 @@ from harness.schedule import (
     parse_schedule,
     with_seed,
 )
+from harness.systems import make_system
 from raftnode.bugs import BY_NAME
+from raftnode.bugs import OFFERED as BUGS
 
 SCHEDULES = Path(__file__).resolve().parents[2] / "schedules"
 SHIPPED = sorted(SCHEDULES.glob("*.yaml"))
@@ -51,7 +52,7 @@ def test_every_shipped_schedule_loads_and_plans(path: Path):
 def test_each_fault_family_schedule_is_about_that_family(fault: str, name: str):
     s = load_schedule(SCHEDULES / f"{name}.yaml")
     assert {f.fault for f in s.nemesis} == {fault}
-    assert not s.node.bugs
+    assert not make_system(s).bugs
 
 
 def test_default_has_a_bit_of_everything_and_no_bug():
@@ -59,25 +60,26 @@ def test_default_has_a_bit_of_everything_and_no_bug():
     tour = [f for f in s.nemesis if isinstance(f, FaultSpec)]
     assert {f.fault for f in tour} == set(FAULTS)  # one of each family, by hand
     assert fault_families(s) == set(FAULTS)  # and a package of them all
-    assert not s.node.bugs and s.time_limit == 90
+    assert not make_system(s).bugs and s.time_limit == 90
 
 
 @pytest.mark.parametrize("bug", BUGS)
 def test_each_bug_schedule_plants_its_bug_and_runs_its_checker(bug: str):
     s = load_schedule(SCHEDULES / f"bug-{bug}.yaml")
-    assert s.node.bugs == (bug,)
+    system = make_system(s)
+    assert system.bugs == (bug,)
     declared = BY_NAME[bug]
     assert set(declared.caught_by) <= set(s.checkers)
-    assert expected_catchers(s.node.bugs) == declared.caught_by
+    assert expected_catchers(system.bugs) == declared.caught_by
     assert set(declared.under) & fault_families(s), "none of the faults that expose it"
     if bug == "lease-no-quorum":
-        assert s.node.read_mode == "lease"  # the bug only exists in lease mode
+        assert system.read_mode == "lease"  # the bug only exists in lease mode
 
 
 def test_the_nightly_package_is_generic_and_draws_a_fault_every_second_and_a_half():
     s = load_schedule(SCHEDULES / "package.yaml")
     [package] = s.nemesis
-    assert set(package.families) == set(FAULTS) and not s.node.bugs  # nothing aimed at a bug
+    assert set(package.families) == set(FAULTS) and not make_system(s).bugs  # nothing aimed
     assert (package.interval, package.duration) == (1.5, (1.0, 4.0))
     # Many short faults: each is another leader change, another chance for a bug to show.
     assert all(len(fault_plan(with_seed(s, seed))) >= 30 for seed in range(1, 6))

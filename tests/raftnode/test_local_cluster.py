@@ -13,12 +13,14 @@ import pytest
 from harness.backends.base import Cluster, Unsupported
 from harness.backends.local.cluster import LocalCluster
 from harness.nemesis import make_fault
+from harness.systems.raftnode import RaftnodeSystem
 
 pytestmark = pytest.mark.processes
 
 
 def test_local_cluster_replaces_a_killed_leader_through_the_cluster_interface(tmp_path):
-    with LocalCluster(3, tmp_path / "nodes", tick_ms=25) as cluster:  # __enter__ starts it
+    fast = RaftnodeSystem.with_node_defaults(["--tick-ms", "25"])
+    with LocalCluster(3, tmp_path / "nodes", fast) as cluster:  # __enter__ starts it
         c: Cluster = cluster
         assert all(st is not None for st in c.statuses().values())  # start() waited for them
         old = c.wait_for_leader(timeout=10)

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from harness.backends.local.cluster import LocalCluster
+from harness.systems.raftnode import RaftnodeSystem
 from raftnode.client import OK, UNKNOWN, Client
 
 pytestmark = pytest.mark.processes
@@ -25,8 +26,11 @@ TICK_MS = 25
 def make_cluster(tmp_path):
     clusters: list[LocalCluster] = []
 
-    def make(size: int, **kw) -> LocalCluster:
-        c = LocalCluster(size, tmp_path / f"c{len(clusters)}", tick_ms=TICK_MS, **kw)
+    def make(size: int, election_ticks: int = 10, **options) -> LocalCluster:
+        """`options`: the RaftnodeSystem's (read_mode=, bugs=, snapshot_entries=)."""
+        args = ("--tick-ms", str(TICK_MS), "--election-ticks", str(election_ticks))
+        system = RaftnodeSystem.with_node_defaults(args, **options)
+        c = LocalCluster(size, tmp_path / f"c{len(clusters)}", system)
         clusters.append(c)
         c.start()
         return c
@@ -134,8 +138,8 @@ def test_killed_leader_is_replaced_and_rejoins(make_cluster, size):
 def test_every_node_killed_at_once_loses_no_acknowledged_write(
     make_cluster, size, snapshot_entries
 ):
-    extra = () if snapshot_entries is None else ("--snapshot-entries", str(snapshot_entries))
-    cluster = make_cluster(size, extra_args=extra)
+    every = {} if snapshot_entries is None else {"snapshot_entries": snapshot_entries}
+    cluster = make_cluster(size, **every)
     acked: dict[str, int] = {}
     unknown: dict[str, int] = {}
 

@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from harness.backends.sim.adapter import SimBackendCluster
-from harness.backends.sim.backend import execute
 from harness.backends.sim.cluster import SimCluster, SimConfig
 from harness.backends.sim.loop import run_in_virtual_time
 from harness.nemesis import NoLeader, make_fault
-from harness.runner import run_schedule
+from harness.runner import execute, run_schedule
 from harness.schedule import load_schedule, parse_schedule
 from harness.store import RunDir, new_run_dir
 from harness.verdict import check_run
@@ -158,18 +157,18 @@ def _simulate(text: str, store: Path, seed: int) -> RunDir:
     """The backend alone (no checkers, no report): what a run leaves in its folder."""
     s = dataclasses.replace(_schedule(text), seed=seed)
     run_dir = new_run_dir(store, s.name)
-    execute(s, run_dir, _quiet)
+    execute("sim", s, run_dir, _quiet)
     return run_dir
 
 
 _CHILD = """
 import dataclasses, sys
 from harness.schedule import parse_schedule
-from harness.backends.sim.backend import execute
+from harness.runner import execute
 from harness.store import new_run_dir
 s = dataclasses.replace(parse_schedule(sys.stdin.read(), "<test>"), seed=int(sys.argv[2]))
 run_dir = new_run_dir(sys.argv[1], s.name)
-execute(s, run_dir, lambda m: None)
+execute("sim", s, run_dir, lambda m: None)
 sys.stdout.write(str(run_dir.history))
 """
 

@@ -31,6 +31,7 @@ import contextlib
 import io
 import ipaddress
 import os
+import random
 import signal
 import tarfile
 import threading
@@ -45,7 +46,7 @@ from typing import Any
 
 from harness.backends.base import Cluster, ClusterError, Unsupported
 from harness.backends.docker.cleanup import OWNER_LABEL, RUN_LABEL, clean, leftovers, owner
-from harness.systems.base import System
+from harness.systems.base import Client, Result, Status, System
 
 SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
 DATA = "/data"
@@ -79,11 +80,9 @@ class DockerConfig:
     nodes: int = 5
     image: str | None = None  # None: the system's image for its current sources, built if missing
     run_id: str | None = None
-    # The system under test; None: raftnode with the three options below.
-    system: System | None = None
-    read_mode: str = "read-index"
-    bugs: list[str] = field(default_factory=list)
-    node_args: list[str] = field(default_factory=list)  # extra `python -m raftnode` options
+    # The system under test, with its options; by default raftnode as clusters built
+    # outside a schedule have always run it (RaftnodeSystem.with_node_defaults).
+    system: System = field(default_factory=lambda: _default_system())
     ready_timeout: float = 30.0
     # Clock faults need libfaketime to re-read its control file on every clock call
     # (~50 us each; measured ~2.5x the node's CPU per write). A run whose schedule
@@ -91,6 +90,12 @@ class DockerConfig:
     clock_faults: bool = True
     signals: bool = True  # SIGINT/SIGTERM tear the cluster down (main thread only)
     log: Callable[[str], None] | None = None  # progress of an image build on first use
+
+
+def _default_system() -> System:
+    from harness.systems.raftnode import RaftnodeSystem
+
+    return RaftnodeSystem.with_node_defaults()
 
 
 def new_run_id() -> str:
@@ -105,14 +110,7 @@ class DockerCluster(Cluster):
         if not 1 <= self.config.nodes <= 200:  # addresses .11 .. .210 of one /24
             raise ClusterError(f"a cluster has 1 to 200 nodes, not {self.config.nodes}")
         self.client = client or docker.from_env()
-        if self.config.system is None:
-            from harness.systems.raftnode import RaftnodeSystem
-
-            self.system: System = RaftnodeSystem(
-                self.config.read_mode, self.config.bugs, self.config.node_args
-            )
-        else:
-            self.system = self.config.system
+        self.system: System = self.config.system
         self.run_id = self.config.run_id or new_run_id()
         self._owner = owner()  # `raftquake clean` leaves a live run's resources alone
         self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
@@ -125,7 +123,6 @@ class DockerCluster(Cluster):
         self.paused: set[str] = set()
         self.iptables = "rq-iptables"  # the container's choice of legacy or nft (node-ctl)
         self.netem: bool | None = None  # probed on first use
-        self._torn_down = False
         self._old_handlers: dict[int, Any] = {}
 
     # ---- names -----------------------------------------------------------------------
@@ -146,10 +143,27 @@ class DockerCluster(Cluster):
         initial = {n: self.ips[n] for n in self.initial}
         if node in initial:
             return self.system.command(node, initial)
-        return self.system.join_command(node, self.ips[node], initial)
+        return self._membership().join_command(node, self.ips[node], initial)
 
-    def open_client(self, timeout: float, **options: Any):
-        return self.system.open_client(self.addrs(), timeout, **options)
+    def open_client(
+        self,
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> Client:
+        return self.system.open_client(
+            self.addrs(),
+            timeout,
+            client_id=client_id,
+            rng=rng,
+            home=home,
+            spread=spread,
+            attempt_timeout=attempt_timeout,
+        )
 
     def refuses(self, family: str) -> str | None:
         return self.system.refuses(family)
@@ -267,9 +281,9 @@ class DockerCluster(Cluster):
             time.sleep(0.05)
 
     def teardown(self) -> None:
-        if self._torn_down:
+        if self.torn_down:
             return
-        self._torn_down = True
+        self.torn_down = True
         try:
             # Resume first, so the node's process ends like any other on removal.
             for node in list(self.paused):
@@ -357,12 +371,12 @@ class DockerCluster(Cluster):
 
     # ---- observation -----------------------------------------------------------------
 
-    def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    def status(self, node: str, timeout: float = 1.0) -> Status | None:
         return self.statuses(timeout, [node])[node]
 
     def statuses(
         self, timeout: float = 1.0, nodes: list[str] | None = None
-    ) -> dict[str, dict[str, Any] | None]:
+    ) -> dict[str, Status | None]:
         """All at once: a paused or cut-off node costs one timeout, not one each."""
         nodes = list(self.nodes if nodes is None else nodes)
         addrs = self.addrs()
@@ -540,13 +554,23 @@ class DockerCluster(Cluster):
 
     # ---- membership (harness/nemesis/membership.py) ------------------------------------
 
-    def _member(self, action: str, node: str | None = None, addr: str = ""):
-        ask = getattr(self.system, "member", None)
-        if ask is None:
-            raise Unsupported(f"{self.system.name}: membership changes are raftnode's only")
-        return ask(list(self.addrs().values()), action, node, addr)
+    def initial_nodes(self) -> list[str]:
+        return list(self.initial)
 
-    def members(self) -> dict[str, Any] | None:
+    def _membership(self) -> System:
+        """The system, when it declares membership changes; Unsupported, saying why, if not
+        (the membership fault is refused before it gets here: refuses())."""
+        if "membership" not in self.system.capabilities:
+            raise Unsupported(
+                self.system.refuses("membership")
+                or f"{self.system.name} does not declare membership changes"
+            )
+        return self.system
+
+    def _member(self, action: str, node: str | None = None, addr: str = "") -> Result:
+        return self._membership().member(list(self.addrs().values()), action, node, addr)
+
+    def members(self) -> Status | None:
         res = self._member("list")
         return res.value if res.ok else None
 
@@ -566,9 +590,7 @@ class DockerCluster(Cluster):
         self.restart(node)
 
     def spawn(self) -> str:
-        join = getattr(self.system, "join_command", None)
-        if join is None:
-            raise Unsupported(f"{self.system.name}: new members are raftnode's only")
+        self._membership()
         k = len(self.nodes) + len(self.retired) + 1
         if k > 200:
             raise ClusterError("no address left in the run's /24 for another node")

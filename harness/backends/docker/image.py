@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]  # harness/backends/docker/image.py
-NODE_REPO = "raftquake-node"
+from harness.image import NODE_IMAGE, REPO, ImageSpec
+
 BASE_REPO = "raftquake-base"
 REGISTRY_BASE = "python:3.11-slim"
 # The process supervisor and the packet delayer every system's image carries
@@ -40,20 +40,6 @@ TOOLS = ("docker/node-ctl.sh", "docker/netdelay.py")
 BASE_SCRIPT = "docker/build-base.sh"
 IMAGE_LABEL = "raftquake.image"
 
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """One system's image (harness/systems/): built on the shared base from `dockerfile`,
-    with `files` (relative to `root`: files or folders) and TOOLS as its build context,
-    tagged `<repo>:<hash of all of them and of the base script>`."""
-
-    repo: str
-    dockerfile: str  # relative to root
-    files: tuple[str, ...]
-    root: Path = REPO
-
-
-NODE_IMAGE = ImageSpec(NODE_REPO, "docker/Dockerfile", ("docker/Dockerfile", "raftnode"))
 # What goes into the node image, relative to the repository root.
 NODE_SOURCES = (*TOOLS, *NODE_IMAGE.files)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Cluster, ClusterError, Unsupported
+from harness.systems.base import Status
+from harness.systems.raftnode import RaftnodeSystem
 from raftnode.client import Client
 
 NO_NETNS = "local processes share one network namespace: no per-node iptables"
@@ -53,21 +56,13 @@ class LocalCluster(Cluster):
         self,
         size: int,
         base_dir: str | Path,
-        read_mode: str = "read-index",
-        bugs: Iterable[str] = (),
-        tick_ms: float = 50.0,
-        election_ticks: int = 10,
-        fsync: bool = True,
-        extra_args: Iterable[str] = (),
+        system: RaftnodeSystem | None = None,
         ready_timeout: float = 15.0,
     ):
+        """`system`: what the nodes run; None: raftnode as clusters built outside a
+        schedule have always run it (RaftnodeSystem.with_node_defaults)."""
         self.base_dir = Path(base_dir)
-        self.read_mode = read_mode
-        self.bugs = tuple(bugs)
-        self.tick_ms = tick_ms
-        self.election_ticks = election_ticks
-        self.fsync = fsync
-        self.extra_args = tuple(extra_args)
+        self.system = system or RaftnodeSystem.with_node_defaults()
         self.ready_timeout = ready_timeout
         self.nodes = [f"n{i}" for i in range(1, size + 1)]
         self.ports = dict(zip(self.nodes, free_ports(size), strict=True))
@@ -87,23 +82,9 @@ class LocalCluster(Cluster):
         return self.base_dir / f"{node}.stderr"
 
     def command(self, node: str) -> list[str]:
-        addrs = self.addrs()
-        peers = ",".join(f"{n}={a}" for n, a in addrs.items())
-        cmd = [
-            sys.executable, "-m", "raftnode",
-            "--id", node,
-            "--listen", addrs[node],
-            "--peers", peers,
-            "--data-dir", str(self.data_dir(node)),
-            "--read-mode", self.read_mode,
-            "--tick-ms", str(self.tick_ms),
-            "--election-ticks", str(self.election_ticks),
-        ]  # fmt: skip
-        for b in self.bugs:
-            cmd += ["--bug", b]
-        if not self.fsync:
-            cmd.append("--no-fsync")
-        return cmd + list(self.extra_args)
+        return self.system.node_command(
+            node, self.addrs(), str(self.data_dir(node)), python=sys.executable
+        )
 
     def _spawn(self, node: str) -> None:
         if self.is_running(node):
@@ -169,6 +150,7 @@ class LocalCluster(Cluster):
     def teardown(self) -> None:
         """Kills every process this cluster started; their data directories stay (the
         caller owns base_dir). Safe to call twice."""
+        self.torn_down = True
         for node, p in self.procs.items():
             if p.poll() is None:
                 try:
@@ -181,22 +163,22 @@ class LocalCluster(Cluster):
 
     # ---- observation (Cluster) ---------------------------------------------------------
 
-    def status(self, node: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    def status(self, node: str, timeout: float = 1.0) -> Status | None:
         """Blocking; from inside an event loop, await `astatus` instead."""
         return asyncio.run(self.astatus(node, timeout))
 
     def statuses(
         self, timeout: float = 1.0, nodes: list[str] | None = None
-    ) -> dict[str, dict[str, Any] | None]:
+    ) -> dict[str, Status | None]:
         """Every node (or `nodes`), asked at once: a paused node costs one timeout in all."""
         nodes = list(self.nodes if nodes is None else nodes)
 
-        async def ask() -> list[dict[str, Any] | None]:
+        async def ask() -> list[Status | None]:
             return await asyncio.gather(*(self.astatus(n, timeout) for n in nodes))
 
         return dict(zip(nodes, asyncio.run(ask()), strict=True))
 
-    def collect(self, dest: Any) -> None:
+    def collect(self, dest: str | Path) -> None:
         """Each node's data directory (node.log, events.jsonl, WAL) into dest/nodes/<id>/,
         its stderr as console.log and its committed log as log.jsonl: Docker's layout."""
         for node in self.nodes:
@@ -214,6 +196,28 @@ class LocalCluster(Cluster):
             except (OSError, RuntimeError):
                 continue  # not answering: log agreement says it lacks this node's log
             (out / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+
+    # ---- what the run driver uses (Cluster) ----------------------------------------------
+
+    def open_client(
+        self,
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> Client:
+        return self.system.open_client(
+            self.addrs(),
+            timeout,
+            client_id=client_id,
+            rng=rng,
+            home=home,
+            spread=spread,
+            attempt_timeout=attempt_timeout,
+        )
 
     # ---- fault primitives (Cluster) ------------------------------------------------------
 

@@ -14,29 +14,35 @@ event runs in a fixed order, so a seed gives the same history byte for byte.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from harness.backends import Backend
+from harness.backends.base import Backend, ClusterSpec
 from harness.backends.sim.adapter import SimBackendCluster
 from harness.backends.sim.cluster import NetworkConfig, SimCluster, SimConfig
 from harness.backends.sim.loop import run_in_virtual_time
-from harness.schedule import Schedule
+from harness.systems.raftnode import RaftnodeSystem
 from raftnode.config import NodeConfig
 
+T = TypeVar("T")
 
-def sim_config(schedule: Schedule) -> SimConfig:
-    """The node's real timing (raftnode/config.py defaults) and the schedule's options."""
+
+def sim_config(spec: ClusterSpec) -> SimConfig:
+    """The node's real timing (raftnode/config.py defaults) and the system's options: the
+    simulation steps raftnode's own core, so it runs a RaftnodeSystem's settings."""
+    system = spec.system
+    if not isinstance(system, RaftnodeSystem):  # declared "sim" without being raftnode
+        raise ValueError(f"the simulation steps raftnode's core, not {system.name}'s")
     node = NodeConfig(id="n1", listen=("", 0), peers={}, data_dir="")  # defaults only
     return SimConfig(
-        nodes=schedule.nodes,
-        seed=schedule.seed or 0,
+        nodes=spec.nodes,
+        seed=spec.seed,
         tick_ms=node.tick_ms,
         election_ticks=node.election_ticks,
         heartbeat_ticks=node.heartbeat_ticks,
-        read_mode=schedule.node.read_mode,
-        bugs=frozenset(schedule.node.bugs),
-        snapshot_entries=schedule.node.snapshot_entries,
+        read_mode=system.read_mode,
+        bugs=frozenset(system.bugs),
+        snapshot_entries=system.snapshot_entries,
         network=NetworkConfig(min_delay_ms=0.2, max_delay_ms=2.0),
         stop_on_violation=False,  # the checkers judge, from what the run leaves behind
         crash_on_error=True,  # a node whose code fails dies; the run goes on, as on Docker
@@ -44,10 +50,10 @@ def sim_config(schedule: Schedule) -> SimConfig:
     )
 
 
-def sim_backend(schedule: Schedule) -> Backend:
-    """The simulation as a backend for harness/runner.py."""
-    sim = SimCluster(sim_config(schedule))
-    cluster = SimBackendCluster(sim, schedule.seed or 0)
+def sim_backend(spec: ClusterSpec) -> Backend:
+    """The simulation as a backend (harness/backends/__init__.py's make_backend)."""
+    sim = SimCluster(sim_config(spec))
+    cluster = SimBackendCluster(sim, spec.seed)
     wall0 = time.monotonic()
 
     def details() -> dict[str, Any]:
@@ -64,20 +70,14 @@ def sim_backend(schedule: Schedule) -> Backend:
             out["sim-settle"] = cluster.settle_problem
         return out
 
+    def run(coro: Coroutine[Any, Any, T], /) -> T:
+        return run_in_virtual_time(sim, coro)
+
     return Backend(
         cluster,
-        lambda coro: run_in_virtual_time(sim, coro),
-        f"run: simulating {schedule.nodes} nodes; workload for {schedule.time_limit:g} s "
-        "of virtual time",
+        run,
+        f"run: simulating {spec.nodes} nodes",
         clock=lambda: round(sim.now * 1_000_000),
         details=details,
         live=False,  # virtual time: a run takes seconds, and a watcher would perturb it
     )
-
-
-def execute(schedule: Schedule, run_dir: Any, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run `schedule` on the simulation into `run_dir` (a harness.store.RunDir), without
-    checking it: the runner's steps, for tests and benchmarks that time the backend."""
-    from harness.runner import _execute
-
-    return _execute("sim", schedule, run_dir, say)
