@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.backends.base import Cluster
-from harness.nemesis import Nemesis, NoLeader, make_fault
+from harness.nemesis import Fault, Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
-from harness.schedule import PlannedFault, Schedule, fault_plan
+from harness.schedule import FaultSpec, PlannedFault, Schedule, fault_plan
 from harness.status import RunStatus, describe_fault
-from harness.systems.base import OK, UNKNOWN
-from workloads import WORKLOADS, Operation, Slot
+from harness.systems.base import OK, UNKNOWN, Client
+from workloads import WORKLOADS, Operation, Slot, Workload
 
 FINAL_READ_ATTEMPTS = 5
 FINAL_READ_PAUSE = 0.2  # seconds between final read attempts
@@ -35,7 +35,11 @@ LEADER_POLL = 0.1  # a fault that needs a leader asks again this often...
 LEADER_WAIT = 10.0  # ...for this long, then it is a fault problem
 
 
-_NO_LEADER_YET = object()  # start_fault's answer when a leader is needed and there is none
+class _NoLeaderYet:
+    """start_fault's answer when a leader is needed and there is none."""
+
+
+_NO_LEADER_YET = _NoLeaderYet()
 
 
 @dataclass
@@ -85,7 +89,7 @@ class Driver:
         self.schedule = schedule
         self.recorder = recorder
         self.report = RunReport()
-        self.workload = WORKLOADS[schedule.workload.name]
+        self.workload: Workload[Any] = WORKLOADS[schedule.workload.name]
         self.nemesis = Nemesis()
         self.seed = schedule.seed or 0
         # Process numbers for clients renumbered after an `info`, after the slots'.
@@ -95,24 +99,25 @@ class Driver:
 
     # ---- clients ---------------------------------------------------------------------
 
-    def new_client(self, slot: int | None = None) -> Any:
+    def new_client(self, slot: int | None = None) -> Client:
         """A client for a workload slot, bound as the workload says; without a slot (the
         final reads), one that follows the leader."""
         n = next(self.client_ids)
         w = self.schedule.workload
-        options: dict[str, Any] = {
-            "client_id": f"c{n}-{self.seed}",
-            # Seeded per client, so a simulated run's backoff jitter is reproducible.
-            "rng": random.Random(f"{self.seed}/client/{n}"),
-            "attempt_timeout": w.attempt_timeout,  # None: the client's own share
-        }
+        home = None
         if slot is not None and w.binding == "node":
-            options["home"] = self.cluster.nodes[slot % len(self.cluster.nodes)]
-        elif slot is not None and w.binding == "any":
-            options["spread"] = True
-        return self.cluster.open_client(w.timeout, **options)
+            home = self.cluster.nodes[slot % len(self.cluster.nodes)]
+        return self.cluster.open_client(
+            w.timeout,
+            client_id=f"c{n}-{self.seed}",
+            # Seeded per client, so a simulated run's backoff jitter is reproducible.
+            rng=random.Random(f"{self.seed}/client/{n}"),
+            home=home,
+            spread=slot is not None and w.binding == "any",
+            attempt_timeout=w.attempt_timeout,  # None: the client's own share
+        )
 
-    async def perform(self, process: int, client: Any, op: Operation) -> tuple[str, Any, int]:
+    async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:
         """Invoke, call, complete. Returns (history type, value seen, the process to use
         next: a process whose operation ended `info` invokes nothing more, per DESIGN)."""
         self.recorder.invoke(process, op.f, op.value, key=op.key)
@@ -164,7 +169,7 @@ class Driver:
         A fault aimed at the leader while there is none (an election under way) must not
         hold up the faults after it: it waits for a leader on its own and, once started,
         lasts its planned duration from then on."""
-        faults: dict[int, Any] = {}
+        faults: dict[int, Fault] = {}
         late: list[asyncio.Future] = []
         try:
             for at, what, i in nemesis_timeline(plan):
@@ -178,7 +183,7 @@ class Driver:
                     continue
                 rng = random.Random(f"{self.seed}/nemesis/{i}")
                 fault = await self.start_fault(p.spec, at, rng, wait=False)
-                if fault is _NO_LEADER_YET:
+                if isinstance(fault, _NoLeaderYet):
                     late.append(asyncio.ensure_future(self.late_fault(p, rng)))
                 elif fault is not None:
                     faults[i] = fault
@@ -190,11 +195,11 @@ class Driver:
 
     async def late_fault(self, p: PlannedFault, rng: random.Random) -> None:
         fault = await self.start_fault(p.spec, p.start, rng, wait=True)
-        if fault is not None and p.end is not None:
+        if isinstance(fault, Fault) and p.end is not None:
             await asyncio.sleep(p.end - p.start)
             await self.heal_fault(p.spec, fault)
 
-    async def heal_fault(self, spec: Any, fault: Any) -> None:
+    async def heal_fault(self, spec: FaultSpec, fault: Fault) -> None:
         try:
             healed = await self.cluster.run_blocking(fault.heal)
             self.status.faults.pop(id(fault), None)
@@ -202,7 +207,9 @@ class Driver:
         except Exception as exc:
             self.report.heal_errors.append(f"{spec.fault}: {exc}")
 
-    async def start_fault(self, spec: Any, at: float, rng: random.Random, wait: bool) -> Any:
+    async def start_fault(
+        self, spec: FaultSpec, at: float, rng: random.Random, wait: bool
+    ) -> Fault | _NoLeaderYet | None:
         """The started fault, or None when it could not be applied (recorded as a fault
         problem). One aimed at the leader while there is none gives _NO_LEADER_YET, or
         with `wait` polls for a leader for up to LEADER_WAIT."""
@@ -233,7 +240,7 @@ class Driver:
             self.report.faults_applied.append({"fault": spec.fault, "at": at, **applied})
             return fault
 
-    def _fault_failed(self, spec: Any, at: float, error: str) -> None:
+    def _fault_failed(self, spec: FaultSpec, at: float, error: str) -> None:
         self.report.fault_errors.append(f"{spec.fault} at {at:g} s (line {spec.line}): {error}")
         self.recorder.nemesis(f"fail-{spec.fault}", {"error": error})
 
@@ -293,7 +300,8 @@ class Driver:
                     self.status.leader = await self.cluster.run_blocking(self.cluster.leader)
                 except Exception:  # a probe that fails says nothing about the run
                     self.status.leader = None
-            self.view(self.status.line())
+            if self.view is not None:
+                self.view(self.status.line())
             await asyncio.sleep(0.5)
 
     async def run(self) -> RunReport:

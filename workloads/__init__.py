@@ -12,7 +12,8 @@ them in `options` (workloads/base.py's Option) and reads them as `spec.option(na
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from workloads.bank import BankWorkload
 from workloads.base import Operation, Option, Slot
@@ -21,38 +22,68 @@ from workloads.register import RegisterWorkload
 from workloads.rw_register import RwRegisterWorkload
 from workloads.set import SetWorkload
 
+if TYPE_CHECKING:
+    from harness.schedule import WorkloadSpec
+    from harness.systems.base import Client
+    from raftnode.client import Result
 
-class Workload(Protocol):
-    name: str
-    operations: tuple[str, ...]  # what its `mix` may weigh
-    default_mix: dict[str, float]
-    default_keys: int  # `keys` when the schedule gives none
-    checker: str  # the history checker that fits its histories
+# A workload's own slot type: what slots() makes is what final_operations() gets back.
+S = TypeVar("S", bound=Slot)
 
-    def slots(self, spec: Any, seed: int) -> list[Slot]:
-        """One operation stream per client slot (spec: the schedule's WorkloadSpec)."""
+
+class Workload(Protocol[S]):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """What its `mix` may weigh."""
         ...
 
-    def initial_operations(self, spec: Any) -> list[Operation]:
+    @property
+    def default_mix(self) -> dict[str, float]: ...
+
+    @property
+    def default_keys(self) -> int:
+        """`keys` when the schedule gives none."""
+        ...
+
+    @property
+    def checker(self) -> str:
+        """The history checker that fits its histories (checkers/registry.py)."""
+        ...
+
+    @property
+    def options(self) -> dict[str, Option]:
+        """Its own schedule fields beyond the generic ones, by name."""
+        ...
+
+    def slots(self, spec: WorkloadSpec, seed: int) -> Sequence[S]:
+        """One operation stream per client slot."""
+        ...
+
+    def initial_operations(self, spec: WorkloadSpec) -> list[Operation]:
         """What the run does before the clients start (bank: open the accounts), each
         retried until it is ok and recorded in the history; usually nothing."""
         ...
 
-    async def call(self, client: Any, op: Operation) -> Any:
-        """Carry `op` out through `client`; returns the client's Result."""
+    async def call(self, client: Client, op: Operation) -> Result:
+        """Carry `op` out through `client` (harness/systems/base.py's Client)."""
         ...
 
-    def ok_value(self, op: Operation, result: Any) -> Any:
-        """The value an `ok` completion of `op` records in the history."""
+    def ok_value(self, op: Operation, result: Result) -> Any:
+        """The value an `ok` completion of `op` records in the history (JSON)."""
         ...
 
-    def final_operations(self, spec: Any, slots: list[Slot]) -> list[Operation]:
+    def final_operations(self, spec: WorkloadSpec, slots: Sequence[S]) -> list[Operation]:
         """What the run does once healed (given the slots as the workload left them):
         each is retried until it is ok."""
         ...
 
 
-WORKLOADS: dict[str, Workload] = {
+# Any: each workload has its own slot type, and the driver hands a workload back the
+# slots it made.
+WORKLOADS: dict[str, Workload[Any]] = {
     w.name: w
     for w in (
         RegisterWorkload(),

@@ -17,10 +17,16 @@ Accounts are the integer keys 0 .. accounts-1 of the system's register keyspace.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from workloads.base import Operation, Option, integer
+
+if TYPE_CHECKING:
+    from harness.schedule import WorkloadSpec
+    from harness.systems.base import Client
+    from raftnode.client import Result
 
 
 @dataclass
@@ -61,13 +67,13 @@ class BankWorkload:
     checker = "bank"  # the history checker that fits it (checkers/registry.py)
     default_keys = 8  # not used: `accounts` says how many
     default_mix = {"transfer": 0.5, "read": 0.5}
-    options = {
+    options: ClassVar[dict[str, Option]] = {
         "accounts": Option(8, integer(2), "how many accounts (Jepsen's 8)"),
         "total": Option(100, integer(0), "the money in the bank, split over the accounts"),
         "max-transfer": Option(5, integer(1), "the largest amount one transfer moves"),
     }
 
-    def slots(self, spec: Any, seed: int) -> list[BankSlot]:
+    def slots(self, spec: WorkloadSpec, seed: int) -> list[BankSlot]:
         mix = spec.mix if set(spec.mix) <= set(self.operations) else self.default_mix
         share = mix.get("read", 0) / (sum(mix.values()) or 1)
         return [
@@ -81,11 +87,11 @@ class BankWorkload:
             for i in range(spec.concurrency)
         ]
 
-    def initial_operations(self, spec: Any) -> list[Operation]:
+    def initial_operations(self, spec: WorkloadSpec) -> list[Operation]:
         balances = initial_balances(spec.option("accounts"), spec.option("total"))
         return [Operation("init", None, balances, label="init")]
 
-    async def call(self, client: Any, op: Operation) -> Any:
+    async def call(self, client: Client, op: Operation) -> Result:
         if op.f == "transfer":
             v = op.value
             return await client.transfer(v["from"], v["to"], v["amount"])
@@ -93,10 +99,10 @@ class BankWorkload:
             return await client.txn([["w", int(a), b] for a, b in op.value.items()])
         return await client.txn([["r", a, None] for a in range(op.params)])
 
-    def ok_value(self, op: Operation, result: Any) -> Any:
+    def ok_value(self, op: Operation, result: Result) -> Any:
         if op.f != "read":
             return op.value
         return {str(k): v for _f, k, v in result.value}
 
-    def final_operations(self, spec: Any, slots: list[BankSlot]) -> list[Operation]:
+    def final_operations(self, spec: WorkloadSpec, slots: Sequence[BankSlot]) -> list[Operation]:
         return [read_all(spec.option("accounts"), label="balances")]

@@ -18,10 +18,16 @@ register writes (`w`) in place of appends.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from workloads.base import Operation, Option, int_range
+
+if TYPE_CHECKING:
+    from harness.schedule import WorkloadSpec
+    from harness.systems.base import Client
+    from raftnode.client import Result
 
 DEFAULT_OPS_PER_KEY = 32  # Elle's max-writes-per-key
 
@@ -69,7 +75,7 @@ class TxnWorkload:
     write = "append"
     checker = "elle"  # the history checker that fits it (checkers/registry.py)
     default_keys = 3  # Elle's three hot keys (contention)
-    options = {
+    options: ClassVar[dict[str, Option]] = {
         "txn-length": Option(
             (1, 4), int_range(1), "micro-ops per transaction: n, or [fewest, most]"
         ),
@@ -83,7 +89,7 @@ class TxnWorkload:
     def default_mix(self) -> dict[str, float]:
         return {self.write: 0.5, "r": 0.5}
 
-    def slots(self, spec: Any, seed: int) -> list[TxnSlot]:
+    def slots(self, spec: WorkloadSpec, seed: int) -> list[TxnSlot]:
         # The schedule's mix as written (a spec made in code may carry the register's).
         mix = spec.mix if set(spec.mix) <= set(self.operations) else self.default_mix
         share = mix.get(self.write, 0) / (sum(mix.values()) or 1)
@@ -108,16 +114,16 @@ class TxnWorkload:
             for i in range(spec.concurrency)
         ]
 
-    def initial_operations(self, spec: Any) -> list[Operation]:
+    def initial_operations(self, spec: WorkloadSpec) -> list[Operation]:
         return []
 
-    async def call(self, client: Any, op: Operation) -> Any:
+    async def call(self, client: Client, op: Operation) -> Result:
         return await client.txn(op.value)
 
-    def ok_value(self, op: Operation, result: Any) -> Any:
+    def ok_value(self, op: Operation, result: Result) -> Any:
         return result.value
 
-    def final_operations(self, spec: Any, slots: list[TxnSlot]) -> list[Operation]:
+    def final_operations(self, spec: WorkloadSpec, slots: Sequence[TxnSlot]) -> list[Operation]:
         """A read of every key any slot used, one transaction per key."""
         epochs = sorted({e for s in slots for e in s.epochs_seen})
         keys = [e * spec.keys + i for e in epochs for i in range(spec.keys)]

@@ -19,10 +19,16 @@ for the linearizability search.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from workloads.base import Operation
+from workloads.base import Operation, Option
+
+if TYPE_CHECKING:
+    from harness.schedule import WorkloadSpec
+    from harness.systems.base import Client
+    from raftnode.client import Result
 
 
 @dataclass
@@ -83,10 +89,10 @@ def key_names(count: int) -> list[str]:
     return [f"k{i}" for i in range(count)]
 
 
-def make_slots(spec: Any, seed: int) -> list[RegisterSlot]:
+def make_slots(spec: WorkloadSpec, seed: int) -> list[RegisterSlot]:
     keys = key_names(spec.keys)
     mix = [(f, w) for f, w in spec.mix.items() if w > 0]
-    per_key = getattr(spec, "ops_per_key", 0)
+    per_key = spec.ops_per_key
     # Each key's operations are shared by the slots of its group.
     group = max(1, spec.concurrency // spec.keys)
     quota = -(-per_key // group) if per_key else 0
@@ -112,24 +118,26 @@ class RegisterWorkload:
     checker = "linearizable"  # the history checker that fits it (checkers/registry.py)
     default_keys = 8  # eight registers
     default_mix = {"read": 0.5, "write": 0.3, "cas": 0.2}
-    options: dict = {}  # no fields of its own
+    options: ClassVar[dict[str, Option]] = {}  # no fields of its own
 
-    def slots(self, spec: Any, seed: int) -> list[RegisterSlot]:
+    def slots(self, spec: WorkloadSpec, seed: int) -> list[RegisterSlot]:
         return make_slots(spec, seed)
 
-    def initial_operations(self, spec: Any) -> list[Operation]:
+    def initial_operations(self, spec: WorkloadSpec) -> list[Operation]:
         return []
 
-    async def call(self, client: Any, op: Operation) -> Any:
+    async def call(self, client: Client, op: Operation) -> Result:
         if op.f == "read":
             return await client.get(op.key)
         if op.f == "write":
             return await client.put(op.key, op.value)
         return await client.cas(op.key, op.value[0], op.value[1])
 
-    def ok_value(self, op: Operation, result: Any) -> Any:
+    def ok_value(self, op: Operation, result: Result) -> Any:
         return result.value if op.f == "read" else op.value
 
-    def final_operations(self, spec: Any, slots: list[RegisterSlot]) -> list[Operation]:
+    def final_operations(
+        self, spec: WorkloadSpec, slots: Sequence[RegisterSlot]
+    ) -> list[Operation]:
         keys = dict.fromkeys(k for slot in slots for k in slot.keys_used())
         return [Operation("read", key, None) for key in keys]

@@ -11,10 +11,16 @@ element, f "read" with the list of elements; DESIGN's history section).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from workloads.base import Operation
+from workloads.base import Operation, Option
+
+if TYPE_CHECKING:
+    from harness.schedule import WorkloadSpec
+    from harness.systems.base import Client
+    from raftnode.client import Result
 
 SET_KEY = "set"
 
@@ -43,9 +49,9 @@ class SetWorkload:
     checker = "set"  # the history checker that fits it (checkers/registry.py)
     default_keys = 8  # not used (one set); as schedules have always shown it
     default_mix = {"add": 1.0}
-    options: dict = {}  # no fields of its own
+    options: ClassVar[dict[str, Option]] = {}  # no fields of its own
 
-    def slots(self, spec: Any, seed: int) -> list[SetSlot]:
+    def slots(self, spec: WorkloadSpec, seed: int) -> list[SetSlot]:
         mix = spec.mix if set(spec.mix) <= set(self.operations) else self.default_mix
         share = mix.get("read", 0) / (sum(mix.values()) or 1)
         return [
@@ -53,18 +59,18 @@ class SetWorkload:
             for i in range(spec.concurrency)
         ]
 
-    def initial_operations(self, spec: Any) -> list[Operation]:
+    def initial_operations(self, spec: WorkloadSpec) -> list[Operation]:
         return []
 
-    async def call(self, client: Any, op: Operation) -> Any:
+    async def call(self, client: Client, op: Operation) -> Result:
         if op.f == "add":
             return await client.txn([["append", SET_KEY, op.value]])
         return await client.txn([["r", SET_KEY, None]])
 
-    def ok_value(self, op: Operation, result: Any) -> Any:
+    def ok_value(self, op: Operation, result: Result) -> Any:
         if op.f == "add":
             return op.value
         return list(result.value[0][2] or [])  # the key's list; never written: empty
 
-    def final_operations(self, spec: Any, slots: list[SetSlot]) -> list[Operation]:
+    def final_operations(self, spec: WorkloadSpec, slots: Sequence[SetSlot]) -> list[Operation]:
         return [Operation("read", None, None, label=SET_KEY)]

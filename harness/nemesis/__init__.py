@@ -9,7 +9,11 @@ starts, so `target: leader` means the leader at that moment.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.backends.base import Cluster
+    from harness.schedule import FaultSpec
 
 from harness.nemesis.base import Fault, FaultError, Nemesis, NoLeader
 from harness.nemesis.clock import ClockFault
@@ -33,9 +37,11 @@ FAULTS: dict[str, type[Fault]] = {
 TIMING_KEYS = ("at", "start", "every", "for")  # a schedule entry's timing, not options
 
 
-def make_fault(spec: Any, cluster, rng: random.Random | None = None) -> Fault:
+def make_fault(
+    spec: FaultSpec | dict[str, Any], cluster: Cluster | None, rng: random.Random | None = None
+) -> Fault:
     """A fault from a schedule entry: a dict like {fault: partition, mode: halves, for: 10}
-    (timing keys are ignored here) or any object with `.fault` and `.options`."""
+    (timing keys are ignored here) or a schedule's FaultSpec."""
     if isinstance(spec, dict):
         kind = spec.get("fault")
         options = {k: v for k, v in spec.items() if k != "fault" and k not in TIMING_KEYS}

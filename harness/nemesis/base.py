@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.backends.base import Cluster
 
 
 class FaultError(ValueError):
@@ -20,6 +23,8 @@ class FaultError(ValueError):
 
 TARGETS = ("one", "leader", "minority", "majority", "all")
 Nodes = Sequence[str] | None  # the cluster's node names; None: not known yet
+# A fault's `target`: one of TARGETS, a node name, or a list of node names.
+Target = str | list[str]
 
 
 class Fault:
@@ -62,12 +67,12 @@ class Fault:
         return {}
 
     @classmethod
-    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
+    def draw(cls, rng: random.Random, nodes: list[str], target: Target) -> dict[str, Any]:
         """Options drawn at random from everything the fault offers (a nemesis package);
         `target` is already drawn, for the faults that take one."""
         raise NotImplementedError(f"{cls.name} offers no random options")
 
-    def __init__(self, cluster, options: dict[str, Any], rng: random.Random):
+    def __init__(self, cluster: Cluster | None, options: dict[str, Any], rng: random.Random):
         self.cluster = cluster
         self.opts = self.validate(options, None if cluster is None else list(cluster.nodes))
         self.rng = rng
@@ -108,7 +113,7 @@ class Fault:
 # ---- checking options --------------------------------------------------------------------
 
 
-def check_target(fault: str, value: Any, nodes: Nodes) -> Any:
+def check_target(fault: str, value: object, nodes: Nodes) -> Target:
     """A target: one of TARGETS, a node name, or a non-empty list of node names."""
     if isinstance(value, list):
         if not value:
@@ -127,15 +132,15 @@ def check_target(fault: str, value: Any, nodes: Nodes) -> Any:
     raise FaultError(f"{fault}: target is {value!r}; expected one of: {choices}", ("target",))
 
 
-def check_choice(fault: str, key: str, value: Any, choices: Sequence[str]) -> Any:
-    if value not in choices:
+def check_choice(fault: str, key: str, value: object, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
         raise FaultError(
             f"{fault}: {key} is {value!r}; expected one of: {', '.join(choices)}", (key,)
         )
     return value
 
 
-def check_number(fault: str, key: str, value: Any, minimum: float | None = None) -> float:
+def check_number(fault: str, key: str, value: object, minimum: float | None = None) -> float:
     """A number (not a bool), at least `minimum` when given; returned as written."""
     if (
         isinstance(value, bool)
@@ -147,7 +152,7 @@ def check_number(fault: str, key: str, value: Any, minimum: float | None = None)
     return value
 
 
-def check_bool(fault: str, key: str, value: Any) -> bool:
+def check_bool(fault: str, key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise FaultError(f"{fault}: {key} must be true or false, got {value!r}", (key,))
     return value
@@ -156,7 +161,7 @@ def check_bool(fault: str, key: str, value: Any) -> bool:
 # ---- at run time --------------------------------------------------------------------------
 
 
-def resolve_targets(cluster, target: Any, rng: random.Random) -> list[str]:
+def resolve_targets(cluster: Cluster, target: Target, rng: random.Random) -> list[str]:
     """`one`, `leader`, `minority`, `majority`, `all`, a node name, or a list of them."""
     nodes = list(cluster.nodes)
     if isinstance(target, list):
@@ -185,7 +190,7 @@ class NoLeader(FaultError):
     again a little later, in its own clock (real or virtual), for up to LEADER_WAIT_S."""
 
 
-def find_leader(cluster) -> str:
+def find_leader(cluster: Cluster) -> str:
     """The leader now, without waiting: waiting is the driver's, in the run's own time."""
     lead = cluster.leader()
     if lead is None:
