@@ -5,7 +5,10 @@ unknown outcome were recovered. Reads during the run (mix `read`) are checked th
 
 On raftnode the set is a list-valued key: an add is a one-micro-op transaction appending
 the element, a read a read-only transaction of the key (history: f "add" with the
-element, f "read" with the list of elements; DESIGN's history section).
+element, f "read" with the list of elements; DESIGN's history section). A client of a
+system with a set type of its own offers `add(key, element)` and `members(key)` (Redis:
+SADD and SMEMBERS), and the workload uses them instead: the set is then the system's own,
+not a list standing in for it, and the client's `txn` need not pretend to be one.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from workloads.base import Operation, Option
 
@@ -43,6 +46,21 @@ class SetSlot:
         pass
 
 
+class SetClient(Protocol):
+    """A client with a set type of its own (optional beside the Client protocol)."""
+
+    async def add(self, key: str, element: Any) -> Result: ...
+
+    async def members(self, key: str) -> Result:
+        """ok value: the elements, a list."""
+        ...
+
+
+def own_set(client: Any) -> bool:
+    """Whether the client offers a set type of its own (add and members)."""
+    return callable(getattr(client, "add", None)) and callable(getattr(client, "members", None))
+
+
 class SetWorkload:
     name = "set"
     operations = ("add", "read")
@@ -63,14 +81,22 @@ class SetWorkload:
         return []
 
     async def call(self, client: Client, op: Operation) -> Result:
+        if own_set(client):
+            sets = cast("SetClient", client)
+            if op.f == "add":
+                return await sets.add(SET_KEY, op.value)
+            return await sets.members(SET_KEY)
         if op.f == "add":
             return await client.txn([["append", SET_KEY, op.value]])
-        return await client.txn([["r", SET_KEY, None]])
+        result = await client.txn([["r", SET_KEY, None]])
+        if result.ok:  # the key's list; never written: empty
+            result.value = list(result.value[0][2] or [])
+        return result
 
     def ok_value(self, op: Operation, result: Result) -> Any:
         if op.f == "add":
             return op.value
-        return list(result.value[0][2] or [])  # the key's list; never written: empty
+        return list(result.value or [])
 
     def final_operations(self, spec: WorkloadSpec, slots: Sequence[SetSlot]) -> list[Operation]:
         return [Operation("read", None, None, label=SET_KEY)]
