@@ -271,6 +271,9 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
         r.number(seed, ("seed",), integer=True)
 
     system, system_cls = _parse_system(r, data.get("system", "raftnode"), source, data.get("node"))
+    fewest = system_cls.min_nodes
+    if nodes < fewest:
+        raise r.error(("nodes",), f"{system.name} needs at least {fewest} nodes, got {nodes}")
     workload = _parse_workload(r, data.get("workload", {}))
     supported = system_cls.workloads
     if workload.name not in supported:

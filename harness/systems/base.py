@@ -151,6 +151,9 @@ class System(abc.ABC):
     backends: ClassVar[tuple[str, ...]] = ("docker",)
     # Optional capabilities it implements (CAPABILITIES above).
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # The fewest members it makes sense with (a schedule with fewer is refused at its
+    # `nodes:` line): 3 for a primary with replicas and a Sentinel quorum, or an ensemble.
+    min_nodes: ClassVar[int] = 1
 
     def __init__(self, **options: Any):
         # Python keywords cannot hold a hyphen: read_mode= is the option read-mode.
