@@ -1,4 +1,5 @@
-"""Systems under test (harness/systems/base.py): raftnode (the default) and etcd, or a
+"""Systems under test (harness/systems/base.py): raftnode (the default), etcd, redis and
+zookeeper, or a
 user's own, named in a schedule by an import path `package.module:Class` or a file
 `path/to/file.py:Class` (relative to the schedule's folder)."""
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 BUILTIN = {
     "raftnode": "harness.systems.raftnode:RaftnodeSystem",
     "etcd": "harness.systems.etcd:EtcdSystem",
+    "redis": "harness.systems.redis:RedisSystem",
+    "zookeeper": "harness.systems.zookeeper:ZooKeeperSystem",
 }
 
 

@@ -1,0 +1,25 @@
+# Redis 7.0 with Sentinel, from Debian 12's redis-server and redis-sentinel, as a system
+# under test (harness/systems/redis.py). Installed here, on the shared base, when the image
+# is built: the base stays the same for every system.
+ARG BASE=python:3.11-slim
+FROM ${BASE}
+ARG BASE
+
+LABEL raftquake.image=redis raftquake.base=${BASE}
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+# An idle box: the harness gives `node-ctl boot redis-member ARGS` as the command, so a
+# killed redis-server leaves its container, address, volume, Sentinel and iptables rules.
+CMD ["sleep", "infinity"]
+
+# The nemesis's tools come with the offline base; a registry base gets them here too.
+RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        redis-server redis-sentinel iptables iproute2 libfaketime procps \
+    && rm -rf /var/lib/apt/lists/* \
+    && update-alternatives --set iptables /usr/sbin/iptables-legacy >/dev/null \
+    && mkdir -p /data /run/raftquake \
+    && echo "+0" > /run/raftquake/faketime \
+    && redis-server --version
+
+COPY docker/node-ctl.sh /usr/local/bin/node-ctl
+COPY docker/netdelay.py /usr/local/bin/netdelay.py
+COPY docker/redis-member.sh /usr/local/bin/redis-member
