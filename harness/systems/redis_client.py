@@ -252,9 +252,10 @@ class RedisClient:
             raise _Refused(str(exc).split("\n")[0], None) from None
 
     async def _wait(self, conn: Connection, left: float) -> int:
-        """WAIT for self.wait replicas within `left` seconds (at least 1 ms): how many
+        """WAIT for self.wait replicas within `left` seconds, less a margin for its answer
+        to come back before the operation's deadline (at least 1 ms): how many
         acknowledged the write."""
-        ms = max(1, int(left * 1000) - 50)
+        ms = max(1, int((left - max(0.1, left / 4)) * 1000))
         await conn.send_command("WAIT", self.wait, ms)
         return int(await conn.read_response(timeout=_FOREVER))
 
@@ -264,7 +265,15 @@ class RedisClient:
         """The connection to the primary, made now if there is none: the Sentinels are
         asked for the primary first. _NotSent when either step fails."""
         if self._conn is not None and self._conn.is_connected:
-            return self._conn
+            try:
+                # The server may have closed it while it was idle (Sentinel has a demoted
+                # primary kill its clients' connections): find out before sending, when
+                # it is still certain that nothing was sent.
+                if not await self._conn.can_read():
+                    return self._conn
+            except LOST:
+                pass
+            await self._drop()  # closed, or holding bytes nobody asked for
         sentinel = self._sentinels()
         if self.spread:
             self.rng.shuffle(sentinel.sentinels)
