@@ -22,10 +22,15 @@ names only the fault families (the last schedule given; its times are ignored; w
 to the first failure, and the shrunk schedule's size (faults, seconds of workload).
 Target: found within 200 runs or 10 min, shrunk to at most 3 faults and 15 s.
 
-`--system etcd` (issue 12): instead, etcd's shipped schedules on Docker, --docker-seeds
-runs each: schedules/etcd.yaml (linearizable reads: every run should be valid) and
-schedules/etcd-serializable.yaml (serializable reads: the linearizable checker should
-catch etcd's documented stale reads; target >= 2 of 3 60 s runs).
+`--system NAME` (issues 12 and 26): instead, the system's rows on Docker, --docker-seeds
+runs each (default 3), one at a time. A row is a shipped schedule and the system options
+it changes (SYSTEM_ROWS): the same faults and workload under another setting. A setting
+whose system expects findings (its expected_findings()) counts the runs its checkers
+catch (target: found in >= 2 of 3); the others count the runs called invalid (target:
+0, valid in 3 of 3).
+  etcd       etcd.yaml (linearizable reads: valid), etcd-serializable.yaml (stale reads)
+  redis      redis.yaml as shipped (defaults: lost acknowledged writes) and with wait: 1
+  zookeeper  zookeeper.yaml as shipped (plain reads: stale reads) and with reads: sync
 """
 
 from __future__ import annotations
@@ -64,12 +69,13 @@ class Row:
     misses: list[str] = dataclasses.field(default_factory=list)
     # The checkers that count as catching it; None: the bug's own (raftnode/bugs.py).
     wanted: tuple[str, ...] | None = None
+    setting: str = ""  # a system row's system as configured ("redis (wait: 1)")
 
     def line(self) -> str:
         rate = f"{100 * self.hits / self.runs:5.1f}%" if self.runs else "    -"
         by = ", ".join(f"{k} {v}" for k, v in sorted(self.by.items())) or "-"
         per = self.seconds / self.runs if self.runs else 0.0
-        what = self.bug or "(correct: false pos.)"
+        what = self.bug or (f"{self.setting}: invalid" if self.setting else "(correct: false pos.)")
         return (
             f"{what:22} {self.schedule:10} {self.backend:7} {self.runs:5} {self.hits:6} "
             f"{rate:>7} {self.unknown:8} {per:8.1f}  {by}"
@@ -86,9 +92,27 @@ def planted(schedule: Schedule, bug: str) -> Schedule:
     return dataclasses.replace(schedule, system=planted)
 
 
-def one_run(path: str, bug: str, backend: str, seed: int, time_limit, store: str) -> dict:
+def with_system_options(schedule: Schedule, options: dict | None) -> Schedule:
+    """`schedule` with its system's options overridden by `options` (a row of
+    SYSTEM_ROWS: the same schedule, another setting)."""
+    if not options:
+        return schedule
+    merged = {**dict(schedule.system.options), **options}
+    system = dataclasses.replace(schedule.system, options=tuple(merged.items()))
+    return dataclasses.replace(schedule, system=system)
+
+
+def one_run(
+    path: str,
+    bug: str,
+    backend: str,
+    seed: int,
+    time_limit,
+    store: str,
+    system_options: dict | None = None,
+) -> dict:
     """One run, in a worker process: what the row needs of it."""
-    schedule = planted(load_schedule(Path(path)), bug)
+    schedule = with_system_options(planted(load_schedule(Path(path)), bug), system_options)
     t0 = time.monotonic()
     o = run_schedule(
         schedule, backend, store, seed=seed, time_limit=time_limit, say=_quiet, live_status=False
@@ -135,20 +159,31 @@ def matrix(cells, seeds, backend, time_limit, store, jobs) -> list[Row]:
     return list(rows.values())
 
 
-SYSTEM_SCHEDULES = {"etcd": ["etcd.yaml", "etcd-serializable.yaml"]}
+# A third-party system's rows: a shipped schedule, and the system options a row changes in
+# it (the same faults and workload, another setting), for issue 26's findings table.
+SYSTEM_ROWS: dict[str, list[tuple[str, dict]]] = {
+    "etcd": [("etcd.yaml", {}), ("etcd-serializable.yaml", {})],
+    "redis": [("redis.yaml", {}), ("redis.yaml", {"wait": 1})],
+    "zookeeper": [("zookeeper.yaml", {}), ("zookeeper.yaml", {"reads": "sync"})],
+}
 
 
 def system_matrix(name: str, runs: int, time_limit, store: str) -> list[Row]:
-    """A third-party system's shipped schedules on Docker: a schedule whose system expects
-    findings (a weak mode) is a bug row, the others are correct rows."""
+    """A third-party system's rows on Docker: a setting whose system expects findings (a
+    weak mode) is a bug row, counting the runs its checkers catch; the others are correct
+    rows, counting the runs called invalid."""
+    from harness.systems import make_system
+
     rows = []
-    for file in SYSTEM_SCHEDULES[name]:
+    for file, options in SYSTEM_ROWS[name]:
         path = str(SCHEDULES / file)
-        wanted = schedule_catchers(load_schedule(Path(path)))
-        label = f"{name}: {Path(path).stem}" if wanted else ""
-        row = Row(label, Path(path).stem, "docker", wanted=wanted or None)
+        schedule = with_system_options(load_schedule(Path(path)), options)
+        wanted = schedule_catchers(schedule)
+        described = make_system(schedule).describe()
+        label = described if wanted else ""
+        row = Row(label, Path(path).stem, "docker", wanted=wanted or None, setting=described)
         for seed in range(1, runs + 1):
-            tally(row, seed, one_run(path, "", "docker", seed, time_limit, store))
+            tally(row, seed, one_run(path, "", "docker", seed, time_limit, store, options))
         rows.append(row)
     return rows
 
@@ -198,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hunt", type=int, default=0, metavar="N", help="hunt per bug instead")
     p.add_argument("--hunt-budget", type=float, default=600.0, metavar="S", help="per hunt")
     p.add_argument(
-        "--system", choices=sorted(SYSTEM_SCHEDULES), help="a third-party system's schedules"
+        "--system", choices=sorted(SYSTEM_ROWS), help="a third-party system's rows, on Docker"
     )
     a = p.parse_args(argv)
     store = a.store or tempfile.mkdtemp(prefix="raftquake-detect-")
