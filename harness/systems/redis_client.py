@@ -335,11 +335,9 @@ async def member_statuses(
     A member is None (not answering) when its server or its Sentinel does not answer, and
     also until it has joined: its Sentinel has yet to hear of every other Sentinel and
     every replica, or, as a replica, it has not had a link to its primary since it
-    started. Then a partition
-    or a kill right after start-up meets a deployment that can fail over, as one running
-    for a while would.
+    started. Then a partition or a kill right after start-up meets a deployment that can
+    fail over, as one running for a while would.
     """
-    host_node = {a.rsplit(":", 1)[0]: n for n, a in members.items()}
 
     async def ask(node: str, addr: str) -> tuple[dict | None, dict | None]:
         host, port = addr.rsplit(":", 1)
@@ -368,6 +366,16 @@ async def member_statuses(
 
     asked = await asyncio.gather(*(bounded(n, a) for n, a in members.items()))
     answers = dict(zip(members, asked, strict=True))
+    return combine_statuses(members, answers)
+
+
+def combine_statuses(
+    members: dict[str, str], answers: dict[str, tuple[dict | None, dict | None]]
+) -> dict[str, dict[str, Any] | None]:
+    """The statuses from each member's (INFO replication, SENTINEL MASTER) answers (None
+    where it did not answer): the leader is the primary a majority of all the members'
+    Sentinels name, at the highest configuration epoch they give it."""
+    host_node = {a.rsplit(":", 1)[0]: n for n, a in members.items()}
     named: dict[str, int] = {}
     epochs: dict[str, int] = {}
     for _, watched in answers.values():
