@@ -91,12 +91,14 @@ class RedisSystem(System):
         # Sentinels say, however few members a status probe asks about.
         self.members: dict[str, str] = {}
 
-    def expected_findings(self) -> tuple[str, ...]:
+    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
         # Asynchronous replication: a partition that isolates the primary with clients,
         # then a failover, loses the writes it acknowledged meanwhile ("last failover
-        # wins", Sentinel's documentation), and its reads are stale. WAIT narrows the
-        # window for writes but does not close it, and reads never wait.
-        return ("set", "linearizable")
+        # wins", Sentinel's documentation): the set checker's lost elements; the register's
+        # linearizable finds them and the stale reads of the deposed primary. WAIT narrows
+        # the window for writes but does not close it, and reads never wait.
+        found = {"set": ("set",), "register": ("linearizable",)}
+        return found.get(workload or "", ("set", "linearizable"))
 
     def image(self) -> ImageSpec:
         return IMAGE

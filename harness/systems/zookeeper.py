@@ -48,7 +48,7 @@ class ZooKeeperSystem(System):
         "exposes no committed-log dump to compare"
     }
 
-    def expected_findings(self) -> tuple[str, ...]:
+    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
         # A plain read is answered from the server's own state: under a partition a
         # follower cut off from its leader answers stale values until it gives up on the
         # leader (syncLimit ticks), and the clients connected to it see them.
