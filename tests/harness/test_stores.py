@@ -149,3 +149,27 @@ def test_redis_no_majority_no_leader_and_members_not_yet_joined_are_down():
     young["n2"][1]["num-slaves"] = 1  # its Sentinel has not yet seen every replica
     st = combine_statuses(MEMBERS, young)
     assert st["n2"] is None and st["n3"] is None and st["n1"]["role"] == "leader"
+
+
+def test_member_command_lines():
+    ips = {"n1": "10.0.0.11", "n2": "10.0.0.12", "n3": "10.0.0.13"}
+    redis = system_class("redis")(**{"down-after-ms": 2000})
+    cmd = redis.command("n2", ips)
+    assert cmd[0] == "redis-member"
+    said = dict(zip(cmd[1::2], cmd[2::2], strict=True))
+    assert said["--me"] == "10.0.0.12" and said["--primary"] == "10.0.0.11"  # n1 starts it
+    assert said["--quorum"] == "2" and said["--down-after-ms"] == "2000"
+    zk = system_class("zookeeper")().command("n3", ips)
+    assert zk == ["zk-member", "--id", "3", "--servers", "1=10.0.0.11,2=10.0.0.12,3=10.0.0.13"]
+
+
+def test_the_shipped_schedules_expect_what_their_settings_show():
+    from harness.pytest_plugin import schedule_catchers
+    from harness.schedule import load_schedule
+
+    root = Path(__file__).resolve().parents[2] / "schedules"
+    assert "set" in schedule_catchers(load_schedule(root / "redis.yaml"))
+    zk = load_schedule(root / "zookeeper.yaml")
+    assert schedule_catchers(zk) == ("linearizable",)
+    system = system_class("zookeeper")(**{**dict(zk.system.options), "reads": "sync"})
+    assert system.expected_findings() == ()
