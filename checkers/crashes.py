@@ -9,7 +9,8 @@ traceback, or a CRITICAL line. This checker reads nodes/<id>/node.log of a run f
 (the simulation writes its nodes' errors there in the same shape) and names each. For a
 system without one (etcd) it reads the member's console.log, where a Go program dies
 with "panic: ..." or "fatal error: ..." and a zap logger writes "level": "fatal" or
-"panic" before exiting.
+"panic" before exiting; redis-server writes its bug report, a JVM its fatal-error banner,
+and ZooKeeper's main says it is "exiting abnormally".
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from checkers.protocol import RunFiles, Verdict
 TRACEBACK = "Traceback (most recent call last):"
 GO_DEATH = ("panic: ", "fatal error: ")  # the Go runtime's last words
 ZAP_DEATH = ('"level":"fatal"', '"level":"panic"', '"level":"dpanic"')
+OTHER_DEATH = (
+    "=== REDIS BUG REPORT START",  # redis-server on an assertion or a signal it did not expect
+    "# A fatal error has been detected by the Java Runtime Environment",  # a JVM crash
+    "Unexpected exception, exiting abnormally",  # ZooKeeper's QuorumPeerMain giving up
+)
 MAX_SHOWN = 20
 
 
@@ -37,7 +43,12 @@ def find_crashes(log: Path) -> list[dict[str, Any]]:
             # The first unindented line after the frames names the exception.
             found.append({"line": in_traceback_at, "error": line.strip()})
             in_traceback_at = 0
-        elif " CRITICAL " in line or line.startswith(GO_DEATH) or any(z in line for z in ZAP_DEATH):
+        elif (
+            " CRITICAL " in line
+            or line.startswith(GO_DEATH)
+            or any(z in line for z in ZAP_DEATH)
+            or any(o in line for o in OTHER_DEATH)
+        ):
             found.append({"line": number, "error": line.strip()[:500]})
     if in_traceback_at:  # cut off at the end of the file
         found.append({"line": in_traceback_at, "error": "traceback (cut off)"})

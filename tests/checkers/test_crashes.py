@@ -83,3 +83,31 @@ def test_a_go_member_that_died_is_named_from_its_console_log(tmp_path: Path):
     assert v.valid is False and v.details["nodes"] == 2
     assert [(c["node"], c["line"]) for c in v.details["crashes"]] == [("n1", 3), ("n1", 4)]
     assert "nodes/n1/console.log:4" in v.explanation and "index out of range" in v.explanation
+
+
+def test_redis_and_zookeeper_deaths_are_named_and_their_warnings_are_not(tmp_path: Path):
+    # redis-server's bug report, a JVM's fatal-error banner and ZooKeeper's main giving up
+    # each end a member; a Java stack trace under a WARN line (a dropped peer) does not.
+    redis = (
+        "17:M 07 Dec 2026 00:43:29.959 # WARNING Memory overcommit must be enabled!\n"
+        "17:M 07 Dec 2026 00:50:00.000 # === REDIS BUG REPORT START: Cut & paste ===\n"
+    )
+    zk = (
+        "2026-12-07 00:57:56,472 - WARN  [RecvWorker:3:QuorumCnxManager$RecvWorker@1402] - "
+        "Connection broken for id 3, my id = 1\n"
+        "java.io.EOFException\n"
+        "\tat java.base/java.io.DataInputStream.readInt(DataInputStream.java:386)\n"
+        "# A fatal error has been detected by the Java Runtime Environment:\n"
+        "2026-12-07 00:59:00,000 - ERROR [main:QuorumPeerMain@114] - Unexpected exception, "
+        "exiting abnormally\n"
+    )
+    for node, text in (("n1", redis), ("n2", zk)):
+        (tmp_path / "nodes" / node).mkdir(parents=True)
+        (tmp_path / "nodes" / node / "console.log").write_text(text)
+    (tmp_path / "history.jsonl").write_text("")
+    v = CHECKERS["crashes"].check(RunFiles.in_folder(tmp_path))
+    assert [(c["node"], c["line"]) for c in v.details["crashes"]] == [
+        ("n1", 2),
+        ("n2", 4),
+        ("n2", 5),
+    ]
