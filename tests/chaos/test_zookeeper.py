@@ -89,27 +89,42 @@ def test_register_operations_keep_the_history_rules(zk):
     _run(go())
 
 
-def test_a_paused_leader_makes_writes_unknown_and_reads_failed(zk):
+def test_a_paused_leader_makes_writes_unknown_and_reads_failed_stalling_no_one_else(zk):
     lead = zk.wait_for_leader(30)
+    follower = next(n for n in zk.nodes if n != lead)
+    _serving(zk, follower)
 
     async def go():
-        c = _client(zk, timeout=1.5, home=lead)
+        loop = asyncio.get_running_loop()
+        stuck = _client(zk, timeout=1.5, home=lead)
+        free = _client(zk, timeout=1.5, home=follower)
         try:
-            assert (await c.put("p", 1)).node_id == lead  # connected to the leader
+            assert (await stuck.put("p", 1)).node_id == lead  # connected to the leader
+            assert (await free.get("p")).node_id == follower
             zk.pause(lead)
             try:
-                write = await c.put("p", 2)
-                read = await c.get("p")
+                t0 = loop.time()
+
+                async def reads():
+                    # Meanwhile, on the same loop, another client's plain reads.
+                    got = [await free.get("p") for _ in range(5)]
+                    return got, loop.time() - t0
+
+                write, (got, took) = await asyncio.gather(stuck.put("p", 2), reads())
+                read = await stuck.get("p")
             finally:
                 zk.resume(lead)
-            return write, read
+            return write, read, got, took
         finally:
-            await c.close()
+            await stuck.close()
+            await free.close()
 
-    write, read = _run(go())
+    write, read, got, took = _run(go())
     # Handed to a session whose server froze: it may yet be applied. A read: failed.
     assert (write.outcome, write.error) == (UNKNOWN, "timeout")
     assert read.outcome == FAIL
+    # The stuck client held up nobody: the follower's reads were done long before.
+    assert [g.outcome for g in got] == [OK] * 5 and took < 1.0, took
 
 
 def test_no_session_before_the_deadline_fails_without_sending(zk):
