@@ -1,10 +1,13 @@
 """Docker figures: image build from nothing and from cache, cluster start-up, faults.
 
     .venv/bin/python benchmarks/bench_docker.py [--nodes 5] [--repeat 3] [--skip-build]
+    .venv/bin/python benchmarks/bench_docker.py --system-images redis zookeeper
 
 - image from nothing: the offline base (debootstrap + docker import) and the node
   layer on it, built under throw-away tags beside the real ones (removed after), so
   a cluster in use elsewhere is not disturbed;
+- `--system-images NAME...`: instead, each system's image from nothing on the base there
+  (no layer cache: its Debian packages downloaded and installed), under throw-away tags;
 - image from cache: `raftquake image build` when nothing changed (the common case),
   and the node layer alone on a cached base (after an edit of raftnode/);
 - cluster up: from DockerCluster.start() to a leader, on a cached image (target 10 s);
@@ -78,6 +81,28 @@ def bench_build() -> None:
     t4 = time.monotonic()
     image.build()
     figure("image from cache (nothing changed)", time.monotonic() - t4)
+
+
+def bench_system_images(names: list[str]) -> None:
+    """Each named system's image from nothing on the base that is there (its Dockerfile
+    installs its Debian packages: the download and unpacking are most of it), under a
+    throw-away tag, no layer cache; removed after."""
+    import docker
+    from harness.systems import system_class
+
+    client = docker.from_env()
+    for name in names:
+        spec = system_class(name)().image()
+        tag = f"{spec.repo}:bench-{uuid.uuid4().hex[:8]}"
+        try:
+            t0 = time.monotonic()
+            image.build(spec=spec, tag=tag, force=True, nocache=True)
+            figure(f"{name} image from nothing (on the base)", time.monotonic() - t0)
+        finally:
+            try:
+                client.images.remove(tag, force=True)
+            except docker.errors.ImageNotFound:
+                pass
 
 
 def bench_up(tag: str, nodes: int, repeat: int) -> None:
@@ -193,10 +218,19 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--skip-build", action="store_true", help="skip the from-nothing build")
     p.add_argument("--failover-only", action="store_true", help="only the client failover")
+    p.add_argument(
+        "--system-images",
+        nargs="+",
+        metavar="NAME",
+        help="only these systems' images from nothing (no layer cache), e.g. redis zookeeper",
+    )
     args = p.parse_args()
     ok, why = docker_available()
     if not ok:
         print(f"bench_docker: skipped: {why}")
+        return 0
+    if args.system_images:
+        bench_system_images(args.system_images)
         return 0
     if args.failover_only:
         bench_client_failover(image.build().tag, args.nodes)

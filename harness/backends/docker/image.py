@@ -211,6 +211,7 @@ def build(
     log: Callable[[str], None] = lambda _m: None,
     tag: str | None = None,
     spec: ImageSpec = NODE_IMAGE,
+    nocache: bool = False,
 ) -> BuildResult:
     """Builds a system's image (raftnode's by default) unless the one for the current
     sources exists. `root` re-roots the sources (a benchmark's edited copy); `tag`
@@ -222,7 +223,7 @@ def build(
     # One build at a time on this machine: a second caller (another test run, a
     # parallel worker) waits, then finds the image built instead of building it too.
     with _build_lock():
-        return _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0)
+        return _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0, nocache)
 
 
 @contextlib.contextmanager
@@ -238,7 +239,9 @@ def _build_lock():
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0) -> BuildResult:
+def _build_locked(
+    client, spec, root, base, pull, force, log, tag, custom, t0, nocache=False
+) -> BuildResult:
     if not force and _has_image(client, tag):
         image = client.images.get(tag)
         return BuildResult(
@@ -255,6 +258,7 @@ def _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0) -
             tag=tag,  # labels come from the Dockerfile: build-time ones add uncached steps
             rm=True,
             forcerm=True,
+            nocache=nocache,  # a benchmark's build from nothing on a base that exists
         )
     except Exception as exc:
         raise ImageError(f"building {tag} failed: {exc}") from exc
