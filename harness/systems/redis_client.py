@@ -216,7 +216,7 @@ class RedisClient:
                             await self._drop()
                             continue
                         except _Refused as exc:
-                            return self._result(FAIL, str(exc), node), exc.args[-1]
+                            return self._result(FAIL, exc.args[0], node), None
                         if command[0] == "EVAL" and reply and reply[0] == 0:
                             return self._result(FAIL, "precondition-reply", node), reply
                         if write and self.wait:
@@ -249,7 +249,7 @@ class RedisClient:
         except ResponseError as exc:
             # Redis refuses a command before running it (NOREPLICAS, MASTERDOWN,
             # LOADING, OOM, BUSY...): nothing was applied.
-            raise _Refused(str(exc).split("\n")[0], None) from None
+            raise _Refused(str(exc).split("\n")[0]) from None
 
     async def _wait(self, conn: Connection, left: float) -> int:
         """WAIT for self.wait replicas within `left` seconds, less a margin for its answer

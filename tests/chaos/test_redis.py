@@ -130,6 +130,40 @@ def test_wait_short_of_its_count_is_unknown_and_applied_on_the_primary(redis):
     assert seen.value == 2  # in the primary's data set: unknown, not failed
 
 
+def test_a_write_the_primary_refuses_fails_and_is_not_applied(redis):
+    """min-replicas-to-write above the replicas there are: the primary answers NOREPLICAS
+    before it applies anything, a definite fail (the option's real effect once replicas
+    lag, here at once)."""
+    import redis as redis_py
+
+    primary = redis_py.Redis(host=redis.ips["n1"], port=6379, socket_timeout=5)
+    primary.config_set("min-replicas-to-write", 3)
+    try:
+
+        async def go():
+            c = redis.open_client(2.0, home="n2")
+            try:
+                return await c.put("refused", 1), await c.add("refused-set", 1)
+            finally:
+                await c.close()
+
+        put, add = _run(go())
+    finally:
+        primary.config_set("min-replicas-to-write", 0)
+        primary.close()
+    for res in (put, add):
+        assert res.outcome == FAIL and res.error.startswith("NOREPLICAS"), res
+    assert _run(_read("refused", redis)) is None
+
+
+async def _read(key: str, cluster: DockerCluster):
+    c = cluster.open_client(2.0)
+    try:
+        return (await c.get(key)).value
+    finally:
+        await c.close()
+
+
 def test_a_clock_fault_is_refused_with_the_reason(redis):
     with pytest.raises(Exception, match="jemalloc"):
         Nemesis().start(make_fault({"fault": "clock", "mode": "bump", "delta-ms": 500}, redis))
