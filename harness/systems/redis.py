@@ -31,9 +31,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+import random
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.systems.base import ImageSpec, System
+from harness.systems.base import ImageSpec, Option, Status, System, integer, one_of
+
+if TYPE_CHECKING:
+    from harness.systems.redis_client import RedisClient
 
 PORT = 6379
 SENTINEL_PORT = 26379
@@ -48,17 +52,17 @@ IMAGE = ImageSpec(
 
 class RedisSystem(System):
     name = "redis"
-    OPTIONS: ClassVar[dict[str, tuple | type]] = {
-        "wait": (0, 1, 2),
-        "min-replicas-to-write": (0, 1, 2),
-        "appendfsync": ("everysec", "always"),
-        "down-after-ms": int,
-    }
-    DEFAULTS: ClassVar[dict[str, Any]] = {
-        "wait": 0,
-        "min-replicas-to-write": 0,
-        "appendfsync": "everysec",
-        "down-after-ms": 5000,
+    OPTIONS: ClassVar[dict[str, Option | tuple[Any, ...] | type]] = {
+        "wait": Option(0, one_of((0, 1, 2)), "WAIT for this many replicas after each write"),
+        "min-replicas-to-write": Option(
+            0, one_of((0, 1, 2)), "the primary refuses writes with fewer good replicas"
+        ),
+        "appendfsync": Option(
+            "everysec", one_of(("everysec", "always")), "the append-only file's fsync policy"
+        ),
+        "down-after-ms": Option(
+            5000, integer(100), "Sentinel's down-after-milliseconds (packaged: 30000)"
+        ),
     }
     client_port = PORT
     min_nodes = 3
@@ -70,20 +74,6 @@ class RedisSystem(System):
         "log-agreement": "Redis keeps no committed log: replication is asynchronous, and a "
         "demoted primary's data is replaced by a full copy of the new one's",
     }
-
-    @classmethod
-    def validate(cls, options: dict[str, Any]) -> dict[str, Any]:
-        checked = super().validate(options)
-        down = checked.get("down-after-ms")
-        if down is not None and (isinstance(down, bool) or down < 100):
-            from harness.systems.base import OptionError
-
-            raise OptionError(
-                "down-after-ms",
-                f"redis option down-after-ms must be an integer of milliseconds >= 100, "
-                f"got {down!r}",
-            )
-        return checked
 
     def __init__(self, **options: Any):
         super().__init__(**options)
@@ -128,9 +118,7 @@ class RedisSystem(System):
                 "recursive calls to clock_gettime()') and the server does not start; "
                 "refused rather than faked"
             )
-        if family == "membership":
-            return "the membership fault speaks raftnode's member requests; Sentinel has none"
-        return None
+        return super().refuses(family)  # membership: not a capability it declares
 
     kept_files: ClassVar[tuple[str, ...]] = (
         "/data/node/sentinel.log",
@@ -138,12 +126,31 @@ class RedisSystem(System):
         "/data/node/redis.conf",
     )
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+    def open_client(
+        self,
+        addrs: dict[str, str],
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> RedisClient:
         from harness.systems.redis_client import RedisClient
 
-        return RedisClient(_sentinels(addrs), timeout=timeout, wait=self.options["wait"], **options)
+        return RedisClient(
+            _sentinels(addrs),
+            timeout=timeout,
+            wait=self.options["wait"],
+            client_id=client_id,
+            rng=rng,
+            home=home,
+            spread=spread,
+            attempt_timeout=attempt_timeout,
+        )
 
-    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
+    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:
         from harness.systems.redis_client import member_statuses
 
         everyone = {n: f"{ip}:{PORT}" for n, ip in self.members.items()} or dict(addrs)

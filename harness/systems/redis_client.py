@@ -179,6 +179,14 @@ class RedisClient:
             res.value = sorted((decode(m) for m in raw or ()), key=_order)
         return res
 
+    async def txn(self, ops: list[list[Any]]) -> Result:
+        """Not carried out (the system does not list the transactional workloads): fail,
+        nothing sent, as the Client protocol asks."""
+        return Result(FAIL, None, "transactions are not offered by this client")
+
+    async def transfer(self, frm: Any, to: Any, amount: int) -> Result:
+        return Result(FAIL, None, "transfers are not offered by this client")
+
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:

@@ -24,9 +24,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.systems.base import ImageSpec, System
+from harness.systems.base import ImageSpec, Option, Status, System, one_of
+
+if TYPE_CHECKING:
+    from harness.systems.zookeeper_client import ZooKeeperClient
 
 CLIENT_PORT = 2181
 IMAGE = ImageSpec(
@@ -38,8 +43,13 @@ IMAGE = ImageSpec(
 
 class ZooKeeperSystem(System):
     name = "zookeeper"
-    OPTIONS: ClassVar[dict[str, tuple | type]] = {"reads": ("plain", "sync")}
-    DEFAULTS: ClassVar[dict[str, Any]] = {"reads": "plain"}
+    OPTIONS: ClassVar[dict[str, Option | tuple[Any, ...] | type]] = {
+        "reads": Option(
+            "plain",
+            one_of(("plain", "sync")),
+            "sync: every read calls sync() first, through the leader",
+        )
+    }
     client_port = CLIENT_PORT
     min_nodes = 3
     workloads: ClassVar[tuple[str, ...]] = ("register",)
@@ -61,28 +71,38 @@ class ZooKeeperSystem(System):
         servers = ",".join(f"{_myid(n)}={ip}" for n, ip in ips.items())
         return ["zk-member", "--id", str(_myid(node)), "--servers", servers]
 
-    def refuses(self, family: str) -> str | None:
-        if family == "membership":
-            return (
-                "the membership fault speaks raftnode's member requests; ZooKeeper's "
-                "dynamic reconfiguration is not wired in"
-            )
-        return None
-
     kept_files: ClassVar[tuple[str, ...]] = ("/data/node/zoo.cfg",)
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+    def open_client(
+        self,
+        addrs: dict[str, str],
+        timeout: float,
+        *,
+        client_id: str | None = None,
+        rng: random.Random | None = None,
+        home: str | None = None,
+        spread: bool = False,
+        attempt_timeout: float | None = None,
+    ) -> ZooKeeperClient:
         from harness.systems.zookeeper_client import ZooKeeperClient
 
-        return ZooKeeperClient(addrs, timeout=timeout, sync=self.options["reads"] == "sync",
-                               **options)  # fmt: skip
+        return ZooKeeperClient(
+            addrs,
+            timeout=timeout,
+            sync=self.options["reads"] == "sync",
+            client_id=client_id,
+            rng=rng,
+            home=home,
+            spread=spread,
+            attempt_timeout=attempt_timeout,
+        )
 
-    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
+    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:
         from harness.systems.zookeeper_client import server_statuses
 
         return asyncio.run(server_statuses(addrs, timeout))
 
-    def collect(self, node, out, addr) -> None:
+    def collect(self, node: str, out: Path, addr: str) -> None:
         from harness.systems.zookeeper_log import write_events
 
         write_events(out / "console.log", node, out / "events.jsonl")

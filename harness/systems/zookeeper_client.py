@@ -171,6 +171,14 @@ class ZooKeeperClient:
 
         return await self._op(swap, write=True)
 
+    async def txn(self, ops: list[list[Any]]) -> Result:
+        """Not carried out (the system does not list the transactional workloads): fail,
+        nothing sent, as the Client protocol asks."""
+        return Result(FAIL, None, "transactions are not offered by this client")
+
+    async def transfer(self, frm: Any, to: Any, amount: int) -> Result:
+        return Result(FAIL, None, "transfers are not offered by this client")
+
     async def close(self) -> None:
         zk, self._zk = self._zk, None
         if zk is not None:

@@ -43,8 +43,8 @@ def test_redis_options_and_their_defaults():
     "system, message",
     [
         ("{name: redis, wait: 3}", "s.yaml:3: redis option wait is 3; expected one of: 0, 1, 2"),
-        ("{name: redis, down-after-ms: 20}", "down-after-ms must be an integer of milliseconds"),
-        ("{name: redis, down-after-ms: '5s'}", "down-after-ms must be a int"),
+        ("{name: redis, down-after-ms: 20}", "down-after-ms must be an integer >= 100, got 20"),
+        ("{name: redis, down-after-ms: '5s'}", "down-after-ms must be an integer >= 100"),
         ("{name: redis, appendfsync: no}", "expected one of: everysec, always"),
         ("{name: zookeeper, reads: linearizable}", "expected one of: plain, sync"),
     ],
