@@ -6,11 +6,12 @@
 #                           in the background, with libfaketime preloaded and reading the
 #                           control file (RAFTQUAKE_FAKETIME=0: not preloaded, for a
 #                           system whose clock libfaketime cannot move)
-#   node-ctl kill           SIGKILL the node and wait until it is gone
+#   node-ctl kill           SIGKILL the node and every process it started (PostgreSQL's
+#                           backends, a Galera state transfer) and wait until all are gone
 #   node-ctl running        exit 0 if the node process is alive
-#   node-ctl pause          SIGSTOP the node (Jepsen's pause: the process freezes, the
-#                           container does not, so faults can still be applied to it)
-#   node-ctl resume         SIGCONT it
+#   node-ctl pause          SIGSTOP the node and every process it started (Jepsen's pause:
+#                           they freeze, the container does not, so faults still apply)
+#   node-ctl resume         SIGCONT them
 #   node-ctl stopped        exit 0 if the node process is stopped by a pause
 #   node-ctl clock SPEC     write SPEC (e.g. "+4.5s", "-2s", "+0") to the control file
 #   node-ctl delay Q MS     (re)start netdelay: packets sent to NFQUEUE Q are held MS ms
@@ -20,6 +21,7 @@
 # The member's output goes to /data/node.log (the volume), appended across restarts.
 set -eu
 PIDFILE=/run/raftquake/node.pid
+MARKFILE=/run/raftquake/node.mark
 DELAY_PID=/run/raftquake/netdelay.pid
 DELAY_READY=/run/raftquake/netdelay.ready
 CONTROL=/run/raftquake/faketime
@@ -33,6 +35,49 @@ alive() {
 
 running() {
     [ -f "$PIDFILE" ] && alive "$(cat "$PIDFILE")"
+}
+
+member() {
+    # The pids of the member's live processes: the node process and its descendants (by
+    # parent pid), and any process whose environment carries this start's mark
+    # (RAFTQUAKE_MEMBER: a daemon a state transfer starts may leave the tree). A process
+    # group or session would not do: PostgreSQL puts each backend in a session of its own
+    # (and overwrites their environment with its process titles), and the backends of a
+    # SIGKILLed postmaster, left running, keep its shared memory and stop the restarted
+    # server from starting. Zombies count as gone.
+    root=$(cat "$PIDFILE" 2>/dev/null || echo none)
+    mark="RAFTQUAKE_MEMBER=$(cat "$MARKFILE" 2>/dev/null || echo none)"
+    {
+        ps -eo pid=,ppid=,stat= | awk -v root="$root" '
+            $3 !~ /^Z/ { parent[$1] = $2 }
+            END { for (p in parent) { q = p; n = 0
+                      while (q != root && (q in parent) && n++ < 64) q = parent[q]
+                      if (q == root) print p } }'
+        grep -lzxF "$mark" /proc/[0-9]*/environ 2>/dev/null \
+            | sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
+    } | sort -un
+}
+
+signal_member() {
+    # Every process of the member, again until none is left to signal: one forked while the
+    # list was read is found on the next round. STOP: until all are stopped; KILL: all
+    # stopped first (a stopped process forks nothing), then killed until all are gone;
+    # CONT: once. At most 10 s of rounds: a process stuck in the kernel (D) takes its
+    # signal when it leaves it.
+    if [ "$1" = KILL ]; then signal_member STOP; fi
+    rounds=0
+    while pids=$(member); [ -n "$pids" ] && [ $rounds -lt 1000 ]; do
+        rounds=$((rounds + 1))
+        todo=""
+        for p in $pids; do
+            if [ "$1" = STOP ] && [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" = T ]; then continue; fi
+            todo="$todo $p"
+        done
+        [ -z "$todo" ] && return 0
+        kill "-$1" $todo 2>/dev/null || true
+        [ "$1" = CONT ] && return 0
+        sleep 0.01
+    done
 }
 
 netfilter() {
@@ -70,27 +115,30 @@ start)
     # tmpfs (the harness mounts one), where that read costs ~2 us a call instead of
     # ~12 us on the image's overlay filesystem; runs without clock faults still pass
     # RAFTQUAKE_FAKETIME_NO_CACHE=0 (libfaketime then re-reads the file every 10 s).
+    # RAFTQUAKE_MEMBER marks this start's processes, children included (see member()).
     preload=$LIBFAKETIME
     [ "${RAFTQUAKE_FAKETIME:-1}" = 0 ] && preload=
-    LD_PRELOAD=$preload FAKETIME_TIMESTAMP_FILE=$CONTROL \
+    mark="$(date +%s%N)-$$"
+    echo "$mark" > "$MARKFILE"
+    RAFTQUAKE_MEMBER=$mark LD_PRELOAD=$preload FAKETIME_TIMESTAMP_FILE=$CONTROL \
         FAKETIME_NO_CACHE=${RAFTQUAKE_FAKETIME_NO_CACHE:-1} \
         nohup "$@" >> /data/node.log 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
     ;;
 kill)
-    if running; then
-        pid=$(cat "$PIDFILE")
-        kill -KILL "$pid"
-        while alive "$pid"; do sleep 0.02; done
+    pid=$(cat "$PIDFILE" 2>/dev/null || true)
+    if running || [ -n "$(member)" ]; then
+        signal_member KILL
+        if [ -n "$pid" ]; then while alive "$pid"; do sleep 0.02; done; fi
         echo "=== node-ctl SIGKILL $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> /data/node.log
     fi
     rm -f "$PIDFILE"
     ;;
 pause)
-    if running; then kill -STOP "$(cat "$PIDFILE")"; fi
+    if running; then signal_member STOP; fi
     ;;
 resume)
-    if running; then kill -CONT "$(cat "$PIDFILE")"; fi
+    if running; then signal_member CONT; fi
     ;;
 stopped)
     running && [ "$(ps -o stat= -p "$(cat "$PIDFILE")" | cut -c1)" = "T" ]
