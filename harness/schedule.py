@@ -264,16 +264,22 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     name = data["name"]
     if "/" in name or name in (".", ".."):
         raise r.error(("name",), f"name {name!r} must not contain '/'")
-    nodes = r.number(data.get("nodes", 5), ("nodes",), minimum=1, integer=True)
     time_limit = float(r.number(data.get("time-limit", 60), ("time-limit",)))
     seed = data.get("seed")
     if seed is not None:
         r.number(seed, ("seed",), integer=True)
 
     system, system_cls = _parse_system(r, data.get("system", "raftnode"), source, data.get("node"))
+    # Left out, `nodes` is the system's own size (one server for postgres, 3 for galera).
+    nodes = r.number(
+        data.get("nodes", system_cls.default_nodes or 5), ("nodes",), minimum=1, integer=True
+    )
     fewest = system_cls.min_nodes
     if nodes < fewest:
         raise r.error(("nodes",), f"{system.name} needs at least {fewest} nodes, got {nodes}")
+    wrong = system_cls.check_nodes(nodes)
+    if wrong:
+        raise r.error(("nodes",) if "nodes" in data else ("system",), wrong)
     workload = _parse_workload(r, data.get("workload", {}))
     supported = system_cls.workloads
     if workload.name not in supported:

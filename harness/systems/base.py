@@ -154,6 +154,12 @@ class System(abc.ABC):
     # The fewest members it makes sense with (a schedule with fewer is refused at its
     # `nodes:` line): 3 for a primary with replicas and a Sentinel quorum, or an ensemble.
     min_nodes: ClassVar[int] = 1
+    # `nodes:` when a schedule leaves it out (None: the schedule's own default, 5); see
+    # check_nodes for the sizes it takes beyond min_nodes.
+    default_nodes: ClassVar[int | None] = None
+    # Seconds its members may take to become ready on Docker (at least the backend's own
+    # default): a Galera member waits for the founder, then for a state transfer.
+    ready_timeout: ClassVar[float] = 30.0
 
     def __init__(self, **options: Any):
         # Python keywords cannot hold a hyphen: read_mode= is the option read-mode.
@@ -189,6 +195,12 @@ class System(abc.ABC):
             except ValueError as exc:
                 raise OptionError(key, f"{said}{key} {exc}") from None
         return out
+
+    @classmethod
+    def check_nodes(cls, nodes: int) -> str | None:
+        """Why a cluster of `nodes` members cannot be this system (a single server, an
+        even Galera cluster); None: it can. The schedule parser names the line."""
+        return None
 
     def describe(self) -> str:
         """How results name it: "etcd (reads: serializable)"."""
@@ -232,7 +244,9 @@ class System(abc.ABC):
     @abc.abstractmethod
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:
         """node id -> its status ({"role", "term", "leader", ...}) or None when it does not
-        answer; every node asked at once, so a paused one costs one timeout."""
+        answer; every node asked at once, so a paused one costs one timeout. A status may
+        say `"ready": False` (a Galera member still joining): it answers, but the run does
+        not start on it until it is ready."""
 
     def collect(self, node: str, out: Path, addr: str) -> None:
         """After the run, with the member's console output in out/console.log and what

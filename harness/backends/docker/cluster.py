@@ -185,7 +185,7 @@ class DockerCluster(Cluster):
             # In parallel: each node's container start is mostly waiting on the engine.
             with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
                 list(pool.map(lambda n: self._bring_up(n, tag), self.nodes))
-            self.wait_ready(self.config.ready_timeout)
+            self.wait_ready(max(self.config.ready_timeout, self.system.ready_timeout))
         except BaseException:
             self.teardown()
             raise
@@ -253,13 +253,14 @@ class DockerCluster(Cluster):
         self.containers[node] = self.client.containers.get(cid)
 
     def wait_ready(self, timeout: float) -> None:
-        """Every node answers status; a node whose process died is an error at once."""
+        """Every node answers status and is ready (a status may say `"ready": False`: a
+        Galera member still joining); a node whose process died is an error at once."""
         deadline = time.monotonic() + timeout
         pending = set(self.nodes)
         next_liveness = time.monotonic() + 1.0
         while True:
             answers = self.statuses(timeout=0.5, nodes=sorted(pending))
-            pending -= {n for n, st in answers.items() if st is not None}
+            pending -= {n for n, st in answers.items() if st is not None and st.get("ready", True)}
             if not pending:
                 return
             # Liveness by exec only now and then: under load an exec takes ~0.5 s,
@@ -627,12 +628,18 @@ class DockerCluster(Cluster):
         for node in [*self.nodes, *self.retired]:
             out = dest / "nodes" / node
             out.mkdir(parents=True, exist_ok=True)
-            try:
-                self._copy_out(node, f"{DATA}/node.log", out, rename="console.log")
-                for src in self.system.kept_files:
-                    self._copy_out(node, src, out)
-            except Exception as exc:  # a collection error must not hide the run's result
-                (out / "collect-error.txt").write_text(f"{exc}\n")
+            errors = []
+            # Each file on its own: one missing (a state file the member had not written
+            # yet) must not cost the others; a collection error must not hide the result.
+            for src, rename in [(f"{DATA}/node.log", "console.log")] + [
+                (f, None) for f in self.system.kept_files
+            ]:
+                try:
+                    self._copy_out(node, src, out, rename=rename)
+                except Exception as exc:
+                    errors.append(f"{src}: {exc}")
+            if errors:
+                (out / "collect-error.txt").write_text("".join(e + "\n" for e in errors))
             try:
                 self.system.collect(node, out, self.addrs()[node])
             except Exception as exc:
