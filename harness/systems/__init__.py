@@ -1,7 +1,7 @@
-"""Systems under test (harness/systems/base.py): raftnode (the default), etcd, redis and
-zookeeper, or a
-user's own, named in a schedule by an import path `package.module:Class` or a file
-`path/to/file.py:Class` (relative to the schedule's folder)."""
+"""Systems under test (harness/systems/base.py): raftnode (the default), etcd, redis,
+zookeeper, postgres, mariadb and galera, or a user's own, named in a schedule by an import
+path `package.module:Class` or a file `path/to/file.py:Class` (relative to the schedule's
+folder)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 
     from harness.schedule import Schedule
 
-# Built in, by the name a schedule uses; loaded on demand (etcd's client needs httpx).
+# Built in, by the name a schedule uses; loaded on demand (their clients' libraries too).
 BUILTIN = {
     "raftnode": "harness.systems.raftnode:RaftnodeSystem",
     "etcd": "harness.systems.etcd:EtcdSystem",
     "redis": "harness.systems.redis:RedisSystem",
     "zookeeper": "harness.systems.zookeeper:ZooKeeperSystem",
+    "postgres": "harness.systems.postgres:PostgresSystem",
+    "mariadb": "harness.systems.mariadb:MariadbSystem",
+    "galera": "harness.systems.galera:GaleraSystem",
 }
 
 
