@@ -1,0 +1,80 @@
+"""MariaDB 10.11 (Debian 12's mariadb-server, InnoDB) as a system under test: one server.
+
+- Image: docker/mariadb.Dockerfile installs mariadb-server on the shared base when a
+  schedule first uses it, and makes the template data directory (database `raftquake`,
+  user `raftquake`, the `kv` table) a member copies on its first start
+  (docker/mariadb-member.sh; settings in docker/mariadb.cnf).
+- One server: `nodes:` is 1 (left out, it is 1). It leads itself; partitions are refused
+  with the reason; kill (SIGKILL; the restart runs InnoDB's crash recovery), pause, packet
+  and clock faults apply. Clock: libfaketime reaches mariadbd (`SELECT now()` moves with a
+  bump, tests/chaos/test_sql.py).
+- Option `isolation: serializable | repeatable-read | read-committed` (default
+  repeatable-read, as MariaDB ships), set on every transaction (`SET TRANSACTION
+  ISOLATION LEVEL ...` before `START TRANSACTION`). InnoDB's repeatable read does not
+  detect write conflicts in 10.11 (`innodb_snapshot_isolation` came in 11.6), so lost
+  updates and G-single are MariaDB's documented behaviour there, as Jepsen's MySQL 8.0.34
+  analysis found for MySQL.
+- Client: mysql_client.py (PyMySQL). Logs: the server's error log (mariadb.err) beside
+  console.log in nodes/<id>/.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from harness.systems.base import ImageSpec, System
+from harness.systems.postgres import SINGLE_SERVER_CHECKERS, one_server, refuses_partition
+from harness.systems.sql_client import ISOLATIONS, WORKLOADS
+
+PORT = 3306
+MARIADB_FILES = ("docker/mariadb-member.sh", "docker/mariadb.cnf")
+IMAGE = ImageSpec(
+    "raftquake-mariadb", "docker/mariadb.Dockerfile", ("docker/mariadb.Dockerfile", *MARIADB_FILES)
+)
+
+
+class MariadbSystem(System):
+    name = "mariadb"
+    OPTIONS: ClassVar[dict[str, tuple | type]] = {"isolation": ISOLATIONS}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"isolation": "repeatable-read"}
+    client_port = PORT
+    default_nodes: ClassVar[int] = 1
+    workloads: ClassVar[tuple[str, ...]] = WORKLOADS
+    unchecked: ClassVar[dict[str, str]] = SINGLE_SERVER_CHECKERS
+    kept_files: ClassVar[tuple[str, ...]] = ("/data/node/mariadb.err",)
+
+    @classmethod
+    def check_nodes(cls, nodes: int) -> str | None:
+        return one_server(cls.name, nodes)
+
+    def expected_findings(self) -> tuple[str, ...]:
+        # Repeatable read without write-conflict detection (lost update, G-single) and
+        # read committed are documented weak modes; only transaction histories show them.
+        return () if self.options["isolation"] == "serializable" else ("elle",)
+
+    def image(self) -> ImageSpec:
+        return IMAGE
+
+    def command(self, node: str, ips: dict[str, str]) -> list[str]:
+        return ["mariadb-member", "run"]
+
+    def refuses(self, family: str) -> str | None:
+        if family == "partition":
+            return refuses_partition(self.name)
+        if family == "membership":
+            return f"{self.name} is one server: there is no membership to change"
+        return None
+
+    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+        from harness.systems.mysql_client import MysqlClient
+
+        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options)
+
+    def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
+        from harness.systems.mysql_client import query_status
+
+        answers = query_status(addrs, timeout, "SELECT @@server_id")
+        return {
+            n: None if rows is None else {"id": n, "role": "leader", "term": 1, "leader": n}
+            for n, rows in answers.items()
+        }
