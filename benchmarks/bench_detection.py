@@ -31,6 +31,10 @@ catch (target: found in >= 2 of 3); the others count the runs called invalid (ta
   etcd       etcd.yaml (linearizable reads: valid), etcd-serializable.yaml (stale reads)
   redis      redis.yaml as shipped (defaults: lost acknowledged writes) and with wait: 1
   zookeeper  zookeeper.yaml as shipped (plain reads: stale reads) and with reads: sync
+
+`--system postgres|mariadb|galera|sql` (issue 23): instead, the findings table of the SQL
+systems (benchmarks/bench_sql.py: each row 3 Docker runs of 60 s, --docker-seeds runs if
+given; `sql`: every row), held to the published analyses it cites.
 """
 
 from __future__ import annotations
@@ -166,6 +170,7 @@ SYSTEM_ROWS: dict[str, list[tuple[str, dict]]] = {
     "redis": [("redis.yaml", {}), ("redis.yaml", {"wait": 1})],
     "zookeeper": [("zookeeper.yaml", {}), ("zookeeper.yaml", {"reads": "sync"})],
 }
+SQL_SYSTEMS = ("postgres", "mariadb", "galera", "sql")  # benchmarks/bench_sql.py's rows
 
 
 def system_matrix(name: str, runs: int, time_limit, store: str) -> list[Row]:
@@ -233,10 +238,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hunt", type=int, default=0, metavar="N", help="hunt per bug instead")
     p.add_argument("--hunt-budget", type=float, default=600.0, metavar="S", help="per hunt")
     p.add_argument(
-        "--system", choices=sorted(SYSTEM_ROWS), help="a third-party system's rows, on Docker"
+        "--system",
+        choices=sorted([*SYSTEM_ROWS, *SQL_SYSTEMS]),
+        help="a third-party system's rows on Docker, or an SQL system's findings table",
     )
     a = p.parse_args(argv)
     store = a.store or tempfile.mkdtemp(prefix="raftquake-detect-")
+    if a.system in SQL_SYSTEMS:
+        import bench_sql
+
+        args = ["--runs", str(a.docker_seeds or 3), "--store", store]
+        args += ["--time-limit", str(a.time_limit)] if a.time_limit else []
+        args += ["--system", a.system] if a.system != "sql" else []
+        return bench_sql.main(args)
     if a.system:
         why = docker_available()
         if why:
