@@ -5,6 +5,7 @@ held to Hermitage's and Jepsen's published analyses, on Docker.
     python benchmarks/bench_sql.py --system galera      # one system's rows
     python benchmarks/bench_sql.py --rows 4 5 --runs 1  # some rows, one run each
     python benchmarks/bench_detection.py --system sql   # the same, from the detection bench
+    python benchmarks/bench_sql.py --images             # each image built from nothing
 
 Each row is a system with the options a user sets (isolation, flush-log-at-commit,
 sync-wait), a workload with the generic knobs (concurrency 10, 200 operations a second,
@@ -13,7 +14,9 @@ the row's faults: nothing here is shaped around a finding. A row "finds" an anom
 it is in a checker's `anomalies` (results.json) in at least 2 of the 3 runs
 (`linearizable` counts as the anomaly "nonlinearizable" when invalid); a row expected
 valid needs all 3 valid. Rows marked "report" have no expectation: the table says what
-was found. Run it alone (the measure lock), one run at a time:
+was found. `--images` instead times each system's image built from nothing on the shared
+base (no cached layer: apt-get update and install from Debian's mirror, the template), as
+a schedule's first use builds it. Run it alone (the measure lock), one run at a time:
 
     flock /tmp/raftquake-measure.lock .venv/bin/python benchmarks/bench_sql.py
 """
@@ -230,6 +233,35 @@ def findings(
     return outcomes
 
 
+def build_images() -> None:
+    """Each SQL system's image from nothing (no layer cache), on the base a run would use,
+    under a bench- tag removed afterwards; seconds each."""
+    import docker
+    from harness.backends.docker import image
+    from harness.systems import system_class
+
+    client = docker.from_env()
+    base, _ = image.choose_base(client, image.REPO, None, False, print)
+    for name in ("postgres", "mariadb", "galera"):
+        spec = system_class(name)().image()
+        tag = f"{spec.repo}:bench-{int(time.time())}"
+        t0 = time.monotonic()
+        client.images.build(
+            fileobj=image._context_tar(spec, None),
+            custom_context=True,
+            dockerfile=spec.dockerfile,
+            buildargs={"BASE": base},
+            tag=tag,
+            nocache=True,
+            rm=True,
+            forcerm=True,
+        )
+        took = time.monotonic() - t0
+        size = client.images.get(tag).attrs["Size"] / 1e6
+        client.images.remove(tag)
+        print(f"{name:9} image from nothing on {base}: {took:6.1f} s ({size:.0f} MB)", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--system", nargs="*", choices=["postgres", "mariadb", "galera"])
@@ -237,11 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs per row (3)")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (60)")
     p.add_argument("--store", default=None, help="results store (default: a temporary dir)")
+    p.add_argument("--images", action="store_true", help="time each image from nothing")
     a = p.parse_args(argv)
     why = docker_available()
     if why:
         print(f"the findings table runs on Docker: {why}")
         return 4
+    if a.images:
+        build_images()
+        return 0
     store = a.store or tempfile.mkdtemp(prefix="raftquake-findings-")
     t0 = time.monotonic()
     print(f"findings table: {a.runs} runs of {a.time_limit:g} s per row; results under {store}")
