@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "--system",
             default="raftnode",
             metavar="NAME",
-            help="whose image: raftnode (default), etcd, or module:Class / file.py:Class",
+            help="whose image: raftnode (default), etcd, postgres, mariadb, galera, or "
+            "module:Class / file.py:Class",
         )
 
 
