@@ -193,19 +193,14 @@ def transfer_body(d: Dialect, frm: Any, to: Any, amount: int) -> Body:
 # ---- outcomes ---------------------------------------------------------------------------
 
 
-@dataclass
 class Failure(Exception):
     """How an attempt ended without an answer to COMMIT. `definite`: certainly not
     committed (fail); else unknown. `retry`: nothing was done at this node and another may
     do better (unreachable, not ready)."""
 
-    error: str
-    definite: bool
-    retry: bool = False
-
-
-def backoff_rng(rng: random.Random | None) -> random.Random:
-    return rng or random.Random()
+    def __init__(self, error: str, definite: bool, retry: bool = False):
+        super().__init__(error)
+        self.error, self.definite, self.retry = error, definite, retry
 
 
 # ---- the client: node choice, deadlines, outcomes ---------------------------------------
@@ -244,7 +239,7 @@ class SqlClient:
         self.attempt_timeout = attempt_timeout or max(0.25, timeout / 4)
         self.level = SQL_ISOLATION[isolation]
         self.client_id = client_id or uuid.uuid4().hex[:16]
-        self.rng = backoff_rng(rng)
+        self.rng = rng or random.Random()
         self.backoff = Backoff(self.rng)
         self.spread = spread
         if home is not None and home not in self.by_id:
