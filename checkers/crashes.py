@@ -10,7 +10,11 @@ traceback, or a CRITICAL line. This checker reads nodes/<id>/node.log of a run f
 system without one (etcd) it reads the member's console.log, where a Go program dies
 with "panic: ..." or "fatal error: ..." and a zap logger writes "level": "fatal" or
 "panic" before exiting; redis-server writes its bug report, a JVM its fatal-error banner,
-and ZooKeeper's main says it is "exiting abnormally".
+and ZooKeeper's main says it is "exiting abnormally". SQL servers keep a log of their own
+beside it (postgresql.log, mariadb.err), also read: PostgreSQL's PANIC lines and its
+postmaster's word that a server process was terminated by a signal (a backend that
+crashed: every kill of ours takes the postmaster too, so it never writes that), MariaDB's
+"got signal" and assertion failures.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ OTHER_DEATH = (
     "# A fatal error has been detected by the Java Runtime Environment",  # a JVM crash
     "Unexpected exception, exiting abnormally",  # ZooKeeper's QuorumPeerMain giving up
 )
+SERVER_LOGS = ("postgresql.log", "mariadb.err")  # an SQL server's own log, when collected
+SQL_DEATH = (" PANIC: ", "was terminated by signal", " got signal ", "Assertion failure")
 MAX_SHOWN = 20
 
 
@@ -48,6 +54,7 @@ def find_crashes(log: Path) -> list[dict[str, Any]]:
             or line.startswith(GO_DEATH)
             or any(z in line for z in ZAP_DEATH)
             or any(o in line for o in OTHER_DEATH)
+            or any(d in line for d in SQL_DEATH)
         ):
             found.append({"line": number, "error": line.strip()[:500]})
     if in_traceback_at:  # cut off at the end of the file
@@ -63,6 +70,7 @@ class CrashesChecker:
         for folder in sorted((run.history.parent / "nodes").glob("*/")):
             own = folder / "node.log"
             logs += [own] if own.is_file() else list(folder.glob("console.log"))
+            logs += [folder / name for name in SERVER_LOGS if (folder / name).is_file()]
         if not logs:
             return Verdict.unknown(self.name, "no node.log or console.log was collected")
         crashes = [

@@ -111,3 +111,36 @@ def test_redis_and_zookeeper_deaths_are_named_and_their_warnings_are_not(tmp_pat
         ("n2", 4),
         ("n2", 5),
     ]
+
+
+def test_an_sql_servers_own_log_is_read_for_its_crashes(tmp_path: Path):
+    _run(tmp_path, {})  # the history file
+    for node, name, text in [
+        (
+            "n1",
+            "postgresql.log",
+            "2026-12-07 01:00:00 UTC [18] LOG:  server process (PID 42) "
+            "was terminated by signal 11: Segmentation fault\n",
+        ),
+        (
+            "n2",
+            "mariadb.err",
+            "2026-12-07  1:00:00 0 [Note] InnoDB: Starting crash recovery\n"
+            "261207  1:00:01 [ERROR] mariadbd got signal 6 ;\n",
+        ),
+        (
+            "n3",
+            "postgresql.log",
+            "2026-12-07 01:00:00 UTC [9] LOG:  database system was "
+            "interrupted; last known up at 2026-12-07 00:59:58 UTC\n",
+        ),  # our kill: no crash
+    ]:
+        (tmp_path / "nodes" / node).mkdir(parents=True)
+        (tmp_path / "nodes" / node / "console.log").write_text("=== node-ctl start\n")
+        (tmp_path / "nodes" / node / name).write_text(text)
+    v = CHECKERS["crashes"].check(RunFiles.in_folder(tmp_path))
+    assert v.valid is False
+    assert [(c["node"], c["file"]) for c in v.details["crashes"]] == [
+        ("n1", "nodes/n1/postgresql.log"),
+        ("n2", "nodes/n2/mariadb.err"),
+    ]
