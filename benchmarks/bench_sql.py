@@ -14,9 +14,10 @@ the row's faults: nothing here is shaped around a finding. A row "finds" an anom
 it is in a checker's `anomalies` (results.json) in at least 2 of the 3 runs
 (`linearizable` counts as the anomaly "nonlinearizable" when invalid); a row expected
 valid needs all 3 valid. Rows marked "report" have no expectation: the table says what
-was found. `--images` instead times each system's image built from nothing on the shared
-base (no cached layer: apt-get update and install from Debian's mirror, the template), as
-a schedule's first use builds it. Run it alone (the measure lock), one run at a time:
+was found. `--images` instead times each system's image as a fresh machine builds it on the
+shared base (apt-get update and install from Debian's mirror, the template): postgres and
+mariadb with no cached layer, then galera, which shares mariadb's layers. Run it alone
+(the measure lock), one run at a time:
 
     flock /tmp/raftquake-measure.lock .venv/bin/python benchmarks/bench_sql.py
 """
@@ -236,15 +237,18 @@ def findings(
 
 
 def build_images() -> None:
-    """Each SQL system's image from nothing (no layer cache), on the base a run would use,
-    under a bench- tag removed afterwards; seconds each."""
+    """Each SQL system's image as a fresh machine builds it: postgres and mariadb with no
+    layer cache at all, then galera, whose steps up to its label are mariadb's (its
+    packages and template come from the layers mariadb's build just made), on the base a
+    run would use, under bench- tags removed afterwards; seconds each."""
     import docker
     from harness.backends.docker import image
     from harness.systems import system_class
 
     client = docker.from_env()
     base, _ = image.choose_base(client, image.REPO, None, False, print)
-    for name in ("postgres", "mariadb", "galera"):
+    built = []
+    for name, nocache in (("postgres", True), ("mariadb", True), ("galera", False)):
         spec = system_class(name)().image()
         tag = f"{spec.repo}:bench-{int(time.time())}"
         t0 = time.monotonic()
@@ -254,14 +258,17 @@ def build_images() -> None:
             dockerfile=spec.dockerfile,
             buildargs={"BASE": base},
             tag=tag,
-            nocache=True,
+            nocache=nocache,
             rm=True,
             forcerm=True,
         )
         took = time.monotonic() - t0
         size = client.images.get(tag).attrs["Size"] / 1e6
+        built.append(tag)
+        how = "from nothing" if nocache else "after mariadb's"
+        print(f"{name:9} image {how} on {base}: {took:6.1f} s ({size:.0f} MB)", flush=True)
+    for tag in reversed(built):
         client.images.remove(tag)
-        print(f"{name:9} image from nothing on {base}: {took:6.1f} s ({size:.0f} MB)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,6 @@ ARG BASE=python:3.11-slim
 FROM ${BASE}
 ARG BASE
 
-LABEL raftquake.image=postgres raftquake.base=${BASE}
-# An idle box: the harness gives `node-ctl boot postgres-member ...` as the command.
-CMD ["sleep", "infinity"]
-
 # create_main_cluster = false: the package would otherwise make and start a cluster of its
 # own; ours is made below, as the template every member's data starts from.
 # policy-rc.d: no service is started while the image is built.
@@ -28,3 +24,7 @@ COPY docker/postgres-member.sh /usr/local/bin/postgres-member
 RUN /usr/local/bin/postgres-member template
 COPY docker/node-ctl.sh /usr/local/bin/node-ctl
 COPY docker/netdelay.py /usr/local/bin/netdelay.py
+
+LABEL raftquake.image=postgres raftquake.base=${BASE}
+# An idle box: the harness gives `node-ctl boot postgres-member run` as the command.
+CMD ["sleep", "infinity"]
