@@ -3,7 +3,9 @@
 - Image: docker/mariadb.Dockerfile installs mariadb-server on the shared base when a
   schedule first uses it, and makes the template data directory (database `raftquake`,
   user `raftquake`, the `kv` table) a member copies on its first start
-  (docker/mariadb-member.sh; settings in docker/mariadb.cnf).
+  (docker/mariadb-member.sh; settings in docker/mariadb.cnf). Its steps are galera's
+  image's up to the label (galera-4 and rsync included, unused here), so Docker builds
+  them once for both.
 - One server: `nodes:` is 1 (left out, it is 1). It leads itself; partitions are refused
   with the reason; kill (SIGKILL; the restart runs InnoDB's crash recovery), pause, packet
   and clock faults apply. Clock: libfaketime reaches mariadbd (`SELECT now()` moves with a
