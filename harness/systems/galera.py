@@ -91,16 +91,22 @@ class GaleraSystem(System):
             )
         return None
 
-    def expected_findings(self) -> tuple[str, ...]:
+    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
         # Without sync-wait, a member answers reads before it has applied what the cluster
         # committed: stale reads (Galera's documented default). Below serializable, lost
-        # updates (no first-committer-wins on a member).
-        found = []
+        # updates (no first-committer-wins on a member). By workload (None: any).
+        found: list[str] = []
         if self.options["isolation"] != "serializable":
-            found.append("elle")
+            found += ["elle", "bank"]
         if self.options["sync-wait"] == 0:
             found += ["linearizable", "elle"]
-        return tuple(dict.fromkeys(found))
+        wanted = {
+            "register": {"linearizable"},
+            "bank": {"bank"},
+            "set": set(),
+            None: {"elle", "linearizable", "bank"},
+        }.get(workload, {"elle"})
+        return tuple(f for f in dict.fromkeys(found) if f in wanted)
 
     def image(self) -> ImageSpec:
         return IMAGE

@@ -25,7 +25,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from harness.systems.base import ImageSpec, System
-from harness.systems.postgres import SINGLE_SERVER_CHECKERS, one_server, refuses_partition
+from harness.systems.postgres import (
+    SINGLE_SERVER_CHECKERS,
+    one_server,
+    refuses_partition,
+    weak_isolation_findings,
+)
 from harness.systems.sql_client import ISOLATIONS, WORKLOADS
 
 PORT = 3306
@@ -49,10 +54,12 @@ class MariadbSystem(System):
     def check_nodes(cls, nodes: int) -> str | None:
         return one_server(cls.name, nodes)
 
-    def expected_findings(self) -> tuple[str, ...]:
+    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
         # Repeatable read without write-conflict detection (lost update, G-single) and
         # read committed are documented weak modes; only transaction histories show them.
-        return () if self.options["isolation"] == "serializable" else ("elle",)
+        if self.options["isolation"] == "serializable":
+            return ()
+        return weak_isolation_findings(workload)
 
     def image(self) -> ImageSpec:
         return IMAGE
