@@ -31,15 +31,21 @@ class Txn:
     mops: list[list[Any]]  # [f, key, v]: the history's own lists
 
     def name(self) -> str:
-        return f"op {self.index} (process {self.process}, line {self.line})"
+        who = "no process" if self.process is None else f"process {self.process}"
+        return f"op {self.index} ({who}, line {self.line})"
 
 
 def txns_from_events(
-    events: Iterable[Event], file: str = "<history>", validated: bool = False
+    events: Iterable[Event],
+    file: str = "<history>",
+    validated: bool = False,
+    lone_completions: bool = False,
 ) -> list[Txn]:
     """The txn operations, in invoke order; other operations are left out. Raises
     HistoryError (file:line) on a malformed micro-op. `validated`: the events come from
-    the JSONL reader, which has checked every micro-op's shape already."""
+    the JSONL reader, which has checked every micro-op's shape already.
+    `lone_completions`: a completion without an invoke is a txn invoked at an unknown time
+    (as Elle reads its own histories; pair_events), not bad input."""
     events = list(events)
     if not validated:
         for ev in events:
@@ -47,7 +53,7 @@ def txns_from_events(
                 problem = txn_problem(ev.value, ev.type)
                 if problem is not None:
                     raise HistoryError(file, ev.line, problem)
-    return txns_from_ops(pair_events(events, file), file)
+    return txns_from_ops(pair_events(events, file, lone_completions), file)
 
 
 def txns_from_ops(ops: Iterable[Op], file: str = "<history>") -> list[Txn]:

@@ -106,12 +106,17 @@ class History:
     warnings: list[str] = field(default_factory=list)
 
 
-def pair_events(events: Iterable[Event], file: str = "<history>") -> list[Op]:
+def pair_events(
+    events: Iterable[Event], file: str = "<history>", lone_completions: bool = False
+) -> list[Op]:
     """Match every completion with its process's open invoke; skip nemesis events.
 
-    An invoke left open at the end counts as `info`. Raises HistoryError on a
-    completion without an invoke, or an invoke while the process has one open.
+    An invoke left open at the end counts as `info`. Raises HistoryError on a completion
+    without an invoke, or an invoke while the process has one open; `lone_completions`
+    reads histories as Elle reads its own instead (see `_pair_leniently`).
     """
+    if lone_completions:
+        return _pair_leniently(events, file)
     ops: list[Op] = []
     open_ops: dict[Any, Op] = {}
     for pos, ev in enumerate(events):
@@ -142,29 +147,92 @@ def pair_events(events: Iterable[Event], file: str = "<history>") -> list[Op]:
                 f"{ev.type} for process {ev.process!r}, which has no open invoke; "
                 "expected an invoke before it",
             )
-        if ev.f != op.f:
-            raise HistoryError(
-                file,
-                ev.line,
-                f"completion f {ev.f!r} does not match the invoke's {op.f!r} (line {op.line})",
-            )
-        if ev.key is not None and op.key is not None and ev.key != op.key:
-            raise HistoryError(
-                file,
-                ev.line,
-                f"completion key {ev.key!r} does not match the invoke's {op.key!r} "
-                f"(line {op.line})",
-            )
-        op.status = ev.type
-        op.node = ev.node
-        op.error = ev.error
-        op.ret_time = ev.time
-        op.ret_index = ev.index
-        if ev.type == "info":
-            continue  # unknown outcome: open until the end (ret stays None)
-        op.ret = pos
-        op.output = ev.value
+        _complete(op, ev, pos, file)
     return ops
+
+
+def _complete(op: Op, ev: Event, pos: int, file: str) -> None:
+    """Fill in `op` from its completion `ev` (at event position `pos`)."""
+    if ev.f != op.f:
+        raise HistoryError(
+            file,
+            ev.line,
+            f"completion f {ev.f!r} does not match the invoke's {op.f!r} (line {op.line})",
+        )
+    if ev.key is not None and op.key is not None and ev.key != op.key:
+        raise HistoryError(
+            file,
+            ev.line,
+            f"completion key {ev.key!r} does not match the invoke's {op.key!r} (line {op.line})",
+        )
+    op.status = ev.type
+    op.node = ev.node
+    op.error = ev.error
+    op.ret_time = ev.time
+    op.ret_index = ev.index
+    if ev.type == "info":
+        return  # unknown outcome: open until the end (ret stays None)
+    op.ret = pos
+    op.output = ev.value
+
+
+def _pair_leniently(events: Iterable[Event], file: str) -> list[Op]:
+    """Pairing as Elle reads its own test histories (and Jepsen's): a completion without
+    an invoke is an operation invoked at an unknown time before it (`call` -1: nothing
+    precedes it in real time); a process may have several invokes open (Elle's tests
+    invoke several txns on process 0 before completing them), and a completion takes the
+    earliest of its process's open invokes that asked for what it did (for a txn, the
+    same micro-ops), else the earliest. A None process (an EDN op without :process) is
+    one anonymous process for pairing."""
+    ops: list[Op] = []
+    open_ops: dict[Any, list[Op]] = {}
+    for pos, ev in enumerate(events):
+        if ev.process == NEMESIS:
+            continue
+        if ev.type == "invoke":
+            op = Op(
+                len(ops), ev.process, ev.f, ev.key, ev.value, None, "info", pos, None,
+                ev.time, None, ev.index, None, ev.line,
+            )  # fmt: skip
+            ops.append(op)
+            open_ops.setdefault(ev.process, []).append(op)
+            continue
+        waiting = open_ops.get(ev.process)
+        if not waiting:
+            done = ev.type != "info"
+            ops.append(
+                Op(
+                    len(ops),
+                    ev.process,
+                    ev.f,
+                    ev.key,
+                    _asked(ev),
+                    ev.value if done else None,
+                    ev.type,
+                    -1,
+                    pos if done else None,
+                    ev.time,
+                    ev.time,
+                    ev.index,
+                    ev.index,
+                    ev.line,
+                    ev.node,
+                    ev.error,
+                )  # fmt: skip
+            )
+            continue
+        asked = _asked(ev)
+        i = next((i for i, o in enumerate(waiting) if o.f == ev.f and o.value == asked), 0)
+        _complete(waiting.pop(i), ev, pos, file)
+    return ops
+
+
+def _asked(ev: Event) -> Any:
+    """What the invoke of a completion asked for: its value, a txn's reads not done."""
+    v = ev.value
+    if ev.f != "txn" or type(v) is not list:
+        return v
+    return [[m[0], m[1], None] if type(m) is list and m and m[0] == "r" else m for m in v]
 
 
 # --- JSONL -------------------------------------------------------------------------
@@ -200,7 +268,8 @@ def txn_problem(value: Any, typ: str) -> str | None:
         if type(mop) is not list or len(mop) != 3:
             return f"{expected} [f, key, v], got {_brief(mop)}"
         f, k, v = mop
-        if type(k) is not str and type(k) is not int:
+        # a tuple: a composite key, as Jepsen's EDN writes them ([:anti 3]; edn.py)
+        if type(k) is not str and type(k) is not int and type(k) is not tuple:
             return f"{expected} the key to be a string or an integer, got {_brief(k)}"
         if f == "r":
             if v is None:

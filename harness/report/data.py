@@ -289,7 +289,8 @@ def build_run_data(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        ops = pair_events(events, history_file or "<history>")
+        # lone completions: Elle's and Jepsen's EDN have them (pair_events); a run's JSONL never
+        ops = pair_events(events, history_file or "<history>", lone_completions=True)
     finally:
         if was_enabled:
             gc.enable()
