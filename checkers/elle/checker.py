@@ -20,7 +20,8 @@ from checkers.elle import consistency as cm
 from checkers.elle.cycles import components, cycles_in
 from checkers.elle.deps import PROCESS, REALTIME, build_graph
 from checkers.elle.explain import case_dict
-from checkers.elle.infer import Case, Uncheckable, build_index, check_txns_alone
+from checkers.elle.infer import Case, Index, Uncheckable, build_index, check_txns_alone
+from checkers.elle.registers import DEFAULT_OPTIONS, RegisterOptions
 from checkers.elle.txns import Txn, txns_from_events
 from checkers.history import Event, HistoryError
 from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
@@ -39,12 +40,15 @@ class ElleResult:
     counts: dict[str, int] = field(default_factory=dict)
     cases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     reason: str | None = None  # why "unknown"
+    model: str = "list-append"  # list-append, rw-register, or both (keys of each kind)
+    sources: list[str] = field(default_factory=list)  # register version orders used
+    empty_graph: bool = False  # Elle's empty-transaction-graph: no dependency at all
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "valid": self.valid,
             "checker": "elle",
-            "model": "list-append",
+            "model": self.model,
             "consistency": self.consistency,
             "txns": self.txns,
             "keys": self.keys,
@@ -55,15 +59,19 @@ class ElleResult:
             "counts": self.counts,
             "cases": self.cases,
         }
+        if self.sources:
+            d["version-orders"] = self.sources
+        if self.empty_graph:
+            d[cm.EMPTY_GRAPH] = True
         if self.reason:
             d["reason"] = self.reason
         return d
 
     def to_text(self) -> str:
         """The explanation: each anomaly the model prohibits, its cases, then the rest."""
-        if self.reason:
+        if self.reason and not self.anomalies:
             return self.reason
-        lines: list[str] = []
+        lines: list[str] = [self.reason] if self.reason else []
         if self.ruled_out:
             lines.append(f"ruled out: {', '.join(self.ruled_out)}")
         allowed = [a for a in self.anomalies if a not in self.prohibited]
@@ -92,31 +100,66 @@ def _no_gc() -> Iterator[None]:
 
 
 def check_txns(
-    txns: list[Txn], consistency: str = cm.DEFAULT, file: str = "<history>"
+    txns: list[Txn],
+    consistency: str | tuple[str, ...] | None = cm.DEFAULT,
+    file: str = "<history>",
+    registers: RegisterOptions = DEFAULT_OPTIONS,
+    anomalies: tuple[str, ...] = (),
 ) -> ElleResult:
-    model = cm.get_consistency(consistency)
+    """The txns against consistency models and/or specific anomalies (Elle's
+    :consistency-models and :anomalies: the verdict is invalid when an anomaly any of
+    them prohibits, or one implying it, was found; `consistency` None: the anomalies
+    alone).
+    `registers`: which orders register keys' versions are inferred from."""
+    model = _model(consistency, anomalies)
     if not txns:
         return ElleResult("unknown", model.name, reason="the history has no txn operations")
     with _no_gc():
-        return _check(txns, model, file)
+        return _check(txns, model, file, registers)
 
 
-def _check(txns: list[Txn], model: cm.Consistency, file: str) -> ElleResult:
+def _model(consistency: str | tuple[str, ...] | None, anomalies: tuple[str, ...]) -> cm.Consistency:
+    """One model standing for all of them (Elle takes several models and anomalies at
+    once): what any prohibits, the orders any needs."""
+    names = (consistency,) if isinstance(consistency, str) else consistency or ()
+    parts = [cm.get_consistency(n) for n in names]
+    if anomalies or not parts:
+        parts.append(cm.requested(anomalies))
+    if len(parts) == 1:
+        return parts[0]
+    return cm.Consistency(
+        " and ".join(p.name for p in parts),
+        frozenset().union(*(p.prohibits for p in parts)),
+        any(p.process for p in parts),
+        any(p.realtime for p in parts),
+    )
+
+
+def _check(
+    txns: list[Txn], model: cm.Consistency, file: str, registers: RegisterOptions
+) -> ElleResult:
     t0 = time.perf_counter()
     try:
-        ix = build_index(txns, file)
+        ix = build_index(txns, file, registers)
     except Uncheckable as exc:
         return ElleResult("unknown", model.name, len(txns), reason=str(exc))
     check_txns_alone(ix)
     g = build_graph(ix, model.process, model.realtime)
+    empty = not any(g)  # Elle's empty-transaction-graph: no two txns could be related
     variants = (PROCESS if model.process else 0) | (REALTIME if model.realtime else 0)
     for scc in components(g):
         for name, steps in cycles_in(g, scc, variants):
             ix.add(Case(name, [a for a, _, _ in steps], {"steps": steps}))
     found = cm.order(ix.counts)
     bad = cm.prohibited(found, model)
+    reason = None
+    if not bad and empty:
+        reason = (
+            "no dependency between any two txns could be inferred (Elle's "
+            "empty-transaction-graph): nothing to judge the model by"
+        )
     return ElleResult(
-        valid=not bad,
+        valid=False if bad else ("unknown" if reason else True),
         consistency=model.name,
         txns=len(txns),
         keys=len(ix.writer.keys() | ix.readers.keys()),
@@ -126,26 +169,44 @@ def _check(txns: list[Txn], model: cm.Consistency, file: str) -> ElleResult:
         ruled_out=cm.ruled_out(found),
         counts={a: ix.counts[a] for a in found},
         cases={a: [case_dict(ix, c) for c in ix.cases[a]] for a in found},
+        reason=reason,
+        model=_model_name(ix),
+        empty_graph=empty,
+        sources=ix.registers.used if ix.registers is not None and ix.registers.keys else [],
     )
+
+
+def _model_name(ix: Index) -> str:
+    registers = ix.registers is not None and bool(ix.registers.writer)
+    if registers and ix.appended:
+        return "list-append+rw-register"
+    return "rw-register" if registers else "list-append"
 
 
 def check_txn_history(
     events: Iterable[Event],
-    consistency: str = cm.DEFAULT,
+    consistency: str | tuple[str, ...] | None = cm.DEFAULT,
     file: str = "<history>",
     validated: bool = False,
+    registers: RegisterOptions = DEFAULT_OPTIONS,
+    anomalies: tuple[str, ...] = (),
+    lone_completions: bool = False,
 ) -> ElleResult:
     """Entry point for the harness: events as read from a history file (`validated`: by
-    the JSONL reader). Raises HistoryError on a malformed txn."""
+    the JSONL reader; `lone_completions`: a completion without an invoke is an op, as Elle
+    reads its histories). Raises HistoryError on a malformed txn."""
     with _no_gc():
-        return check_txns(txns_from_events(events, file, validated), consistency, file)
+        txns = txns_from_events(events, file, validated, lone_completions)
+        return check_txns(txns, consistency, file, registers, anomalies)
 
 
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
 class ElleChecker:
-    """The run's txns (a list-append workload) against strict serializability."""
+    """The run's txns (a list-append or rw-register workload) against strict
+    serializability; register versions ordered by the initial state and writes following
+    reads (the per-key orders assume what the run is testing)."""
 
     name = "elle"
     consistency = cm.DEFAULT

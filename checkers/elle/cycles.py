@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from checkers.elle.consistency import CYCLES, implied
 from checkers.elle.deps import DATA, PROCESS, REALTIME, RW, WR, WW, Graph
 
+ORDERS = PROCESS | REALTIME
+
 # State expansions one kind's search may spend in one component.
 BUDGET = 200_000
 
@@ -122,9 +124,18 @@ def classify(steps: list[Step]) -> str:
 
 
 def cycles_in(g: Graph, scc: list[int], variant_bits: int) -> list[tuple[str, list[Step]]]:
-    """(name, steps) for each kind found in one component, worst first."""
+    """(name, steps) for each kind found in one component, worst first.
+
+    An edge that is a data dependency counts as that dependency only, never as the
+    process or real-time order it may also be: a cycle is named after its data
+    dependencies, and a -process or -realtime variant needs an order that no data
+    dependency already gives (Elle explains each edge by its data dependencies first, and
+    names the cycle by the explanation)."""
     members = set(scc)
-    sub = {u: {v: r for v, r in g[u].items() if v in members} for u in scc}
+    sub = {
+        u: {v: (r & ~ORDERS if r & DATA else r) for v, r in g[u].items() if v in members}
+        for u in scc
+    }
     found: list[tuple[str, list[Step]]] = []
     names: set[str] = set()
     for bit in (0, PROCESS, REALTIME):

@@ -2,8 +2,9 @@
 
 Data dependencies (Adya's, inferred as in Elle): ww (b appended right after a's append in
 the key's version order), wr (b read a version a wrote), rw (a read the version just
-before b's append: it did not see b's write). Plus, when the consistency model asks, each
-process's own order and the real-time order.
+before b's append: it did not see b's write); for register keys the same over the
+version orders registers.py infers. Plus, when the consistency model asks, each process's
+own order and the real-time order.
 
 Only ok txns and info ones take part (a failed txn did not happen); an info txn's reads
 saw nothing we know, so it has no rw edges out, and it enters cycles only through its
@@ -17,6 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from checkers.elle.infer import INIT, Index
+from checkers.elle.registers import Registers
 
 WW, WR, RW, PROCESS, REALTIME = 1, 2, 4, 8, 16
 DATA = WW | WR | RW
@@ -30,11 +32,11 @@ def build_graph(ix: Index, process: bool = False, realtime: bool = False) -> Gra
     g: Graph = [{} for _ in txns]
     live = [t.status != "fail" for t in txns]
     for k, writers in ix.writer.items():
-        readers = ix.readers.get(k, {})
         if k in ix.appended:
+            readers = ix.readers.get(k, {})
             _list_edges(g, live, ix.order.get(k, []), ix.position.get(k, {}), writers, readers)
-        else:
-            _register_edges(g, live, writers, readers)
+    if ix.registers is not None:
+        _register_edges(g, ix.registers)
     if process:
         _process_edges(g, ix)
     if realtime:
@@ -83,29 +85,37 @@ def _list_edges(
                     _link(g, a, r, WR)
 
 
-def _register_edges(
-    g: Graph, live: list[bool], writers: dict[Any, int], readers: dict[Any, list[int]]
-) -> None:
-    # A blind write keeps no history: only that the initial version precedes every write.
-    for v, rs in readers.items():
-        if v is INIT:
-            for b in writers.values():
-                if live[b]:
-                    for r in rs:
-                        if r != b:
-                            _link(g, r, b, RW)
-            continue
-        a = writers.get(v)
-        if a is not None and live[a]:
-            for r in rs:
-                if r != a:
-                    _link(g, a, r, WR)
+def _register_edges(g: Graph, regs: Registers) -> None:
+    """wr from each external read to the txn whose final write it saw; over each edge
+    v -> v' of a key's version order, ww from v's writer and rw from v's readers to the
+    writer of v' (failed txns are not in the indexes: they did not happen)."""
+    for k, rk in regs.readers.items():
+        for v, rs in rk.items():
+            a = regs.writer_of(k, v)
+            if a is not None:
+                for r in rs:
+                    if r != a:
+                        _link(g, a, r, WR)
+    for k, succ in regs.versions.items():
+        rk = regs.readers.get(k, {})
+        for v1, after in succ.items():
+            a = regs.writer_of(k, v1)
+            rs = rk.get(v1, ())
+            for v2 in after:
+                b = regs.writer_of(k, v2)
+                if b is None:
+                    continue
+                if a is not None and a != b:
+                    _link(g, a, b, WW)
+                for r in rs:
+                    if r != b:
+                        _link(g, r, b, RW)
 
 
 def _process_edges(g: Graph, ix: Index) -> None:
     last: dict[Any, int] = {}
     for t in ix.txns:  # in invoke order; a process runs one at a time
-        if t.status == "fail":
+        if t.status == "fail" or t.process is None:  # None: an EDN op with no :process
             continue
         a = last.get(t.process)
         if a is not None:

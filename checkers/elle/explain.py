@@ -64,6 +64,12 @@ def edge_facts(ix: Index, a: int, b: int, rel: int, names: dict[int, str]) -> di
     na, nb = names[a], names[b]
     facts: dict[str, Any] = {"type": REL_NAMES[rel], "from": ta.index, "to": tb.index}
     why = ""
+    if rel in (WW, WR, RW):
+        found = _register_facts(ix, a, b, rel, na, nb)
+        if found is not None:
+            more, why = found
+            facts.update(more)
+            rel = 0  # explained
     if rel == WW:
         for f, k, v in tb.mops:
             prev = _prev(ix, k, v) if f == "append" else INIT
@@ -84,17 +90,13 @@ def edge_facts(ix: Index, a: int, b: int, rel: int, names: dict[int, str]) -> di
                 break
     elif rel == RW:
         for f, k, v in tb.mops:
-            if f == "r":
+            if f != "append":
                 continue
-            prev = _prev(ix, k, v) if f == "append" else INIT
+            prev = _prev(ix, k, v)
             if prev not in _versions_read(ta, k, ix):
                 continue
             facts.update(key=k, value=prev, next=v)
-            if f != "append":
-                why = (
-                    f"{na} read {show(k)} = nil (its initial state), not {nb}'s write of {show(v)}"
-                )
-            elif prev is INIT:
+            if prev is INIT:
                 why = f"{na} observed the initial (empty) state of {show(k)}, which {nb} created by appending {show(v)}"  # noqa: E501
             else:
                 why = f"{na} did not observe {nb}'s append of {show(v)} to {show(k)}"
@@ -103,8 +105,52 @@ def edge_facts(ix: Index, a: int, b: int, rel: int, names: dict[int, str]) -> di
         why = f"process {ta.process} ran {na} before {nb}"
     elif rel == REALTIME:
         why = f"{na} completed (index {ta.ret_index}) before {nb} was invoked (index {tb.index})"
-    facts["text"] = f"{na} < {nb}, because {why or 'of a ' + REL_NAMES[rel] + ' dependency'}"
+    facts["text"] = f"{na} < {nb}, because {why or 'of a ' + facts['type'] + ' dependency'}"
     return facts
+
+
+# Why a register version came after another, by the source that ordered them
+# (registers.py); {a} and {b} are the two versions, {w} the txn that wrote {b}.
+_ORDER_WHY = {
+    "initial-state": "every key starts at nil",
+    "wfr-keys": "{w} read {a} before it wrote {b}",
+    "sequential-keys": "a process met {a} before {b}; each key is taken to be sequential",
+    "linearizable-keys": "{a} was met by a txn that completed before one that met {b} "
+    "began; each key is taken to be linearizable",
+}
+
+
+def _register_facts(
+    ix: Index, a: int, b: int, rel: int, na: str, nb: str
+) -> tuple[dict[str, Any], str] | None:
+    """The key and versions behind an edge between register accesses, and the sentence."""
+    regs = ix.registers
+    if regs is None or not regs.keys:
+        return None
+    if rel == WR:
+        writes, reads = regs.final[a] or {}, regs.first[b] or {}
+        for k, v in reads.items():
+            if v is not INIT and writes.get(k) == v:
+                return {"key": k, "value": v}, f"{nb} read {show(k)} = {show(v)}, which {na} wrote"
+        return None
+    before = (regs.final[a] if rel == WW else regs.first[a]) or {}
+    after = regs.final[b] or {}
+    for k, v1 in before.items():
+        v2 = after.get(k)
+        if v2 is None or v2 not in regs.versions.get(k, {}).get(v1, ()):
+            continue
+        order = _ORDER_WHY[regs.source_of[(k, v1, v2)]].format(a=show(v1), b=show(v2), w=nb)
+        if rel == WW:
+            did = f"{na} set {show(k)} to {show(v1)}"
+        elif v1 is INIT:
+            did = f"{na} read {show(k)} = nil (its initial state)"
+        else:
+            did = f"{na} read {show(k)} = {show(v1)}"
+        why = (
+            f"{did}, and {nb} set it to {show(v2)}, which came later in the version order ({order})"
+        )
+        return {"key": k, "value": v1, "next": v2}, why
+    return None
 
 
 def cycle_dict(ix: Index, case: Case) -> dict[str, Any]:
@@ -166,6 +212,21 @@ def _sentence(ix: Index, case: Case, ts: list[Txn]) -> str:
             return f"{describe_txn(ts[0])}: its read of key {k} saw {show(f['read'])}, but its own earlier operations say {exp}"  # noqa: E501
         case "future-read":
             return f"{names[0]} read {show(f['element'])} in key {k} before it {wrote} it itself"
+        case "dirty-update":
+            vs = " ".join(show(v) for v in f["values"])
+            return (
+                f"key {k} went through [{vs}]: {names[0]} appended {show(f['values'][0])} and "
+                f"failed, yet {names[-1]}, whose {show(f['values'][-1])} came after it with "
+                "nothing committed between, committed: a write on top of an aborted one"
+            )
+        case "cyclic-versions":
+            vs = ", ".join(show(v) for v in f["versions"])
+            used = ", ".join(f["sources"][:-1]) or "nothing"
+            return (
+                f"the version orders of key {k} from {', '.join(f['sources'])} put its "
+                f"versions {vs} in a cycle (each before another): {f['sources'][-1]}, the "
+                f"last added, was set aside, and the graph uses {used}"
+            )
         case "lost-update":
             version = "its initial state" if f["version"] is INIT else show(f["version"])
             if f.get("key") in ix.appended and f["version"] is not INIT:

@@ -5,8 +5,9 @@ List-append keys are traceable: a read of [1, 2, 3] says the key went [], [1], [
 [1, 2, 3] in that order, and unique appended values say which txn wrote each version. So
 every read must be a prefix of one order, the longest read's; reads that are not
 (`incompatible-order`) show the database itself lost or reordered appends. Register keys
-(`w`) keep no history: a read names its writer, and the initial (null) version comes before
-every write, but nothing orders two writes.
+(`w`) keep no history: a read names its writer, and their version orders come from other
+sources (registers.py: the initial state, writes following reads, and optionally each
+key's sequential or linearizable order).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from checkers.elle.registers import DEFAULT_OPTIONS, RegisterOptions, Registers, infer
 from checkers.elle.txns import Txn
 from checkers.history import HistoryError
 
@@ -47,6 +49,7 @@ class Index:
     # list keys: one read of each length (and its reader)
     order: dict[Any, list[Any]] = field(default_factory=dict)  # list keys: inferred version order
     position: dict[Any, dict[Any, int]] = field(default_factory=dict)
+    registers: Registers | None = None  # register keys: external reads, version orders
     cases: dict[str, list[Case]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -57,10 +60,13 @@ class Index:
             kept.append(case)
 
 
-def build_index(txns: list[Txn], file: str = "<history>") -> Index:
-    """Index every write (any outcome) and every ok read; find the anomalies that need no
-    graph. Raises Uncheckable when a value is written twice to a key, HistoryError when a
-    key is both a list and a register."""
+def build_index(
+    txns: list[Txn], file: str = "<history>", registers: RegisterOptions = DEFAULT_OPTIONS
+) -> Index:
+    """Index every write (any outcome) and every ok read; infer the version orders (list
+    keys from their reads, register keys from the sources `registers` allows); find the
+    anomalies that need no graph. Raises Uncheckable when a value is written twice to a
+    key, HistoryError when a key is both a list and a register."""
     ix = Index(txns)
     writer, intermediate, readers = ix.writer, ix.intermediate, ix.readers
     by_len = ix.reads_by_len
@@ -114,7 +120,40 @@ def build_index(txns: list[Txn], file: str = "<history>") -> Index:
     ix.appended = listed
     _orders(ix)
     _bad_reads(ix)
+    _dirty_updates(ix)
+    _register_orders(ix, (writer.keys() | readers.keys()) - listed, registers)
     return ix
+
+
+def _register_orders(ix: Index, keys: set[Any], opts: RegisterOptions) -> None:
+    ix.registers = regs = infer(ix.txns, keys, opts)
+    for c in regs.cycles:
+        writers = [regs.writer_of(c["key"], v) for v in c["versions"]]
+        ix.add(Case("cyclic-versions", [w for w in writers if w is not None], c))
+
+
+def _dirty_updates(ix: Index) -> None:
+    """Elle's dirty update: in a list key's order, a committed append after a failed one
+    (with nothing but failed or info appends between them): the committed txn wrote over
+    state an aborted one left."""
+    txns = ix.txns
+    for k, order in ix.order.items():
+        writers = ix.writer.get(k, {})
+        last, status, values = None, "ok", []  # the initial state counts as committed
+        for v in order:
+            w = writers.get(v)
+            if w is None:
+                continue  # garbage: its own anomaly
+            now = txns[w].status
+            if now == "info":  # may have happened or not: keep the span open
+                values.append(v)
+                continue
+            if status == "fail" and now == "ok":
+                ix.add(Case("dirty-update", [last, w], {"key": k, "values": [*values, v]}))
+            if now == "fail" and status == "fail":
+                values.append(v)  # still after the first failed one
+                continue
+            last, status, values = w, now, [v]
 
 
 def _mixed_key(txns: list[Txn], mixed: set[Any], file: str) -> None:

@@ -1,5 +1,6 @@
-"""Synthetic list-append txn histories that are strict serializable by construction (for
-the benchmark and the tests), as checkers/history/synth.py does for registers.
+"""Synthetic list-append and rw-register txn histories that are strict serializable by
+construction (for the benchmark and the tests), as checkers/history/synth.py does for
+single registers.
 
 Clients run txns of random duration one after another; each txn takes effect at a random
 point inside its interval, and applying the txns in the order of those points to an
@@ -28,7 +29,10 @@ def list_append_history(
     fail_rate: float = 0.01,
     seed: int = 0,
     max_latency: int = 2_000_000,
+    write: str = "append",
 ) -> list[Event]:
+    """`write`: "append" (list-append: a read sees the list) or "w" (rw-register: each
+    write sets the key to its value, a read sees the last one)."""
     rng = random.Random(seed)
     free = [(0, c) for c in range(clients)]  # (time the client is free, client)
     heapq.heapify(free)
@@ -49,7 +53,7 @@ def list_append_history(
                 mops.append(["r", k, None])
                 continue
             written[k] += 1
-            mops.append(["append", k, written[k]])
+            mops.append([write, k, written[k]])
             if written[k] >= writes_per_key:  # retire the key: later txns use a fresh one
                 active[slot] = next_key
                 written[next_key] = 0
@@ -73,9 +77,12 @@ def list_append_history(
             if f == "append":
                 state.setdefault(k, []).append(v)
                 seen.append([f, k, v])
+            elif f == "w":
+                state[k] = v
+                seen.append([f, k, v])
             else:
                 cur = state.get(k)
-                seen.append([f, k, None if cur is None else list(cur)])
+                seen.append([f, k, list(cur) if type(cur) is list else cur])
         outcome[i] = ("info", mops) if info else ("ok", seen)
     raw = []
     process = list(range(clients))
@@ -91,3 +98,8 @@ def list_append_history(
             next_process += 1
     raw.sort(key=lambda r: (r[0], r[1]))
     return [Event(i, r[0], r[2], r[3], "txn", r[4], None, line=i + 1) for i, r in enumerate(raw)]
+
+
+def rw_register_history(n_txns: int, **kwargs: Any) -> list[Event]:
+    """As list_append_history, with register writes (`w`) in place of appends."""
+    return list_append_history(n_txns, write="w", **kwargs)

@@ -47,7 +47,8 @@ def test_serial_executions_are_valid_under_every_model(
     )  # fmt: skip
     for model in MODELS:
         r = check_txn_history(events, model)
-        assert r.valid is True, (model, r.to_text())
+        # a history with no dependency at all (one txn, say) is unknown, as Elle says
+        assert r.valid is True or (r.valid == "unknown" and r.empty_graph), (model, r.to_text())
         assert r.anomalies == []
 
 
