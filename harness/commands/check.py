@@ -20,7 +20,7 @@ HELP = "check histories: linearizability, txn anomalies, sets (one verdict per f
 DEFAULT_TIMEOUT = 300.0
 # models judged by anomaly checkers (checkers/elle, checkers/sets), not the linearizability
 # search; with --json their objects also hold "anomalies", the names of those found
-TXN_MODELS = ("list-append", "set", "bank")
+TXN_MODELS = ("list-append", "rw-register", "set", "bank")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,15 +31,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         choices=["cas-register", "register", "kv", "multi-register", "mutex", *TXN_MODELS],
         help="sequential model (default: by format; kv for get/put/append histories); "
-        "list-append: txn histories checked by Elle's method; set: Jepsen's set checker; "
+        "list-append, rw-register: txn histories checked by Elle's method (chosen by the "
+        "micro-ops: append or w); set: Jepsen's set checker; "
         "bank: every read of the balances holds the opening total",
     )
     parser.add_argument(
         "--consistency",
         default="strict-serializable",
         choices=list(CONSISTENCY_MODELS),
-        help="with --model list-append: the consistency model the txns must obey "
-        "(default strict-serializable)",
+        help="with --model list-append or rw-register: the consistency model the txns must "
+        "obey (default strict-serializable)",
+    )
+    parser.add_argument(
+        "--wfr-keys",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="rw-register: a txn's write of a key follows its read of it, ordering those two "
+        "versions (Elle's :wfr-keys?; default on)",
+    )
+    parser.add_argument(
+        "--sequential-keys",
+        action="store_true",
+        help="rw-register: assume each key sequentially consistent, ordering versions by "
+        "each process's txns (Elle's :sequential-keys?)",
+    )
+    parser.add_argument(
+        "--linearizable-keys",
+        action="store_true",
+        help="rw-register: assume each key linearizable, ordering versions by real time "
+        "(Elle's :linearizable-keys?)",
     )
     parser.add_argument(
         "--initial",
@@ -94,8 +114,10 @@ def check_file(
     consistency: str = "strict-serializable",
     initial: Any = None,
     independent: bool | None = None,
+    registers: Any = None,
 ) -> tuple[int, dict[str, Any], str]:
-    """Check one file: (exit status, JSON object, text for the terminal)."""
+    """Check one file: (exit status, JSON object, text for the terminal). `registers`:
+    the rw-register version orders (checkers.elle.registers.RegisterOptions)."""
     from checkers.history import HistoryError
     from checkers.history.importers import default_model, read_history
     from checkers.linear.search import check_history
@@ -103,7 +125,8 @@ def check_file(
     try:
         history = read_history(path, fmt, independent)
         if (model_name or _txn_model(history)) in TXN_MODELS:
-            return _check_txns(history, model_name or _txn_model(history), consistency)
+            model_name = model_name or _txn_model(history)
+            return _check_txns(history, model_name, consistency, registers)
         model = _model(model_name or default_model(history), initial, path)
         result = check_history(history.events, model, timeout, path)
     except HistoryError as e:
@@ -168,14 +191,39 @@ def _txn_model(history: Any) -> str | None:
         return None
     for ev in history.events:
         if ev.process != "nemesis":
-            return {"txn": "list-append", "add": "set", "init": "bank", "transfer": "bank"}.get(
-                ev.f
-            )
+            if ev.f == "txn":
+                return _elle_model(history.events)
+            return {"add": "set", "init": "bank", "transfer": "bank"}.get(ev.f)
     return None
 
 
-def _check_txns(history: Any, model: str, consistency: str) -> tuple[int, dict[str, Any], str]:
-    """A txn history (Elle) or a set history (Jepsen's set checker); raises HistoryError."""
+def _elle_model(events: Any) -> str:
+    """rw-register when the txns write registers (`w`) and append to nothing, else
+    list-append (which also takes register keys beside its lists)."""
+    writes = False
+    for ev in events:
+        if ev.f == "txn" and type(ev.value) is list:
+            for m in ev.value:
+                if type(m) is list and m and m[0] == "append":
+                    return "list-append"
+                writes = writes or (type(m) is list and bool(m) and m[0] == "w")
+    return "rw-register" if writes else "list-append"
+
+
+def _appends(history: Any) -> int | None:
+    """The line of the first append, or None."""
+    for ev in history.events:
+        if ev.f == "txn" and type(ev.value) is list:
+            if any(type(m) is list and m and m[0] == "append" for m in ev.value):
+                return ev.line
+    return None
+
+
+def _check_txns(
+    history: Any, model: str, consistency: str, registers: Any = None
+) -> tuple[int, dict[str, Any], str]:
+    """A txn history (Elle), a set or a bank history (Jepsen's checkers); raises
+    HistoryError."""
     from checkers.bank import check_bank_history
     from checkers.elle import check_txn_history
     from checkers.sets import check_set_history
@@ -193,8 +241,25 @@ def _check_txns(history: Any, model: str, consistency: str) -> tuple[int, dict[s
         what = f"{c['attempted']} adds, {c['lost']} lost, {c['unexpected']} unexpected"
         verdict = {True: "set valid", False: "set NOT valid"}.get(r.valid, "unknown")
     else:
-        r = check_txn_history(history.events, consistency, path, history.format == "jsonl")
-        what = f"{r.txns} txns, {r.keys} keys, model list-append, {r.elapsed:.3f} s"
+        from checkers.elle.registers import RegisterOptions
+        from checkers.history import HistoryError
+
+        if model == "rw-register" and (line := _appends(history)) is not None:
+            raise HistoryError(
+                path,
+                line,
+                "--model rw-register: this txn appends (list-append's micro-op); expected "
+                "only r and w micro-ops (--model list-append takes both)",
+            )
+        r = check_txn_history(
+            history.events,
+            consistency,
+            path,
+            history.format == "jsonl",
+            registers or RegisterOptions(),
+            lone_completions=history.format != "jsonl",
+        )
+        what = f"{r.txns} txns, {r.keys} keys, model {r.model}, {r.elapsed:.3f} s"
         verdict = {True: consistency, False: f"NOT {consistency}"}.get(r.valid, "unknown")
         if r.anomalies:
             what += f"; found {', '.join(r.anomalies)}"
@@ -235,6 +300,12 @@ def _write_report(args: argparse.Namespace, path: str, d: dict[str, Any], text: 
     print(f"{path}: report {out}", file=sys.stderr)
 
 
+def _register_options(args: argparse.Namespace) -> Any:
+    from checkers.elle.registers import RegisterOptions
+
+    return RegisterOptions(args.wfr_keys, args.sequential_keys, args.linearizable_keys)
+
+
 def run(args: argparse.Namespace) -> int:
     timeout = args.timeout if args.timeout and args.timeout > 0 else None
     statuses = []
@@ -248,6 +319,7 @@ def run(args: argparse.Namespace) -> int:
             args.consistency,
             args.initial,
             args.independent,
+            _register_options(args),
         )
         statuses.append(status)
         if args.report and status != EXIT_BAD_INPUT:

@@ -165,3 +165,143 @@ def test_set_run_checker(tmp_path: Path) -> None:
     run = RunFiles(write_jsonl(tmp_path / "h.jsonl", _set_rows([(1, "ok"), (2, "ok")], [2])))
     v = CHECKERS["set"].check(run)
     assert v.valid is False and v.details["lost"] == [1] and "lost (1): 1" in (v.explanation or "")
+
+
+# --- rw-register (checkers/elle/registers.py) ---------------------------------------------
+
+W = "w"
+# T1 read y = 1 and wrote y = 2 (so 1 < 2); T2 saw T1's x but y's older 1: G-single
+RW_G_SINGLE = join(
+    serial(ok(0, [W, "y", 1])),
+    concurrent(ok(1, [R, "y", 1], [W, "x", 1], [W, "y", 2]), ok(2, [R, "x", 1], [R, "y", 1])),
+)
+# both read the initial state of x and y, each wrote one: write skew (G2-item)
+RW_SKEW = concurrent(
+    ok(1, [R, "x", None], [R, "y", None], [W, "x", 1]),
+    ok(2, [R, "x", None], [R, "y", None], [W, "y", 1]),
+)
+
+
+def test_rw_register_found_by_its_micro_ops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = write_events(tmp_path / "h.jsonl", RW_G_SINGLE)
+    code, out, _ = run_check(capsys, "--json", str(p))
+    d = json.loads(out)
+    assert code == 1 and d["model"] == "rw-register" and d["anomalies"] == ["G-single"]
+    assert d["version-orders"] == ["initial-state", "wfr-keys"]
+    code, out, _ = run_check(capsys, "--model", "rw-register", str(p))
+    assert code == 1 and "model rw-register" in out and "T2 read 1 before it wrote 2" in out
+    code, out, _ = run_check(capsys, "--json", "--no-wfr-keys", str(p))
+    assert code == 0 and json.loads(out)["anomalies"] == []
+
+
+def test_rw_register_refuses_appends(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = write_events(tmp_path / "h.jsonl", VALID)
+    code, _, err = run_check(capsys, "--model", "rw-register", str(p))
+    assert code == 2 and f"{p}:1:" in err and "--model list-append" in err
+
+
+def test_repeatable_read_and_read_uncommitted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = write_events(tmp_path / "h.jsonl", RW_SKEW)
+    verdicts = {}
+    for model in ("read-uncommitted", "read-committed", "snapshot-isolation", "repeatable-read"):
+        code, out, _ = run_check(capsys, "--json", "--consistency", model, str(p))
+        verdicts[model] = (code, json.loads(out)["prohibited"])
+    assert verdicts == {
+        "read-uncommitted": (0, []),
+        "read-committed": (0, []),
+        "snapshot-isolation": (0, []),
+        "repeatable-read": (1, ["G2-item"]),
+    }
+
+
+def test_per_key_orders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A process wrote x = 1, then x = 2, then read 1."""
+    p = write_events(
+        tmp_path / "h.jsonl", serial(ok(0, [W, "x", 1]), ok(0, [W, "x", 2]), ok(0, [R, "x", 1]))
+    )
+    code, out, _ = run_check(capsys, "--json", "--consistency", "serializable", str(p))
+    assert code == 0
+    for flag in ("--sequential-keys", "--linearizable-keys"):
+        code, out, _ = run_check(capsys, "--json", "--consistency", "serializable", flag, str(p))
+        d = json.loads(out)
+        assert code == 1 and d["anomalies"] == ["cyclic-versions"], flag
+
+
+# --- Jepsen histories as Elle ships them ----------------------------------------------------
+
+# The shape of Elle's histories/paper-example.edn (the Elle paper's Figure 2): op maps with
+# :index, :type and :value only (no :process, no :f), an invoke and its ok in turn.
+PAPER_SHAPE = """\
+{:index 0 :type :invoke  :value [[:append 253 1] [:append 253 3] [:append 253 4] [:append 255 2] [:append 255 3] [:append 255 4] [:append 255 5] [:append 256 1] [:append 256 2]]}
+{:index 1 :type :ok      :value [[:append 253 1] [:append 253 3] [:append 253 4] [:append 255 2] [:append 255 3] [:append 255 4] [:append 255 5] [:append 256 1] [:append 256 2]]}
+{:index 2 :type :invoke, :value [[:append 255 8] [:r 253 nil]]}
+{:index 3 :type :ok,     :value [[:append 255 8] [:r 253 [1 3 4]]]}
+{:index 4 :type :invoke, :value [[:append 256 4] [:r 255 nil] [:r 256 nil] [:r 253 nil]]}
+{:index 5 :type :ok,     :value [[:append 256 4] [:r 255 [2 3 4 5 8]] [:r 256 [1 2 4]] [:r 253 [1 3 4]]]}
+{:index 6 :type :invoke, :value [[:append 250 10] [:r 253 nil] [:r 255 nil] [:append 256 3]]}
+{:index 7 :type :ok      :value [[:append 250 10] [:r 253 [1 3 4]] [:r 255 [2 3 4 5]] [:append 256 3]]}
+"""  # noqa: E501
+
+
+def test_elle_paper_example_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "paper-example.edn"
+    p.write_text(PAPER_SHAPE)
+    code, out, _ = run_check(capsys, "--json", "--consistency", "serializable", str(p))
+    d = json.loads(out)
+    assert code == 1 and d["format"] == "jepsen-edn" and d["anomalies"] == ["G-single"]
+    assert "no process" in d["cases"]["G-single"][0]["text"]
+
+
+def test_elle_test_shapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Completions without invokes, several invokes open on one process, reads written
+    [:r :x], a read's value on an invoke, composite keys ([:k 1]): Elle's own tests write
+    histories so. Two txns each miss the other's write: G2-item."""
+    p = tmp_path / "h.edn"
+    p.write_text(
+        "{:process 0, :type :invoke, :value [[:r [:k 1]] [:w [:k 2] 1]]}\n"
+        "{:process 0, :type :invoke, :value [[:r [:k 2] 5] [:w [:k 1] 1]]}\n"
+        "{:process 0, :type :ok, :value [[:r [:k 1] nil] [:w [:k 2] 1]]}\n"
+        "{:process 0, :type :ok, :value [[:r [:k 2] nil] [:w [:k 1] 1]]}\n"
+        "{:process 1, :type :ok, :value [[:r [:k 1] 1] [:r [:k 2] 1]]}\n"
+    )
+    code, out, _ = run_check(capsys, "--json", "--consistency", "repeatable-read", str(p))
+    d = json.loads(out)
+    assert code == 1 and d["model"] == "rw-register" and d["anomalies"] == ["G2-item"]
+    assert d["cases"]["G2-item"][0]["steps"][0]["key"] in (["k", 1], ["k", 2])
+
+
+def test_elle_shapes_stay_bad_input_in_jsonl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The harness's own histories are strict: a completion without its invoke is bad."""
+    rows = [event_to_dict(e) for e in VALID][1:]
+    for i, row in enumerate(rows):
+        row["index"] = i
+    p = write_jsonl(tmp_path / "h.jsonl", rows)
+    code, _, err = run_check(capsys, str(p))
+    assert code == 2 and f"{p}:1:" in err and "no open invoke" in err
+
+
+def test_edn_op_without_f_must_be_a_txn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "h.edn"
+    p.write_text(
+        "{:process 0, :type :invoke, :f :txn, :value [[:w :x 1]]}\n"
+        "{:process 0, :type :ok, :f :txn, :value [[:w :x 1]]}\n"
+        "{:process 0, :type :invoke, :value 3}\n"
+    )
+    code, _, err = run_check(capsys, "--format", "jepsen-edn", str(p))
+    assert code == 2 and f"{p}:3:" in err and "expected :f" in err
+
+
+def test_elle_run_checker_rw_register(tmp_path: Path) -> None:
+    from checkers.elle.synth import rw_register_history
+
+    good = RunFiles(write_events(tmp_path / "good.jsonl", rw_register_history(300, seed=2)))
+    v = CHECKERS["elle"].check(good)
+    assert v.valid is True and v.details["model"] == "rw-register"
+    bad = CHECKERS["elle"].check(RunFiles(write_events(tmp_path / "bad.jsonl", RW_G_SINGLE)))
+    assert bad.valid is False and bad.details["anomalies"] == ["G-single"]
