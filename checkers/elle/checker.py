@@ -222,6 +222,8 @@ class ElleChecker:
 
     def summarize(self, entry: dict[str, Any]) -> str:
         s = f"{entry.get('txns', '?')} txns over {entry.get('keys', '?')} key(s)"
+        if entry.get("model", "list-append") != "list-append":
+            s += f" ({entry['model']})"
         s += f", {entry.get('consistency', '?')}"
         if entry.get("anomalies"):
             s += f"; found {', '.join(entry['anomalies'])}"

@@ -139,7 +139,7 @@ def _register_facts(
         v2 = after.get(k)
         if v2 is None or v2 not in regs.versions.get(k, {}).get(v1, ()):
             continue
-        order = _ORDER_WHY[regs.source_of[(k, v1, v2)]].format(a=show(v1), b=show(v2), w=nb)
+        order = _ORDER_WHY[regs.source_of(k, v1, v2)].format(a=show(v1), b=show(v2), w=nb)
         if rel == WW:
             did = f"{na} set {show(k)} to {show(v1)}"
         elif v1 is INIT:

@@ -67,12 +67,24 @@ class Registers:
     readers: dict[Any, dict[Any, list[int]]] = field(default_factory=dict)  # k -> v -> txns
     writer: dict[Any, int] = field(default_factory=dict)  # (k, v) -> the txn whose final write
     versions: Versions = field(default_factory=dict)
-    source_of: dict[tuple[Any, Any, Any], str] = field(default_factory=dict)  # (k, v, v')
+    ordered_by: dict[tuple[Any, Any, Any], str] = field(default_factory=dict)  # (k, v, v')
+    # -> the per-key order that gave the edge (the others' are told apart by `source_of`)
     used: list[str] = field(default_factory=list)  # the sources whose orders were kept
     cycles: list[dict[str, Any]] = field(default_factory=list)  # cyclic-versions: facts
 
     def writer_of(self, k: Any, v: Any) -> int | None:
         return None if v is INIT else self.writer.get((k, v))
+
+    def source_of(self, k: Any, v1: Any, v2: Any) -> str:
+        """The source that ordered v1 right before v2 (an edge of the version order):
+        nil first, or the writer of v2 read v1, or a per-key order."""
+        if v1 is INIT:
+            return "initial-state"
+        b = self.writer_of(k, v2)
+        reads = self.first[b] if b is not None else None
+        if "wfr-keys" in self.used and reads is not None and reads.get(k, INIT) == v1:
+            return "wfr-keys"
+        return self.ordered_by[(k, v1, v2)]
 
 
 def external(txns: list[Txn], keys: set[Any]) -> Registers:
@@ -117,16 +129,26 @@ def infer(txns: list[Txn], keys: set[Any], opts: RegisterOptions) -> Registers:
     regs = external(txns, keys)
     for source in opts.sources():
         edges = _GRAPHERS[source](txns, regs)
-        cycles = _cycles_with(regs.versions, edges)
+        # nil before everything is no cycle: only the sources after it can close one
+        cycles = _cycles_with(regs.versions, edges) if regs.used else []
         if cycles:
             for k, scc in cycles:
                 regs.cycles.append({"key": k, "versions": scc, "sources": [*regs.used, source]})
             continue  # Elle drops the whole source, keeps the cycle as the anomaly
+        versions = regs.versions
         for k, v1, v2 in edges:
-            succ = regs.versions.setdefault(k, {}).setdefault(v1, set())
-            if v2 not in succ:
+            vk = versions.get(k)
+            if vk is None:
+                versions[k] = vk = {}
+            succ = vk.get(v1)
+            if succ is None:
+                vk[v1] = {v2}
+            elif v2 not in succ:
                 succ.add(v2)
-                regs.source_of[(k, v1, v2)] = source
+            else:
+                continue
+            if source in _PER_KEY:
+                regs.ordered_by.setdefault((k, v1, v2), source)
         regs.used.append(source)
     return regs
 
@@ -214,13 +236,15 @@ def _linearizable(txns: list[Txn], regs: Registers) -> list[Edge]:
         points.sort()
         frontier: set[int] = set()  # completed txns no later completion has covered
         before: dict[int, list[int]] = {}
+        pairs: set[tuple[Any, Any]] = set()  # many txns leave or meet the same versions
         for _, i in points:
             if i >= 0:
                 before[i] = list(frontier)
                 v2 = _earliest(regs, i, k)
                 for a in frontier:
                     v1 = _last(regs, a, k)
-                    if v1 != v2:
+                    if v1 != v2 and (v1, v2) not in pairs:
+                        pairs.add((v1, v2))
                         out.append((k, v1, v2))
             else:
                 i = ~i
@@ -229,6 +253,7 @@ def _linearizable(txns: list[Txn], regs: Registers) -> list[Edge]:
     return out
 
 
+_PER_KEY = ("sequential-keys", "linearizable-keys")
 _GRAPHERS = {
     "initial-state": _initial_state,
     "wfr-keys": _wfr,
@@ -238,24 +263,57 @@ _GRAPHERS = {
 
 
 def _cycles_with(versions: Versions, edges: list[Edge]) -> list[tuple[Any, list[Any]]]:
-    """The (key, versions) of every cycle the edges would close in the version orders:
-    only keys they touch can gain one (the orders so far have none)."""
-    from checkers.elle.cycles import components
-
-    added: dict[Any, list[tuple[Any, Any]]] = {}
+    """The (key, versions) of every cycle the edges would close in the version orders.
+    The orders so far have none, so a new one passes through a new edge: a depth-first
+    search from the new edges' sources finds out, per key, and only a key that has one
+    pays for its strongly connected components."""
+    added: dict[Any, dict[Any, set[Any]]] = {}
     for k, v1, v2 in edges:
-        added.setdefault(k, []).append((v1, v2))
+        added.setdefault(k, {}).setdefault(v1, set()).add(v2)
     out = []
-    for k, pairs in added.items():
-        succ: dict[Any, set[Any]] = {v: set(s) for v, s in versions.get(k, {}).items()}
-        for v1, v2 in pairs:
-            succ.setdefault(v1, set()).add(v2)
-        nodes = list({v for v in succ} | {w for s in succ.values() for w in s})
-        number = {v: i for i, v in enumerate(nodes)}
-        g = [dict.fromkeys((number[w] for w in succ.get(v, ())), 0) for v in nodes]
-        for comp in components(g):
-            out.append((k, _sorted([nodes[i] for i in comp])))
+    for k, new in added.items():
+        old = versions.get(k, {})
+
+        def after(v: Any, old: dict[Any, set[Any]] = old, new: dict[Any, set[Any]] = new) -> Any:
+            a, b = old.get(v), new.get(v)
+            return (a | b if b else a) if a else (b or ())
+
+        if _has_cycle(list(new), after):
+            out.extend((k, scc) for scc in _components(old, new))
     return out
+
+
+def _has_cycle(starts: list[Any], after: Any) -> bool:
+    """Whether a path from the starts comes back on itself (iterative, three colours)."""
+    done: set[Any] = set()
+    for root in starts:
+        if root in done:
+            continue
+        on_path = {root}
+        stack = [(root, iter(after(root)))]
+        while stack:
+            v, it = stack[-1]
+            for w in it:
+                if w in on_path:
+                    return True
+                if w not in done:
+                    on_path.add(w)
+                    stack.append((w, iter(after(w))))
+                    break
+            else:
+                stack.pop()
+                on_path.discard(v)
+                done.add(v)
+    return False
+
+
+def _components(old: dict[Any, set[Any]], new: dict[Any, set[Any]]) -> list[list[Any]]:
+    from checkers.elle.cycles import components  # here: cycles.py imports this module's users
+
+    nodes = list({*old, *new, *(w for s in (*old.values(), *new.values()) for w in s)})
+    number = {v: i for i, v in enumerate(nodes)}
+    g = [dict.fromkeys((number[w] for w in (*old.get(v, ()), *new.get(v, ()))), 0) for v in nodes]
+    return [_sorted([nodes[i] for i in comp]) for comp in components(g)]
 
 
 def _sorted(vs: list[Any]) -> list[Any]:

@@ -348,9 +348,11 @@ def _run_versions(case: Case) -> Outcome:
     ix = _index(case)
     regs = ix.registers
     got: dict[Any, dict[Any, set[Any]]] = {}
-    for (k, v1, v2), source in regs.source_of.items():
-        if source == case.source:
-            got.setdefault(k, {}).setdefault(v1, set()).add(v2)
+    for k, vk in regs.versions.items():
+        for v1, after in vk.items():
+            for v2 in after:
+                if regs.source_of(k, v1, v2) == case.source:
+                    got.setdefault(k, {}).setdefault(v1, set()).add(v2)
     expected = {k: {v: s for v, s in vs.items() if s} for k, vs in (case.versions or {}).items()}
     expected = {k: vs for k, vs in expected.items() if vs}
     return Outcome(got == expected, str(got), str(expected))
