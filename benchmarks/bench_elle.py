@@ -1,22 +1,28 @@
-"""Speed of the Elle checker: `raftquake check --model list-append` on a generated
-100,000-transaction list-append history, timed as one CLI call (start-up and reading the
-JSONL included).
+"""Speed of the Elle checker: `raftquake check --model list-append` (and `--model
+rw-register`) on a generated 100,000-transaction history, timed as one CLI call (start-up
+and reading the JSONL included).
 
-Suites and targets (issue 13), on the 2-core reference machine:
+Suites and targets (issue 13; the rw-register rows issue 23), on the 2-core reference
+machine:
   la-100k      a strict-serializable history (checkers/elle/synth.py: 10 clients, 10 hot
                keys of 32 appends, 1-4 micro-ops, 1% info, 1% fail)    <= 10 s, <= 2 GB
   la-100k-bad  the same with 1% of the ok txns' reads missing their last element (stale
                reads: hundreds of cycles to find and explain)          <= 10 s, <= 2 GB
+  rw-100k      the same generator with register writes (`w`), checked with the default
+               version orders (initial state, writes follow reads)     <= 10 s, <= 2 GB
+  rw-100k-bad  the same with 1% of the ok txns' reads of a written key answered nil (the
+               initial state: stale reads)                             <= 10 s, <= 2 GB
 
 Prints, per suite: min and median wall time over BENCH_RUNS runs (default 3), CPU time,
 txns/s, peak RSS (resource.getrusage of the children), and the ratios to the targets; the
-verdict of every run is checked (valid, and invalid with G-single found), so a fast wrong
-answer fails the benchmark. `--phases` also prints where the time goes, in process. The
-load average is printed too: on a shared machine, figures taken under load are not final.
-(Elle itself, in Clojure, is not run here: the machine has Java but no Clojure or
+verdict of every run is checked (valid, and invalid with a G-single kind found), so a fast
+wrong answer fails the benchmark. `--phases` also prints where the time goes, in process.
+The load average is printed too: on a shared machine, figures taken under load are not
+final. (Elle itself, in Clojure, is not run here: the machine has Java but no Clojure or
 Leiningen to build it.)
 
-    .venv/bin/python benchmarks/bench_elle.py [la-100k|la-100k-bad ...] [--phases]
+    .venv/bin/python benchmarks/bench_elle.py [la-100k|la-100k-bad|rw-100k|rw-100k-bad ...]
+        [--phases]
 """
 
 from __future__ import annotations
@@ -48,17 +54,30 @@ def check_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
 
 
-def history(bad: bool):  # type: ignore[no-untyped-def]
-    from checkers.elle.synth import list_append_history
+# name -> (--model, bad)
+SUITES = {
+    "la-100k": ("list-append", False),
+    "la-100k-bad": ("list-append", True),
+    "rw-100k": ("rw-register", False),
+    "rw-100k-bad": ("rw-register", True),
+}
 
-    events = list_append_history(TXNS, seed=1)
+
+def history(model: str, bad: bool):  # type: ignore[no-untyped-def]
+    from checkers.elle.synth import list_append_history, rw_register_history
+
+    gen = list_append_history if model == "list-append" else rw_register_history
+    events = gen(TXNS, seed=1)
     if not bad:
         return events
     rng = random.Random(7)
     out = []
     for e in events:
-        if e.type == "ok" and rng.random() < 0.01:  # a stale read: its last element unseen
-            seen = [[f, k, (v[:-1] or None) if f == "r" and v else v] for f, k, v in e.value]
+        if e.type == "ok" and rng.random() < 0.01:
+            if model == "list-append":  # a stale read: its last element unseen
+                seen = [[f, k, (v[:-1] or None) if f == "r" and v else v] for f, k, v in e.value]
+            else:  # a stale read: the initial state of a key written already
+                seen = [[f, k, None if f == "r" else v] for f, k, v in e.value]
             e = replace(e, value=seen)
         out.append(e)
     return out
@@ -75,8 +94,8 @@ def timed(cmd: list[str]) -> tuple[float, float, str, int]:
     return wall, cpu, proc.stdout, proc.returncode
 
 
-def suite(name: str, path: str, bad: bool) -> bool:
-    cmd = [*check_command(), "check", "--model", "list-append", "--json", path]
+def suite(name: str, path: str, model: str, bad: bool) -> bool:
+    cmd = [*check_command(), "check", "--model", model, "--json", path]
     timed([*check_command(), "check", "--help"])  # warm-up: byte-compile, fill caches
     walls, cpus, ok = [], [], True
     for _ in range(RUNS):
@@ -84,7 +103,8 @@ def suite(name: str, path: str, bad: bool) -> bool:
         walls.append(wall)
         cpus.append(cpu)
         d = json.loads(out)
-        right = (d["valid"] is False and "G-single" in d["anomalies"]) if bad else d["valid"]
+        g_single = any(a.startswith("G-single") for a in d["anomalies"])
+        right = (d["valid"] is False and g_single) if bad else d["valid"]
         if right is not True or code != (1 if bad else 0):
             print(f"  {name}: WRONG verdict {d['valid']} {d.get('anomalies')} (exit {code})")
             ok = False
@@ -124,7 +144,7 @@ def phases(path: str) -> None:
     txns = txns_from_events(events, path, validated=True)
     lap("pair, txns")
     ix = build_index(txns, path)
-    lap("indexes, orders, bad reads")
+    lap("indexes, version orders")
     check_txns_alone(ix)
     lap("internal, lost update")
     g = build_graph(ix, realtime=True)
@@ -136,7 +156,11 @@ def phases(path: str) -> None:
 
 def main(argv: list[str]) -> int:
     show_phases = "--phases" in argv
-    wanted = {a for a in argv if not a.startswith("--")} or {"la-100k", "la-100k-bad"}
+    wanted = {a for a in argv if not a.startswith("--")} or set(SUITES)
+    unknown = wanted - set(SUITES)
+    if unknown:
+        print(f"unknown suite(s) {', '.join(sorted(unknown))}; expected {', '.join(SUITES)}")
+        return 2
     print(
         f"runs per suite: {RUNS}; load average before: {os.getloadavg()[0]:.2f} "
         f"on {os.cpu_count()} cores"
@@ -145,19 +169,19 @@ def main(argv: list[str]) -> int:
 
     good = True
     with tempfile.TemporaryDirectory() as tmp:
-        for name, bad in (("la-100k", False), ("la-100k-bad", True)):
+        for name, (model, bad) in SUITES.items():
             if name not in wanted:
                 continue
             path = os.path.join(tmp, f"{name}.jsonl")
             t0 = time.perf_counter()
-            write_jsonl(history(bad), path)
+            write_jsonl(history(model, bad), path)
             print(
                 f"{name}: generated and wrote {os.path.getsize(path) / 2**20:.0f} MB in "
                 f"{time.perf_counter() - t0:.1f} s"
             )
             if show_phases:
                 phases(path)
-            good &= suite(name, path, bad)
+            good &= suite(name, path, model, bad)
     print(
         f"load average after: {os.getloadavg()[0]:.2f}"
         + ("  (under load: not final figures)" if os.getloadavg()[0] > 1.5 else "")
