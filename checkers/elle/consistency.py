@@ -168,10 +168,19 @@ KNOWN = (
 )
 
 
+# Elle's item anomalies by Elle's names (this checker's cycles are all on items).
+ELLE_ITEM_NAMES = {
+    e + v: o + v
+    for e, o in (("G-single-item", "G-single"), ("G-nonadjacent-item", "G-nonadjacent"))
+    for v in VARIANTS
+}
+
+
 def requested(names: tuple[str, ...] | list[str]) -> Consistency:
     """Elle's `:anomalies` option as a model: it prohibits exactly the named anomalies
     (and, through `prohibited`, everything that implies one), with the process or real-time
-    order when a variant of that kind is named."""
+    order when a variant of that kind is named. Elle's item names are taken too."""
+    names = [ELLE_ITEM_NAMES.get(n, n) for n in names]
     unknown = [n for n in names if n not in KNOWN]
     if unknown:
         raise ValueError(

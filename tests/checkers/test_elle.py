@@ -259,3 +259,14 @@ def test_completion_must_match_invoke() -> None:
 def test_key_both_list_and_register() -> None:
     with pytest.raises(HistoryError, match="either appended to"):
         check(serial(ok(1, [A, "x", 1]), ok(2, [W, "x", 2])))
+
+
+def test_anomalies_asked_for_as_elle_asks() -> None:
+    """Elle's :anomalies: no model, the named anomalies and what implies them prohibited
+    (G-single implies G2-item, so asking for G2 finds it); Elle's item names accepted."""
+    h = concurrent(ok(1, [R, "x", None], [R, "y", [1]]), ok(2, [A, "y", 1], [A, "x", 2]))
+    for names, valid in ((("G2",), False), (("G-single-item",), False), (("G1",), True)):
+        r = check_txn_history(h, None, anomalies=names)
+        assert r.valid is valid and r.anomalies == ["G-single"], names
+    with pytest.raises(ValueError, match="unknown anomaly"):
+        check_txn_history(h, None, anomalies=("G-single-predicate",))
