@@ -22,8 +22,9 @@ from checkers.elle.deps import DATA, PROCESS, REALTIME, RW, WR, WW, Graph
 
 ORDERS = PROCESS | REALTIME
 
-# State expansions one kind's search may spend in one component.
+# State expansions one kind's search may spend in one component, and after it found one.
 BUDGET = 200_000
+FOUND_BUDGET = 20_000
 
 Step = tuple[int, int, int]  # (from txn, to txn, the one relation it stands for)
 
@@ -161,9 +162,17 @@ def shortest_cycle(
 ) -> list[Step] | None:
     """The shortest cycle of kind `s` found within `budget` expansions, or None. A cycle
     of the kind lies inside one component of the graph cut down to the kind's relations
-    (Elle's first check, "does a cycle exist?"): only those are searched."""
+    (Elle's first check, "does a cycle exist?"): only those are searched. Once one is
+    found, looking for a shorter one gets FOUND_BUDGET more at most: in a dense component
+    (a stale register read has an anti-dependency to every later write of its key) the
+    search from every edge would cost far more than a shorter explanation is worth."""
     best: list[Step] | None = None
     for part in _projected_components(sub, s.allowed):
+        if s.rw == "one":
+            steps, budget = _one_rw(part, s, budget)
+            if steps is not None and (best is None or len(steps) < len(best)):
+                best = steps
+            continue
         for a in sorted(part):
             for b, rels in sorted(part[a].items()):
                 if not rels & s.first:
@@ -172,6 +181,8 @@ def shortest_cycle(
                     return best
                 steps, budget = _search(part, s, (a, b, s.first), budget)
                 if steps is not None and (best is None or len(steps) < len(best)):
+                    if best is None:
+                        budget = min(budget, FOUND_BUDGET)
                     best = steps
     return best
 
@@ -228,6 +239,51 @@ def _search(
                     parent[nxt] = (state, rel)
                     queue.append(nxt)
     return None, budget
+
+
+def _one_rw(part: dict[int, dict[int, int]], s: Spec, budget: int) -> tuple[list[Step] | None, int]:
+    """The shortest cycle of a kind with exactly one rw edge (G-single and its variants):
+    an rw edge a -> b and a path back from b to a without one. One breadth-first search
+    backwards from each txn a that has rw edges finds the nearest of its rw targets, where
+    a search from every rw edge (a stale register read has one to every later write of its
+    key) would cover the same ground again and again."""
+    rev: dict[int, list[tuple[int, int]]] = {v: [] for v in part}
+    for u, succ in part.items():
+        for v, rels in succ.items():
+            if rels & s.allowed & ~RW:
+                rev[v].append((u, rels & s.allowed & ~RW))
+    best: list[Step] | None = None
+    for a in sorted(part):
+        targets = {b for b, rels in part[a].items() if rels & RW}
+        if not targets:
+            continue
+        if budget <= 0 or (best is not None and len(best) == 2):
+            break
+        start = (a, not s.required)
+        parent: dict[tuple[int, bool], tuple[tuple[int, bool], int] | None] = {start: None}
+        queue = deque([start])
+        while queue and budget > 0:
+            state = queue.popleft()
+            x, done = state
+            if done and x in targets:
+                back = [(a, x, RW)]
+                while parent[state] is not None:
+                    nxt, rel = parent[state]  # type: ignore[misc]
+                    back.append((state[0], nxt[0], rel))
+                    state = nxt
+                if best is None or len(back) < len(best):
+                    best = back
+                break
+            for u, rels in rev[x]:
+                budget -= 1
+                while rels:
+                    rel = rels & -rels
+                    rels ^= rel
+                    prev = (u, done or bool(rel & s.required))
+                    if prev not in parent:
+                        parent[prev] = (state, rel)
+                        queue.append(prev)
+    return best, budget
 
 
 def _closes(s: Spec, state: tuple[int, int, bool, bool], r0: int) -> bool:
