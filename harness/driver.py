@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import interrupt
 from harness.backends.base import Cluster
 from harness.nemesis import Fault, Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
@@ -50,6 +51,8 @@ class RunReport:
     fault_errors: list[str] = field(default_factory=list)
     heal_errors: list[str] = field(default_factory=list)
     final_reads: dict[str, Any] = field(default_factory=dict)
+    # Stopped early by Ctrl-C or SIGTERM (harness/interrupt.py): healed, no final reads.
+    interrupted: bool = False
 
     def to_results(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,7 @@ class Driver:
         schedule: Schedule,
         recorder: HistoryRecorder,
         view: Callable[[str], None] | None = None,
+        report: RunReport | None = None,
     ):
         self.cluster = cluster
         # The live status line (harness/status.py), on backends in real time; None: none.
@@ -88,7 +92,7 @@ class Driver:
         self._watching: asyncio.Future | None = None
         self.schedule = schedule
         self.recorder = recorder
-        self.report = RunReport()
+        self.report = report if report is not None else RunReport()
         self.workload: Workload[Any] = WORKLOADS[schedule.workload.name]
         self.nemesis = Nemesis()
         self.seed = schedule.seed or 0
@@ -96,6 +100,11 @@ class Driver:
         self.numbers = itertools.count(schedule.workload.concurrency)
         self.client_ids = itertools.count()
         self.loop = asyncio.get_running_loop()
+        # A stop (Ctrl-C, SIGTERM) cancels the run's task only where that loses nothing:
+        # waiting for a leader, the workload, the recovery, the final reads; never while
+        # the workers finish and the faults heal.
+        self._task: asyncio.Task | None = None
+        self._cancellable = True
 
     # ---- clients ---------------------------------------------------------------------
 
@@ -305,20 +314,46 @@ class Driver:
             await asyncio.sleep(0.5)
 
     async def run(self) -> RunReport:
+        self._task = asyncio.current_task()
+
+        def stop() -> None:  # in a signal handler: only schedule the stop on the loop
+            self.loop.call_soon_threadsafe(self._stop)
+
         try:
-            return await self._run()
+            with interrupt.on_stop(stop):
+                return await self._run()
         finally:
             if self._watching is not None:
                 self._watching.cancel()
                 await asyncio.gather(self._watching, return_exceptions=True)
 
+    def _stop(self) -> None:
+        """On the loop, after a Ctrl-C or SIGTERM: end the run where it stands."""
+        self.report.interrupted = True
+        if self._cancellable and self._task is not None:
+            self._task.cancel()
+
+    def _stopped(self) -> bool:
+        """After a CancelledError: whether it was our stop (then the task's cancellation
+        is taken back, so that later awaits are not cancelled again)."""
+        if not self.report.interrupted:
+            return False
+        if self._task is not None:
+            self._task.uncancel()
+        return True
+
     async def _run(self) -> RunReport:
         s = self.schedule
         # The cluster is up; let it elect before the clock of the workload starts.
-        await self.wait_for_leader(FIRST_LEADER_WAIT)
-        # The workload's setup (bank: open the accounts) before its clock starts.
-        # A setup that never succeeds shows in the history, and its checker says so.
-        await self.until_ok(self.workload.initial_operations(s.workload))
+        try:
+            await self.wait_for_leader(FIRST_LEADER_WAIT)
+            # The workload's setup (bank: open the accounts) before its clock starts.
+            # A setup that never succeeds shows in the history, and its checker says so.
+            await self.until_ok(self.workload.initial_operations(s.workload))
+        except asyncio.CancelledError:
+            if not self._stopped():
+                raise
+            return self.report  # stopped before the workload: nothing to heal
         t0 = self.loop.time()
         if self.view is not None:
             self._watching = asyncio.ensure_future(self.watch(t0))
@@ -328,26 +363,37 @@ class Driver:
         nemesis = asyncio.ensure_future(self.run_nemesis(fault_plan(s), t0))
         try:
             await asyncio.sleep(s.time_limit)
+        except asyncio.CancelledError:
+            if not self._stopped():
+                raise
         finally:
+            self._cancellable = False
             stop.set()
             nemesis.cancel()
             # In-flight operations end on their own timeouts; their completions belong in
             # the history.
             await asyncio.gather(*workers, return_exceptions=True)
             await asyncio.gather(nemesis, return_exceptions=True)
-            if s.final.heal:
+            if s.final.heal or self.report.interrupted:
                 self.status.phase = "heal"
                 await self.heal_all()
-        if s.final.heal:
-            self.status.phase = "recover"
-            await asyncio.sleep(s.final.recover)
-        self.status.phase = "final reads"
-        # Without `final.heal` the final reads see the faults still active; the run still
-        # ends healed (DESIGN), just after them.
+            self._cancellable = True
+        if self.report.interrupted:  # healed; no recovery and final reads
+            return self.report
         try:
+            if s.final.heal:
+                self.status.phase = "recover"
+                await asyncio.sleep(s.final.recover)
+            self.status.phase = "final reads"
+            # Without `final.heal` the final reads see the faults still active; the run
+            # still ends healed (DESIGN), just after them.
             await self.final_reads(self.workload.final_operations(s.workload, slots))
+        except asyncio.CancelledError:
+            if not self._stopped():
+                raise
         finally:
             if not s.final.heal:
+                self._cancellable = False
                 await self.heal_all()
         return self.report
 
@@ -357,7 +403,10 @@ async def drive(
     schedule: Schedule,
     recorder: HistoryRecorder,
     view: Callable[[str], None] | None = None,
+    report: RunReport | None = None,
 ) -> RunReport:
     """Run `schedule`'s workload and nemesis against the started `cluster`; `view` gets
-    the live status line (harness/status.py) while it runs, when given."""
-    return await Driver(cluster, schedule, recorder, view).run()
+    the live status line (harness/status.py) while it runs, when given. `report` is
+    filled in as the run goes (the caller keeps what was applied, whatever happens);
+    after a Ctrl-C or SIGTERM it comes back `interrupted`, healed."""
+    return await Driver(cluster, schedule, recorder, view, report).run()

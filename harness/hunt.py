@@ -30,6 +30,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness import interrupt
 from harness.backends.sim.explore import FAMILIES
 from harness.nemesis import FAULTS
 from harness.nemesis.base import TARGETS
@@ -147,6 +148,7 @@ class Hunt:
     first_failure_run: int | None = None  # how many runs it took to find a failure
     first_failure_s: float | None = None  # and how long
     searched: int = 0  # runs spent searching (the rest were spent shrinking)
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (harness/interrupt.py)
 
 
 def run_once(s: Schedule, store: Path) -> dict[str, Any]:
@@ -195,6 +197,8 @@ def hunt(
 
     def fails(s: Schedule) -> bool:
         nonlocal found
+        if interrupt.requested():  # Ctrl-C or SIGTERM came between runs: stop here
+            raise KeyboardInterrupt
         if time.monotonic() > deadline:
             return False  # out of time: nothing more is found or shrunk
         state.runs += 1
@@ -261,7 +265,8 @@ def hunt(
             if state.best is not None and len(state.best.nemesis) <= SMALL_ENOUGH:
                 break
     except KeyboardInterrupt:
-        pass  # Ctrl-C, searching or shrinking: keep the best failure found so far
+        # Ctrl-C or SIGTERM, searching or shrinking: keep the best failure found so far.
+        state.interrupted = True
     finally:
         # The searched runs' folders: the minimal one is replayed into the hunt's folder.
         shutil.rmtree(work, ignore_errors=True)

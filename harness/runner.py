@@ -10,7 +10,6 @@ folder holds what was seen and a results.json that says how the run ended.
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -18,9 +17,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness import interrupt
 from harness.backends import ClusterSpec, EnvironmentProblem
 from harness.backends.docker import engine_problem as docker_available  # noqa: F401 (its old name)
 from harness.exit_codes import EXIT_ENV, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from harness.owners import owner
 from harness.recorder import HistoryRecorder
 from harness.schedule import Schedule, dump_schedule, fault_families, fault_plan, with_seed
 from harness.store import DEFAULT_STORE, RunDir, new_run_dir
@@ -61,50 +62,83 @@ def run_schedule(
     schedule = with_seed(schedule, seed)
     if time_limit is not None:
         schedule = replace(schedule, time_limit=time_limit)
-    run_dir = new_run_dir(store, schedule.name)
-    run_dir.schedule.write_text(dump_schedule(schedule))
-    base: dict[str, Any] = {
-        "name": schedule.name,
-        "backend": backend,
-        "seed": schedule.seed,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "faults-planned": len(fault_plan(schedule)),
-    }
-    run_dir.write_results({**base, "valid": "unknown", "status": "running"})
-    say(f"run: {schedule.name} on {backend}, seed {schedule.seed}, results in {run_dir.path}")
+    with interrupt.handling():
+        with interrupt.deferred():  # the folder says "running" before anything can stop it
+            run_dir = new_run_dir(store, schedule.name)
+            run_dir.schedule.write_text(dump_schedule(schedule))
+            base: dict[str, Any] = {
+                "name": schedule.name,
+                "backend": backend,
+                "seed": schedule.seed,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "faults-planned": len(fault_plan(schedule)),
+                # Who runs it: a results.json still "running" whose owner is gone was
+                # abandoned (killed -9), harness/store.py.
+                "owner": owner(),
+            }
+            run_dir.write_results({**base, "valid": "unknown", "status": "running"})
+        say(f"run: {schedule.name} on {backend}, seed {schedule.seed}, results in {run_dir.path}")
+        return _run_in(run_dir, base, backend, schedule, say, live_status)
 
+
+def _run_in(
+    run_dir: RunDir,
+    base: dict[str, Any],
+    backend: str,
+    schedule: Schedule,
+    say: Callable[[str], None],
+    live_status: bool,
+) -> RunOutcome:
+    """run_schedule's run, check and results, in its folder (signals handled by then)."""
     status, error, details = "complete", None, {}
     t0 = time.monotonic()
-    old_term = _sigterm_as_interrupt()
     try:
         details = execute(backend, schedule, run_dir, say, live_status)
-    except KeyboardInterrupt:
-        status, error = (
-            "interrupted",
-            "interrupted (Ctrl-C or SIGTERM); faults healed, cluster removed",
-        )
+    except KeyboardInterrupt as exc:  # RunInterrupted, or a signal while starting
+        details = getattr(exc, "details", {})
+        status, error = "interrupted", _interrupted_words()
         say(f"run: {error}")
     except EnvironmentProblem as exc:
         status, error = "environment-error", str(exc)
         say(f"run: environment error: {exc}")
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
     base["duration-s"] = round(time.monotonic() - t0, 3)
 
-    from harness.verdict import check_run
+    from harness.verdict import ChecksInterrupted, check_run
 
-    results = check_run(run_dir, schedule)
-    results = {**base, **results, "status": status, **details}
-    if error:
-        results["error"] = error
-        if status != "complete" and results.get("valid") is True:
-            # A partial run that looked fine proves less than a whole one.
-            results["valid"] = "unknown"
-        if status == "environment-error":
-            results["valid"] = "unknown"
-    run_dir.write_results(results)
-    _write_report(run_dir, results, say)
+    try:
+        results = check_run(run_dir, schedule)
+    except ChecksInterrupted as exc:  # a second Ctrl-C while checking: what was done
+        results = exc.partial
+        status = "interrupted"
+        error = error or "interrupted while checking"
+    with interrupt.deferred():  # results and report are written whatever comes now
+        results = {**base, **results, "status": status, **details}
+        if error:
+            results["error"] = error
+            if status != "complete" and results.get("valid") is True:
+                # A partial run that looked fine proves less than a whole one.
+                results["valid"] = "unknown"
+            if status == "environment-error":
+                results["valid"] = "unknown"
+        run_dir.write_results(results)
+        _write_report(run_dir, results, say)
     return RunOutcome(run_dir, results)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM once it had a cluster: healed, collected and torn
+    down; `details` holds what results.json takes from the run (faults applied, run id)."""
+
+    def __init__(self, details: dict[str, Any]):
+        super().__init__("interrupted")
+        self.details = details
+
+
+def _interrupted_words() -> str:
+    return (
+        f"stopped by {interrupt.requested() or 'SIGINT'}; faults healed, cluster removed, "
+        "history kept"
+    )
 
 
 def _write_report(run_dir: RunDir, results: dict[str, Any], say) -> None:
@@ -118,18 +152,6 @@ def _write_report(run_dir: RunDir, results: dict[str, Any], say) -> None:
         results["report-error"] = f"{type(exc).__name__}: {exc}"
         run_dir.write_results(results)
         say(f"run: report not written: {results['report-error']}")
-
-
-def _sigterm_as_interrupt():
-    """SIGTERM ends a run the way Ctrl-C does: heal, tear down, keep the history."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        return signal.getsignal(signal.SIGTERM)
 
 
 def cluster_spec(schedule: Schedule) -> ClusterSpec:
@@ -158,37 +180,50 @@ def execute(
     hunt, tests, benchmarks). Returns results.json's fields of the run itself."""
     from harness.backends import make_backend
     from harness.backends.base import ClusterError
-    from harness.driver import drive
+    from harness.driver import RunReport, drive
 
+    if interrupt.requested():  # stopped before anything started
+        raise RunInterrupted({})
     b = make_backend(backend, cluster_spec(schedule), say)
+    report = RunReport()
     with HistoryRecorder(run_dir.history, clock=b.clock) as recorder:
         try:
             say(f"run: starting {schedule.nodes} nodes")
             b.cluster.start()
         except BaseException as exc:  # Ctrl-C too: nothing may be left behind
-            b.cluster.teardown()
-            b.cleanup()
+            with interrupt.deferred():
+                b.cluster.teardown()
+                b.cleanup()
             from harness.backends.docker.image import ImageError
 
             if isinstance(exc, ClusterError):
                 raise EnvironmentProblem(str(exc)) from exc
             if isinstance(exc, ImageError):
                 raise EnvironmentProblem(f"image build failed: {exc}") from exc
+            if isinstance(exc, KeyboardInterrupt):
+                raise RunInterrupted({**report.to_results(), **b.details()}) from None
             raise
         try:
-            unit = "s" if b.live else "s of virtual time"
-            say(f"{b.announce}; workload for {schedule.time_limit:g} {unit}")
-            if b.live and live_status:
-                from harness.status import StatusView
+            # From here a signal is a request the driver answers (it heals and returns):
+            # raised inside the event loop, it would leave the loop's tasks half run.
+            with interrupt.deferred():
+                unit = "s" if b.live else "s of virtual time"
+                say(f"{b.announce}; workload for {schedule.time_limit:g} {unit}")
+                if b.live and live_status:
+                    from harness.status import StatusView
 
-                with StatusView() as view:
-                    report = b.run(drive(b.cluster, schedule, recorder, view.update))
-            else:
-                report = b.run(drive(b.cluster, schedule, recorder))
+                    with StatusView() as view:
+                        b.run(drive(b.cluster, schedule, recorder, view.update, report))
+                else:
+                    b.run(drive(b.cluster, schedule, recorder, report=report))
         finally:
-            try:
-                b.cluster.collect(run_dir.path)
-            finally:
-                b.cluster.teardown()
-                b.cleanup()
-    return {**report.to_results(), **b.details()}
+            with interrupt.deferred():
+                try:
+                    b.cluster.collect(run_dir.path)
+                finally:
+                    b.cluster.teardown()
+                    b.cleanup()
+    details = {**report.to_results(), **b.details()}
+    if report.interrupted or interrupt.requested():
+        raise RunInterrupted(details)
+    return details

@@ -26,6 +26,15 @@ def combine(verdicts: list[Any]) -> Any:
     return True
 
 
+class ChecksInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while the checkers ran: `partial` is check_run's answer with the
+    checkers that finished, the others "unknown" (not checked)."""
+
+    def __init__(self, partial: dict[str, Any]):
+        super().__init__("interrupted while checking")
+        self.partial = partial
+
+
 def check_run(run_dir: RunDir, schedule: Schedule) -> dict[str, Any]:
     """{"valid": combined, "checkers": {name: the checker's results.json entry}}. A checker
     the system under test gives nothing to read (etcd: log-agreement) is marked
@@ -44,8 +53,17 @@ def check_run(run_dir: RunDir, schedule: Schedule) -> dict[str, Any]:
             continue
         try:
             verdict = CHECKERS[name].check(run)
+        except KeyboardInterrupt:
+            for rest in schedule.checkers:
+                skipped = Verdict.unknown(rest, "not checked: interrupted")
+                results.setdefault(rest, skipped.to_dict())
+            raise ChecksInterrupted(_combined(results)) from None
         except Exception as exc:  # a broken checker must not lose the run's results
             verdict = Verdict.unknown(name, f"checker failed: {type(exc).__name__}: {exc}")
         results[name] = verdict.to_dict()
+    return _combined(results)
+
+
+def _combined(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     counted = [r["valid"] for r in results.values() if r.get("applicable", True)]
     return {"valid": combine(counted), "checkers": results}

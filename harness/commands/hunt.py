@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from harness import interrupt
+from harness.words import plural as _plural
+
 HELP = "search fault plans on the simulation for a failing run; shrink it to a minimal schedule"
 
 
@@ -47,9 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.exit_codes import EXIT_ENV, EXIT_INVALID, EXIT_USAGE, EXIT_VALID
-    from harness.hunt import hunt, save_minimal, size
-    from harness.runner import docker_available, run_schedule
+    from harness.exit_codes import EXIT_ENV, EXIT_USAGE
+    from harness.owners import owner
+    from harness.runner import docker_available
     from harness.schedule import ScheduleError, load_schedule
     from harness.store import new_run_dir
 
@@ -71,7 +74,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"raftquake hunt: --replay docker: {why}", file=sys.stderr)
         return EXIT_ENV
     store = Path(args.store)
-    folder = new_run_dir(store / "hunt", schedule.name).path
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    with interrupt.handling():
+        with interrupt.deferred():  # the folder says "running" before anything can stop it
+            folder = new_run_dir(store / "hunt", schedule.name)
+            record = {
+                "kind": "hunt",
+                "name": schedule.name,
+                "schedule": str(args.schedule),
+                "seed": seed,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "owner": owner(),
+                "runs-limit": args.runs,
+                "time-budget": args.time_budget,
+                "status": "running",
+            }
+            folder.write_results(record)
+        return _hunt(args, schedule, seed, folder, record)
+
+
+def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -> int:
+    """The hunt proper, its folder made; results.json there says how it ended."""
+    from harness.exit_codes import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+    from harness.hunt import hunt, minimal_yaml, save_minimal, size
+    from harness.runner import run_schedule
+
     last = [0.0]
 
     def progress(h) -> None:
@@ -81,34 +108,79 @@ def run(args: argparse.Namespace) -> int:
         last[0] = now
         best = "none yet"
         if h.best is not None:
-            faults, secs, clients, keys = size(h.best)
-            best = f"{faults} faults, {secs:g} s, {clients} clients, {keys} keys"
+            best = _size_words(size(h.best))
         print(
             f"hunt: {h.runs} runs, {h.failures} failing, best {best}, {now - h.started:.0f} s",
             file=sys.stderr,
             flush=True,
         )
 
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    print(f"hunt: {schedule.name}, seed {seed}, folder {folder}", file=sys.stderr)
-    state = hunt(schedule, store, args.runs, args.time_budget, seed, progress, args.time_limit)
+    print(f"hunt: {schedule.name}, seed {seed}, folder {folder.path}", file=sys.stderr)
+    # A signal is only recorded while the hunt searches (hypothesis's own machinery, a gc
+    # callback, must never see a KeyboardInterrupt raised inside it): a run in progress
+    # stops at once (its driver listens), and the hunt stops before its next run.
+    with interrupt.deferred():
+        state = hunt(
+            schedule, Path(args.store), args.runs, args.time_budget, seed, progress, args.time_limit
+        )
+    seconds = time.monotonic() - state.started
+    record.update(
+        {
+            "status": "interrupted" if state.interrupted else "complete",
+            "duration-s": round(seconds, 3),
+            "runs": state.runs,
+            "searched": state.searched,
+            "failures": state.failures,
+            "found": state.best is not None,
+        }
+    )
+    stopped = "interrupted; " if state.interrupted else ""
     if state.best is None:
+        with interrupt.deferred():
+            folder.write_results(record)
         print(
-            f"raftquake hunt: no failing run in {state.runs} runs "
-            f"({time.monotonic() - state.started:.0f} s)",
+            f"raftquake hunt: {stopped}no failing run in {_plural(state.runs, 'run')} "
+            f"({seconds:.0f} s)",
             file=sys.stderr,
         )
-        return EXIT_VALID
-    found = save_minimal(state, folder)
+        return EXIT_UNKNOWN if state.interrupted else EXIT_VALID
+    faults, secs, clients, keys = size(state.best)
+    record["best"] = {
+        "faults": faults,
+        "time-limit": secs,
+        "clients": clients,
+        "keys": keys,
+        "caught-by": state.best_checkers,
+    }
+    record["minimal"] = "minimal.yaml"
+    if state.interrupted:
+        # Stopped: the smallest failure so far, not replayed (the user asked to stop).
+        minimal = folder.path / "minimal.yaml"
+        with interrupt.deferred():
+            minimal.write_text(minimal_yaml(state.best, state.best_checkers, state))
+            folder.write_results(record)
+        print(
+            f"raftquake hunt: interrupted after {_plural(state.runs, 'run')}; the smallest "
+            f"failing schedule so far: {_size_words(size(state.best))}; replay it with "
+            f"`raftquake run {minimal} --backend sim`",
+            file=sys.stderr,
+        )
+        print(minimal)
+        return EXIT_INVALID
+    found = save_minimal(state, folder.path)
     minimal, replay = found.minimal, found.replay
+    record["replay"] = str(replay.run_dir.path.relative_to(folder.path))
+    folder.write_results(record)
     print(
-        f"raftquake hunt: minimal failing schedule after {state.runs} runs: "
-        f"{len(state.best.nemesis)} faults, {state.best.time_limit:g} s; replayed on sim: "
-        f"{_verdict(replay.results)}; results {replay.run_dir.path}",
+        f"raftquake hunt: minimal failing schedule after {_plural(state.runs, 'run')}: "
+        f"{_plural(len(state.best.nemesis), 'fault')}, {state.best.time_limit:g} s; replayed "
+        f"on sim: {_verdict(replay.results)}; results {replay.run_dir.path}",
         file=sys.stderr,
     )
     if args.replay == "docker":
-        on_docker = run_schedule(state.best, backend="docker", store=folder, say=lambda _m: None)
+        on_docker = run_schedule(
+            state.best, backend="docker", store=folder.path, say=lambda _m: None
+        )
         same = on_docker.results.get("valid") is False
         print(
             f"raftquake hunt: on Docker: {_verdict(on_docker.results)} "
@@ -118,6 +190,14 @@ def run(args: argparse.Namespace) -> int:
         )
     print(minimal)
     return EXIT_INVALID
+
+
+def _size_words(size: tuple[int, float, int, int]) -> str:
+    faults, secs, clients, keys = size
+    return (
+        f"{_plural(faults, 'fault')}, {secs:g} s, {_plural(clients, 'client')}, "
+        f"{_plural(keys, 'key')}"
+    )
 
 
 def _verdict(results: dict) -> str:

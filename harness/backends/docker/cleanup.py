@@ -7,34 +7,17 @@ everything leaves alone what belongs to a run still going on this host.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from harness.owners import owner, owner_alive
+
+__all__ = ["clean", "leftovers", "owner", "owner_alive"]
+
 RUN_LABEL = "raftquake.run"
 OWNER_LABEL = "raftquake.owner"  # "<hostname>:<pid>" of the process that made it
 IMAGE_LABEL = "raftquake.image"
-
-
-def owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(value: str | None) -> bool:
-    """Whether the run that owns a resource is a live process on this host (a resource
-    from another host, or from before owners were recorded, counts as not alive)."""
-    host, _, pid = (value or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass

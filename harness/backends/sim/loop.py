@@ -86,9 +86,23 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
 
 
 def run_in_virtual_time(sim: SimCluster, coro: Any) -> Any:
-    """Run `coro` to completion on a fresh VirtualTimeLoop over `sim`; returns its result."""
+    """Run `coro` to completion on a fresh VirtualTimeLoop over `sim`; returns its result.
+    As asyncio.run does, tasks still pending at the end are cancelled and run to their
+    end before the loop closes: a task left on a closed loop fails when the simulation
+    later resolves what it waited for ("Event loop is closed")."""
     loop = VirtualTimeLoop(sim)
     try:
         return loop.run_until_complete(coro)
     finally:
-        loop.close()
+        try:
+            _cancel_pending(loop)
+        finally:
+            loop.close()
+
+
+def _cancel_pending(loop: VirtualTimeLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
