@@ -47,6 +47,8 @@ _EXPLANATION_LINES = 60
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from harness.commands.flags import COUNT, SECONDS, SEED_FLAG
+
     group = parser.getgroup("raftquake", "raftquake chaos runs")
     group.addoption(
         "--chaos-backend",
@@ -56,14 +58,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-time-limit",
-        type=float,
+        type=SECONDS,
         default=None,
         metavar="S",
         help="seconds of workload per run, overriding each schedule's time-limit (with "
         "--chaos-hunt: the longest workload a hunt draws)",
     )
     group.addoption(
-        "--chaos-seed", type=int, default=None, metavar="N", help="seed for every chaos run"
+        "--chaos-seed", type=SEED_FLAG, default=None, metavar="N", help="seed for every chaos run"
     )
     group.addoption(
         "--chaos-store",
@@ -73,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-hunt",
-        type=int,
+        type=COUNT,
         default=None,
         metavar="N",
         help="each schedule test hunts (raftquake hunt) up to N simulated runs instead of "
@@ -82,7 +84,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-hunt-budget",
-        type=float,
+        type=SECONDS,
         default=600.0,
         metavar="S",
         help="seconds each --chaos-hunt may take at most (600)",

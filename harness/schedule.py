@@ -22,6 +22,7 @@ import yaml
 from checkers.registry import CHECKER_NAMES as CHECKERS
 from harness.nemesis import FAULTS, TIMING_KEYS, FaultError
 from harness.nemesis.package import package_plan
+from harness.numeric import SEED, TIME_LIMIT, NumberRule
 from workloads import WORKLOADS as WORKLOAD_KINDS
 
 if TYPE_CHECKING:
@@ -203,11 +204,17 @@ class _Reader:
                 )
         return value
 
-    def number(self, value: Any, path: tuple, minimum: float = 0.0, integer: bool = False):
-        ok_type = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_type) or value < minimum:
-            kind = "an integer" if integer else "a number"
-            raise self.error(path, f"{_dotted(path)} must be {kind} >= {minimum}, got {value!r}")
+    def number(
+        self,
+        value: Any,
+        path: tuple,
+        minimum: float = 0.0,
+        integer: bool = False,
+        rule: NumberRule | None = None,
+    ):
+        rule = rule or NumberRule(minimum, integer)
+        if not rule.accepts(value):
+            raise self.error(path, f"{_dotted(path)} must be {rule.expected()}, got {value!r}")
         return value
 
     def choice(self, value: Any, path: tuple, choices: tuple[str, ...]) -> str:
@@ -264,10 +271,10 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     name = data["name"]
     if "/" in name or name in (".", ".."):
         raise r.error(("name",), f"name {name!r} must not contain '/'")
-    time_limit = float(r.number(data.get("time-limit", 60), ("time-limit",)))
+    time_limit = float(r.number(data.get("time-limit", 60), ("time-limit",), rule=TIME_LIMIT))
     seed = data.get("seed")
     if seed is not None:
-        r.number(seed, ("seed",), integer=True)
+        r.number(seed, ("seed",), rule=SEED)
 
     system, system_cls = _parse_system(r, data.get("system", "raftnode"), source, data.get("node"))
     # Left out, `nodes` is the system's own size (one server for postgres, 3 for galera).

@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any
 
+from harness.commands.flags import SECONDS_OR_NONE
 from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, worst
 
 HELP = "check histories: linearizability, txn anomalies, sets (one verdict per file)"
@@ -83,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=SECONDS_OR_NONE,
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help=f"seconds per file before answering unknown (default {DEFAULT_TIMEOUT:g}; 0: none)",

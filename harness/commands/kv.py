@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 
+from harness.commands.flags import SECONDS
 from harness.exit_codes import EXIT_DONE, EXIT_NOT_DONE, EXIT_UNKNOWN, EXIT_USAGE
 
 HELP = "a hand-held client for a running raftnode cluster (any node; it follows the leader)"
@@ -20,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="a node to talk to (repeatable; any node will do)",
     )
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default 5")
+    p.add_argument("--timeout", type=SECONDS, default=5.0, metavar="S", help="default 5")
     p.add_argument("op", choices=["get", "put", "cas", "txn", "status", "log", "member"])
     p.add_argument(
         "args",

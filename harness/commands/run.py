@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from harness.backends import BACKENDS
+from harness.commands.flags import COUNT, SECONDS, SEED_FLAG
 
 HELP = "run fault schedules against a cluster, check the histories, store the results"
 
@@ -24,16 +25,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "processes on 127.0.0.1 (kills and pauses only)",
     )
     parser.add_argument(
-        "--seed", type=int, help="seed for the fault and operation plans (with --seeds: the first)"
+        "--seed",
+        type=SEED_FLAG,
+        help="seed for the fault and operation plans (with --seeds: the first)",
     )
     parser.add_argument(
-        "--seeds", type=int, default=1, metavar="N", help="runs per schedule, one seed each (1)"
+        "--seeds", type=COUNT, default=1, metavar="N", help="runs per schedule, one seed each (1)"
     )
     parser.add_argument(
-        "--jobs", type=int, default=1, metavar="J", help="runs at once, each its own process (1)"
+        "--jobs", type=COUNT, default=1, metavar="J", help="runs at once, each its own process (1)"
     )
     parser.add_argument(
-        "--time-limit", type=float, metavar="S", help="seconds of workload (overrides the schedule)"
+        "--time-limit",
+        type=SECONDS,
+        metavar="S",
+        help="seconds of workload (overrides the schedule)",
     )
     parser.add_argument("--store", default="store", metavar="DIR", help="results store (store/)")
 
@@ -44,9 +50,6 @@ def run(args: argparse.Namespace) -> int:
     from harness.runner import docker_available
     from harness.schedule import ScheduleError, load_schedule
 
-    if args.seeds < 1 or args.jobs < 1:
-        print("raftquake run: --seeds and --jobs must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
     try:
         schedules = [load_schedule(p) for p in args.schedules]
     except ScheduleError as exc:

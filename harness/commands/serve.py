@@ -13,6 +13,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from harness.commands.flags import PORT
 from harness.exit_codes import EXIT_BAD_INPUT, EXIT_ENV, EXIT_OK
 
 HELP = "browse the results store: an index of every run, each linking to its report"
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=PORT,
         default=DEFAULT_PORT,
         metavar="P",
         help=f"port (default {DEFAULT_PORT}; 0: any free)",

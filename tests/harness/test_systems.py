@@ -130,7 +130,6 @@ def test_checkers_with_nothing_to_read_are_left_out_or_marked_not_applicable(tmp
     "argv, words",
     [
         (["image", "tag", "--system", "cassandra"], "unknown system 'cassandra'"),
-        (["run", "schedules/default.yaml", "--seeds", "0"], "--seeds and --jobs must be"),
         (["kv", "--node", "127.0.0.1:1", "txn", '[["pop", "x", 1]]'], "bad micro-op"),
         (["kv", "--node", "127.0.0.1:1", "txn", "[[not json"], "raftquake kv txn:"),
     ],
