@@ -106,7 +106,7 @@ def _run_in(
     from harness.verdict import ChecksInterrupted, check_run
 
     try:
-        results = check_run(run_dir, schedule)
+        results = check_run(run_dir, schedule, say=say)
     except ChecksInterrupted as exc:  # a second Ctrl-C while checking: what was done
         results = exc.partial
         status = "interrupted"
@@ -218,6 +218,9 @@ def execute(
                     b.run(drive(b.cluster, schedule, recorder, report=report))
         finally:
             with interrupt.deferred():
+                # Seconds on Docker (copying the nodes' files, removing containers): said,
+                # so the wait between the workload and the verdict is not a silence.
+                say("run: collecting the nodes' records and removing the cluster")
                 try:
                     b.cluster.collect(run_dir.path)
                 finally:

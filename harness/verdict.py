@@ -8,6 +8,7 @@ called valid on evidence it did not look at.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from harness.schedule import Schedule
@@ -35,10 +36,13 @@ class ChecksInterrupted(KeyboardInterrupt):
         self.partial = partial
 
 
-def check_run(run_dir: RunDir, schedule: Schedule) -> dict[str, Any]:
+def check_run(
+    run_dir: RunDir, schedule: Schedule, say: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """{"valid": combined, "checkers": {name: the checker's results.json entry}}. A checker
     the system under test gives nothing to read (etcd: log-agreement) is marked
-    `"applicable": false` with the reason, and left out of the combined verdict."""
+    `"applicable": false` with the reason, and left out of the combined verdict. `say`
+    hears each checker's name as it starts (a linearizability search can take a while)."""
     from checkers.protocol import RunFiles, Verdict
     from checkers.registry import CHECKERS
     from harness.systems import system_class
@@ -51,6 +55,8 @@ def check_run(run_dir: RunDir, schedule: Schedule) -> dict[str, Any]:
             why = f"{schedule.system.name}: {unchecked[name]}"
             results[name] = {"valid": "unknown", "applicable": False, "reason": why}
             continue
+        if say is not None:
+            say(f"run: checking {name}")
         try:
             verdict = CHECKERS[name].check(run)
         except KeyboardInterrupt:

@@ -143,3 +143,16 @@ def test_chaos_run_fixture_and_a_failing_run_explains_itself(pytester: pytest.Py
     )  # fmt: skip
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*linearizable: invalid*", "*not linearizable on key*"])
+
+
+def test_a_run_says_what_it_does_between_the_workload_and_the_verdict(tmp_path: Path):
+    # Collecting, tearing down and each checker can take seconds (a linearizability
+    # search, a Docker teardown): each step is named as it starts, none is a silence.
+    lines: list[str] = []
+    s = load_schedule(SCHEDULES / "kill.yaml")
+    run_schedule(s, "sim", tmp_path, seed=1, time_limit=3, say=lines.append)
+    after = lines[next(i for i, ln in enumerate(lines) if "workload for" in ln) + 1 :]
+    assert after == [
+        "run: collecting the nodes' records and removing the cluster",
+        *(f"run: checking {name}" for name in s.checkers),
+    ]
