@@ -26,7 +26,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,23 +220,80 @@ def build(
     client = _client()
     custom = tag is not None
     tag = tag or image_tag(spec, root)
+    if not force and _has_image(client, tag):  # built: no need to wait for other builds
+        return _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0, nocache)
     # One build at a time on this machine: a second caller (another test run, a
     # parallel worker) waits, then finds the image built instead of building it too.
-    with _build_lock():
+    with _build_lock(tag, log):
         return _build_locked(client, spec, root, base, pull, force, log, tag, custom, t0, nocache)
 
 
+BUILD_LOCK = Path(tempfile.gettempdir()) / "raftquake-image-build.lock"
+WAIT_NOTE_EVERY = 15.0  # seconds between "still waiting" lines
+
+
 @contextlib.contextmanager
-def _build_lock():
+def _build_lock(
+    what: str,
+    log: Callable[[str], None] = lambda _m: None,
+    path: Path = BUILD_LOCK,
+    note_every: float = WAIT_NOTE_EVERY,
+) -> Iterator[None]:
+    """The machine's image-build lock. Its holder writes its pid and what it builds into
+    the lock file, so a caller that has to wait says for whom, and how long so far (a
+    first build takes minutes: a silent wait looked like a hang)."""
     import fcntl
 
-    path = Path(tempfile.gettempdir()) / "raftquake-image-build.lock"
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    with os.fdopen(fd, "r+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _wait_for_lock(fh, log, note_every)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()} {what}\n")
+        fh.flush()
         try:
             yield
         finally:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _wait_for_lock(fh, log: Callable[[str], None], note_every: float) -> None:
+    import fcntl
+
+    t0 = time.monotonic()
+    next_note = 0.0
+    while True:
+        waited = time.monotonic() - t0
+        if waited >= next_note:
+            fh.seek(0)
+            log(f"waiting for {_lock_holder(fh.read())} ({waited:.0f} s so far)")
+            next_note = waited + note_every
+        time.sleep(0.2)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            log(f"the other build is done ({time.monotonic() - t0:.0f} s waited)")
+            return
+        except BlockingIOError:
+            continue
+
+
+def _lock_holder(note: str) -> str:
+    """Who holds the build lock, from what it wrote there: its pid, its command line (as
+    /proc tells it) and the image it builds; a holder running older code wrote nothing."""
+    pid, _, what = note.strip().partition(" ")
+    if not pid.isdigit():
+        return "another process's image build"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmd = ""
+    return f"process {pid}{f' ({cmd})' if cmd else ''} to build {what or 'an image'}"
 
 
 def _build_locked(
