@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# pip shows setuptools' notice on every editable install ("Editable installation. Please be
+# careful with folders ...", 20 lines of BuildBackendWarning banner) as a warning: a
+# newcomer reads it as an error, and it is not ours. Only that notice is ignored (a
+# warnings filter on its first words); our own errors and pip's still show.
+QUIET_PIP := PYTHONWARNINGS="ignore:Editable installation"
 
 .PHONY: setup run test image bench lint clean
 
@@ -13,7 +18,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(QUIET_PIP) $(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
 # The default chaos schedule on Docker (falls back to the simulation, saying so, without an
