@@ -383,6 +383,9 @@ class RaftCore:
             # MEMBERSHIP: nothing durable at all: a new server (one whose data was wiped
             # after it was removed joins as a new one), whose record starts afresh.
             self._events[0]["empty"] = True
+        # Set once a leader shows that our log lost entries we had acknowledged (see
+        # _handle_heartbeat): then this server takes no part until it is started anew.
+        self.log_lost: dict | None = None
 
     # ---- read-only views -------------------------------------------------
 
@@ -433,6 +436,7 @@ class RaftCore:
             "voted_for": self.voted_for,
             "snapshot_index": self._snap_index,
             "config": self.membership.to_dict(),
+            **({"log_lost": self.log_lost} if self.log_lost is not None else {}),
         }
 
     # ---- membership (raftnode/membership.py; the only state it adds is derived) ----
@@ -519,9 +523,9 @@ class RaftCore:
         else:
             self._election_elapsed += 1
             if self._election_elapsed >= self._randomized_timeout:
-                if self.id not in self._voters:
+                if self.id not in self._voters or self.log_lost is not None:
                     # MEMBERSHIP: a learner, a removed server or one not yet added never
-                    # campaigns.
+                    # campaigns; nor does one that lost its log (it forgot its votes).
                     self._election_elapsed = 0
                     return
                 self._campaign()
@@ -817,7 +821,7 @@ class RaftCore:
 
     def _handle_vote_request(self, msg: Message) -> None:
         pre = msg.type == PREVOTE
-        can_vote = (
+        can_vote = self.log_lost is None and (  # it lost its log: it forgot its votes
             self.voted_for == msg.src
             or (self.voted_for is None and self.leader is None)
             or (pre and msg.term > self.term)
@@ -849,6 +853,8 @@ class RaftCore:
             self._become_follower(msg.term, msg.src)
         self.leader = msg.src
         self._election_elapsed = 0
+        if self.log_lost is not None:
+            return  # takes no part (_handle_heartbeat)
         if msg.index < self.commit_index:
             # Everything up to our commit index matches the leader's log already.
             self._send(APPEND_RESP, msg.src, index=self.commit_index)
@@ -908,6 +914,8 @@ class RaftCore:
             self._become_follower(msg.term, msg.src)
         self.leader = msg.src
         self._election_elapsed = 0
+        if self.log_lost is not None:
+            return  # takes no part (_handle_heartbeat)
         if msg.index <= self.commit_index:
             # Our log already holds (committed) everything the snapshot covers.
             self._incoming = None
@@ -971,8 +979,28 @@ class RaftCore:
             self._become_follower(msg.term, msg.src)
         self.leader = msg.src
         self._election_elapsed = 0
-        # The leader sends min(our match, its commit): our log is identical up to there.
-        self._commit_to(min(msg.commit, self.last_index))
+        if self.log_lost is not None:
+            return
+        if msg.commit > self.last_index:
+            # The leader sends min(our match, its commit), and our match is only what we
+            # acknowledged holding durably: a commit beyond our log means the log we
+            # acknowledged is gone (our data was deleted or restored from an old copy, and
+            # we came back under the same id). etcd-io/raft panics here ("tocommit(%d) is
+            # out of range [lastIndex(%d)]. Was the raft log corrupted, truncated, or
+            # lost?"). We do not crash, but we forgot our term and our votes too, so voting
+            # again could elect two leaders in one term, and acknowledging heartbeats could
+            # confirm a deposed leader's reads: this server takes no part at all (no votes,
+            # no campaign, no answers to the leader) until it is removed and added back as
+            # a new member. The event says so once; the host logs it.
+            self.log_lost = {
+                "leader": msg.src,
+                "leader_commit": msg.commit,
+                "last_index": self.last_index,
+            }
+            self._events.append({"term": self.term, "log_lost": self.log_lost})
+            return
+        # Our log is identical to the leader's up to there.
+        self._commit_to(msg.commit)
         self._send(HEARTBEAT_RESP, msg.src, context=msg.context)
 
     def _handle_append_response(self, msg: Message) -> None:

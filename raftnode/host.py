@@ -131,6 +131,25 @@ class TxnRead:
     ops: list
 
 
+def log_lost_words(node: str, lost: dict, addrs: dict[str, str]) -> str:
+    """What a node says, once, when a leader shows that its log is gone (the core's
+    `log_lost` event): what happened, and how to bring it back. `addrs`: the members'
+    addresses as this node knows them."""
+    leader = lost.get("leader") or "the leader"
+    at = addrs.get(leader) or "HOST:PORT"
+    own = addrs.get(node) or "HOST:PORT"
+    return (
+        f"node {node}: the leader {leader} has entries up to {lost.get('leader_commit')} "
+        f"committed here, but this node's log ends at {lost.get('last_index')}: its data "
+        "was lost (deleted, or restored from an old copy) while it kept its id. It has "
+        "forgotten its term and its votes too, so it takes no part (it votes for no one and "
+        "answers no leader) until it is removed and added back as a new member: "
+        f"`raftquake kv --node {at} member remove {node}`, then stop this node, start it "
+        f"again with an empty data directory and --join, and `raftquake kv --node {at} "
+        f"member add {node}={own}`"
+    )
+
+
 def fail(rid: Any, error: str) -> dict:
     """Definitely not done."""
     return {"id": rid, "ok": False, "error": error, "definite": True}

@@ -25,7 +25,7 @@ from pathlib import Path
 from raftnode import wire
 from raftnode.config import NodeConfig
 from raftnode.core import Config, Entry, HardState, RaftCore, Snapshot
-from raftnode.host import Host, HostConfig, Ports
+from raftnode.host import Host, HostConfig, Ports, log_lost_words
 from raftnode.membership import Membership
 from raftnode.storage import Storage
 
@@ -406,6 +406,9 @@ class Node:
         self.events.write(json.dumps({"time": time.time_ns(), **ev}) + "\n")
         if "role" in ev:
             log.info("node %s is %s in term %s", self.id, ev["role"], ev.get("term"))
+        if "log_lost" in ev:  # once: the core takes no part after it
+            addrs = dict(self.core.membership.addrs)
+            log.error("%s", log_lost_words(self.id, ev["log_lost"], addrs))
 
     def _send(self, messages) -> None:
         by_dst: dict[str, list[bytes]] = {}

@@ -19,6 +19,7 @@ from harness.backends.base import Cluster
 from harness.backends.sim.cluster import SimCluster
 from harness.backends.sim.transport import SimTransport
 from raftnode.client import Client
+from raftnode.host import log_lost_words
 
 T = TypeVar("T")
 
@@ -89,6 +90,10 @@ class SimBackendCluster(Cluster):
                     at, _, rest = error.partition(" ms ")
                     if rest.startswith(f"{i}: "):
                         f.write(f"{at} ms {i} CRITICAL node error: {rest}\n")
+                for ev in sim.node_events[i]:
+                    if "log_lost" in ev:  # what the server logs (raftnode/server.py)
+                        words = log_lost_words(i, ev["log_lost"], self.addrs())
+                        f.write(f"{ev['time']:.3f} ms {i} ERROR {words}\n")
             node = json.dumps(i)
             with open(d / "events.jsonl", "w", encoding="utf-8") as f:
                 for ev in sim.node_events[i]:

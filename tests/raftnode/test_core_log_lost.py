@@ -1,0 +1,100 @@
+"""A member restarted with its data lost under the same id (its data directory deleted or
+restored from an old copy): a leader's heartbeat carries min(its match, commit), so a
+commit beyond the member's log shows that the log it acknowledged is gone. etcd-io/raft
+panics there ("tocommit(N) is out of range [lastIndex(M)]. Was the raft log corrupted,
+truncated, or lost?"). Our core does not crash: it says so once (an event) and takes no
+part (it forgot its term and its votes): no votes, no campaigns, no answers to the leader,
+until it is removed and added back as a new member."""
+
+from __future__ import annotations
+
+from raftnode.core import FOLLOWER, HEARTBEAT_RESP, LEADER, PREVOTE_RESP, VOTE_RESP, HardState
+from raftnode.membership import ADD_LEARNER, REMOVE
+from tests.raftnode.core_net import Net
+
+
+def _loaded(n: int = 3, writes: int = 30) -> Net:
+    net = Net(n)
+    net.elect("n1")
+    for v in range(writes):
+        net.cores["n1"].propose({"op": "write", "key": "k", "value": v})
+    net.tick(n=3)
+    assert all(net.cores[i].commit_index == net.cores["n1"].commit_index for i in net.ids)
+    return net
+
+
+def _wipe(net: Net, i: str) -> None:
+    """Crash `i`, delete everything it persisted, start it again under the same id."""
+    net.crash(i)
+    net.durable[i] = (HardState(), [])
+    net.snapshots[i] = None
+    net.start(i)
+
+
+def _lost(net: Net, i: str) -> list[dict]:
+    return [e for e in net.events[i] if "log_lost" in e]
+
+
+def test_a_wiped_member_says_once_that_its_log_is_gone_and_answers_no_leader():
+    net = _loaded()
+    commit = net.cores["n1"].commit_index
+    _wipe(net, "n3")
+    sent_before = len(net.delivered)
+    net.tick(["n1"], n=5)  # heartbeats
+    (event,) = _lost(net, "n3")  # once, however many heartbeats follow
+    assert event["log_lost"] == {"leader": "n1", "leader_commit": commit, "last_index": 0}
+    lost = net.cores["n3"]
+    assert lost.log_lost == event["log_lost"] and lost.status()["log_lost"] == event["log_lost"]
+    assert lost.commit_index == 0 and lost.role == FOLLOWER
+    # It answers nothing the leader could count (a heartbeat's echo confirms reads).
+    assert not [m for m in net.delivered[sent_before:] if m.src == "n3"]
+
+
+def test_a_wiped_member_votes_for_no_one_and_never_campaigns():
+    net = _loaded()
+    _wipe(net, "n3")
+    net.tick(["n1"], n=2)
+    assert _lost(net, "n3")
+    net.crash("n1")
+    # n2 campaigns: n3 forgot whether it voted in this term, so it refuses; with n1 down
+    # no majority can form, which is what keeps two leaders out of one term. n3's own
+    # timeouts pass too: it never campaigns.
+    before = len(net.delivered)
+    net.tick(["n2", "n3"], n=80)
+    from_n3 = [m for m in net.delivered[before:] if m.src == "n3"]
+    assert from_n3 and all(m.type in (PREVOTE_RESP, VOTE_RESP) and m.reject for m in from_n3)
+    assert not net.leaders() and net.cores["n3"].role == FOLLOWER
+
+
+def test_a_member_restarted_with_its_data_is_not_taken_for_a_wiped_one():
+    net = _loaded()
+    net.crash("n3")
+    net.start("n3")  # its durable state as it was
+    net.tick(n=5)
+    assert not _lost(net, "n3") and net.cores["n3"].log_lost is None
+    assert net.cores["n3"].commit_index == net.cores["n1"].commit_index
+    assert [m for m in net.delivered[-20:] if m.src == "n3" and m.type == HEARTBEAT_RESP]
+
+
+def test_removed_and_added_back_as_a_new_member_it_catches_up_and_takes_part_again():
+    # The documented way back: `kv member remove n3`, then n3 started empty with --join,
+    # `kv member add n3=...`: the leader's record of n3 starts afresh, nothing is lost.
+    net = _loaded()
+    _wipe(net, "n3")
+    net.tick(["n1"], n=2)
+    assert _lost(net, "n3")
+    lead = net.cores["n1"]
+    lead.propose_change(REMOVE, "n3")
+    net.tick(["n1"], n=3)
+    net.crash("n3")
+    net.add_node("n3")  # empty again, a new process
+    lead.propose_change(ADD_LEARNER, "n3", "h3:1")
+    net.tick(n=20)
+    n3 = net.cores["n3"]
+    assert n3.log_lost is None and not _lost(net, "n3")
+    assert n3.membership.voters == {"n1", "n2", "n3"}
+    assert n3.commit_index == lead.commit_index
+    assert [e.command for e in n3.entries_from(1)] == [e.command for e in lead.entries_from(1)]
+    net.crash("n1")  # n3 votes again: n2 and n3 elect a leader
+    net.tick(["n2", "n3"], n=80)
+    assert net.leaders() and net.cores[net.leaders()[0]].role == LEADER
