@@ -27,3 +27,11 @@ def owner_alive(value: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def owner_gone(value: str | None) -> bool:
+    """Whether the owner was a process of this host that no longer runs. Unlike
+    `not owner_alive`, a run of another host (a shared store) or one without an owner
+    recorded is not taken for gone: nothing here can tell."""
+    host, _, pid = (value or "").rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not owner_alive(value)

@@ -186,6 +186,12 @@ def execute(
         raise RunInterrupted({})
     b = make_backend(backend, cluster_spec(schedule), say)
     report = RunReport()
+    # Which containers are this run's, in its results while it runs: a harness killed -9
+    # leaves them, and whoever finds the run abandoned can name them (harness/leftovers.py).
+    named = {k: v for k, v in b.details().items() if k in ("run-id", "system")}
+    if named:
+        with interrupt.deferred():
+            run_dir.write_results({**(run_dir.read_results() or {}), **named})
     with HistoryRecorder(run_dir.history, clock=b.clock) as recorder:
         try:
             say(f"run: starting {schedule.nodes} nodes")

@@ -2,6 +2,11 @@
 
 Layout (docs/DESIGN.md "Results store"): history.jsonl, results.json, schedule.yaml
 (as run, seed filled in), nodes/<id>/ (the node's log and events), report.html.
+
+A results.json says "running" from the start of its run; a run whose process died without
+a word (killed -9, its machine lost) would say so for ever. Its "owner" (host and pid)
+tells: whatever reads the store (a new `raftquake run`, `raftquake serve`) marks such a
+run "abandoned" (abandon_dead_runs).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.owners import owner_gone
 
 DEFAULT_STORE = Path("store")
 
@@ -109,3 +116,33 @@ def list_runs(store: str | Path) -> list[RunDir]:
         else []
     )
     return sorted(runs, key=lambda r: (r.path.name, r.path.parent.name), reverse=True)
+
+
+def list_hunts(store: str | Path) -> list[RunDir]:
+    """Every hunt's folder (store/hunt/<name>/<stamp>/), newest first."""
+    return list_runs(Path(store) / "hunt")
+
+
+def abandoned(results: dict[str, Any] | None) -> bool:
+    """A results.json still "running" whose owner process, on this host, is gone."""
+    return bool(results and results.get("status") == "running" and owner_gone(results.get("owner")))
+
+
+def abandon_dead_runs(store: str | Path) -> list[tuple[RunDir, dict[str, Any]]]:
+    """Mark every run and hunt of the store that was abandoned as such: "status":
+    "abandoned", with an "error" that says why and what to do. Returns them with their
+    results, newest first."""
+    out = []
+    for rd in [*list_runs(store), *list_hunts(store)]:
+        results = rd.read_results()
+        if results is None or not abandoned(results):
+            continue
+        results = {
+            **results,
+            "status": "abandoned",
+            "error": f"its process ({results['owner']}) died before the end (killed -9?): "
+            "the history holds what it saw; `raftquake clean` removes what it left in Docker",
+        }
+        rd.write_results(results)
+        out.append((rd, results))
+    return out

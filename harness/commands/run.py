@@ -75,9 +75,24 @@ def run(args: argparse.Namespace) -> int:
         if why:
             print(f"raftquake run: {why}", file=sys.stderr)
             return EXIT_ENV
+    _say_what_dead_runs_left(args.store, backend)
     if len(schedules) == 1 and args.seeds == 1:
         return _one(schedules[0], backend, args)
     return _batch(backend, args)
+
+
+def _say_what_dead_runs_left(store: str, backend: str) -> None:
+    """Runs killed -9 leave their cluster running and their results "running": say so,
+    and how to remove it, before this run starts beside them (harness/leftovers.py)."""
+    from harness.leftovers import docker_client, find_leftovers
+
+    client = docker_client() if backend == "docker" else None
+    try:
+        for line in find_leftovers(store, client).lines():
+            print(f"run: {line}", file=sys.stderr)
+    finally:
+        if client is not None:
+            client.close()
 
 
 def _one(schedule, backend: str, args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import argparse
 import sys
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from harness.commands.flags import PORT
 from harness.exit_codes import EXIT_BAD_INPUT, EXIT_ENV, EXIT_OK
@@ -37,11 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def make_server(store: Path, host: str, port: int):  # type: ignore[no-untyped-def]
+def make_server(store: Path, host: str, port: int, docker: Any = None):  # type: ignore[no-untyped-def]
+    """`docker`: a client of the engine runs use, to say in the index what dead runs left
+    there (None: the store's abandoned runs only)."""
     from http import HTTPStatus
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import unquote, urlsplit
 
+    from harness.leftovers import find_leftovers
     from harness.report.index import render_index
     from harness.report.page import write_run_report
 
@@ -49,7 +53,9 @@ def make_server(store: Path, host: str, port: int):  # type: ignore[no-untyped-d
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             path = unquote(urlsplit(self.path).path)
             if path in ("/", "/index.html"):
-                self._send_html(render_index(store, live=True))
+                # Runs killed -9 read "abandoned", and what they left is named, each time.
+                notes = find_leftovers(store, docker).lines()
+                self._send_html(render_index(store, live=True, notes=notes))
                 return
             if path.endswith("/report.html"):
                 run_dir = (store / path.lstrip("/")).parent.resolve()
@@ -96,8 +102,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    from harness.leftovers import docker_client
+
     try:
-        server = make_server(store, args.host, args.port)
+        server = make_server(store, args.host, args.port, docker_client(timeout=2))
     except OSError as exc:
         print(f"raftquake serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_ENV

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,11 +136,14 @@ td.num { font-variant-numeric:tabular-nums; text-align:right; }
 .fault { display:inline-block; border-radius:4px; padding:0 6px; margin:1px 2px 1px 0; font-size:12px; }
 a { color:#1565c0; text-decoration:none; } a:hover { text-decoration:underline; }
 .why { color:var(--bad); font-size:12px; }
+.notes { background:#fff8e1; border:1px solid #ffe082; border-radius:8px; padding:8px 14px; margin:0 0 14px; }
+.notes p { margin:4px 0; }
 .empty { padding:40px; text-align:center; color:var(--mute); background:#fff; border:1px dashed var(--line); border-radius:8px; }
 </style></head>
 <body>
 <header><h1>raftquake runs</h1><p>{{ store }} · {{ rows | length }} run(s), newest first</p></header>
 <main>
+{% if notes %}<div class="notes" id="notes">{% for n in notes %}<p>{{ n }}</p>{% endfor %}</div>{% endif %}
 {% if rows %}
 <div class="tally">
   <span><b style="color:var(--ok)">{{ tally.valid }}</b> valid</span>
@@ -173,9 +177,10 @@ a { color:#1565c0; text-decoration:none; } a:hover { text-decoration:underline; 
 )
 
 
-def render_index(store: str | Path, live: bool = False) -> str:
+def render_index(store: str | Path, live: bool = False, notes: Sequence[str] = ()) -> str:
     """`live`: served by `raftquake serve`, which writes a missing report on request,
-    so every run links to one."""
+    so every run links to one. `notes`: lines shown above the runs (what dead runs left,
+    harness/leftovers.py)."""
     rows = run_rows(store)
     tally = {"valid": 0, "invalid": 0, "unknown": 0}
     for r in rows:
@@ -185,6 +190,7 @@ def render_index(store: str | Path, live: bool = False) -> str:
         rows=rows,
         tally=tally,
         live=live,
+        notes=list(notes),
         verdict_class=verdict_class,
         verdict_word=verdict_word,
         fault_colour=fault_colour,

@@ -44,6 +44,45 @@ def leftovers(client, run_id: str | None = None) -> dict[str, list[str]]:
     }
 
 
+@dataclass
+class DeadRun:
+    """What a run whose process is gone left on the engine (`raftquake clean` removes it)."""
+
+    run_id: str
+    owner: str | None
+    containers: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+
+    def words(self) -> str:
+        """ "5 containers, 1 network, 5 volumes" """
+        from harness.words import plural
+
+        parts = [(len(self.containers), "container"), (len(self.networks), "network")]
+        parts.append((len(self.volumes), "volume"))
+        return ", ".join(plural(n, w) for n, w in parts if n)
+
+
+def dead_runs(client) -> list[DeadRun]:
+    """The runs whose resources remain while their owner process is gone (what `raftquake
+    clean` without --live-too removes), by run id."""
+    flt = {"label": RUN_LABEL}
+    found: dict[str, DeadRun] = {}
+    for kind, items in (
+        ("containers", client.containers.list(all=True, filters=flt)),
+        ("networks", client.networks.list(filters=flt)),
+        ("volumes", client.volumes.list(filters=flt)),
+    ):
+        for r in items:
+            labels = _labels(r)
+            if owner_alive(labels.get(OWNER_LABEL)):
+                continue
+            run = labels.get(RUN_LABEL, "?")
+            dead = found.setdefault(run, DeadRun(run, labels.get(OWNER_LABEL)))
+            getattr(dead, kind).append(r.name)
+    return [found[k] for k in sorted(found)]
+
+
 def _labels(resource) -> dict[str, str]:
     """A container's labels are under Config; a network's and a volume's at the top."""
     if "Config" in resource.attrs:
