@@ -18,12 +18,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also remove the resources of runs still going on this host",
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be removed, and remove nothing",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import docker
     from harness.backends.docker.cleanup import clean
     from harness.exit_codes import EXIT_ENV, EXIT_OK
+    from harness.words import plural
 
     try:
         client = docker.from_env()
@@ -31,13 +37,18 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"raftquake clean: no Docker engine reachable: {exc}", file=sys.stderr)
         return EXIT_ENV
-    removed = clean(client, run_id=args.run, images=args.images, live_too=args.live_too)
+    removed = clean(
+        client, run_id=args.run, images=args.images, live_too=args.live_too, dry_run=args.dry_run
+    )
+    verb = "would remove" if args.dry_run else "removed"
     for kind in ("containers", "networks", "volumes", "images"):
         names = getattr(removed, kind)
         if names:
-            print(f"removed {len(names)} {kind}: {' '.join(names)}")
+            print(f"{verb} {plural(len(names), kind[:-1])}: {' '.join(sorted(names))}")
     if not removed.total():
         print("nothing to clean")
+    elif args.dry_run:
+        print("nothing removed (--dry-run); `raftquake clean` without it removes these")
     if removed.kept:
         print(f"left alone: runs still going on this host: {' '.join(removed.kept)}")
     for err in removed.errors:

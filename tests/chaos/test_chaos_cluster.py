@@ -127,11 +127,39 @@ def test_clean_removes_only_what_carries_our_label(docker_engine, capsys):
     other = client.volumes.create(name=f"not-ours-{run_id}", labels={"someone.else": run_id})
     try:
         assert cli_main(["clean", "--run", run_id]) == 0
-        assert f"removed 1 volumes: {ours.name}" in capsys.readouterr().out
+        assert f"removed 1 volume: {ours.name}" in capsys.readouterr().out
         names = {v.name for v in client.volumes.list()}
         assert ours.name not in names and other.name in names
     finally:
         other.remove(force=True)
+
+
+def test_clean_dry_run_lists_what_it_would_remove_and_removes_nothing(docker_engine, capsys):
+    import docker
+
+    client = docker.from_env()
+    run_id = f"test-{uuid.uuid4().hex[:8]}"
+    labels = {"raftquake.run": run_id}
+    volumes = [client.volumes.create(name=f"raftquake-{run_id}-n{i}", labels=labels)
+               for i in (1, 2)]  # fmt: skip
+    network = client.networks.create(f"raftquake-{run_id}", labels=labels)
+    try:
+        assert cli_main(["clean", "--run", run_id, "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert f"would remove 1 network: {network.name}" in out
+        assert f"would remove 2 volumes: {volumes[0].name} {volumes[1].name}" in out
+        assert "nothing removed (--dry-run)" in out
+        assert {v.name for v in volumes} <= {v.name for v in client.volumes.list()}
+        assert client.networks.list(names=[network.name])
+        assert cli_main(["clean", "--run", run_id]) == 0  # and then for real
+        assert "removed 2 volumes" in capsys.readouterr().out
+        assert not {v.name for v in volumes} & {v.name for v in client.volumes.list()}
+    finally:
+        for v in volumes:
+            with contextlib.suppress(docker.errors.NotFound):
+                v.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            network.remove()
 
 
 def test_collect_gathers_logs_events_and_committed_log(make_cluster, tmp_path):

@@ -116,11 +116,17 @@ def _remove_network(n, deadline_s: float = 10.0) -> str | None:
 
 
 def clean(
-    client, run_id: str | None = None, images: bool = False, live_too: bool = False
+    client,
+    run_id: str | None = None,
+    images: bool = False,
+    live_too: bool = False,
+    dry_run: bool = False,
 ) -> Removed:
     """Containers first (they hold the networks and volumes), then networks, volumes.
     Without `run_id`, every run's, except those of runs still alive on this host (unless
-    `live_too`); with it, that run's, alive or not (a run's own teardown)."""
+    `live_too`); with it, that run's, alive or not (a run's own teardown). `dry_run`:
+    nothing is removed; the answer lists what would be (one engine shared by several
+    users: look before you clean)."""
     import docker.errors
 
     label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
@@ -145,6 +151,9 @@ def clean(
         return _labels(resource).get(RUN_LABEL) not in out.kept
 
     def remove_container(c) -> None:
+        if dry_run:
+            out.containers.append(c.name)
+            return
         try:
             c.remove(force=True, v=True)
             out.containers.append(c.name)
@@ -161,13 +170,16 @@ def clean(
     for n in client.networks.list(filters=flt):
         if not ours(n):
             continue
-        error = _remove_network(n)
+        error = None if dry_run else _remove_network(n)
         if error is None:
             out.networks.append(n.name)
         elif error:
             out.errors.append(f"network {n.name}: {error}")
     for v in client.volumes.list(filters=flt):
         if not ours(v):
+            continue
+        if dry_run:
+            out.volumes.append(v.name)
             continue
         try:
             v.remove(force=True)
@@ -179,6 +191,9 @@ def clean(
     if images:
         for img in client.images.list(filters={"label": IMAGE_LABEL}):
             for tag in img.tags or [img.id]:
+                if dry_run:
+                    out.images.append(tag)
+                    continue
                 try:
                     client.images.remove(tag, force=True)
                     out.images.append(tag)
