@@ -1,5 +1,7 @@
 # ruff: noqa: E501 - HTML and CSS read better unwrapped
-"""The store's index: every run, newest first, with its verdict and a link to its report."""
+"""The store's index: every run, newest first, with its verdict and a link to its report;
+then every hunt (`raftquake hunt`), with what it found and links to its minimal schedule
+and the replayed run's report."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import jinja2
 
 from harness.report.page import verdict_class, verdict_word
 from harness.report.plots import fault_colour
-from harness.store import list_runs
+from harness.store import list_hunts, list_runs
+from harness.words import plural
 
 
 @dataclass
@@ -110,6 +113,65 @@ def _mtime(rd) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
+@dataclass
+class HuntRow:
+    name: str
+    stamp: str
+    when: str
+    status: str  # running, complete, interrupted, abandoned; "" for a hunt of older code
+    runs: int | None
+    found: bool
+    best: str  # "1 fault, 2 s, 2 clients, 1 key; caught by linearizable" or ""
+    minimal: str | None  # minimal.yaml, relative to the store
+    replay: str | None  # the replayed run's report, relative to the store
+    replay_exists: bool = False  # written already (serve writes a missing one on request)
+    seed: Any = None
+
+
+def hunt_rows(store: str | Path) -> list[HuntRow]:
+    """Every hunt's folder, newest first, from its results.json (or, for a hunt made
+    before hunts kept one, from the minimal.yaml it left)."""
+    store = Path(store)
+    rows = []
+    for hd in list_hunts(store):
+        results = hd.read_results() or {}
+        minimal = hd.path / str(results.get("minimal") or "minimal.yaml")
+        best = results.get("best") if isinstance(results.get("best"), dict) else {}
+        words = ""
+        if best:
+            words = (
+                f"{plural(int(best.get('faults', 0)), 'fault')}, {best.get('time-limit', 0):g} s, "
+                f"{plural(int(best.get('clients', 0)), 'client')}, "
+                f"{plural(int(best.get('keys', 0)), 'key')}"
+            )
+            if best.get("caught-by"):
+                words += "; caught by " + ", ".join(map(str, best["caught-by"]))
+        replay = None
+        if results.get("replay"):
+            report = hd.path / str(results["replay"]) / "report.html"
+            replay = report.relative_to(store).as_posix()
+        else:  # older hunts: the replayed run is the one run folder inside
+            inner = sorted(hd.path.glob("*/2*/history.jsonl"))
+            if inner:
+                replay = (inner[-1].parent / "report.html").relative_to(store).as_posix()
+        rows.append(
+            HuntRow(
+                name=str(results.get("name") or hd.path.parent.name),
+                stamp=hd.path.name,
+                when=_when(hd.path.name),
+                status=str(results.get("status", "")),
+                runs=results.get("runs") if isinstance(results.get("runs"), int) else None,
+                found=bool(results.get("found", minimal.is_file())),
+                best=words,
+                minimal=minimal.relative_to(store).as_posix() if minimal.is_file() else None,
+                replay=replay,
+                replay_exists=replay is not None and (store / replay).is_file(),
+                seed=results.get("seed"),
+            )
+        )
+    return rows
+
+
 TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -172,6 +234,22 @@ a { color:#1565c0; text-decoration:none; } a:hover { text-decoration:underline; 
 {% else %}
 <div class="empty">No runs in {{ store }} yet. Start one with <code>raftquake run schedules/default.yaml</code>.</div>
 {% endif %}
+{% if hunts %}
+<h2 style="font-size:17px; margin:26px 0 10px">Hunts <span class="small">({{ hunts | length }}, newest first: <code>raftquake hunt</code>)</span></h2>
+<table id="hunts">
+<tr><th>hunt</th><th>time</th><th>found</th><th style="text-align:right">runs</th><th>status</th><th></th></tr>
+{% for h in hunts %}
+<tr class="hunt" data-found="{{ 'yes' if h.found else 'no' }}">
+  <td><b>{{ h.name }}</b><div class="small">{{ h.stamp }}{% if h.seed is not none %} · seed {{ h.seed }}{% endif %}</div></td>
+  <td>{{ h.when }}</td>
+  <td>{% if h.found %}<span class="badge invalid">failure</span><div class="small">{{ h.best }}</div>{% else %}<span class="small">nothing</span>{% endif %}</td>
+  <td class="num">{{ h.runs if h.runs is not none else "" }}</td>
+  <td class="small">{{ h.status }}</td>
+  <td>{% if h.minimal %}<a href="{{ h.minimal }}">minimal.yaml</a>{% endif %}{% if h.replay and (live or h.replay_exists) %} · <a href="{{ h.replay }}">report →</a>{% endif %}</td>
+</tr>
+{% endfor %}
+</table>
+{% endif %}
 </main></body></html>
 """
 )
@@ -182,12 +260,14 @@ def render_index(store: str | Path, live: bool = False, notes: Sequence[str] = (
     so every run links to one. `notes`: lines shown above the runs (what dead runs left,
     harness/leftovers.py)."""
     rows = run_rows(store)
+    hunts = hunt_rows(store)
     tally = {"valid": 0, "invalid": 0, "unknown": 0}
     for r in rows:
         tally[verdict_class(r.valid)] += 1
     return TEMPLATE.render(
         store=str(store),
         rows=rows,
+        hunts=hunts,
         tally=tally,
         live=live,
         notes=list(notes),

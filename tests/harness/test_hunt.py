@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
 from harness.cli import main
+from harness.report.index import hunt_rows, render_index
 from harness.runner import run_schedule
 from harness.schedule import load_schedule
 from harness.systems import make_system
@@ -54,6 +56,16 @@ def test_hunt_finds_a_planted_bug_and_writes_a_minimal_schedule_that_replays(
     assert (minimal.parent / "abc").is_dir()  # the hunt's own replay, with its report
     assert list((minimal.parent / "abc").glob("*/report.html"))
     assert list(scratch.iterdir()) == []  # the searched and shrunk runs' scratch is gone
+    # The hunt's own record, and `raftquake serve`'s index lists it with its links.
+    record = json.loads((minimal.parent / "results.json").read_text())
+    assert record["status"] == "complete" and record["found"] is True
+    assert record["best"]["faults"] == len(shrunk.nemesis) and record["minimal"] == "minimal.yaml"
+    (row,) = hunt_rows(store)
+    assert row.name == "abc" and row.found and row.status == "complete"
+    assert row.minimal == minimal.relative_to(store).as_posix()
+    assert row.replay_exists and (store / row.replay).is_file()
+    html = render_index(store)
+    assert 'id="hunts"' in html and f'href="{row.minimal}"' in html and row.best in html
 
 
 def test_hunt_of_a_correct_node_finds_nothing_and_exits_zero(tmp_path: Path, capsys):
@@ -62,3 +74,6 @@ def test_hunt_of_a_correct_node_finds_nothing_and_exits_zero(tmp_path: Path, cap
     assert main(args) == 0
     assert "no failing run in 8 runs" in capsys.readouterr().err
     assert not list((tmp_path / "s" / "hunt" / "correct").glob("*/minimal.yaml"))
+    (row,) = hunt_rows(tmp_path / "s")
+    assert not row.found and row.runs == 8 and row.status == "complete"
+    assert "nothing" in render_index(tmp_path / "s")
