@@ -30,10 +30,15 @@ class RunFiles:
     history: Path
     events: list[Path] = field(default_factory=list)  # nodes/<id>/events.jsonl
     logs: dict[str, Path] = field(default_factory=dict)  # node id -> nodes/<id>/log.jsonl
+    # The history's time (ns) when the workload started: explanations count seconds from
+    # there, as the schedule and the report do (checkers/timefmt.py); 0: the history's start.
+    origin_ns: int = 0
     _events_read: list[Event] | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def in_folder(cls, run_path: str | Path, history: str | Path | None = None) -> RunFiles:
+    def in_folder(
+        cls, run_path: str | Path, history: str | Path | None = None, origin_ns: int = 0
+    ) -> RunFiles:
         """The files of a run folder as the store lays it out."""
         # Here, not at the top: those modules define their checkers on this protocol.
         from checkers.raft.election import events_files
@@ -44,6 +49,7 @@ class RunFiles:
             history=Path(history) if history is not None else root / "history.jsonl",
             events=events_files(root),
             logs=node_logs(root),
+            origin_ns=origin_ns,
         )
 
     def history_events(self) -> list[Event]:

@@ -53,9 +53,20 @@ class RunReport:
     final_reads: dict[str, Any] = field(default_factory=dict)
     # Stopped early by Ctrl-C or SIGTERM (harness/interrupt.py): healed, no final reads.
     interrupted: bool = False
+    # The history's time (ns) when the workload began: the schedule's times count from
+    # there, and so does the report's axis (a first run spends a minute building images).
+    workload_start_ns: int | None = None
+    # Processes that were not workload clients, and what they did ("setup", "final
+    # reads"): the report names their rows rather than showing a bare process number.
+    process_roles: dict[int, str] = field(default_factory=dict)
 
     def to_results(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {}
+        if self.workload_start_ns is not None:
+            out["workload-start-ns"] = self.workload_start_ns
+        if self.process_roles:
+            out["process-roles"] = {str(p): r for p, r in self.process_roles.items()}
+        return out | {
             "faults": self.faults_applied,
             "fault-errors": self.fault_errors,
             "heal-errors": self.heal_errors,
@@ -269,10 +280,11 @@ class Driver:
             await asyncio.sleep(LEADER_POLL)
         return False
 
-    async def until_ok(self, ops: list[Operation]) -> dict[str, Any]:
+    async def until_ok(self, ops: list[Operation], role: str) -> dict[str, Any]:
         """Each operation retried (each try its own operation in the history) until it is
         ok, at most FINAL_READ_ATTEMPTS times: what each ended with, by its label or key
-        ("unavailable" when no try was ok)."""
+        ("unavailable" when no try was ok). `role` names what the processes doing it are
+        for (results.json "process-roles")."""
         seen: dict[str, Any] = {}
         if not ops:
             return seen
@@ -281,6 +293,7 @@ class Driver:
             for attempt in range(FINAL_READ_ATTEMPTS):
                 if attempt:
                     await asyncio.sleep(FINAL_READ_PAUSE)
+                self.report.process_roles[process] = role  # a renumbered one too
                 client = self.new_client()
                 try:
                     outcome, value, process = await self.perform(process, client, op)
@@ -295,7 +308,7 @@ class Driver:
 
     async def final_reads(self, ops: list[Operation]) -> None:
         """The workload's final operations (a read of every key), once healed."""
-        self.report.final_reads = await self.until_ok(ops)
+        self.report.final_reads = await self.until_ok(ops, "final reads")
 
     async def watch(self, t0: float) -> None:
         """Keeps the status line current: twice a second, the leader once a second."""
@@ -349,12 +362,13 @@ class Driver:
             await self.wait_for_leader(FIRST_LEADER_WAIT)
             # The workload's setup (bank: open the accounts) before its clock starts.
             # A setup that never succeeds shows in the history, and its checker says so.
-            await self.until_ok(self.workload.initial_operations(s.workload))
+            await self.until_ok(self.workload.initial_operations(s.workload), "setup")
         except asyncio.CancelledError:
             if not self._stopped():
                 raise
             return self.report  # stopped before the workload: nothing to heal
         t0 = self.loop.time()
+        self.report.workload_start_ns = self.recorder.now()
         if self.view is not None:
             self._watching = asyncio.ensure_future(self.watch(t0))
         stop = asyncio.Event()

@@ -446,13 +446,15 @@ class ScheduleItem(pytest.Item):
         from harness.systems import make_system
 
         state = hunt(schedule, store, runs, budget, seed, time_limit=longest)
-        self.user_properties.append(("raftquake.hunt", f"{state.runs} runs, seed {seed}"))
+        from harness.words import plural
+
+        self.user_properties.append(("raftquake.hunt", f"{plural(state.runs, 'run')}, seed {seed}"))
         expected = schedule_catchers(schedule)
         if state.best is None:
             if expected:
                 pytest.fail(
                     f"hunt of {schedule.name} ({make_system(schedule).describe()}): no "
-                    f"failing run in {state.runs} simulated runs (seed {seed})",
+                    f"failing run in {plural(state.runs, 'simulated run')} (seed {seed})",
                     pytrace=False,
                 )
             return
@@ -461,8 +463,9 @@ class ScheduleItem(pytest.Item):
         print(f"hunt: minimal failing schedule {found.minimal}")
         if not expected:
             pytest.fail(
-                f"hunt of {schedule.name} found a failing run in {state.runs} simulated runs "
-                f"(invalid by {', '.join(state.best_checkers)}); minimal schedule: "
+                f"hunt of {schedule.name} found a failing run in "
+                f"{plural(state.runs, 'simulated run')} (invalid by "
+                f"{', '.join(state.best_checkers)}); minimal schedule: "
                 f"{found.minimal} (replay: raftquake run {found.minimal} --backend sim)",
                 pytrace=False,
             )

@@ -106,7 +106,8 @@ def _run_in(
     from harness.verdict import ChecksInterrupted, check_run
 
     try:
-        results = check_run(run_dir, schedule, say=say)
+        origin = details.get("workload-start-ns") or 0
+        results = check_run(run_dir, schedule, say=say, origin_ns=origin)
     except ChecksInterrupted as exc:  # a second Ctrl-C while checking: what was done
         results = exc.partial
         status = "interrupted"

@@ -37,18 +37,23 @@ class ChecksInterrupted(KeyboardInterrupt):
 
 
 def check_run(
-    run_dir: RunDir, schedule: Schedule, say: Callable[[str], None] | None = None
+    run_dir: RunDir,
+    schedule: Schedule,
+    say: Callable[[str], None] | None = None,
+    origin_ns: int = 0,
 ) -> dict[str, Any]:
     """{"valid": combined, "checkers": {name: the checker's results.json entry}}. A checker
     the system under test gives nothing to read (etcd: log-agreement) is marked
     `"applicable": false` with the reason, and left out of the combined verdict. `say`
-    hears each checker's name as it starts (a linearizability search can take a while)."""
+    hears each checker's name as it starts (a linearizability search can take a while).
+    `origin_ns`: the workload's start on the history's clock, where explanations count
+    seconds from (results.json "workload-start-ns")."""
     from checkers.protocol import RunFiles, Verdict
     from checkers.registry import CHECKERS
     from harness.systems import system_class
 
     unchecked = system_class(schedule.system.name).unchecked
-    run = RunFiles.in_folder(run_dir.path, run_dir.history)
+    run = RunFiles.in_folder(run_dir.path, run_dir.history, origin_ns)
     results: dict[str, dict[str, Any]] = {}
     for name in schedule.checkers:
         if name in unchecked:

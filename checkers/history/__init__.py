@@ -13,7 +13,7 @@ file, the line and what was expected (docs/DESIGN.md, "History").
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,12 @@ class History:
     format: str
     events: list[Event]
     warnings: list[str] = field(default_factory=list)
+
+
+def has_clock(events: Sequence[Event]) -> bool:
+    """Whether the times are a clock's (ns): formats without times get their line numbers
+    as times (checkers.history.importers), which then only order the events."""
+    return any(e.time != e.line for e in events[:200])
 
 
 def pair_events(

@@ -38,6 +38,7 @@ from typing import Any
 from checkers.history import Event, HistoryError, Op, pair_events
 from checkers.linear.models import INVALID, NO_NEED, Model, ModelError
 from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
+from checkers.timefmt import seconds
 
 INF = float("inf")
 IRRELEVANT = object()  # stands for a state nobody will observe, in memo keys
@@ -86,7 +87,9 @@ class Counterexample:
             "states": self.states,
         }
 
-    def to_text(self) -> str:
+    def to_text(self, origin_ns: int | None = 0) -> str:
+        """The explanation; operation times in seconds from `origin_ns` (the workload's
+        start), or as they are when None (a history whose times are positions)."""
         d = self.model.describe_operation
         s = self.stuck
         key = f"key {self.key!r}" if self.key is not None else _whole(self.model)
@@ -108,7 +111,7 @@ class Counterexample:
         lines.append(f"  there the model could be in: {states}")
         lines.append(f"  operations concurrent with {_op_ref(s)}:")
         for op in self.concurrent:
-            lines.append(f"    {_op_ref(op):>22}  {d(op)}  {_interval(op)}")
+            lines.append(f"    {_op_ref(op):>22}  {d(op)}  {_interval(op, origin_ns)}")
         return "\n".join(lines)
 
 
@@ -121,9 +124,13 @@ def _op_ref(op: Op) -> str:
     return f"op {op.index} (process {op.process})"
 
 
-def _interval(op: Op) -> str:
-    end = "?" if op.ret_time is None or op.status == "info" else str(op.ret_time)
-    return f"[{op.call_time} .. {end}]"
+def _interval(op: Op, origin_ns: int | None) -> str:
+    """When the operation ran: "[2.500 .. 3.257 s]" ("?": it never completed)."""
+    done = op.ret_time is not None and op.status != "info"
+    if origin_ns is None:  # positions, not times
+        return f"[{op.call_time} .. {op.ret_time if done else '?'}]"
+    end = seconds(op.ret_time, origin_ns) if done else "?"
+    return f"[{seconds(op.call_time, origin_ns)} .. {end} s]"
 
 
 @dataclass
@@ -654,7 +661,7 @@ class LinearizableChecker:
         if not any(e.type == "invoke" for e in events):
             return Verdict.unknown(self.name, "the history has no operations")
         r = check_history(events, get_model(self.model), self.timeout, str(run.history))
-        cx = r.counterexample.to_text() if r.counterexample is not None else None
+        cx = r.counterexample.to_text(run.origin_ns) if r.counterexample is not None else None
         return verdict_from(self, r.to_dict(), cx)
 
     def summarize(self, entry: dict[str, Any]) -> str:

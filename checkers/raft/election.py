@@ -32,6 +32,7 @@ from typing import Any
 
 from checkers.history import HistoryError
 from checkers.protocol import RunFiles, Verdict, verdict_from
+from checkers.timefmt import moment
 
 ROLES = ("follower", "candidate", "leader", "pre-candidate", "learner")
 MAX_VOTE_LINES = 10  # in the text; results.json keeps them all
@@ -97,14 +98,16 @@ class ElectionResult:
             "vote_violations": [v.to_dict() for v in self.vote_violations],
         }
 
-    def to_text(self) -> str:
+    def to_text(self, origin_ns: int = 0) -> str:
+        """`origin_ns`: the workload's start on the history's clock, for node times on
+        that clock (the simulation's); wall clocks are shown as the time of day."""
         if self.valid:
             return f"election safety: ok ({self.terms} terms with a leader, {self.files} nodes)"
         lines = []
         if self.violations:
             lines.append(f"election safety VIOLATED in {len(self.violations)} term(s):")
         for v in self.violations:
-            who = ", ".join(f"{c.node} at {c.time}" for c in v)
+            who = ", ".join(f"{c.node} at {moment(c.time, origin_ns)}" for c in v)
             lines.append(f"  term {v[0].term}: {len({c.node for c in v})} leaders: {who}")
         if self.vote_violations:
             lines.append(
@@ -254,7 +257,7 @@ class ElectionSafetyChecker:
         if not run.events:
             return Verdict.unknown(self.name, "no node events.jsonl was collected")
         r = check_election_safety(run.events)
-        return verdict_from(self, r.to_dict(), r.to_text())
+        return verdict_from(self, r.to_dict(), r.to_text(run.origin_ns))
 
     def summarize(self, entry: dict[str, Any]) -> str:
         v = len(entry.get("violations", []))

@@ -119,9 +119,10 @@ def check_file(
 ) -> tuple[int, dict[str, Any], str]:
     """Check one file: (exit status, JSON object, text for the terminal). `registers`:
     the rw-register version orders (checkers.elle.registers.RegisterOptions)."""
-    from checkers.history import HistoryError
+    from checkers.history import HistoryError, has_clock
     from checkers.history.importers import default_model, read_history
     from checkers.linear.search import check_history
+    from harness.words import plural
 
     try:
         history = read_history(path, fmt, independent)
@@ -141,13 +142,16 @@ def check_file(
         d["warnings"] = history.warnings
     if result.valid is True:
         text = (
-            f"{path}: linearizable ({result.ops} ops, {result.keys} keys, "
+            f"{path}: linearizable ({result.ops} ops, {plural(result.keys, 'key')}, "
             f"model {model.name}, {result.elapsed:.3f} s)"
         )
         status = EXIT_VALID
     elif result.valid is False:
         assert result.counterexample is not None
-        text = f"{path}: NOT linearizable (model {model.name})\n" + result.counterexample.to_text()
+        # Seconds from the history's start; a format without times: its positions.
+        origin = 0 if has_clock(history.events) else None
+        cx = result.counterexample.to_text(origin)
+        text = f"{path}: NOT linearizable (model {model.name})\n" + cx
         status = EXIT_INVALID
         if explain:
             text, d = _explain(history, model, result, text, d)

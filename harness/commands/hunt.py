@@ -110,7 +110,8 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
         if h.best is not None:
             best = _size_words(size(h.best))
         print(
-            f"hunt: {h.runs} runs, {h.failures} failing, best {best}, {now - h.started:.0f} s",
+            f"hunt: {_plural(h.runs, 'run')}, {h.failures} failing, best {best}, "
+            f"{now - h.started:.0f} s",
             file=sys.stderr,
             flush=True,
         )

@@ -1,9 +1,11 @@
 """What a report shows, read from a run folder: operations, fault intervals, node roles.
 
 Everything here only reads: the stored history is never modified. Times are seconds
-since the run started (the history's clock). Node events carry the node's wall clock;
-they are placed on the history's axis through results.json "started", which is good
-to about a second (and off by whatever a clock fault did to that node).
+since the workload started (results.json "workload-start-ns" on the history's clock), as
+the schedule's fault times count; a history without it (an imported one, an older run)
+counts from its own start. Node events carry the node's wall clock; they are placed on
+the history's axis through results.json "started", which is good to about a second (and
+off by whatever a clock fault did to that node).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Axis:
     hi: float
     label: str
     seconds: bool = True  # False: the history has no clock; times are event positions
+    origin: float = 0.0  # seconds of the history's clock drawn as 0 (the workload's start)
 
     @property
     def width(self) -> float:
@@ -80,7 +83,14 @@ class NodeTimeline:
     wall: bool = True  # node times were wall clocks (Docker), not the history's own clock
 
 
-def op_table(ops: list[Op], end_of_history: float, scale: float = 1e9) -> OpTable:
+def op_table(
+    ops: list[Op],
+    end_of_history: float,
+    scale: float = 1e9,
+    roles: dict[str, str] | None = None,
+) -> OpTable:
+    """`roles`: what processes that were not clients did (results.json "process-roles":
+    "setup", "final reads"), which names their rows."""
     n = len(ops)
     fs: dict[str, int] = {}
     lanes = _lanes(ops)
@@ -101,11 +111,16 @@ def op_table(ops: list[Op], end_of_history: float, scale: float = 1e9) -> OpTabl
         p = str(op.process)
         if not procs or procs[-1] != p:
             procs.append(p)
-    lane_labels = [_lane_label(labels.get(i, [])) for i in range(max(lanes, default=-1) + 1)]
+    lane_labels = [
+        _lane_label(labels.get(i, []), roles or {}) for i in range(max(lanes, default=-1) + 1)
+    ]
     return OpTable(lane, status, f, start, end, latency, list(fs), lane_labels)
 
 
-def _lane_label(procs: list[str]) -> str:
+def _lane_label(procs: list[str], roles: dict[str, str]) -> str:
+    named = {roles.get(p) for p in procs}
+    if len(named) == 1 and None not in named:  # e.g. the final reads' row, not "133"
+        return named.pop() or ""
     if len(procs) <= 2:
         return ", ".join(procs)
     return f"{procs[0]} … {procs[-1]} ({len(procs)})"
@@ -296,20 +311,40 @@ def build_run_data(
             gc.enable()
     scale = 1e9 if clock else 1.0
     end = max((e.time for e in events), default=0) / scale
-    table = op_table(ops, end, scale)
+    roles = results.get("process-roles") if isinstance(results.get("process-roles"), dict) else {}
+    table = op_table(ops, end, scale, {str(k): str(v) for k, v in roles.items()})
     faults = fault_intervals(events, end, scale)
     starts = [table.start.min()] if len(table) else []
     starts += [f.start for f in faults]
     lo = min(starts, default=0.0)
-    axis = Axis(
-        lo,
-        max(end, lo + 1e-3),
-        "seconds since the run started" if clock else "position in the history",
-        clock,
-    )
     nodes = (
         node_timeline(run_path, results, end)
         if run_path is not None and clock
         else NodeTimeline([], False)
     )
+    origin = workload_origin(results) if clock else 0.0
+    if origin:
+        # Everything on the schedule's clock: a fault `at: 2` is drawn at 2 s, however
+        # long the cluster took to start (setup before it shows at negative times).
+        table.start -= origin
+        table.end -= origin
+        for iv in faults:
+            iv.start -= origin
+            iv.end -= origin
+        if nodes.aligned:
+            for tr in nodes.tracks:
+                tr.times = [t - origin for t in tr.times]
+        lo, end = lo - origin, end - origin
+    label = (
+        ("seconds since the workload started" if origin else "seconds since the run started")
+        if clock
+        else "position in the history"
+    )
+    axis = Axis(lo, max(end, lo + 1e-3), label, clock, origin)
     return RunData(title, results, ops, table, faults, nodes, axis, history_file)
+
+
+def workload_origin(results: dict[str, Any] | None) -> float:
+    """Seconds on the history's clock at which the workload started; 0 when unknown."""
+    ns = (results or {}).get("workload-start-ns")
+    return ns / 1e9 if isinstance(ns, int | float) and not isinstance(ns, bool) else 0.0

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from checkers.history import has_clock
 from checkers.registry import summary_of
 from harness.report import plots, violations
 from harness.report.data import RunData, build_run_data, load_events
@@ -28,10 +29,11 @@ def verdict_word(valid: Any) -> str:
     return VERDICT_WORDS.get(valid, "unknown" if valid is None else str(valid))
 
 
-def _when(t: Any, seconds: bool) -> str:
+def _when(t: Any, axis: Any) -> str:
+    """A history time as the report's axis shows it (seconds since the workload started)."""
     if t is None:
         return "—"
-    return f"{t / 1e9:.3f}" if seconds else str(t)
+    return f"{t / 1e9 - axis.origin:.3f}" if axis.seconds else str(t)
 
 
 def violation_sections(
@@ -104,8 +106,8 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
                     "process": o["process"],
                     "text": o.get("text", o.get("f")),
                     "status": o.get("status"),
-                    "invoked": _when(o.get("invoke_time"), data.axis.seconds),
-                    "completed": _when(o.get("complete_time"), data.axis.seconds)
+                    "invoked": _when(o.get("invoke_time"), data.axis),
+                    "completed": _when(o.get("complete_time"), data.axis)
                     if o.get("status") != "info"
                     else "never (info)",
                     "cls": cls,
@@ -228,8 +230,7 @@ def write_check_report(
         "format": h.format,
         "checkers": {str(result.get("checker") or "linearizable"): checker},
     }
-    # Formats without times get line numbers as times (checkers.history.importers): no clock.
-    clock = any(e.time != e.line for e in h.events[:200])
+    clock = has_clock(h.events)
     data = build_run_data(Path(history).name, h.events, results, None, str(history), clock)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -297,7 +297,8 @@ def latency(table: OpTable, faults: list[FaultInterval], axis: Axis) -> Plot:
         "A point per completed operation, coloured by outcome; lines are quantiles of ok latency."
     )
     if zero:
-        caption += f" {zero:,} operations took no measurable time: drawn at {floor:.3g} ms."
+        ops = "operation" if zero == 1 else "operations"
+        caption += f" {zero:,} {ops} took no measurable time: drawn at {floor:.3g} ms."
     if shown < n_all:
         caption += (
             f" Showing {shown:,} of {n_all:,} points (a uniform sample; an outcome with under "
@@ -392,7 +393,7 @@ def elections(nodes: NodeTimeline, faults: list[FaultInterval], axis: Axis) -> P
     ax2.set_ylabel("term")
     ax2.yaxis.get_major_locator().set_params(integer=True)
     ax2.set_xlabel(
-        ("seconds since the run started" + (" (node wall clocks)" if nodes.wall else ""))
+        (axis.label + (" (node wall clocks)" if nodes.wall else ""))
         if nodes.aligned
         else "seconds since the first node event"
     )
