@@ -176,6 +176,13 @@ def test_ctrl_c_mid_run_heals_tears_down_and_keeps_the_history(engine, tmp_path:
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "interrupted", results
     assert results["valid"] is not True
+    # What ran is in the results and the summary, as for a whole run: the faults applied
+    # (the partition was in force), the run id that names its containers.
+    assert any(f["fault"] == "partition" for f in results["faults"]), results.get("faults")
+    assert results["run-id"] in ours
+    assert "faults applied: " in out and "partition" in out.split("faults applied: ")[1]
+    assert (run_dir / "report.html").is_file()
+    assert proc.returncode == 3 or results["valid"] is False
     history = _history(run_dir)
     assert sum(1 for e in history if e["type"] == "invoke") > 10
     started = next(i for i, e in enumerate(history) if e.get("f") == "start-partition")
