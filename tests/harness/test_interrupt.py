@@ -59,6 +59,8 @@ def _wait(cond: Callable[[], Any], seconds: float, what: str, proc: subprocess.P
             out, err = proc.communicate()
             pytest.fail(f"exited {proc.returncode} before {what}:\n{out}\n{err}")
         time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # nothing of it may outlive the test
+    proc.wait()
     pytest.fail(f"no {what} within {seconds:g} s")
 
 
@@ -73,6 +75,8 @@ def _runs_under_way(folder: Path, pattern: str, count: int = 1) -> list[Path] | 
 
 
 def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    # Its own process group, as a command started from a shell has: a terminal's Ctrl-C
+    # goes to the whole group (a batch's workers too), and the test can clean up after it.
     return subprocess.Popen(
         [sys.executable, "-m", "harness.cli", *args],
         cwd=ROOT,
@@ -80,17 +84,25 @@ def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Pop
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
 
 
 def _stop(proc: subprocess.Popen, sig: signal.Signals) -> tuple[str, str]:
-    proc.send_signal(sig)
+    """SIGINT as a terminal's Ctrl-C sends it (to the process group); SIGTERM as `kill`
+    or a CI runner sends it (to the process)."""
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     try:
         return proc.communicate(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def _no_noise(err: str) -> None:
