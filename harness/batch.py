@@ -11,6 +11,7 @@ worst of the runs' (harness/exit_codes.py).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -120,7 +121,6 @@ class _Running:
     run: PlannedRun
     process: BaseProcess
     conn: Connection
-    started: float
 
 
 def run_many(
@@ -146,7 +146,8 @@ def run_many(
                 queue.clear()
                 for r in running.values():
                     if r.process.pid is not None:
-                        os.kill(r.process.pid, signal.SIGTERM)
+                        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+                            os.kill(r.process.pid, signal.SIGTERM)
             while queue and len(running) < max(1, jobs):
                 r = _start(ctx, queue.pop(0), backend, store, time_limit)
                 running[r.conn.fileno()] = r
@@ -175,7 +176,7 @@ def _start(ctx, run: PlannedRun, backend: str, store: str, limit: float | None) 
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
     theirs.close()
-    return _Running(run, p, ours, time.monotonic())
+    return _Running(run, p, ours)
 
 
 def _receive(r: _Running) -> RunRow:
