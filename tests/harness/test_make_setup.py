@@ -9,6 +9,7 @@ the banner, or there is nothing left to guard and the test says so."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -22,14 +23,18 @@ BANNER = ("BuildBackendWarning", "Editable installation")
 
 
 def _sh(command: str) -> subprocess.CompletedProcess:
+    # Not the calling make's flags: under `make test` MAKEFLAGS carries -w, and `make -n`
+    # would print "make[1]: Entering directory" among the commands.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     return subprocess.run(
-        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300
+        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
     )
 
 
 def test_make_setup_prints_no_build_backend_banner(tmp_path: Path):
     venv = tmp_path / "venv"
-    plan = _sh(f"make -n -B setup VENV={venv} PYTHON={shlex.quote(sys.executable)}")
+    python = shlex.quote(sys.executable)
+    plan = _sh(f"make --no-print-directory -n -B setup VENV={venv} PYTHON={python}")
     assert plan.returncode == 0, plan.stderr
     lines = [ln for ln in plan.stdout.splitlines() if ln.strip()]
     (install,) = [ln for ln in lines if INSTALL in ln]
