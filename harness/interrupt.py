@@ -18,6 +18,10 @@ force, the first SIGINT or SIGTERM is handled by the innermost of:
 A signal after the first one says the command is stopping and changes nothing, unless
 nothing is deferred or listening (checking a history): then it raises again, so a
 second Ctrl-C skips a long check.
+
+`stop_at(deadline)` stops runs the same way when a time limit ends (a hunt's time
+budget): the run in progress, through its `on_stop` callback, and any run that starts
+after it; the command itself is not interrupted (`requested()` stays None).
 """
 
 from __future__ import annotations
@@ -26,10 +30,17 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass
+class _Deadline:
+    at: float  # time.monotonic()
+    passed: bool = False
 
 
 @dataclass
@@ -39,6 +50,7 @@ class _State:
     deferring: int = 0  # depth of deferred()
     stops: list[Callable[[], None]] | None = None  # on_stop() callbacks, innermost last
     said: bool = False  # "already stopping" was said once
+    deadline: _Deadline | None = None  # stop_at()'s, innermost
 
 
 _state = _State(stops=[])
@@ -124,11 +136,47 @@ def on_stop(callback: Callable[[], None]) -> Iterator[None]:
     assert _state.stops is not None
     _state.stops.append(callback)
     try:
-        if _state.received is not None:
+        if _state.received is not None or expired():
             callback()
         yield
     finally:
         _state.stops.remove(callback)
+
+
+@contextlib.contextmanager
+def stop_at(deadline: float) -> Iterator[None]:
+    """At `deadline` (time.monotonic()), the run in progress in the block stops as on a
+    signal (its on_stop callback, called from a timer thread: callbacks only schedule the
+    stop, thread-safely), and one that starts later stops at once; `expired()` then says
+    so. Nothing else is stopped: code between runs asks `expired()`."""
+    d = _Deadline(deadline)
+    outer, _state.deadline = _state.deadline, d
+    timer = None
+    if deadline != float("inf"):
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), _expire, (d,))
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
+        _state.deadline = outer
+
+
+def _expire(d: _Deadline) -> None:
+    d.passed = True
+    stops = list(_state.stops or [])
+    if _state.deadline is d and stops:
+        try:
+            stops[-1]()
+        except RuntimeError:
+            pass  # the run's loop closed as the deadline came: that run ended by itself
+
+
+def expired() -> bool:
+    """Whether the innermost stop_at()'s deadline has passed."""
+    return _state.deadline is not None and _state.deadline.passed
 
 
 def child_reset() -> None:
