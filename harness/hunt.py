@@ -197,6 +197,7 @@ def hunt(
 
     def fails(s: Schedule) -> bool:
         nonlocal found
+        s = fitted(s)  # drawn faults may outlast the run: its minimal schedule says so
         if interrupt.requested():  # Ctrl-C or SIGTERM came between runs: stop here
             raise KeyboardInterrupt
         if time.monotonic() > deadline:
@@ -294,10 +295,25 @@ def save_minimal(state: Hunt, folder: Path) -> Found:
     return Found(state, minimal, replay)
 
 
+def fitted(s: Schedule) -> Schedule:
+    """`s` without a fault lasting past the workload's end: such a fault's `for` is left
+    out, so it lasts until the run heals at its end, which is what it did (the nemesis
+    stops with the workload, DESIGN): the same run, event for event, whose schedule no
+    longer says `for: 6` in a 2 s run."""
+    faults = tuple(
+        dataclasses.replace(f, duration=None)
+        if f.at is not None and f.duration is not None and f.at + f.duration > s.time_limit
+        else f
+        for f in s.nemesis
+    )
+    return s if faults == s.nemesis else dataclasses.replace(s, nemesis=faults)
+
+
 def with_time_limit(s: Schedule, seconds: int) -> Schedule:
-    """`s` cut to `seconds` of workload: faults that would start later are left out."""
+    """`s` cut to `seconds` of workload: faults that would start later are left out, and
+    those that would outlast it last until its end (fitted)."""
     faults = tuple(f for f in s.nemesis if f.at is None or f.at < seconds)
-    return dataclasses.replace(s, time_limit=float(seconds), nemesis=faults)
+    return fitted(dataclasses.replace(s, time_limit=float(seconds), nemesis=faults))
 
 
 def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], bool]) -> Schedule:

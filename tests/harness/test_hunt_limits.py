@@ -1,0 +1,102 @@
+"""`raftquake hunt` keeps to its limits: `--runs` counts every simulated run (searched
+and shrinking), the time budget holds within a second (a run in flight is stopped, the
+replay of the minimal schedule fits in it), the shrinker cuts clients and keys too, and
+a minimal schedule never holds a fault past the end of its run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.hunt import fitted, run_once, with_time_limit
+from harness.schedule import FaultSpec, Schedule, parse_schedule
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A planted bug the hunt finds within its first 6 runs at search seed 1.
+BUGGY = """\
+name: {name}
+nodes: 5
+time-limit: 10
+node: {{bugs: [ack-before-commit]}}
+workload: {{keys: 4, concurrency: 8, rate: 200}}
+nemesis: [{{at: 1, fault: partition}}, {{at: 1, fault: kill}}]
+final: {{heal: true, recover: 2}}
+checkers: [linearizable, election-safety, log-agreement, stats]
+"""
+
+# A correct node and a workload long enough that no run ends before a short budget.
+LONG = """\
+name: {name}
+nodes: 3
+time-limit: 600
+workload: {{keys: 3, concurrency: 4, rate: 100}}
+nemesis: [{{at: 1, fault: kill}}]
+final: {{heal: true, recover: 1}}
+checkers: [linearizable, stats]
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str) -> Path:
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text.format(name=name))
+    return p
+
+
+def _record(store: Path, name: str) -> dict:
+    (results,) = (store / "hunt" / name).glob("*/results.json")
+    return json.loads(results.read_text())
+
+
+def _no_fault_past_the_end(s: Schedule) -> None:
+    for f in s.nemesis:
+        assert f.at is not None and f.at < s.time_limit, f
+        assert f.duration is None or f.at + f.duration <= s.time_limit, f
+
+
+def _hunt_in_a_process(args: list[str], scratch: Path) -> tuple[float, subprocess.CompletedProcess]:
+    """`raftquake hunt ARGS` as a user runs it, timed from before the process starts."""
+    env = {**os.environ, "TMPDIR": str(scratch)}  # where the hunt's runs go
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "hunt", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return time.monotonic() - started, done
+
+
+def _schedule(**fields) -> Schedule:
+    s = parse_schedule(
+        "name: t\nnodes: 5\ntime-limit: 10\nworkload: {keys: 4, concurrency: 8, rate: 200}\n"
+        "checkers: [linearizable, stats]\n"
+    )
+    return dataclasses.replace(s, seed=7, **fields)
+
+
+def test_a_cut_schedule_holds_no_fault_past_its_end_and_is_the_same_run(tmp_path: Path):
+    kill = FaultSpec("kill", {"target": "leader"}, at=1.0, duration=6.0)
+    pause = FaultSpec("pause", {"target": "minority"}, at=0.5, duration=1.0)
+    s = _schedule(nemesis=(pause, kill))
+    cut = with_time_limit(s, 3)
+    _no_fault_past_the_end(cut)
+    assert cut.nemesis == (pause, dataclasses.replace(kill, duration=None))  # until the end
+    # A fault that outlasts the workload already lasted until the run healed at its end:
+    # leaving its `for` out changes nothing of the run.
+    long = dataclasses.replace(s, time_limit=3.0)
+    assert fitted(long) == cut
+    assert _history(long, tmp_path / "as-drawn") == _history(cut, tmp_path / "fitted")
+
+
+def _history(s: Schedule, store: Path) -> bytes:
+    run_once(s, store)
+    (history,) = store.glob("*/*/history.jsonl")
+    return history.read_bytes()
