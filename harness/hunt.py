@@ -316,117 +316,173 @@ def with_time_limit(s: Schedule, seconds: int) -> Schedule:
     return fitted(dataclasses.replace(s, time_limit=float(seconds), nemesis=faults))
 
 
-def minimize(s: Schedule, fails: Callable[[Schedule], bool], more: Callable[[], bool]) -> Schedule:
+def with_workload(s: Schedule, **changes: Any) -> Schedule:
+    return dataclasses.replace(s, workload=dataclasses.replace(s.workload, **changes))
+
+
+def minimize(
+    s: Schedule,
+    fails: Callable[[Schedule], bool],
+    more: Callable[[], bool],
+    step: Callable[[str], None] = lambda _what: None,
+) -> Schedule:
     """The smallest schedule found that still fails, starting from failing `s`; `fails`
-    keeps the hunt's best, `more` says whether runs may still be spent.
+    keeps the hunt's best (and may raise to end the hunt: then the best so far is the
+    answer), `more` says whether runs may still be spent, `step` hears each step's name.
 
     Chaos runs are not smooth the way hypothesis's generic shrinker assumes: any change
     before the failure sends the run down another path. Two facts of the simulation do
     the work instead. A shorter workload with the same seed and plan is the same run up
     to its end, so the failure survives a cut to just past it: the time limit is
-    bisected first. And a plan without one of its faults fails again often enough under
-    one of a few seeds, so each fault is dropped if any of SEEDS_PER_TRY seeds still
-    fails (more seeds for short runs; the minimal schedule records the seed that did).
-    Before that, each fault is tried alone, early in a short run: one fault in the right
-    moment is what most bugs need; then pairs and triples of them, at their own times.
-    Then the faults are moved to the start, and the run made of fewer clients and keys,
-    each under a few seeds.
+    bisected first, and again after every step that changed the run. And a changed
+    schedule fails again often enough under one of a few seeds, so each change is kept
+    if any of SEEDS_PER_TRY seeds still fails (more for short runs; the minimal schedule
+    records the seed that did). The steps, most telling first (a hunt out of runs or
+    time keeps what the earlier ones made): each fault alone, early in a short run, then
+    pairs and triples of them; the others dropped one at a time; fewer clients, then
+    fewer keys; the faults sooner and shorter.
     """
+    return _Shrinker(fails, more, step, longest=int(s.time_limit)).shrink(s)
 
-    def cut(s: Schedule) -> Schedule:
+
+@dataclass
+class _Shrinker:
+    fails: Callable[[Schedule], bool]
+    more: Callable[[], bool]
+    step: Callable[[str], None]
+    longest: int  # seconds: the failing run as found, before it was cut
+
+    def shrink(self, s: Schedule) -> Schedule:
+        self.step("shrinking: time")
+        s = self.cut(s)
+        s = self.faults_alone(s)
+        s = self.drop_faults(s)
+        s = self.fewer_clients_and_keys(s)
+        return self.sooner_and_shorter(s)
+
+    def cut(self, s: Schedule) -> Schedule:
+        """The shortest workload, in whole seconds, that still fails (bisected)."""
         lo, hi = MIN_TIME_LIMIT, int(s.time_limit)  # hi: known to fail
-        while lo < hi and more():
+        while lo < hi and self.more():
             mid = (lo + hi) // 2
-            if fails(with_time_limit(s, mid)):
+            if self.fails(with_time_limit(s, mid)):
                 hi = mid
             else:
                 lo = mid + 1
         return with_time_limit(s, hi)
 
-    def first_failing(candidates: list[Schedule]) -> Schedule | None:
+    def first_failing(self, candidates: Iterable[Schedule]) -> Schedule | None:
+        """The first candidate that fails under one of a few seeds, with that seed, cut to
+        just past its failure; None if none does."""
         for c in candidates:
             # Short runs are cheap: give them more seeds (16 for 15 s and less).
             seeds = max(SEEDS_PER_TRY, min(16, int(240 / max(c.time_limit, 1))))
             for k in range(seeds):
-                if not more():
+                if not self.more():
                     return None
                 tried = dataclasses.replace(c, seed=((c.seed or 0) + 7919 * k) % 2**16)
-                if fails(tried):
-                    return tried
+                if self.fails(tried):
+                    return self.cut(tried)
         return None
 
-    longest = int(s.time_limit)  # the failing run as found, before it is cut
-    s = cut(s)
-
-    # One fault alone first (ddmin's smallest subsets): most bugs need a single fault in
-    # the right moment, and dropping faults one at a time from a dozen spends a dozen
-    # rounds of seeds before it gets there. The run was cut to just past its failure, so
-    # the faults nearest its end are the likeliest cause: they are tried first, each at
-    # 1 s into a run just long enough for it and the recovery after it.
-    def only(faults: Iterable[FaultSpec]) -> Schedule:
+    def only(self, s: Schedule, faults: Iterable[FaultSpec]) -> Schedule:
         """`s` with only `faults`, and ALONE_AFTER_S seconds after the last heals: the run
         was cut to just past its failure, and a plan that differs needs a few seconds more
         to fail in (the cut afterwards takes them back)."""
-        kept = tuple(sorted(faults, key=lambda f: f.at))
-        end = max(f.at + (f.duration or 0) for f in kept)
-        limit = min(longest, int(end + ALONE_AFTER_S) + 1)
+        kept = tuple(sorted(faults, key=lambda f: f.at or 0.0))
+        end = max((f.at or 0.0) + (f.duration or 0.0) for f in kept)
+        limit = min(self.longest, int(end + ALONE_AFTER_S) + 1)
         return with_time_limit(dataclasses.replace(s, nemesis=kept), limit)
 
-    if len(s.nemesis) > 1:
+    def faults_alone(self, s: Schedule) -> Schedule:
+        """One fault alone first (ddmin's smallest subsets): most bugs need a single fault
+        in the right moment, and dropping faults one at a time from a dozen spends a dozen
+        rounds of seeds before it gets there. The run was cut to just past its failure, so
+        the faults nearest its end are the likeliest cause: they are tried first, each at
+        1 s into a run just long enough for it and the recovery after it. Then two or
+        three of them (faults_together)."""
+        if len(s.nemesis) <= 1:
+            return s
+        self.step("shrinking: faults alone")
         near = [f for f in reversed(s.nemesis) if f.at is not None][:ALONE_TRIES]
-        found = first_failing([only([dataclasses.replace(f, at=1.0)]) for f in near])
-        # Then two or three of them, at their own times (a bug that needs faults to meet
-        # needs their spacing too): the nearest the failure first, a bounded number.
+        found = self.first_failing(self.only(s, [dataclasses.replace(f, at=1.0)]) for f in near)
+        return found if found is not None else self.faults_together(s, near)
+
+    def faults_together(self, s: Schedule, near: list[FaultSpec]) -> Schedule:
+        """Two or three of the faults `near` the failure, at their own times (a bug that
+        needs faults to meet needs their spacing too): a bounded number of each size."""
         for k in (2, 3):
-            if found is not None or len(near) <= k or not more():
+            if len(near) <= k or not self.more():
                 break
             subsets = itertools.islice(itertools.combinations(near, k), SUBSETS_PER_SIZE)
-            found = first_failing([only(c) for c in subsets])
-        if found is not None:
-            s = cut(found)
-    changed = True
-    while changed and more():
-        changed = False
-        for i in reversed(range(len(s.nemesis))):
-            if i >= len(s.nemesis):
-                continue
-            fewer = s.nemesis[:i] + s.nemesis[i + 1 :]
-            found = first_failing([dataclasses.replace(s, nemesis=fewer)])
+            found = self.first_failing(self.only(s, c) for c in subsets)
             if found is not None:
-                s, changed = cut(found), True
-    # The same faults sooner and shorter: a failure that needs only them then comes
-    # sooner, and the run can be cut shorter. Each fault in turn is moved halfway to
-    # the one before it (the first to 1 s), then made half as long.
-    changed = True
-    while changed and more():
-        changed = False
-        for i in range(len(s.nemesis)):
-            f = s.nemesis[i]
-            before = (s.nemesis[i - 1].at or 0.0) if i else 0.0
-            edits = []
-            if f.at is not None and f.at - before > 1:
-                edits.append({"at": round((before + 1 + f.at) / 2, 1)})
-            if f.duration is not None and f.duration > 1:
-                edits.append({"duration": round(f.duration / 2, 1)})
-            for edit in edits:
-                faults = list(s.nemesis)
-                faults[i] = dataclasses.replace(f, **edit)
-                faults.sort(key=lambda x: x.at or 0.0)
-                found = first_failing([dataclasses.replace(s, nemesis=tuple(faults))])
+                return found
+        return s
+
+    def drop_faults(self, s: Schedule) -> Schedule:
+        """Each fault dropped in turn, the last first, until none can be."""
+        self.step("shrinking: fewer faults")
+        changed = True
+        while changed and self.more():
+            changed = False
+            for i in reversed(range(len(s.nemesis))):
+                if i >= len(s.nemesis):
+                    continue
+                fewer = s.nemesis[:i] + s.nemesis[i + 1 :]
+                found = self.first_failing([dataclasses.replace(s, nemesis=fewer)])
                 if found is not None:
-                    s, changed = cut(found), True
+                    s, changed = found, True
+        return s
+
+    def fewer_clients_and_keys(self, s: Schedule) -> Schedule:
+        """The fewest clients that still fail among one, two, one per node (with `binding:
+        node` a node without a client of its own shows nothing it answers wrongly), half
+        and one fewer; then the fewest keys among one, half and one fewer."""
+        self.step("shrinking: clients and keys")
+        w, nodes = s.workload, len(s.node_names)
+        for field_, choices in (
+            ("concurrency", (1, 2, nodes, w.concurrency // 2, w.concurrency - 1)),
+            ("keys", (1, w.keys // 2, w.keys - 1)),
+        ):
+            now = getattr(w, field_)
+            fewer = sorted({n for n in choices if 1 <= n < now})
+            found = self.first_failing(with_workload(s, **{field_: n}) for n in fewer)
+            if found is not None:
+                s = found
+        return s
+
+    def sooner_and_shorter(self, s: Schedule) -> Schedule:
+        """The same faults sooner and shorter: a failure that needs only them then comes
+        sooner, and the run can be cut shorter. Each fault in turn is moved halfway to the
+        one before it (the first to 1 s), then made half as long."""
+        self.step("shrinking: faults sooner and shorter")
+        changed = True
+        while changed and self.more():
+            changed = False
+            for i in range(len(s.nemesis)):
+                found = self.first_failing(self.sooner_or_shorter(s, i))
+                if found is not None:
+                    s, changed = found, True
                     break
-    w = s.workload
-    smaller = [
-        dataclasses.replace(s, workload=dataclasses.replace(w, concurrency=c, keys=k))
-        for c, k in [(1, 1), (2, 1), (w.concurrency // 2, 1), (w.concurrency, 1)]
-        + [(1, w.keys), (2, w.keys), (w.concurrency // 2, w.keys)]
-        if 1 <= c <= w.concurrency and (c, k) != (w.concurrency, w.keys)
-    ]
-    found = first_failing(smaller)
-    if found is not None:
-        s = cut(found)
-    return s
+        return s
+
+    @staticmethod
+    def sooner_or_shorter(s: Schedule, i: int) -> list[Schedule]:
+        f = s.nemesis[i]
+        before = (s.nemesis[i - 1].at or 0.0) if i else 0.0
+        edits: list[dict[str, float]] = []
+        if f.at is not None and f.at - before > 1:
+            edits.append({"at": round((before + 1 + f.at) / 2, 1)})
+        if f.duration is not None and f.duration > 1:
+            edits.append({"duration": round(f.duration / 2, 1)})
+        out = []
+        for edit in edits:
+            faults = list(s.nemesis)
+            faults[i] = dataclasses.replace(f, **edit)
+            faults.sort(key=lambda x: x.at or 0.0)
+            out.append(fitted(dataclasses.replace(s, nemesis=tuple(faults))))
+        return out
 
 
 def minimal_yaml(s: Schedule, checkers: list[str], state: Hunt) -> str:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.hunt import fitted, run_once, with_time_limit
+from harness.hunt import fitted, minimize, run_once, with_time_limit
 from harness.schedule import FaultSpec, Schedule, parse_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +100,18 @@ def _history(s: Schedule, store: Path) -> bytes:
     run_once(s, store)
     (history,) = store.glob("*/*/history.jsonl")
     return history.read_bytes()
+
+
+def test_shrinking_finds_the_fewest_clients_and_keys_that_still_fail():
+    """A failure that needs a client at each of the 5 nodes (with `binding: node`, a node
+    without one shows nothing) and two keys shrinks to exactly that."""
+    s = _schedule(nemesis=(FaultSpec("kill", {"target": "leader"}, at=1.0, duration=2.0),))
+    tried: list[tuple[int, int]] = []
+
+    def fails(c: Schedule) -> bool:
+        tried.append((c.workload.concurrency, c.workload.keys))
+        return c.workload.concurrency >= 5 and c.workload.keys >= 2
+
+    shrunk = minimize(s, fails, lambda: len(tried) < 500)
+    assert (shrunk.workload.concurrency, shrunk.workload.keys) == (5, 2)
+    assert fails(shrunk) and shrunk.time_limit == 2
