@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 
 from harness.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 
@@ -43,8 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # When the command started, for a limit in seconds a user times from there (`hunt
+    # --time-budget`): the process's start when this is the process's command line.
+    started = _process_start() if argv is None else time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -53,6 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("raftquake: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _process_start() -> float:
+    """When this process started, on time.monotonic()'s clock: starting Python and
+    importing take a second on a loaded machine. Linux's /proc says when; elsewhere, now."""
+    import os
+    from pathlib import Path
+
+    now = time.monotonic()
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        since_boot = float(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return now
+    return now - min(max(uptime - since_boot, 0.0), 60.0)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import shutil
 import tempfile
 import time
@@ -137,28 +138,75 @@ def size(s: Schedule) -> tuple[int, float, int, int]:
 
 # ---- the hunt ---------------------------------------------------------------------------
 
+# What ended a hunt (Hunt.ended, results.json "ended-by"):
+ENDINGS = {
+    "runs": "its runs were spent",  # --runs: searched and shrinking runs together
+    "time-budget": "its time budget ended",  # a run then in progress was stopped
+    "shrunk": f"a failure shrank to {SMALL_ENOUGH} faults or fewer",
+    "searched": "the search had no new plan to try",
+    "interrupted": "Ctrl-C or SIGTERM",
+}
+STOP_S = 0.5  # a run stopped by the budget heals and is torn down within this
+EXIT_S = 1.0  # then the hunt's results are written and Python exits (a second, loaded)
+# The minimal schedule's replay, with its report.html, takes up to REPLAY_FACTOR times its
+# run's own time in the hunt, plus REPORT_S: the report's plots take 4 to 8 times a short
+# run's time, on an idle machine as on a loaded one, after importing matplotlib (1-2 s).
+REPLAY_FACTOR = 5.0
+REPORT_S = 3.0
+
 
 @dataclass
 class Hunt:
-    runs: int = 0
+    runs_limit: int = 0  # --runs: every simulated run of the search and the shrinking
+    budget: float = math.inf  # --time-budget, seconds: the whole hunt, its replay included
+    runs: int = 0  # simulated runs made, searched and shrinking (the replay not counted)
     failures: int = 0
     best: Schedule | None = None
     best_checkers: list[str] = field(default_factory=list)
+    best_run_s: float = 0.0  # wall seconds the best schedule's run took: its replay's too
     started: float = field(default_factory=time.monotonic)
     first_failure_run: int | None = None  # how many runs it took to find a failure
     first_failure_s: float | None = None  # and how long
     searched: int = 0  # runs spent searching (the rest were spent shrinking)
+    step: str = "searching"  # what it does now: "searching", "shrinking: ..." (progress)
+    ended: str = ""  # what ended it: a key of ENDINGS
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (harness/interrupt.py)
 
+    @property
+    def deadline(self) -> float:
+        """When everything ends, the replay of the minimal schedule included."""
+        return self.started + self.budget
 
-def run_once(s: Schedule, store: Path) -> dict[str, Any]:
-    """One simulated run of `s`, checked, without a report: the hunt's inner loop."""
+    def replay_s(self) -> float:
+        """The time the minimal schedule's replay and its report are given."""
+        return REPLAY_FACTOR * self.best_run_s + REPORT_S if self.best is not None else 0.0
+
+    def work_until(self) -> float:
+        """When searching and shrinking must end (runs in progress stopped): early enough
+        to stop a run and, once a failure is in hand, to replay it within the budget."""
+        return self.deadline - EXIT_S - STOP_S - self.replay_s()
+
+
+class _Spent(BaseException):
+    """The hunt's runs or time are spent: raised by its predicate, out of hypothesis's
+    search (a BaseException, which hypothesis lets through at once, as it does Ctrl-C)
+    or the shrinking; `why` is a key of ENDINGS."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+def run_once(s: Schedule, store: Path, stop_at: float = math.inf) -> dict[str, Any]:
+    """One simulated run of `s`, checked, without a report: the hunt's inner loop. At
+    `stop_at` (time.monotonic()) a run still going is stopped: RunInterrupted."""
     from harness.runner import execute
     from harness.store import new_run_dir
     from harness.verdict import check_run
 
     run_dir = new_run_dir(store, s.name)
-    execute("sim", s, run_dir, lambda _m: None)
+    with interrupt.stop_at(stop_at):
+        execute("sim", s, run_dir, lambda _m: None)
     return check_run(run_dir, s)
 
 
@@ -174,104 +222,174 @@ def hunt(
     seed: int,
     progress: Callable[[Hunt], None] = lambda h: None,
     time_limit: float | None = None,
+    started: float | None = None,
 ) -> Hunt:
     """Search, then shrink; returns the state with the smallest failing schedule found
-    (`best`), or none. A failure that shrinks to no fewer faults than SMALL_ENOUGH + 1
-    sends the search on for another, within `runs` searched runs and `time_budget` s.
-    `time_limit`: the longest workload drawn (default: the schedule's own).
+    (`best`), or none, and what ended the hunt (`ended`). A failure that shrinks to no
+    fewer faults than SMALL_ENOUGH + 1 sends the search on for another.
+
+    `runs` bounds every simulated run, searched and shrinking alike. `time_budget`
+    (seconds from `started`, default now) bounds the whole hunt, the replay of its
+    minimal schedule included (save_minimal): the runs end early enough to leave that
+    replay its time, and a run still going when they must end is stopped, its verdict
+    unused. `time_limit`: the longest workload drawn (default: the schedule's own).
     Ctrl-C stops it and keeps what was found."""
-    from hypothesis import HealthCheck, Phase, settings
-    from hypothesis import find as hypothesis_find
     from hypothesis.database import DirectoryBasedExampleDatabase
-    from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
     if time_limit:
         schedule = dataclasses.replace(schedule, time_limit=time_limit)
-    state = Hunt()
+    state = Hunt(runs_limit=runs, budget=time_budget)
+    if started is not None:
+        state.started = started
     b = bounds_of(schedule)
-    deadline = state.started + time_budget
-    work = Path(tempfile.mkdtemp(prefix="raftquake-hunt-"))
+    hunter = _Hunter(state, Path(tempfile.mkdtemp(prefix="raftquake-hunt-")), progress)
+    db = DirectoryBasedExampleDatabase(str(store / "hunt" / ".hypothesis"))
+    key = f"raftquake-hunt/{schedule.name}/{sorted(b.families)}".encode()
+    try:
+        state.ended = hunter.rounds(schedules(schedule, b), db, key, seed)
+    except _Spent as spent:
+        state.ended = spent.why
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM, searching or shrinking: keep the best failure found so far.
+        state.interrupted, state.ended = True, "interrupted"
+    finally:
+        # The searched runs' folders: the minimal one is replayed into the hunt's folder.
+        shutil.rmtree(hunter.work, ignore_errors=True)
+    return state
 
-    searching = True  # searching (hypothesis) or shrinking (minimize)
-    found: Schedule | None = None  # this round's first failure
 
-    def fails(s: Schedule) -> bool:
-        nonlocal found
-        s = fitted(s)  # drawn faults may outlast the run: its minimal schedule says so
+@dataclass
+class _Hunter:
+    """The hunt's predicate, `fails`, for hypothesis and the shrinker alike: it runs a
+    schedule within the hunt's runs and time and keeps the best failure in `state`."""
+
+    state: Hunt
+    work: Path  # the runs' folders, removed at the end
+    progress: Callable[[Hunt], None]
+    searching: bool = True  # searching (hypothesis) or shrinking (minimize)
+    found: Schedule | None = None  # this search round's first failure
+    # The simulation is deterministic: a schedule run once (hypothesis replays the failure
+    # it found; shrinking steps meet the same candidate) is not run again.
+    known: dict[str, bool] = field(default_factory=dict)
+
+    def rounds(self, strategy: st.SearchStrategy[Schedule], db: Any, key: bytes, seed: int) -> str:
+        """Search, shrink what was found; while the smallest failure is still bigger than
+        SMALL_ENOUGH, search on for another one and shrink that: a failure found in a
+        crowd of faults may need them all, another may not. Returns what ended it, unless
+        _Spent (or Ctrl-C) did."""
+        state = self.state
+        for round_ in itertools.count():
+            if state.runs >= state.runs_limit:
+                raise _Spent("runs")
+            found = self.search(strategy, db, key, seed, round_)
+            if found is None:
+                return "runs" if state.runs >= state.runs_limit else "searched"
+            until = state.runs + MINIMIZE_RUNS
+            minimize(found, self.fails, lambda until=until: state.runs < until, self.step)
+            if state.best is not None and len(state.best.nemesis) <= SMALL_ENOUGH:
+                return "shrunk"
+        raise AssertionError("unreachable")
+
+    def search(
+        self, strategy: st.SearchStrategy[Schedule], db: Any, key: bytes, seed: int, round_: int
+    ) -> Schedule | None:
+        """One round of hypothesis's search, up to the runs left: its first failure."""
+        self.step("searching")
+        self.searching, self.found = True, None
+        left = self.state.runs_limit - self.state.runs
+        _search(strategy, self.fails, left, db, key, seed, round_)
+        self.searching = False
+        return self.found
+
+    def step(self, what: str) -> None:
+        self.state.step = what
+        self.progress(self.state)
+
+    def fails(self, s: Schedule) -> bool:
+        s = fitted(s)
+        bad = self.known.get(repr(s))
+        if bad is None:
+            bad = self.known[repr(s)] = self.run(s)
+        if bad and self.searching and self.found is None:
+            self.found = s
+        return bad
+
+    def run(self, s: Schedule) -> bool:
+        """Whether `s` fails, from one run: raises _Spent when the runs or time are spent
+        (a run in progress then is stopped), KeyboardInterrupt on Ctrl-C or SIGTERM."""
+        from harness.runner import RunInterrupted
+
+        state = self.state
         if interrupt.requested():  # Ctrl-C or SIGTERM came between runs: stop here
             raise KeyboardInterrupt
-        if time.monotonic() > deadline:
-            return False  # out of time: nothing more is found or shrunk
+        if state.runs >= state.runs_limit:
+            raise _Spent("runs")
+        until = state.work_until()
+        if time.monotonic() >= until:
+            raise _Spent("time-budget")
         state.runs += 1
-        state.searched += searching
-        results = run_once(s, work)
+        state.searched += self.searching
+        began = time.monotonic()
+        try:
+            results = run_once(s, self.work, stop_at=until)
+        except RunInterrupted:
+            if interrupt.requested():
+                raise KeyboardInterrupt from None
+            raise _Spent("time-budget") from None  # stopped at `until`: no verdict
         bad = failing_checkers(results)
         if bad:
             state.failures += 1
             if state.first_failure_run is None:
                 state.first_failure_run = state.runs
                 state.first_failure_s = time.monotonic() - state.started
-            if searching and found is None:
-                found = s
             if state.best is None or size(s) <= size(state.best):
                 state.best, state.best_checkers = s, bad
-        progress(state)
+                state.best_run_s = time.monotonic() - began
+        self.progress(state)
         return bool(bad)
 
-    db = DirectoryBasedExampleDatabase(str(store / "hunt" / ".hypothesis"))
+
+def _search(
+    strategy: st.SearchStrategy[Schedule],
+    fails: Callable[[Schedule], bool],
+    examples: int,
+    db: Any,
+    key: bytes,
+    seed: int,
+    round_: int,
+) -> None:
+    """One round of hypothesis's search: up to `examples` schedules, until one fails
+    (`fails` keeps it). The first round starts from the example database's failures."""
     import random
 
-    key = f"raftquake-hunt/{schedule.name}/{sorted(b.families)}".encode()
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import find as hypothesis_find
+    from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 
-    def search(examples: int, round_: int) -> None:
-        hypothesis_settings = settings(
-            max_examples=examples,
-            database=db,
-            deadline=None,
-            # Hypothesis finds; our minimizer shrinks (see minimize: it knows that a
-            # shorter run keeps its prefix and that a changed plan needs a few seeds to
-            # fail again). Later rounds look for other failures than the known ones.
-            phases=(Phase.reuse, Phase.generate) if round_ == 0 else (Phase.generate,),
-            suppress_health_check=list(HealthCheck),
-        )
-        try:
-            hypothesis_find(
-                schedules(schedule, b),
-                fails,
-                settings=hypothesis_settings,
-                random=random.Random(f"{seed}/{round_}" if round_ else seed),
-                database_key=key,
-            )
-        except (NoSuchExample, Unsatisfiable):
-            pass
-        except Flaky:
-            # Out of time as hypothesis replays the failing run it found: `fails` now
-            # answers False, which it calls flaky. The failure is in `state` all the same.
-            pass
-
+    hypothesis_settings = settings(
+        max_examples=examples,
+        database=db,
+        deadline=None,
+        # Hypothesis finds; our minimizer shrinks (see minimize: it knows that a shorter
+        # run keeps its prefix and that a changed plan needs a few seeds to fail again).
+        # Later rounds look for other failures than the known ones.
+        phases=(Phase.reuse, Phase.generate) if round_ == 0 else (Phase.generate,),
+        suppress_health_check=list(HealthCheck),
+    )
     try:
-        # Search, shrink what was found; while the smallest failure is still bigger than
-        # SMALL_ENOUGH and the budget lasts, search on for another one and shrink that: a
-        # failure found in a crowd of faults may need them all, another one may not.
-        for round_ in itertools.count():
-            if state.searched >= runs or time.monotonic() > deadline:
-                break
-            searching, found = True, None
-            search(runs - state.searched, round_)
-            searching = False
-            if found is None:
-                break
-            until = state.runs + MINIMIZE_RUNS
-            minimize(found, fails, lambda until=until: state.runs < until)
-            if state.best is not None and len(state.best.nemesis) <= SMALL_ENOUGH:
-                break
-    except KeyboardInterrupt:
-        # Ctrl-C or SIGTERM, searching or shrinking: keep the best failure found so far.
-        state.interrupted = True
-    finally:
-        # The searched runs' folders: the minimal one is replayed into the hunt's folder.
-        shutil.rmtree(work, ignore_errors=True)
-    return state
+        hypothesis_find(
+            strategy,
+            fails,
+            settings=hypothesis_settings,
+            random=random.Random(f"{seed}/{round_}" if round_ else seed),
+            database_key=key,
+        )
+    except (NoSuchExample, Unsatisfiable):
+        pass
+    except Flaky:
+        # hypothesis replays the failure it found; `fails` answers that from the run it
+        # made, so this is not expected: the failure is in the hunt's state all the same.
+        pass
 
 
 @dataclass
@@ -280,18 +398,25 @@ class Found:
 
     state: Hunt
     minimal: Path  # minimal.yaml
-    replay: Any  # harness.runner.RunOutcome: the minimal schedule rerun on sim
+    replay: Any  # harness.runner.RunOutcome: the minimal schedule rerun on sim; None: not
+    # replayed, the time budget left no time for it
 
 
 def save_minimal(state: Hunt, folder: Path) -> Found:
     """Write the hunt's smallest failing schedule to `folder`/minimal.yaml and replay it
-    on the simulation into `folder`, so its results and report sit next to it."""
+    on the simulation into `folder`, so its results and report sit next to it, when the
+    time budget leaves the replay its time (the hunt's runs ended early enough for it,
+    unless the budget was too short for any shrinking); a replay still going at the end
+    of the budget is stopped (its results say "interrupted")."""
     from harness.runner import run_schedule
 
     assert state.best is not None
     minimal = folder / "minimal.yaml"
     minimal.write_text(minimal_yaml(state.best, state.best_checkers, state))
-    replay = run_schedule(state.best, backend="sim", store=folder, say=lambda _m: None)
+    if state.deadline - EXIT_S - time.monotonic() < state.replay_s():
+        return Found(state, minimal, None)
+    with interrupt.stop_at(state.deadline - EXIT_S - REPORT_S):
+        replay = run_schedule(state.best, backend="sim", store=folder, say=lambda _m: None)
     return Found(state, minimal, replay)
 
 
@@ -496,4 +621,14 @@ def minimal_yaml(s: Schedule, checkers: list[str], state: Hunt) -> str:
     return head + dump_schedule(s)
 
 
-__all__ = ["Bounds", "Found", "Hunt", "bounds_of", "hunt", "minimal_yaml", "save_minimal"]
+__all__ = [
+    "ENDINGS",
+    "Bounds",
+    "Found",
+    "Hunt",
+    "bounds_of",
+    "hunt",
+    "minimal_yaml",
+    "minimize",
+    "save_minimal",
+]

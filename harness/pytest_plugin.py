@@ -15,10 +15,11 @@ What it adds:
   named on the command line (or inside a directory named there) as one chaos test. A
   schedule without planted bugs must be valid; one with planted bugs must be caught by a
   checker each bug declares (raftnode/bugs.py, the table of docs/DESIGN.md). With
-  `--chaos-hunt N`, a schedule test is a hunt of up to N simulated runs within what the
-  schedule allows (harness/hunt.py): a correct schedule fails when one is invalid, with
-  the shrunk minimal.yaml (under <store>/hunt/) in its message and JUnit properties; a
-  planted-bug schedule fails when the hunt finds nothing.
+  `--chaos-hunt N`, a schedule test is a hunt of up to N simulated runs (searching and
+  shrinking together) within what the schedule allows (harness/hunt.py): a correct
+  schedule fails when one is invalid, with the shrunk minimal.yaml (under <store>/hunt/)
+  in its message and JUnit properties; a planted-bug schedule fails when the hunt finds
+  nothing.
 
 Without an engine, `--chaos-backend docker` skips (fails under CI=true, as
 tests/chaos/conftest.py does), so a CI job never passes by running nothing.
@@ -78,16 +79,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=COUNT,
         default=None,
         metavar="N",
-        help="each schedule test hunts (raftquake hunt) up to N simulated runs instead of "
-        "one run: a correct schedule fails when a failing run is found (its minimal.yaml is "
-        "in the JUnit properties), a planted-bug schedule when none is",
+        help="each schedule test hunts (raftquake hunt) up to N simulated runs, searching "
+        "and shrinking together, instead of one run: a correct schedule fails when a "
+        "failing run is found (its minimal.yaml is in the JUnit properties), a planted-bug "
+        "schedule when none is",
     )
     group.addoption(
         "--chaos-hunt-budget",
         type=SECONDS,
         default=600.0,
         metavar="S",
-        help="seconds each --chaos-hunt may take at most (600)",
+        help="seconds each --chaos-hunt may take at most, the replay of its minimal "
+        "schedule included (600)",
     )
 
 

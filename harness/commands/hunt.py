@@ -27,11 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--runs",
         type=COUNT,
         default=200,
-        help="simulated runs searched at most (200); shrinking a failure takes more, within "
-        "the time budget",
+        help="simulated runs at most, searching and shrinking together (200); the replay of "
+        "the minimal schedule is one more",
     )
     parser.add_argument(
-        "--time-budget", type=SECONDS, default=600.0, metavar="S", help="seconds at most (600)"
+        "--time-budget",
+        type=SECONDS,
+        default=600.0,
+        metavar="S",
+        help="seconds at most for the whole hunt, the replay of the minimal schedule "
+        "included (600); a run still going when it ends is stopped",
     )
     parser.add_argument(
         "--seed", type=SEED_FLAG, help="seed of the search (default: a fresh one, printed)"
@@ -73,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if why:
         print(f"raftquake hunt: --replay docker: {why}", file=sys.stderr)
         return EXIT_ENV
+    # The time budget counts from the command's start (harness/cli.py).
+    started = getattr(args, "started", None) or time.monotonic()
     store = Path(args.store)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     with interrupt.handling():
@@ -90,10 +97,12 @@ def run(args: argparse.Namespace) -> int:
                 "status": "running",
             }
             folder.write_results(record)
-        return _hunt(args, schedule, seed, folder, record)
+        return _hunt(args, schedule, seed, folder, record, started)
 
 
-def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -> int:
+def _hunt(
+    args: argparse.Namespace, schedule, seed: int, folder, record: dict, started: float
+) -> int:
     """The hunt proper, its folder made; results.json there says how it ended."""
     from harness.exit_codes import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
     from harness.hunt import hunt, minimal_yaml, save_minimal, size
@@ -110,8 +119,8 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
         if h.best is not None:
             best = _size_words(size(h.best))
         print(
-            f"hunt: {_plural(h.runs, 'run')}, {h.failures} failing, best {best}, "
-            f"{now - h.started:.0f} s",
+            f"hunt: {h.runs} of {_plural(h.runs_limit, 'run')}, {h.failures} failing, best "
+            f"{best}, {now - h.started:.0f} of {h.budget:g} s; {h.step}",
             file=sys.stderr,
             flush=True,
         )
@@ -122,7 +131,14 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
     # stops at once (its driver listens), and the hunt stops before its next run.
     with interrupt.deferred():
         state = hunt(
-            schedule, Path(args.store), args.runs, args.time_budget, seed, progress, args.time_limit
+            schedule,
+            Path(args.store),
+            args.runs,
+            args.time_budget,
+            seed,
+            progress,
+            args.time_limit,
+            started,
         )
     seconds = time.monotonic() - state.started
     record.update(
@@ -133,6 +149,7 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
             "searched": state.searched,
             "failures": state.failures,
             "found": state.best is not None,
+            "ended-by": state.ended,
         }
     )
     stopped = "interrupted; " if state.interrupted else ""
@@ -141,7 +158,7 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
             folder.write_results(record)
         print(
             f"raftquake hunt: {stopped}no failing run in {_plural(state.runs, 'run')} "
-            f"({seconds:.0f} s)",
+            f"({seconds:.0f} s){_ended(state, args)}",
             file=sys.stderr,
         )
         return EXIT_UNKNOWN if state.interrupted else EXIT_VALID
@@ -170,12 +187,17 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
         return EXIT_INVALID
     found = save_minimal(state, folder.path)
     minimal, replay = found.minimal, found.replay
-    record["replay"] = str(replay.run_dir.path.relative_to(folder.path))
+    if replay is None:
+        replayed = "not replayed: the time budget left no time for it"
+    else:
+        record["replay"] = str(replay.run_dir.path.relative_to(folder.path))
+        replayed = f"replayed on sim: {_verdict(replay.results)}; results {replay.run_dir.path}"
+    record["duration-s"] = round(time.monotonic() - state.started, 3)
     folder.write_results(record)
     print(
-        f"raftquake hunt: minimal failing schedule after {_plural(state.runs, 'run')}: "
-        f"{_plural(len(state.best.nemesis), 'fault')}, {state.best.time_limit:g} s; replayed "
-        f"on sim: {_verdict(replay.results)}; results {replay.run_dir.path}",
+        f"raftquake hunt: minimal failing schedule after {_plural(state.runs, 'run')} "
+        f"({time.monotonic() - state.started:.0f} s){_ended(state, args)}: "
+        f"{_size_words(size(state.best))}; {replayed}",
         file=sys.stderr,
     )
     if args.replay == "docker":
@@ -191,6 +213,16 @@ def _hunt(args: argparse.Namespace, schedule, seed: int, folder, record: dict) -
         )
     print(minimal)
     return EXIT_INVALID
+
+
+def _ended(state, args: argparse.Namespace) -> str:
+    """What ended the hunt, when a limit did: the user asked for a run count or a time."""
+    what = "the search" if state.step == "searching" else "the shrinking"
+    if state.ended == "time-budget":
+        return f"; the time budget ({args.time_budget:g} s) ended {what}"
+    if state.ended == "runs":
+        return f"; --runs {args.runs} ended {what}"
+    return ""
 
 
 def _size_words(size: tuple[int, float, int, int]) -> str:

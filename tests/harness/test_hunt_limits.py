@@ -10,11 +10,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
+from harness.cli import main
 from harness.hunt import fitted, minimize, run_once, with_time_limit
-from harness.schedule import FaultSpec, Schedule, parse_schedule
+from harness.schedule import FaultSpec, Schedule, load_schedule, parse_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +78,66 @@ def _hunt_in_a_process(args: list[str], scratch: Path) -> tuple[float, subproces
     return time.monotonic() - started, done
 
 
+def test_runs_counts_every_simulated_run_searching_and_shrinking(
+    tmp_path: Path, capsys, monkeypatch
+):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    store = tmp_path / "store"
+    schedule = _write(tmp_path, BUGGY, "buggy")
+    args = ["hunt", str(schedule), "--store", str(store), "--runs", "8", "--seed", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    record = _record(store, "buggy")
+    # The failure was found within the 8 runs, and shrinking stopped at the 8th.
+    assert record["found"] is True and record["runs"] == 8 and record["searched"] < 8
+    assert record["ended-by"] == "runs"
+    assert "minimal failing schedule after 8 runs" in err and "--runs 8 ended the shrinking" in err
+    minimal = load_schedule(next((store / "hunt" / "buggy").glob("*/minimal.yaml")))
+    _no_fault_past_the_end(minimal)
+    assert "replay" in record  # the replay is one more run, beyond --runs
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_time_budget_stops_a_run_in_flight_and_says_it_ended_the_search(tmp_path: Path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    store = tmp_path / "store"
+    schedule = _write(tmp_path, LONG, "long")
+    args = [str(schedule), "--store", str(store), "--time-budget", "6", "--seed", "1"]
+    took, done = _hunt_in_a_process(args, scratch)
+    assert done.returncode == 0, done.stderr
+    # Workloads of up to 600 simulated seconds: the run going at 6 s was stopped.
+    assert took <= 6 + 1, f"{took:.1f} s for a 6 s budget\n{done.stderr}"
+    assert "no failing run in" in done.stderr
+    assert "the time budget (6 s) ended the search" in done.stderr
+    record = _record(store, "long")
+    assert record["ended-by"] == "time-budget" and record["status"] == "complete"
+    assert record["runs"] >= 1 and record["found"] is False
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_time_budget_holds_the_replay_of_the_minimal_schedule_too(tmp_path: Path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    store = tmp_path / "store"
+    schedule = _write(tmp_path, BUGGY, "buggy")
+    args = [str(schedule), "--store", str(store), "--time-budget", "20", "--runs", "1000"]
+    took, done = _hunt_in_a_process([*args, "--seed", "1"], scratch)
+    assert took <= 20 + 1, f"{took:.1f} s for a 20 s budget\n{done.stderr}"
+    assert done.returncode == 1, done.stderr  # found within its first 6 runs
+    record = _record(store, "buggy")
+    assert record["ended-by"] in ("time-budget", "shrunk")
+    minimal = Path(done.stdout.strip().splitlines()[-1])
+    _no_fault_past_the_end(load_schedule(minimal))
+    if "replay" in record:
+        assert (minimal.parent / record["replay"] / "report.html").is_file()
+        assert "replayed on sim: INVALID" in done.stderr
+    else:  # a loaded machine left no time for it, and the hunt says so
+        assert "not replayed: the time budget left no time for it" in done.stderr
+
+
 def _schedule(**fields) -> Schedule:
     s = parse_schedule(
         "name: t\nnodes: 5\ntime-limit: 10\nworkload: {keys: 4, concurrency: 8, rate: 200}\n"
@@ -115,3 +179,11 @@ def test_shrinking_finds_the_fewest_clients_and_keys_that_still_fail():
     shrunk = minimize(s, fails, lambda: len(tried) < 500)
     assert (shrunk.workload.concurrency, shrunk.workload.keys) == (5, 2)
     assert fails(shrunk) and shrunk.time_limit == 2
+
+
+def test_the_help_says_what_runs_and_the_budget_count(capsys):
+    with pytest.raises(SystemExit):
+        main(["hunt", "--help"])
+    words = " ".join(capsys.readouterr().out.split())
+    assert "simulated runs at most, searching and shrinking together" in words
+    assert "the replay of the minimal schedule included" in words
