@@ -307,6 +307,10 @@ class _Hunter:
 
     def fails(self, s: Schedule) -> bool:
         s = fitted(s)
+        if interrupt.requested():  # Ctrl-C or SIGTERM came between runs: stop here
+            raise KeyboardInterrupt
+        if time.monotonic() >= self.state.work_until():  # even with no run to make
+            raise _Spent("time-budget")
         bad = self.known.get(repr(s))
         if bad is None:
             bad = self.known[repr(s)] = self.run(s)
@@ -315,18 +319,14 @@ class _Hunter:
         return bad
 
     def run(self, s: Schedule) -> bool:
-        """Whether `s` fails, from one run: raises _Spent when the runs or time are spent
-        (a run in progress then is stopped), KeyboardInterrupt on Ctrl-C or SIGTERM."""
+        """Whether `s` fails, from one run: raises _Spent when the runs are spent or the
+        time ends while it runs (it is stopped then), KeyboardInterrupt on Ctrl-C."""
         from harness.runner import RunInterrupted
 
         state = self.state
-        if interrupt.requested():  # Ctrl-C or SIGTERM came between runs: stop here
-            raise KeyboardInterrupt
         if state.runs >= state.runs_limit:
             raise _Spent("runs")
         until = state.work_until()
-        if time.monotonic() >= until:
-            raise _Spent("time-budget")
         state.runs += 1
         state.searched += self.searching
         began = time.monotonic()
@@ -587,7 +587,7 @@ class _Shrinker:
             changed = False
             for i in range(len(s.nemesis)):
                 found = self.first_failing(self.sooner_or_shorter(s, i))
-                if found is not None:
+                if found is not None and found != s:
                     s, changed = found, True
                     break
         return s
@@ -602,7 +602,10 @@ class _Shrinker:
         if f.duration is not None and f.duration > 1:
             edits.append({"duration": round(f.duration / 2, 1)})
         out = []
-        for edit in edits:
+        # Rounded to a tenth, a move can come back to where it was (1.1 s after the fault
+        # before: halfway is 1.05, which rounds to 1.1): that is no change to try, and
+        # taking it as one looped, a run each time, until the shrinking's runs were spent.
+        for edit in (e for e in edits if any(getattr(f, k) != v for k, v in e.items())):
             faults = list(s.nemesis)
             faults[i] = dataclasses.replace(f, **edit)
             faults.sort(key=lambda x: x.at or 0.0)
