@@ -147,12 +147,13 @@ ENDINGS = {
     "interrupted": "Ctrl-C or SIGTERM",
 }
 STOP_S = 0.5  # a run stopped by the budget heals and is torn down within this
-EXIT_S = 1.0  # then the hunt's results are written and Python exits (a second, loaded)
+EXIT_S = 1.5  # then the hunt's results are written and Python exits (up to 1.7 s, loaded)
 # The minimal schedule's replay, with its report.html, takes up to REPLAY_FACTOR times its
-# run's own time in the hunt, plus REPORT_S: the report's plots take 4 to 8 times a short
-# run's time, on an idle machine as on a loaded one, after importing matplotlib (1-2 s).
-REPLAY_FACTOR = 5.0
-REPORT_S = 3.0
+# run's own time in the hunt, plus REPORT_S. Measured on a loaded 2-core machine: a 2 s
+# run of 1 client, 0.4 s, then 2.1 to 2.7 s of report (importing matplotlib the first
+# time: 1 to 2 s more); a 60 s run of 15 clients, 6.5 to 7.5 s, then 5 to 6 s of report.
+REPLAY_FACTOR = 2.0
+REPORT_S = 4.0
 
 
 @dataclass
@@ -281,6 +282,7 @@ class _Hunter:
         for round_ in itertools.count():
             if state.runs >= state.runs_limit:
                 raise _Spent("runs")
+            before = state.runs
             found = self.search(strategy, db, key, seed, round_)
             if found is None:
                 return "runs" if state.runs >= state.runs_limit else "searched"
@@ -288,6 +290,8 @@ class _Hunter:
             minimize(found, self.fails, lambda until=until: state.runs < until, self.step)
             if state.best is not None and len(state.best.nemesis) <= SMALL_ENOUGH:
                 return "shrunk"
+            if state.runs == before:  # found and shrunk again what was known: nothing new
+                return "searched"
         raise AssertionError("unreachable")
 
     def search(
