@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 import shutil
 import tempfile
 import time
@@ -159,7 +158,7 @@ REPORT_S = 4.0
 @dataclass
 class Hunt:
     runs_limit: int = 0  # --runs: every simulated run of the search and the shrinking
-    budget: float = math.inf  # --time-budget, seconds: the whole hunt, its replay included
+    budget: float = float("inf")  # --time-budget, seconds: the whole hunt, its replay included
     runs: int = 0  # simulated runs made, searched and shrinking (the replay not counted)
     failures: int = 0
     best: Schedule | None = None
@@ -198,7 +197,7 @@ class _Spent(BaseException):
         self.why = why
 
 
-def run_once(s: Schedule, store: Path, stop_at: float = math.inf) -> dict[str, Any]:
+def run_once(s: Schedule, store: Path, stop_at: float = float("inf")) -> dict[str, Any]:
     """One simulated run of `s`, checked, without a report: the hunt's inner loop. At
     `stop_at` (time.monotonic()) a run still going is stopped: RunInterrupted."""
     from harness.runner import execute
