@@ -16,10 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from checkers.history import Event, HistoryError, Op, pair_events
-from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
+from checkers.history import Event, History, HistoryError, Op, first_client_op, pair_events
+from checkers.protocol import (
+    Checked,
+    CheckerBase,
+    CheckSupport,
+    RunFiles,
+    Valid,
+    Verdict,
+    anomaly_verdict,
+    verdict_from,
+)
+
+if TYPE_CHECKING:
+    import argparse
 
 MAX_LISTED = 20  # wrong reads listed per anomaly (the counts are exact)
 ANOMALIES = ("wrong-total", "negative-balance")
@@ -154,10 +166,36 @@ def check_bank_history(
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class BankChecker:
+class BankCheck:
+    """`raftquake check` with it (checkers/protocol.py's CheckSupport): init/transfer
+    histories."""
+
+    models: tuple[str, ...] = ("bank",)
+    model_help = "bank: every read of the balances holds the opening total"
+    fallback = False
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def claims(self, history: History) -> str | None:
+        first = first_client_op(history.events)
+        return "bank" if first is not None and first.f in ("init", "transfer") else None
+
+    def check(self, history: History, model: str, args: argparse.Namespace) -> Checked:
+        r = check_bank_history(history.events, history.file)
+        what = f"{r.reads} reads, {r.accounts} accounts, total {r.total}"
+        verdicts: dict[Any, str] = {True: "bank valid", False: "bank NOT valid"}
+        verdict = verdicts.get(r.valid, "unknown")
+        if r.anomalies:
+            what += f"; found {', '.join(r.anomalies)}"
+        return anomaly_verdict(history.file, verdict, what, r)
+
+
+class BankChecker(CheckerBase):
     """A bank workload's reads against the total it opened with."""
 
     name = "bank"
+    cli: CheckSupport | None = BankCheck()
 
     def check(self, run: RunFiles) -> Verdict:
         try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from checkers.protocol import RunFiles, Verdict
+from checkers.protocol import CheckerBase, RunFiles, Verdict
 
 TRACEBACK = "Traceback (most recent call last):"
 GO_DEATH = ("panic: ", "fatal error: ")  # the Go runtime's last words
@@ -62,7 +62,7 @@ def find_crashes(log: Path) -> list[dict[str, Any]]:
     return found
 
 
-class CrashesChecker:
+class CrashesChecker(CheckerBase):
     name = "crashes"
 
     def check(self, run: RunFiles) -> Verdict:

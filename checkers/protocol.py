@@ -5,7 +5,12 @@ a checker may read. A checker returns a `Verdict`, whose `to_dict()` is the chec
 entry in results.json: {"valid": ..., <the checker's own fields>, "explanation": ...}.
 
 To add a checker: one module with an object that has `name`, `check(run) -> Verdict`
-and `summarize(entry) -> str`, and its line in checkers/registry.py. A checker with
+and `summarize(entry) -> str`, and its line in checkers/registry.py. Two hooks more,
+both optional (`CheckerBase` gives the defaults): `cli`, what `raftquake check` needs to
+judge a history file with it (`CheckSupport`: its models, its options, which histories
+it takes by itself, its verdict's JSON and text); and `report_section`, what report.html
+shows of its violation (a `Section`: a jinja2 fragment and its data; without one, the
+page shows the entry's explanation). A checker with
 nothing to read returns `Verdict.unknown(...)` with the reason; one that raises is
 turned into "unknown" by the caller (harness/verdict.py), so a run is never called
 valid on evidence nobody looked at.
@@ -15,9 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from checkers.history import Event, read_jsonl
+
+if TYPE_CHECKING:
+    import argparse
+
+    from checkers.history import History
 
 Valid = bool | Literal["unknown"]
 
@@ -82,8 +92,80 @@ class Verdict:
         return cls("unknown", reason, None, {"checker": checker, "reason": reason})
 
 
+@dataclass(frozen=True)
+class Checked:
+    """One history file's verdict as `raftquake check` gives it."""
+
+    valid: Valid
+    fields: dict[str, Any]  # its JSON object's fields after "file" and "format"
+    text: str  # for the terminal: the verdict's line, then what explains it
+
+
+def anomaly_verdict(path: str, verdict: str, what: str, result: Any) -> Checked:
+    """An anomaly checker's verdict (Elle's, the set's, the bank's) for `raftquake check`:
+    "<path>: <verdict> (<what>)", then the result's own text unless it is valid."""
+    text = f"{path}: {verdict} ({what})"
+    if result.valid is not True:
+        text += "\n" + result.to_text()
+    return Checked(result.valid, result.to_dict(), text)
+
+
+class CheckSupport(Protocol):
+    """What `raftquake check` needs from a checker that judges a history file alone."""
+
+    models: tuple[str, ...]  # the `--model` names it answers, in --help's order
+    model_help: str  # what `--model`'s help says of them
+    # Chosen when no other checker claims a history (linearizability: any register-like
+    # history); the others are asked first, in the registry's order.
+    fallback: bool
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Its own options (`--consistency`, `--initial`, ...)."""
+        ...
+
+    def claims(self, history: History) -> str | None:
+        """The model it would check this history with when `--model` is not given, or
+        None when the history is not its kind."""
+        ...
+
+    def check(self, history: History, model: str, args: argparse.Namespace) -> Checked:
+        """The verdict on one history; raises checkers.history.HistoryError on bad input
+        (the command says "bad input" with its file and line)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Section:
+    """What report.html shows of one checker's violation: a jinja2 fragment (rendered
+    autoescaped with `s` = `data` and `seconds`: whether the history has a clock) that
+    makes one `<section>`, and the data it lays out. `data` holds plain values and the
+    page's plots (harness/report/plots.py's Plot); "id" is the section's anchor."""
+
+    template: str
+    data: dict[str, Any]
+
+
+class Page(Protocol):
+    """What a report section may ask of the page it is on."""
+
+    @property
+    def seconds(self) -> bool:
+        """The history has a clock: times are seconds from the workload's start."""
+        ...
+
+    def when(self, t: Any) -> str:
+        """A history time as the page's axis shows it ("—" for none)."""
+        ...
+
+
 class Checker(Protocol):
     name: str
+    cli: CheckSupport | None  # None: `raftquake check` cannot choose it
+
+    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
+        """The report's section for an invalid entry filed under `name`, or None: the page
+        shows the entry's explanation (or its JSON fields)."""
+        ...
 
     def check(self, run: RunFiles) -> Verdict:
         """The verdict on one run's files."""
@@ -93,6 +175,15 @@ class Checker(Protocol):
         """One line from the checker's results.json entry (so a stored run's report says
         the same as the run did)."""
         ...
+
+
+class CheckerBase:
+    """The optional hooks' defaults: no `raftquake check` support, no section of its own."""
+
+    cli: CheckSupport | None = None
+
+    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
+        return None
 
 
 def verdict_from(

@@ -12,10 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from checkers.history import Event, HistoryError, Op, pair_events
-from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
+from checkers.history import Event, History, HistoryError, Op, first_client_op, pair_events
+from checkers.protocol import (
+    Checked,
+    CheckerBase,
+    CheckSupport,
+    Page,
+    RunFiles,
+    Section,
+    Valid,
+    Verdict,
+    anomaly_verdict,
+    verdict_from,
+)
+
+if TYPE_CHECKING:
+    import argparse
 
 MAX_LISTED = 100  # elements listed per kind (the counts are exact)
 
@@ -141,10 +155,97 @@ def check_set_history(events: Iterable[Event], file: str = "<history>") -> SetRe
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class SetChecker:
+# ---- in report.html (checkers/protocol.py's report_section) --------------------------
+
+MAX_ELEMENTS = 20  # set elements listed per kind in the report
+
+SECTION_TEMPLATE = """\
+<section class="alert" id="{{ s.id }}">
+  <h2>Set: elements lost or unexpected</h2>
+  <div class="numbers">
+    {% for label, n in s.counts %}<div>{{ label }}<b>{{ "{:,}".format(n) }}</b></div>{% endfor %}
+  </div>
+  {% for k in s.kinds %}
+  <p><b>{{ k.kind }}</b> ({{ "{:,}".format(k.total) }}): {{ k.meaning }}{% if k.total > k.shown | length %}; the first {{ k.shown | length }}, sorted{% endif %}:</p>
+  <p class="elements">{{ k.shown | join(", ") }}{% if k.total > k.shown | length %}, …{% endif %}</p>
+  {% endfor %}
+</section>
+"""  # noqa: E501 - HTML reads better unwrapped
+
+
+def _element(e: Any) -> str:
+    from harness.report.plots import short_value
+
+    # a keyed history lists [key, element]
+    if isinstance(e, list) and len(e) == 2:
+        return f"{short_value(e[0])}:{short_value(e[1])}"
+    return short_value(e)
+
+
+def set_section(name: str, entry: dict[str, Any], page: Page) -> Section | None:
+    """The report's section of an invalid set entry: its counts, the first lost and
+    unexpected elements; None without counts (the page shows its explanation)."""
+    if not entry.get("counts"):
+        return None
+    c = entry.get("counts") or {}
+    counts = [
+        ("attempted", c.get("attempted")),
+        ("acknowledged", c.get("acknowledged")),
+        ("read back", c.get("ok")),
+        ("lost", c.get("lost")),
+        ("unexpected", c.get("unexpected")),
+        ("recovered", c.get("recovered")),
+    ]
+    kinds = []
+    for kind, meaning in (
+        ("lost", "acknowledged adds missing from the final read"),
+        ("unexpected", "elements in the final read that no add could have put there"),
+    ):
+        listed = entry.get(kind) or []
+        total = c.get(kind, len(listed))
+        if total:
+            shown = [_element(e) for e in listed[:MAX_ELEMENTS]]
+            kinds.append({"kind": kind, "meaning": meaning, "total": total, "shown": shown})
+    data = {
+        "id": name,
+        "counts": [(k, v) for k, v in counts if v is not None],
+        "kinds": kinds,
+        "key_count": entry.get("keys"),
+    }
+    return Section(SECTION_TEMPLATE, data)
+
+
+# ---- in `raftquake check` (checkers/protocol.py's CheckSupport) ----------------------
+
+
+class SetCheck:
+    """`raftquake check` with it (checkers/protocol.py's CheckSupport): add histories."""
+
+    models: tuple[str, ...] = ("set",)
+    model_help = "set: Jepsen's set checker"
+    fallback = False
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def claims(self, history: History) -> str | None:
+        first = first_client_op(history.events)
+        return "set" if first is not None and first.f == "add" else None
+
+    def check(self, history: History, model: str, args: argparse.Namespace) -> Checked:
+        r = check_set_history(history.events, history.file)
+        c = r.counts
+        what = f"{c['attempted']} adds, {c['lost']} lost, {c['unexpected']} unexpected"
+        verdicts: dict[Any, str] = {True: "set valid", False: "set NOT valid"}
+        verdict = verdicts.get(r.valid, "unknown")
+        return anomaly_verdict(history.file, verdict, what, r)
+
+
+class SetChecker(CheckerBase):
     """A set workload's adds against its final read."""
 
     name = "set"
+    cli: CheckSupport | None = SetCheck()
 
     def check(self, run: RunFiles) -> Verdict:
         try:
@@ -153,6 +254,9 @@ class SetChecker:
             return Verdict.unknown(self.name, f"history unreadable: {exc}")
         explanation = r.to_text() if r.valid is False else None
         return verdict_from(self, r.to_dict(), explanation)
+
+    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
+        return set_section(name, entry, page)
 
     def summarize(self, entry: dict[str, Any]) -> str:
         c = entry.get("counts", {})

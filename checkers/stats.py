@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import Event, HistoryError, Op, pair_events
-from checkers.protocol import RunFiles, Verdict, verdict_from
+from checkers.protocol import CheckerBase, RunFiles, Verdict, verdict_from
 
 STATUSES = ("ok", "fail", "info")
 
@@ -65,7 +65,7 @@ def check_stats(events: Iterable[Event], file: str = "<history>") -> StatsResult
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class StatsChecker:
+class StatsChecker(CheckerBase):
     """Counts; invalid only when operations were attempted and none succeeded."""
 
     name = "stats"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.elle import consistency as cm
+from checkers.elle.cli import CHECK as ELLE_CHECK
 from checkers.elle.cycles import components, cycles_in
 from checkers.elle.deps import PROCESS, REALTIME, build_graph
 from checkers.elle.explain import case_dict
@@ -24,7 +25,16 @@ from checkers.elle.infer import Case, Index, Uncheckable, build_index, check_txn
 from checkers.elle.registers import DEFAULT_OPTIONS, RegisterOptions
 from checkers.elle.txns import Txn, txns_from_events
 from checkers.history import Event, HistoryError
-from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
+from checkers.protocol import (
+    CheckerBase,
+    CheckSupport,
+    Page,
+    RunFiles,
+    Section,
+    Valid,
+    Verdict,
+    verdict_from,
+)
 
 
 @dataclass
@@ -203,12 +213,13 @@ def check_txn_history(
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class ElleChecker:
+class ElleChecker(CheckerBase):
     """The run's txns (a list-append or rw-register workload) against strict
     serializability; register versions ordered by the initial state and writes following
     reads (the per-key orders assume what the run is testing)."""
 
     name = "elle"
+    cli: CheckSupport | None = ELLE_CHECK
     consistency = cm.DEFAULT
 
     def check(self, run: RunFiles) -> Verdict:
@@ -219,6 +230,11 @@ class ElleChecker:
             return Verdict.unknown(self.name, f"history unreadable: {exc}")
         explanation = r.to_text() if r.valid is False else None
         return verdict_from(self, r.to_dict(), explanation)
+
+    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
+        from checkers.elle.report import section
+
+        return section(name, entry, page)
 
     def summarize(self, entry: dict[str, Any]) -> str:
         s = f"{entry.get('txns', '?')} txns over {entry.get('keys', '?')} key(s)"

@@ -106,6 +106,11 @@ class History:
     warnings: list[str] = field(default_factory=list)
 
 
+def first_client_op(events: Iterable[Event]) -> Event | None:
+    """The first event that is not the nemesis's: what a history's kind is told by."""
+    return next((ev for ev in events if ev.process != NEMESIS), None)
+
+
 def has_clock(events: Sequence[Event]) -> bool:
     """Whether the times are a clock's (ns): formats without times get their line numbers
     as times (checkers.history.importers), which then only order the events."""

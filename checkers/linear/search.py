@@ -36,8 +36,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import Event, HistoryError, Op, pair_events
+from checkers.linear.cli import CHECK as LINEARIZABLE_CHECK
 from checkers.linear.models import INVALID, NO_NEED, Model, ModelError
-from checkers.protocol import RunFiles, Valid, Verdict, verdict_from
+from checkers.protocol import (
+    CheckerBase,
+    CheckSupport,
+    Page,
+    RunFiles,
+    Section,
+    Valid,
+    Verdict,
+    verdict_from,
+)
 from checkers.timefmt import seconds
 
 INF = float("inf")
@@ -644,10 +654,11 @@ def _counterexample(
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class LinearizableChecker:
+class LinearizableChecker(CheckerBase):
     """The run's history against a cas-register per key (the register workload)."""
 
     name = "linearizable"
+    cli: CheckSupport | None = LINEARIZABLE_CHECK
     model = "cas-register"
     timeout = 300.0  # seconds; then the verdict is "unknown"
 
@@ -663,6 +674,11 @@ class LinearizableChecker:
         r = check_history(events, get_model(self.model), self.timeout, str(run.history))
         cx = r.counterexample.to_text(run.origin_ns) if r.counterexample is not None else None
         return verdict_from(self, r.to_dict(), cx)
+
+    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
+        from checkers.linear.report import section
+
+        return section(name, entry, page)
 
     def summarize(self, entry: dict[str, Any]) -> str:
         s = f"{entry.get('ops', '?')} operations over {entry.get('keys', '?')} key(s)"

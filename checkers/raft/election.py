@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import HistoryError
-from checkers.protocol import RunFiles, Verdict, verdict_from
+from checkers.protocol import CheckerBase, RunFiles, Verdict, verdict_from
 from checkers.timefmt import moment
 
 ROLES = ("follower", "candidate", "leader", "pre-candidate", "learner")
@@ -247,7 +247,7 @@ def events_files(results_dir: str | Path) -> list[Path]:
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class ElectionSafetyChecker:
+class ElectionSafetyChecker(CheckerBase):
     """At most one leader per term, one vote per node per term, over the nodes'
     events.jsonl files."""
 

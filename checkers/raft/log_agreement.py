@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import HistoryError
-from checkers.protocol import RunFiles, Verdict, verdict_from
+from checkers.protocol import CheckerBase, RunFiles, Verdict, verdict_from
 from raftnode.wire import log_digest
 
 MAX_REPORTED = 20
@@ -260,7 +260,7 @@ def check_log_agreement(
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class LogAgreementChecker:
+class LogAgreementChecker(CheckerBase):
     """The nodes' committed logs (collected at the end of the run) agree index by index."""
 
     name = "log-agreement"

@@ -6,17 +6,23 @@ external URLs. Text goes through jinja2 with autoescaping on.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
 from checkers.history import has_clock
-from checkers.registry import summary_of
-from harness.report import plots, violations
-from harness.report.data import RunData, build_run_data, load_events
-from harness.report.template import TEMPLATE
+from checkers.protocol import Page, Section
+from checkers.registry import CHECKERS, summary_of
+from harness.report import plots
+from harness.report.data import Axis, RunData, build_run_data, load_events
+from harness.report.template import ENV, TEMPLATE
 
 VERDICT_WORDS = {True: "valid", False: "INVALID", "unknown": "unknown"}
 
@@ -29,35 +35,60 @@ def verdict_word(valid: Any) -> str:
     return VERDICT_WORDS.get(valid, "unknown" if valid is None else str(valid))
 
 
-def _when(t: Any, axis: Any) -> str:
-    """A history time as the report's axis shows it (seconds since the workload started)."""
-    if t is None:
-        return "—"
-    return f"{t / 1e9 - axis.origin:.3f}" if axis.seconds else str(t)
+@dataclass(frozen=True)
+class _Page:
+    """What a checker's section may ask of the page (checkers/protocol.py's Page)."""
+
+    axis: Axis
+
+    @property
+    def seconds(self) -> bool:
+        return self.axis.seconds
+
+    def when(self, t: Any) -> str:
+        """A history time as the report's axis shows it (seconds since the workload
+        started)."""
+        if t is None:
+            return "—"
+        return f"{t / 1e9 - self.axis.origin:.3f}" if self.axis.seconds else str(t)
 
 
 def violation_sections(
-    checkers: dict[str, dict[str, Any]], shown: set[int]
-) -> dict[str, list[dict[str, Any]]]:
-    """A section per invalid checker entry not `shown` already (by id): Elle's anomalies
-    and the set checker's elements laid out (report.violations), every other violation in
-    the checker's own words, or without them its JSON fields. Entries are told apart by
-    their "checker" field, so a check --report entry filed under another name still is."""
-    out: dict[str, list[dict[str, Any]]] = {"elle": [], "set": [], "other": []}
+    checkers: dict[str, dict[str, Any]], page: Page
+) -> tuple[list[Markup], list[dict[str, Any]]]:
+    """The sections of the invalid checker entries: those whose checker lays out its own
+    (its report_section: linearizable's counterexample, Elle's anomalies, the set's
+    elements), in the registry's order, then every other violation in the checker's own
+    words, or without them its JSON fields. An entry's checker is its "checker" field,
+    else its name, so a check --report entry filed under another name still has its
+    section."""
+    own: list[tuple[int, Markup]] = []
+    other: list[dict[str, Any]] = []
+    rank = {name: i for i, name in enumerate(CHECKERS)}
     for name, r in checkers.items():
-        if r.get("valid") is not False or id(r) in shown:
+        if r.get("valid") is not False:
             continue
         kind = r.get("checker", name)
-        if kind == "elle" and r.get("cases"):
-            out["elle"].append(violations.elle_section(name, r))
-        elif kind == "set" and r.get("counts"):
-            out["set"].append(violations.set_section(name, r))
+        checker = CHECKERS.get(kind)
+        section = checker.report_section(name, r, page) if checker is not None else None
+        if section is not None:
+            own.append((rank[kind], _render_section(section, page)))
         else:
             text = r.get("explanation") or json.dumps(
                 {k: v for k, v in r.items() if k not in ("valid", "checker")}, indent=2
             )
-            out["other"].append({"id": name, "title": f"{name} violated", "text": text})
-    return out
+            other.append({"id": name, "title": f"{name} violated", "text": text})
+    own.sort(key=lambda ranked: ranked[0])  # stable: a checker's sections keep their order
+    return [html for _, html in own], other
+
+
+def _render_section(section: Section, page: Page) -> Markup:
+    return Markup(_fragment(section.template).render(s=section.data, seconds=page.seconds))
+
+
+@functools.cache
+def _fragment(template: str) -> jinja2.Template:
+    return ENV.from_string(template)
 
 
 def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
@@ -90,31 +121,7 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
     if not len(data.table):
         notes.append("The history has no operations: nothing to plot.")
 
-    lin = (results.get("checkers") or {}).get("linearizable") or {}
-    cx = lin.get("counterexample") if lin.get("valid") is False else None
-    cx_plot, cx_ops = None, []
-    if cx:
-        cx_plot = plots.counterexample(cx)
-        position = {idx: i + 1 for i, idx in enumerate(cx.get("linearized", []))}
-        stuck = (cx.get("stuck") or {}).get("index")
-        for o in cx.get("ops", []):
-            cls = "stuck" if o["index"] == stuck else ("lin" if o["index"] in position else "")
-            cx_ops.append(
-                {
-                    "pos": position.get(o["index"], "✗" if cls == "stuck" else ""),
-                    "index": o["index"],
-                    "process": o["process"],
-                    "text": o.get("text", o.get("f")),
-                    "status": o.get("status"),
-                    "invoked": _when(o.get("invoke_time"), data.axis),
-                    "completed": _when(o.get("complete_time"), data.axis)
-                    if o.get("status") != "info"
-                    else "never (info)",
-                    "cls": cls,
-                }
-            )
-    shown = {id(lin)} if cx else set()  # a counterexample has its own section
-    sections = violation_sections(results.get("checkers") or {}, shown)
+    sections, explanations = violation_sections(results.get("checkers") or {}, _Page(data.axis))
 
     figs = []
     if len(t):
@@ -149,13 +156,8 @@ def render(data: RunData, files: list[tuple[str, str]] | None = None) -> str:
         duration=data.axis.hi - data.axis.lo,
         seconds=data.axis.seconds,
         notes=notes,
-        cx=cx,
-        cx_plot=cx_plot,
-        cx_ops=cx_ops,
-        explanation=lin.get("explanation") if cx else None,
-        elle_sections=sections["elle"],
-        set_sections=sections["set"],
-        explanations=sections["other"],
+        sections=sections,
+        explanations=explanations,
         plots=figs,
         faults=data.faults,
         files=files or [],

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import jinja2
 
-TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+# The page's and the checkers' sections' (checkers/protocol.py's Section) environment.
+ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+TEMPLATE = ENV.from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -91,69 +93,8 @@ footer a { color:inherit; }
 </div>
 {% for note in notes %}<p class="warn">{{ note }}</p>{% endfor %}
 
-{% if cx %}
-<section class="alert" id="counterexample">
-  <h2>Not linearizable{% if cx.key is not none %} on key {{ cx.key }}{% endif %}</h2>
-  <img class="plot" alt="{{ cx_plot.alt }}" src="data:image/png;base64,{{ cx_plot.png }}">
-  <p class="caption">{{ cx_plot.caption }}</p>
-  <table>
-    <tr><th>#</th><th>op</th><th>process</th><th>operation</th><th>outcome</th><th>invoked{% if seconds %} (s){% endif %}</th><th>completed{% if seconds %} (s){% endif %}</th></tr>
-    {% for o in cx_ops %}
-    <tr class="{{ o.cls }}"><td class="num">{{ o.pos }}</td><td class="num">{{ o.index }}</td><td>{{ o.process }}</td>
-      <td>{{ o.text }}</td><td>{{ o.status }}</td><td class="num">{{ o.invoked }}</td><td class="num">{{ o.completed }}</td></tr>
-    {% endfor %}
-  </table>
-  <p class="caption">States the model could be in when it got stuck: <b>{{ cx.states | join(", ") }}</b></p>
-  {% if explanation %}<pre>{{ explanation }}</pre>{% endif %}
-</section>
-{% endif %}
-
-{% for s in elle_sections %}
-<section class="alert" id="{{ s.id }}">
-  <h2>Transactional anomalies</h2>
-  <p>{{ s.txn_count }} transactions over {{ s.key_count }} keys, checked against <b>{{ s.consistency }}</b>.</p>
-  {% if s.ruled_out %}
-  <table class="ruled">
-    <tr><th>ruled out</th><th>by the anomalies</th></tr>
-    {% for r in s.ruled_out %}<tr{% if r.checked %} class="checked"{% endif %}><td>{{ r.model }}{% if r.checked %} (checked){% endif %}</td><td>{{ r.by | join(", ") }}</td></tr>
-    {% endfor %}
-  </table>
-  {% if s.still_possible %}<p class="caption">Not ruled out by these anomalies: {{ s.still_possible | join(", ") }}.</p>{% endif %}
-  {% endif %}
-  {% for c in s.cycles %}
-  <figure class="cycle" id="{{ s.id }}-cycle-{{ loop.index }}">
-    <h3>{{ c.type }}: a cycle of {{ c.steps | length }} transactions</h3>
-    <img class="graph" alt="{{ c.plot.alt }}" src="data:image/png;base64,{{ c.plot.png }}">
-    <p class="caption">{{ c.txns | join(" · ") }}. Reads show their last elements; an edge a → b says a must come before b.</p>
-    <ol class="steps">
-      {% for st in c.steps %}<li>{{ st.text }} <span class="rel {{ st.type }}">({{ st.type }})</span></li>
-      {% endfor %}
-    </ol>
-  </figure>
-  {% endfor %}
-  <h3>Anomalies found</h3>
-  <ul class="anomalies">
-    {% for a in s.anomalies %}
-    <li><b>{{ a.name }}</b>: {{ a.count }} found{% if not a.prohibited %} <span class="allowed">(allowed by {{ s.consistency }})</span>{% endif %}{% if a.drawn %}, {{ a.drawn }} drawn above{% endif %}{% if a.more %}, {{ a.more }} more in the full explanation{% endif %}
-      {% if a.sentences %}<ul>{% for t in a.sentences %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
-    </li>
-    {% endfor %}
-  </ul>
-  {% if s.explanation %}<details><summary>The checker's full explanation</summary><pre>{{ s.explanation }}</pre></details>{% endif %}
-</section>
-{% endfor %}
-
-{% for s in set_sections %}
-<section class="alert" id="{{ s.id }}">
-  <h2>Set: elements lost or unexpected</h2>
-  <div class="numbers">
-    {% for label, n in s.counts %}<div>{{ label }}<b>{{ "{:,}".format(n) }}</b></div>{% endfor %}
-  </div>
-  {% for k in s.kinds %}
-  <p><b>{{ k.kind }}</b> ({{ "{:,}".format(k.total) }}): {{ k.meaning }}{% if k.total > k.shown | length %}; the first {{ k.shown | length }}, sorted{% endif %}:</p>
-  <p class="elements">{{ k.shown | join(", ") }}{% if k.total > k.shown | length %}, …{% endif %}</p>
-  {% endfor %}
-</section>
+{% for s in sections %}
+{{ s }}
 {% endfor %}
 
 {% for e in explanations %}

@@ -15,10 +15,10 @@ import pytest
 from markupsafe import escape
 
 from checkers.elle import check_txn_history
+from checkers.elle.report import MAX_CYCLES, cycles_to_draw
 from checkers.history.importers import read_history
 from harness.cli import main
 from harness.report import plots, write_run_report
-from harness.report.violations import MAX_CYCLES, cycles_to_draw
 from harness.store import new_run_dir
 
 MS = 1_000_000

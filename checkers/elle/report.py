@@ -1,17 +1,51 @@
-"""What the report shows of an anomaly checker's violation: Elle's transactional
-anomalies (the models they rule out, the first cycles drawn, the other anomalies in a
-sentence each) and the set checker's lost and unexpected elements.
-
-Everything is read from the checker's results.json entry (checkers/elle/explain.py and
-checkers/sets.py say its shape); the page only lays it out.
-"""
+"""What report.html shows of Elle's violation (checkers/protocol.py's `report_section`):
+the models the anomalies rule out, the first cycles drawn, the other anomalies in a
+sentence each. Read from the checker's results.json entry (checkers/elle/explain.py says
+its shape); the drawing is the report's (harness/report/plots.py), imported only when a
+page is written."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from checkers.elle import consistency as cm
-from harness.report import plots
+from checkers.protocol import Page, Section
+
+TEMPLATE = """\
+<section class="alert" id="{{ s.id }}">
+  <h2>Transactional anomalies</h2>
+  <p>{{ s.txn_count }} transactions over {{ s.key_count }} keys, checked against <b>{{ s.consistency }}</b>.</p>
+  {% if s.ruled_out %}
+  <table class="ruled">
+    <tr><th>ruled out</th><th>by the anomalies</th></tr>
+    {% for r in s.ruled_out %}<tr{% if r.checked %} class="checked"{% endif %}><td>{{ r.model }}{% if r.checked %} (checked){% endif %}</td><td>{{ r.by | join(", ") }}</td></tr>
+    {% endfor %}
+  </table>
+  {% if s.still_possible %}<p class="caption">Not ruled out by these anomalies: {{ s.still_possible | join(", ") }}.</p>{% endif %}
+  {% endif %}
+  {% for c in s.cycles %}
+  <figure class="cycle" id="{{ s.id }}-cycle-{{ loop.index }}">
+    <h3>{{ c.type }}: a cycle of {{ c.steps | length }} transactions</h3>
+    <img class="graph" alt="{{ c.plot.alt }}" src="data:image/png;base64,{{ c.plot.png }}">
+    <p class="caption">{{ c.txns | join(" · ") }}. Reads show their last elements; an edge a → b says a must come before b.</p>
+    <ol class="steps">
+      {% for st in c.steps %}<li>{{ st.text }} <span class="rel {{ st.type }}">({{ st.type }})</span></li>
+      {% endfor %}
+    </ol>
+  </figure>
+  {% endfor %}
+  <h3>Anomalies found</h3>
+  <ul class="anomalies">
+    {% for a in s.anomalies %}
+    <li><b>{{ a.name }}</b>: {{ a.count }} found{% if not a.prohibited %} <span class="allowed">(allowed by {{ s.consistency }})</span>{% endif %}{% if a.drawn %}, {{ a.drawn }} drawn above{% endif %}{% if a.more %}, {{ a.more }} more in the full explanation{% endif %}
+      {% if a.sentences %}<ul>{% for t in a.sentences %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
+    </li>
+    {% endfor %}
+  </ul>
+  {% if s.explanation %}<details><summary>The checker's full explanation</summary><pre>{{ s.explanation }}</pre></details>{% endif %}
+</section>
+"""  # noqa: E501 - HTML reads better unwrapped
 
 MAX_CYCLES = 3  # cycles drawn; the rest are in the checker's text
 MAX_NODES = 10  # a longer cycle is listed, not drawn: its ring would not read
@@ -70,7 +104,12 @@ def drawn_cycle(case: dict[str, Any]) -> dict[str, Any]:
         for i, s in enumerate(steps)
     ]
     sentences = [{"text": s.get("text", ""), "type": s.get("type")} for s in steps]
-    return {"type": case.get("type"), "plot": plots.cycle(case), "txns": txns, "steps": sentences}
+    return {
+        "type": case.get("type"),
+        "plot": _plots().cycle(case),
+        "txns": txns,
+        "steps": sentences,
+    }
 
 
 def other_anomalies(entry: dict[str, Any], drawn: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,37 +154,14 @@ def elle_section(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _element(e: Any) -> str:
-    # a keyed history lists [key, element]
-    if isinstance(e, list) and len(e) == 2:
-        return f"{plots.short_value(e[0])}:{plots.short_value(e[1])}"
-    return plots.short_value(e)
+def section(name: str, entry: dict[str, Any], page: Page) -> Section | None:
+    """The "Transactional anomalies" section of an invalid elle entry with cases."""
+    if not entry.get("cases"):
+        return None
+    return Section(TEMPLATE, elle_section(name, entry))
 
 
-def set_section(name: str, entry: dict[str, Any]) -> dict[str, Any]:
-    """The section of an invalid set entry: its counts, the first lost and unexpected."""
-    c = entry.get("counts") or {}
-    counts = [
-        ("attempted", c.get("attempted")),
-        ("acknowledged", c.get("acknowledged")),
-        ("read back", c.get("ok")),
-        ("lost", c.get("lost")),
-        ("unexpected", c.get("unexpected")),
-        ("recovered", c.get("recovered")),
-    ]
-    kinds = []
-    for kind, meaning in (
-        ("lost", "acknowledged adds missing from the final read"),
-        ("unexpected", "elements in the final read that no add could have put there"),
-    ):
-        listed = entry.get(kind) or []
-        total = c.get(kind, len(listed))
-        if total:
-            shown = [_element(e) for e in listed[:MAX_ELEMENTS]]
-            kinds.append({"kind": kind, "meaning": meaning, "total": total, "shown": shown})
-    return {
-        "id": name,
-        "counts": [(k, v) for k, v in counts if v is not None],
-        "kinds": kinds,
-        "key_count": entry.get("keys"),
-    }
+def _plots() -> ModuleType:
+    from harness.report import plots
+
+    return plots
