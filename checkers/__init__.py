@@ -13,13 +13,38 @@ or "unknown") and `to_dict()`:
 networkx is imported only by the graph method (`checkers.linear.graph.check_graph`).
 """
 
-from checkers.history import HistoryError, pair_events, read_jsonl
-from checkers.history.importers import default_model, read_history
-from checkers.linear.models import MODELS, Model, get_model
-from checkers.linear.search import check_history, check_ops
-from checkers.raft.election import check_election_safety, events_files
-from checkers.raft.log_agreement import check_log_agreement, node_logs
-from checkers.stats import check_stats
+import importlib
+from typing import Any
+
+# Each name's module, imported when the name is first used (PEP 562): `import checkers`
+# (which every `checkers.x` import runs first) then costs nothing, and `raftquake check`
+# loads only what it checks with (tests/harness/test_startup.py).
+_WHERE = {
+    "HistoryError": "checkers.history",
+    "pair_events": "checkers.history",
+    "read_jsonl": "checkers.history",
+    "default_model": "checkers.history.importers",
+    "read_history": "checkers.history.importers",
+    "MODELS": "checkers.linear.models",
+    "Model": "checkers.linear.models",
+    "get_model": "checkers.linear.models",
+    "check_history": "checkers.linear.search",
+    "check_ops": "checkers.linear.search",
+    "check_election_safety": "checkers.raft.election",
+    "events_files": "checkers.raft.election",
+    "check_log_agreement": "checkers.raft.log_agreement",
+    "node_logs": "checkers.raft.log_agreement",
+    "check_stats": "checkers.stats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'checkers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MODELS",

@@ -28,7 +28,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the named command's options alone are added (the
+    others are listed with their one line of help): a command then imports nothing the
+    other commands need, e.g. `check` no Docker client and `--help` no checker."""
     parser = argparse.ArgumentParser(
         prog="raftquake",
         description="Fault-injection testing for distributed systems: run a Raft cluster "
@@ -38,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        if only is None or name == only:
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     # When the command started, for a limit in seconds a user times from there (`hunt
     # --time-budget`): the process's start when this is the process's command line.
     started = _process_start() if argv is None else time.monotonic()
-    parser = build_parser()
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     args.started = started
     if not getattr(args, "_run", None):
@@ -74,6 +78,12 @@ def _process_start() -> float:
     except (OSError, ValueError, IndexError):
         return now
     return now - min(max(uptime - since_boot, 0.0), 60.0)
+
+
+def _command(argv: list[str]) -> str:
+    """The subcommand named on the line ("" for none: `raftquake --help`); the top level
+    takes no option but -h, so it is the first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), "")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from typing import Any
 
 from checkers.history import HistoryError
 from checkers.protocol import CheckerBase, RunFiles, Verdict, verdict_from
-from raftnode.wire import log_digest
 
 MAX_REPORTED = 20
 
@@ -92,6 +91,10 @@ class NodeLog:
 
     def digests_at(self, wanted: set[int]) -> dict[int, str]:
         """The log digest at each wanted index this dump reaches (from its snapshot)."""
+        # Here, not at the top: raftnode.wire brings asyncio, which `raftquake check`
+        # on a history file never needs (tests/harness/test_startup.py).
+        from raftnode.wire import log_digest
+
         start, h = (self.snapshot[0], self.snapshot[2]) if self.snapshot else (0, "")
         out = {start: h} if start in wanted else {}
         top = max(wanted, default=0)

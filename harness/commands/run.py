@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.backends import BACKENDS
 from harness.commands.flags import COUNT, SECONDS, SEED_FLAG
 
 HELP = "run fault schedules against a cluster, check the histories, store the results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from harness.backends import BACKENDS
+
     parser.add_argument(
         "schedules", nargs="+", metavar="SCHEDULE.yaml", help="the fault schedule(s) to run"
     )
