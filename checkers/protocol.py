@@ -50,10 +50,6 @@ class RunFiles:
         cls, run_path: str | Path, history: str | Path | None = None, origin_ns: int = 0
     ) -> RunFiles:
         """The files of a run folder as the store lays it out."""
-        # Here, not at the top: those modules define their checkers on this protocol.
-        from checkers.raft.election import events_files
-        from checkers.raft.log_agreement import node_logs
-
         root = Path(run_path)
         return cls(
             history=Path(history) if history is not None else root / "history.jsonl",
@@ -68,6 +64,22 @@ class RunFiles:
         if self._events_read is None:
             self._events_read = read_jsonl(str(self.history)).events
         return self._events_read
+
+
+def events_files(results_dir: str | Path) -> list[Path]:
+    """nodes/<id>/events.jsonl under a results folder."""
+    return sorted(Path(results_dir).glob("nodes/*/events.jsonl"))
+
+
+def node_logs(results_dir: str | Path) -> dict[str, Path]:
+    """nodes/<id>/log.jsonl (or committed.json) under a results folder, by node id."""
+    found: dict[str, Path] = {}
+    for d in sorted(Path(results_dir).glob("nodes/*")):
+        for name in ("log.jsonl", "committed.json"):
+            if (d / name).is_file():
+                found[d.name] = d / name
+                break
+    return found
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkers import bank, crashes, elle, sets, stats
-from checkers.linear import search as linearizable
+from checkers.linear import checker as linearizable
 from checkers.protocol import Checker
 from checkers.raft import election, log_agreement
 

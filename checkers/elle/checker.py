@@ -4,11 +4,15 @@ Steps: txns from the history (txns.py); indexes, version orders and the anomalie
 no graph (infer.py); the dependency graph (deps.py); its strongly connected components and
 the shortest cycle of each kind in each (cycles.py); explanations (explain.py). The
 verdict is invalid when an anomaly the model prohibits was found (consistency.py), and
-names every model the anomalies rule out.
+names every model the anomalies rule out. Below, the plug-in (checkers/protocol.py): the
+run checker `elle` and its part in `raftquake check` (list-append and rw-register, chosen
+by the micro-ops, `--consistency`, the register version orders' options); its report
+section is report.py's.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import time
 from collections.abc import Iterable, Iterator
@@ -17,15 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.elle import consistency as cm
-from checkers.elle.cli import CHECK as ELLE_CHECK
 from checkers.elle.cycles import components, cycles_in
 from checkers.elle.deps import PROCESS, REALTIME, build_graph
 from checkers.elle.explain import case_dict
 from checkers.elle.infer import Case, Index, Uncheckable, build_index, check_txns_alone
 from checkers.elle.registers import DEFAULT_OPTIONS, RegisterOptions
 from checkers.elle.txns import Txn, txns_from_events
-from checkers.history import Event, HistoryError
+from checkers.history import Event, History, HistoryError, first_client_op
 from checkers.protocol import (
+    Checked,
     CheckerBase,
     CheckSupport,
     Page,
@@ -33,6 +37,7 @@ from checkers.protocol import (
     Section,
     Valid,
     Verdict,
+    anomaly_verdict,
     verdict_from,
 )
 
@@ -210,6 +215,103 @@ def check_txn_history(
         return check_txns(txns, consistency, file, registers, anomalies)
 
 
+# ---- in `raftquake check` (checkers/protocol.py's CheckSupport) ----------------------
+
+
+class ElleCheck:
+    models: tuple[str, ...] = ("list-append", "rw-register")
+    model_help = (
+        "list-append, rw-register: txn histories checked by Elle's method (chosen by the "
+        "micro-ops: append or w)"
+    )
+    fallback = False
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--consistency",
+            default="strict-serializable",
+            choices=list(cm.MODELS),
+            help="with --model list-append or rw-register: the consistency model the txns "
+            "must obey (default strict-serializable)",
+        )
+        parser.add_argument(
+            "--wfr-keys",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="rw-register: a txn's write of a key follows its read of it, ordering those "
+            "two versions (Elle's :wfr-keys?; default on)",
+        )
+        parser.add_argument(
+            "--sequential-keys",
+            action="store_true",
+            help="rw-register: assume each key sequentially consistent, ordering versions by "
+            "each process's txns (Elle's :sequential-keys?)",
+        )
+        parser.add_argument(
+            "--linearizable-keys",
+            action="store_true",
+            help="rw-register: assume each key linearizable, ordering versions by real time "
+            "(Elle's :linearizable-keys?)",
+        )
+
+    def claims(self, history: History) -> str | None:
+        """A txn history's model; but a txn of Knossos's :read/:write micro-ops is
+        multi-register's (a linearizability model, checkers/linear/models.py)."""
+        from checkers.history.importers import default_model
+
+        first = first_client_op(history.events)
+        if first is None or first.f != "txn" or default_model(history) == "multi-register":
+            return None
+        return _elle_model(history)
+
+    def check(self, history: History, model: str, args: argparse.Namespace) -> Checked:
+        path = history.file
+        if model == "rw-register" and (line := _appends(history)) is not None:
+            raise HistoryError(
+                path,
+                line,
+                "--model rw-register: this txn appends (list-append's micro-op); expected "
+                "only r and w micro-ops (--model list-append takes both)",
+            )
+        consistency = args.consistency
+        r = check_txn_history(
+            history.events,
+            consistency,
+            path,
+            history.format == "jsonl",
+            RegisterOptions(args.wfr_keys, args.sequential_keys, args.linearizable_keys),
+            lone_completions=history.format != "jsonl",
+        )
+        what = f"{r.txns} txns, {r.keys} keys, model {r.model}, {r.elapsed:.3f} s"
+        verdicts: dict[Any, str] = {True: consistency, False: f"NOT {consistency}"}
+        verdict = verdicts.get(r.valid, "unknown")
+        if r.anomalies:
+            what += f"; found {', '.join(r.anomalies)}"
+        return anomaly_verdict(path, verdict, what, r)
+
+
+def _elle_model(history: History) -> str:
+    """rw-register when the txns write registers (`w`) and append to nothing, else
+    list-append (which also takes register keys beside its lists)."""
+    writes = False
+    for ev in history.events:
+        if ev.f == "txn" and type(ev.value) is list:
+            for m in ev.value:
+                if type(m) is list and m and m[0] == "append":
+                    return "list-append"
+                writes = writes or (type(m) is list and bool(m) and m[0] == "w")
+    return "rw-register" if writes else "list-append"
+
+
+def _appends(history: History) -> int | None:
+    """The line of the first append, or None."""
+    for ev in history.events:
+        if ev.f == "txn" and type(ev.value) is list:
+            if any(type(m) is list and m and m[0] == "append" for m in ev.value):
+                return ev.line
+    return None
+
+
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
@@ -219,7 +321,7 @@ class ElleChecker(CheckerBase):
     reads (the per-key orders assume what the run is testing)."""
 
     name = "elle"
-    cli: CheckSupport | None = ELLE_CHECK
+    cli: CheckSupport | None = ElleCheck()
     consistency = cm.DEFAULT
 
     def check(self, run: RunFiles) -> Verdict:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from checkers.elle.scc import components
 from checkers.elle.txns import Txn
 
 INIT = None  # the initial version of every key (values written are never null)
@@ -308,7 +309,6 @@ def _has_cycle(starts: list[Any], after: Any) -> bool:
 
 
 def _components(old: dict[Any, set[Any]], new: dict[Any, set[Any]]) -> list[list[Any]]:
-    from checkers.elle.cycles import components  # here: cycles.py imports this module's users
 
     nodes = list({*old, *new, *(w for s in (*old.values(), *new.values()) for w in s)})
     number = {v: i for i, v in enumerate(nodes)}

@@ -36,17 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import Event, HistoryError, Op, pair_events
-from checkers.linear.cli import CHECK as LINEARIZABLE_CHECK
 from checkers.linear.models import INVALID, NO_NEED, Model, ModelError
 from checkers.protocol import (
-    CheckerBase,
-    CheckSupport,
-    Page,
-    RunFiles,
-    Section,
     Valid,
-    Verdict,
-    verdict_from,
 )
 from checkers.timefmt import seconds
 
@@ -649,43 +641,3 @@ def _counterexample(
         states=[model.describe_state(s) for s in out.states],
         model=model,
     )
-
-
-# ---- as a run checker (checkers/protocol.py) ----------------------------------------
-
-
-class LinearizableChecker(CheckerBase):
-    """The run's history against a cas-register per key (the register workload)."""
-
-    name = "linearizable"
-    cli: CheckSupport | None = LINEARIZABLE_CHECK
-    model = "cas-register"
-    timeout = 300.0  # seconds; then the verdict is "unknown"
-
-    def check(self, run: RunFiles) -> Verdict:
-        from checkers.linear.models import get_model
-
-        try:
-            events = run.history_events()
-        except (OSError, HistoryError) as exc:
-            return Verdict.unknown(self.name, f"history unreadable: {exc}")
-        if not any(e.type == "invoke" for e in events):
-            return Verdict.unknown(self.name, "the history has no operations")
-        r = check_history(events, get_model(self.model), self.timeout, str(run.history))
-        cx = r.counterexample.to_text(run.origin_ns) if r.counterexample is not None else None
-        return verdict_from(self, r.to_dict(), cx)
-
-    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
-        from checkers.linear.report import section
-
-        return section(name, entry, page)
-
-    def summarize(self, entry: dict[str, Any]) -> str:
-        s = f"{entry.get('ops', '?')} operations over {entry.get('keys', '?')} key(s)"
-        s += f", model {entry.get('model', '?')}"
-        if entry.get("elapsed") is not None:
-            s += f", {entry['elapsed']:.2f} s"
-        return s
-
-
-CHECKER = LinearizableChecker()

@@ -32,6 +32,7 @@ from typing import Any
 
 from checkers.history import HistoryError
 from checkers.protocol import CheckerBase, RunFiles, Verdict, verdict_from
+from checkers.protocol import events_files as events_files  # re-exported: it lived here
 from checkers.timefmt import moment
 
 ROLES = ("follower", "candidate", "leader", "pre-candidate", "learner")
@@ -237,11 +238,6 @@ def check_election_safety(paths: Iterable[str | Path]) -> ElectionResult:
     return ElectionResult(
         not violations and not votes, len(by_term), violations, files, vote_violations=votes
     )
-
-
-def events_files(results_dir: str | Path) -> list[Path]:
-    """nodes/<id>/events.jsonl under a results folder."""
-    return sorted(Path(results_dir).glob("nodes/*/events.jsonl"))
 
 
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 
 from checkers.history import HistoryError
 from checkers.protocol import CheckerBase, RunFiles, Verdict, verdict_from
+from checkers.protocol import node_logs as node_logs  # re-exported: it lived here
 
 MAX_REPORTED = 20
 
@@ -172,17 +173,6 @@ def read_node_log(path: str | Path) -> NodeLog:
         prev, e = _entry(obj, file, lineno, prev)
         out[prev] = e
     return NodeLog(out, snapshot)
-
-
-def node_logs(results_dir: str | Path) -> dict[str, Path]:
-    """nodes/<id>/log.jsonl (or committed.json) under a results folder, by node id."""
-    found: dict[str, Path] = {}
-    for d in sorted(Path(results_dir).glob("nodes/*")):
-        for name in ("log.jsonl", "committed.json"):
-            if (d / name).is_file():
-                found[d.name] = d / name
-                break
-    return found
 
 
 def snapshot_digests(events: list[Path]) -> dict[str, list[tuple[int, str]]]:

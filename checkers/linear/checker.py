@@ -1,6 +1,8 @@
-"""`raftquake check` with the linearizability search (checkers/protocol.py's CheckSupport):
-the register, kv, multi-register and mutex models, `--initial`, `--explain`. Any history
-no other checker claims comes here, its model chosen by its operations and format."""
+"""Linearizability as a plug-in (checkers/protocol.py): the run checker `linearizable`
+(a run's history against a cas-register per key) and its part in `raftquake check` (the
+register, kv, multi-register and mutex models, `--initial`, `--explain`; any history no
+other checker claims comes here, its model chosen by its operations and format). The
+search is search.py's, the graph method graph.py's, the report's section report.py's."""
 
 from __future__ import annotations
 
@@ -9,11 +11,23 @@ import json
 from typing import Any
 
 from checkers.history import History, HistoryError, has_clock, pair_events
-from checkers.protocol import Checked
+from checkers.linear.search import check_history
+from checkers.protocol import (
+    Checked,
+    CheckerBase,
+    CheckSupport,
+    Page,
+    RunFiles,
+    Section,
+    Verdict,
+    verdict_from,
+)
+
+# ---- in `raftquake check` (checkers/protocol.py's CheckSupport) ----------------------
 
 
 class LinearizableCheck:
-    models = ("cas-register", "register", "kv", "multi-register", "mutex")
+    models: tuple[str, ...] = ("cas-register", "register", "kv", "multi-register", "mutex")
     model_help = "sequential model (default: by format; kv for get/put/append histories)"
     fallback = True
 
@@ -39,8 +53,6 @@ class LinearizableCheck:
         return default_model(history)
 
     def check(self, history: History, model: str, args: argparse.Namespace) -> Checked:
-        from checkers.linear.search import check_history
-
         path = history.file
         m = _model(model, args.initial, path)
         result = check_history(history.events, m, args.timeout, path)
@@ -97,4 +109,41 @@ def _explain(history: History, model: Any, key: Any, fields: dict[str, Any]) -> 
     return g.to_text()
 
 
-CHECK = LinearizableCheck()
+# ---- as a run checker (checkers/protocol.py) ----------------------------------------
+
+
+class LinearizableChecker(CheckerBase):
+    """The run's history against a cas-register per key (the register workload)."""
+
+    name = "linearizable"
+    cli: CheckSupport | None = LinearizableCheck()
+    model = "cas-register"
+    timeout = 300.0  # seconds; then the verdict is "unknown"
+
+    def check(self, run: RunFiles) -> Verdict:
+        from checkers.linear.models import get_model
+
+        try:
+            events = run.history_events()
+        except (OSError, HistoryError) as exc:
+            return Verdict.unknown(self.name, f"history unreadable: {exc}")
+        if not any(e.type == "invoke" for e in events):
+            return Verdict.unknown(self.name, "the history has no operations")
+        r = check_history(events, get_model(self.model), self.timeout, str(run.history))
+        cx = r.counterexample.to_text(run.origin_ns) if r.counterexample is not None else None
+        return verdict_from(self, r.to_dict(), cx)
+
+    def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
+        from checkers.linear.report import section
+
+        return section(name, entry, page)
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        s = f"{entry.get('ops', '?')} operations over {entry.get('keys', '?')} key(s)"
+        s += f", model {entry.get('model', '?')}"
+        if entry.get("elapsed") is not None:
+            s += f", {entry['elapsed']:.2f} s"
+        return s
+
+
+CHECKER = LinearizableChecker()
