@@ -164,6 +164,19 @@ class LinearizabilityResult:
         return d
 
 
+# ---- one key's search ---------------------------------------------------------------
+#
+# The core (`_search`) is WGL's depth-first search: a configuration is (the linearized
+# operations, the model state); a child linearizes one more candidate. Each
+# optimisation beside it has its own name, and the module docstring says why it is
+# sound:
+#   `_KeySearch.settle`        greedy reads, the sliding window (`lo`), and the
+#                              viability pruning of reads that can never be satisfied
+#   `_KeySearch.seen`          Lowe's memo, with info-subset pruning and
+#   `_KeySearch.state_key`     state abstraction (a state no read will observe)
+#   `_KeySearch.info_candidates`  info operations: one per signature, only when useful
+
+
 @dataclass
 class _KeyOutcome:
     valid: bool
@@ -174,6 +187,279 @@ class _KeyOutcome:
     depth: int = 0
 
 
+_COMPLETE = object()  # settle's answer when every completed operation is linearized
+
+
+class _KeySearch:
+    """One key's operations as arrays, and what the optimisations need to know about
+    them, computed once. `definite`: (call, ret, prepared, read_only), sorted by call;
+    `infos`: (call, prepared) of the unknown-outcome operations, sorted by call. A
+    configuration's linearized operations are a bitset `done` relative to `lo`, the
+    first operation not yet linearized (the sliding window), and `used`, a bitset of
+    the info operations taken."""
+
+    __slots__ = (
+        "rank", "irank", "step", "m", "call", "ret", "prep", "ro", "ret_order", "ni", "icall",
+        "iprep", "isig", "memo_plain", "memo_info", "viable", "has_viable", "is_reset",
+        "resets", "info_resets", "resets_upto", "info_is_reset", "info_followers",
+        "followers_by_state", "abstractable", "next_ro",
+    )  # fmt: skip
+    followers_by_state: dict[Any, list[int]] | None
+
+    def __init__(
+        self,
+        definite: list[tuple[int, int, Any, bool]],
+        infos: list[tuple[int, Any]],
+        model: Model,
+        rank: list[float] | None = None,
+        irank: list[float] | None = None,
+    ) -> None:
+        # `rank`, `irank`: an order to try the candidates in, definite and info (a hint
+        # from the precedence graph: any order gives the same verdict)
+        self.rank, self.irank = rank, irank
+        self.step = model.step
+        self.m = m = len(definite)
+        self.call = [d[0] for d in definite]
+        self.ret = ret = [d[1] for d in definite]
+        self.prep = prep = [d[2] for d in definite]
+        self.ro = ro = [d[3] for d in definite]
+        self.ret_order = sorted(range(m), key=ret.__getitem__)
+        self.ni = len(infos)
+        self.icall = [c for c, _ in infos]
+        self.iprep = iprep = [p for _, p in infos]
+        # info ops with the same signature are interchangeable: only the earliest
+        # unused one of each is tried
+        self.isig = model.info_signatures(iprep, prep)
+        self.memo_plain: set[tuple[int, int, Any]] = set()
+        self.memo_info: dict[tuple[int, int, Any], list[int]] = {}
+
+        self.viable = model.viable
+        self.has_viable = type(model).viable is not Model.viable
+        self._index_resets(infos, model)
+        self._index_info_followers(model)
+        # State abstraction: blind writes (never refused, e.g. kv's put and append)
+        # make it sound.
+        self.abstractable = (
+            bool(self.resets)
+            and all(ro[j] or model.blind(prep[j]) for j in range(m))
+            and all(model.blind(p) for _, p in infos)
+        )
+        self.next_ro = next_ro = [m] * (m + 1)  # the first read-only op from j on
+        for j in range(m - 1, -1, -1):
+            next_ro[j] = j if ro[j] else next_ro[j + 1]
+
+    def _index_resets(self, infos: list[tuple[int, Any]], model: Model) -> None:
+        """For viability: models that say which states a read can still be satisfied
+        from without a reset (kv: the read's string must extend the state, unless a put
+        may come first). `resets_upto[i]`: how many resetting ops (in call order) were
+        invoked before op i returned; an info reset counts as always possible."""
+        m, ro, prep, call, ret = self.m, self.ro, self.prep, self.call, self.ret
+        self.is_reset = is_reset = [not ro[j] and model.resets(prep[j]) for j in range(m)]
+        self.resets = [j for j in range(m) if is_reset[j]]
+        self.info_resets = [(c, p) for c, p in infos if model.resets(p)]
+        self.resets_upto = (
+            [bisect.bisect_left(call, ret[i]) for i in range(m)] if self.has_viable else []
+        )
+        self.info_is_reset = [model.resets(p) for _, p in infos]
+
+    def _index_info_followers(self, model: Model) -> None:
+        """The info operations that are not resets; when the model says which state each
+        needs (a cas: its expected value), indexed by it, so that finding one that may
+        follow a state is a lookup, not a scan."""
+        self.info_followers = [j for j in range(self.ni) if not self.info_is_reset[j]]
+        by_state: dict[Any, list[int]] = {}
+        self.followers_by_state = by_state
+        for j in self.info_followers:
+            need = model.needs_state(self.iprep[j])
+            if need is NO_NEED:
+                self.followers_by_state = None
+                break
+            by_state.setdefault(need, []).append(j)
+
+    def settle(self, lo: int, done: int, lo_ret: int, state: Any, path: Any) -> Any:
+        """Greedy reads: linearize at once every read-only operation the state allows
+        (it changes nothing, so placing it early harms no one), until none is left.
+        Returns (lo, done, lo_ret, path, candidates, waiting reads, minret, whether a
+        read was placed); the candidates are the operations not linearized yet that
+        were invoked before the first pending return (WGL), `lo` slid past the
+        linearized prefix. `_COMPLETE` when every completed operation is placed; None
+        when a read can never be satisfied any more (viability)."""
+        m, ret_order, ret, call = self.m, self.ret_order, self.ret, self.call
+        ro, prep, step, viable = self.ro, self.prep, self.step, self.viable
+        has_viable, bisect_left = self.has_viable, bisect.bisect_left
+        read_any = False
+        while True:
+            while lo_ret < m:
+                j = ret_order[lo_ret]
+                if j < lo or (done >> (j - lo)) & 1:
+                    lo_ret += 1
+                else:
+                    break
+            if lo_ret == m:
+                return _COMPLETE
+            minret = ret[ret_order[lo_ret]]
+            if done & 1:  # slide the window past the linearized prefix
+                t = (~done & (done + 1)).bit_length() - 1
+                done >>= t
+                lo += t
+            placed = False
+            cands: list[int] = []
+            waiting: list[int] = []  # read-only ops the current state does not allow
+            # the ops invoked before minret that are not linearized yet: the zero bits
+            # of `done` below hi (found bit by bit, not op by op: the window can hold
+            # hundreds of linearized ops behind one slow write)
+            hi = bisect_left(call, minret, lo)
+            z = ~done & ((1 << (hi - lo)) - 1)
+            while z:
+                low = z & -z
+                z ^= low
+                i = lo + low.bit_length() - 1
+                if not ro[i]:
+                    cands.append(i)
+                elif step(state, prep[i]) is not INVALID:
+                    done |= low
+                    path = (i, path)
+                    placed = True
+                elif (
+                    has_viable
+                    and not viable(state, prep[i])
+                    and not self.reset_possible(i, lo, done, state)
+                ):
+                    return None  # viability: this read can never be satisfied
+                else:
+                    waiting.append(i)
+            if not placed:
+                if has_viable and self.later_read_dead(hi, lo, done, state):
+                    return None
+                if self.rank is not None and len(cands) > 1:
+                    cands.sort(key=self.rank.__getitem__)
+                return lo, done, lo_ret, path, cands, waiting, minret, read_any
+            read_any = True
+
+    def ranked(self, c: int) -> float:
+        """A candidate's place in the hinted order (definite or info)."""
+        assert self.rank is not None and self.irank is not None
+        return self.rank[c] if c < self.m else self.irank[c - self.m]
+
+    def later_read_dead(self, i: int, lo: int, done: int, state: Any) -> bool:
+        """Viability, looking ahead: one of the LOOKAHEAD operations invoked from op i
+        on is a read that can never be satisfied."""
+        ro, prep, viable = self.ro, self.prep, self.viable
+        end = min(self.m, i + LOOKAHEAD)
+        while i < end:
+            if (
+                ro[i]
+                and not (done >> (i - lo)) & 1
+                and not viable(state, prep[i])
+                and not self.reset_possible(i, lo, done, state)
+            ):
+                return True
+            i += 1
+        return False
+
+    def reset_possible(self, i: int, lo: int, done: int, state: Any) -> bool:
+        """Could a reset still come before op i and start a state that i can accept?"""
+        step, viable, p_i = self.step, self.viable, self.prep[i]
+        for c, p in self.info_resets:
+            if c > self.ret[i]:
+                break
+            if viable(step(state, p), p_i):
+                return True
+        resets, hi = self.resets, self.resets_upto[i]
+        for k in range(bisect.bisect_left(resets, lo), len(resets)):
+            j = resets[k]
+            if j >= hi:
+                return False
+            if not (done >> (j - lo)) & 1 and viable(step(state, self.prep[j]), p_i):
+                return True
+        return False
+
+    def state_key(self, lo: int, done: int, state: Any) -> Any:
+        """State abstraction (for `abstractable` keys): the state as the memo keys it,
+        IRRELEVANT when every read
+        still to come must follow a reset still to come. The state is then overwritten
+        before anyone sees it, so configurations that differ only in it are the same
+        (the order of unobserved appends before a put)."""
+        resets, call, ret = self.resets, self.call, self.ret
+        reset_ret = INF  # the earliest return of a reset not linearized yet
+        for k in range(bisect.bisect_left(resets, lo), len(resets)):
+            j = resets[k]
+            if call[j] >= reset_ret:
+                break
+            if not (done >> (j - lo)) & 1 and ret[j] < reset_ret:
+                reset_ret = ret[j]
+        if reset_ret == INF:
+            return state
+        m, next_ro = self.m, self.next_ro
+        r = next_ro[lo]
+        while r < m and (done >> (r - lo)) & 1:
+            r = next_ro[r + 1]
+        return IRRELEVANT if r == m or call[r] > reset_ret else state
+
+    def seen(self, lo: int, done: int, state: Any, used: int, fresh: int) -> bool:
+        """Lowe's memo: was this configuration explored already? With info operations,
+        also when one that could do at least as much was: it had used a subset of these
+        info operations (and was no fresher)."""
+        mkey = (lo, done, self.state_key(lo, done, state) if self.abstractable else state)
+        if not self.ni:
+            if mkey in self.memo_plain:
+                return True
+            self.memo_plain.add(mkey)
+            return False
+        prev = self.memo_info.get(mkey)
+        if prev is None:
+            self.memo_info[mkey] = [(used << 1) | fresh]
+            return False
+        if any(not ((u >> 1) & ~used) and (u & 1) <= fresh for u in prev):
+            return True
+        prev.append((used << 1) | fresh)
+        return False
+
+    def info_candidates(
+        self, used: int, state: Any, minret: int, fresh: int, waiting: list[int], cands: list[int]
+    ) -> list[int]:
+        """The info operations worth trying next (numbered m + j): invoked before
+        minret, not used yet, the earliest of their signature, and with an effect that
+        lets a waiting read through or another operation follow (else the child dies at
+        once). Listed only once the definite candidates are exhausted."""
+        m, step, icall, iprep, prep = self.m, self.step, self.icall, self.iprep, self.prep
+        out: list[int] = []
+        followers = [c for c in cands if not self.is_reset[c]]
+        seen_sig = set()
+        for j in range(self.ni):
+            if icall[j] > minret:
+                break
+            if (used >> j) & 1 or (fresh and self.info_is_reset[j]):
+                continue
+            sig = self.isig[j]
+            if sig in seen_sig:
+                continue
+            seen_sig.add(sig)
+            ns = step(state, iprep[j])
+            if ns is INVALID:
+                continue
+            if (
+                any(step(ns, prep[i]) is not INVALID for i in waiting)
+                or any(step(ns, prep[c]) is not INVALID for c in followers)
+                or self.info_may_follow(j, ns, used, minret)
+            ):
+                out.append(m + j)
+        return out
+
+    def info_may_follow(self, j: int, ns: Any, used: int, minret: int) -> bool:
+        """Another unused info operation, invoked before minret, may follow state ns."""
+        by_state = self.followers_by_state
+        others = self.info_followers if by_state is None else by_state.get(ns, ())
+        icall, iprep, step = self.icall, self.iprep, self.step
+        return any(
+            j2 != j
+            and icall[j2] < minret
+            and not (used >> j2) & 1
+            and step(ns, iprep[j2]) is not INVALID
+            for j2 in others
+        )
+
+
 def _search(
     definite: list[tuple[int, int, Any, bool]],
     infos: list[tuple[int, Any]],
@@ -181,262 +467,54 @@ def _search(
     rank: list[float] | None = None,
     irank: list[float] | None = None,
 ) -> Generator[None, None, _KeyOutcome]:
-    """Search one key. `definite`: (call, ret, prepared, read_only), sorted by call;
-    `infos`: (call, prepared) for unknown-outcome operations, sorted by call; `rank`:
-    an order to try candidates in (a hint: any order gives the same verdict).
-    Yields every SLICE steps so that the caller can interleave keys and watch the clock."""
-    step = model.step
-    bisect_left = bisect.bisect_left
-    m = len(definite)
-    call = [d[0] for d in definite]
-    ret = [d[1] for d in definite]
-    prep = [d[2] for d in definite]
-    ro = [d[3] for d in definite]
-    ret_order = sorted(range(m), key=ret.__getitem__)
-    ni = len(infos)
-    icall = [c for c, _ in infos]
-    iprep = [p for _, p in infos]
-    # info ops with the same signature are interchangeable: only the earliest unused
-    # one of each is tried
-    isig = model.info_signatures(iprep, prep)
-    memo_plain: set[tuple[int, int, Any]] = set()
-
-    # Pruning for models that say which states a read can still be satisfied from
-    # without a reset (kv: the read's string must extend the state, unless a put
-    # may come first). `resets_upto[i]`: how many resetting ops (in call order)
-    # were invoked before op i returned; an info reset counts as always possible.
-    viable = model.viable
-    has_viable = type(model).viable is not Model.viable
-    resets = [j for j in range(m) if not ro[j] and model.resets(prep[j])]
-    info_resets = [(c, p) for c, p in infos if model.resets(p)]
-    resets_upto = [bisect.bisect_left(call, ret[i]) for i in range(m)] if has_viable else []
-    n_resets = len(resets)
-    is_reset = [not ro[j] and model.resets(prep[j]) for j in range(m)]
-    info_is_reset = [model.resets(p) for _, p in infos]
-    info_followers = [j for j in range(len(infos)) if not info_is_reset[j]]
-    # when the model says which state each of them needs (a cas: its expected value),
-    # index them by it, so that finding one that may follow is a lookup, not a scan
-    followers_by_state: dict[Any, list[int]] | None = {}
-    for j in info_followers:
-        need = model.needs_state(iprep[j])
-        if need is NO_NEED:
-            followers_by_state = None
-            break
-        followers_by_state.setdefault(need, []).append(j)
-    # Blind writes (never refused, e.g. kv's put and append) make state abstraction sound.
-    abstractable = (
-        bool(resets)
-        and all(ro[j] or model.blind(prep[j]) for j in range(m))
-        and all(model.blind(p) for _, p in infos)
-    )
-    next_ro = [m] * (m + 1)
-    for j in range(m - 1, -1, -1):
-        next_ro[j] = j if ro[j] else next_ro[j + 1]
-
-    def _reset_possible(i: int, lo: int, done: int, state: Any) -> bool:
-        # could a reset still come before op i and start a state that i can accept?
-        p_i = prep[i]
-        for c, p in info_resets:
-            if c > ret[i]:
-                break
-            if viable(step(state, p), p_i):
-                return True
-        hi = resets_upto[i]
-        for k in range(bisect.bisect_left(resets, lo), n_resets):
-            j = resets[k]
-            if j >= hi:
-                return False
-            if not (done >> (j - lo)) & 1 and viable(step(state, prep[j]), p_i):
-                return True
-        return False
-
-    def _info_cands(
-        used: int, state: Any, minret: int, fresh: int, waiting: list[int], cands: list[int]
-    ) -> list[int]:
-        out: list[int] = []
-        followers = [c for c in cands if not is_reset[c]]
-        seen_sig = set()
-        for j in range(ni):
-            if icall[j] > minret:
-                break
-            if (used >> j) & 1 or (fresh and info_is_reset[j]):
-                continue
-            sig = isig[j]
-            if sig in seen_sig:
-                continue
-            seen_sig.add(sig)
-            # Worth trying only if its effect lets a waiting read through or a
-            # non-reset op follow: otherwise the child dies at once (see `fresh`).
-            ns = step(state, iprep[j])
-            if ns is INVALID:
-                continue
-            if not (
-                any(step(ns, prep[i]) is not INVALID for i in waiting)
-                or any(step(ns, prep[c]) is not INVALID for c in followers)
-                or any(
-                    j2 != j
-                    and icall[j2] < minret
-                    and not (used >> j2) & 1
-                    and step(ns, iprep[j2]) is not INVALID
-                    for j2 in (
-                        info_followers
-                        if followers_by_state is None
-                        else followers_by_state.get(ns, ())
-                    )
-                )
-            ):
-                continue
-            out.append(m + j)
-        return out
-
-    memo_info: dict[tuple[int, int, Any], list[int]] = {}
-
-    best = -1  # deepest lo_ret reached
+    """Search one key (see _KeySearch for the arguments). Yields every SLICE steps so
+    that the caller can interleave keys and watch the clock."""
+    ks = _KeySearch(definite, infos, model, rank, irank)
+    # info candidates are listed once the others are exhausted, unless a ranking says
+    # where they belong
+    eager = rank is not None and ks.ni > 0
+    infos_listed = not ks.ni or eager  # a new frame's: nothing left to add later
+    m, step, prep, iprep, is_reset = ks.m, ks.step, ks.prep, ks.iprep, ks.is_reset
+    settle, seen, complete = ks.settle, ks.seen, _COMPLETE
+    best = -1  # the deepest lo_ret reached, its path and states: the counterexample's
     best_path: Any = None
     best_states: list[Any] = []
     steps = 0
-
-    # A frame: [lo, done_rel, lo_ret, used, state, path, cands, next]
+    # A frame: [lo, done, lo_ret, used, state, path, cands, next cand, minret, fresh,
+    # infos listed, waiting reads]. `fresh`: the last op was an info op whose effect
+    # nobody has observed yet; then a reset may not come next (the info op might as
+    # well never have happened).
     stack: list[list[Any]] = []
-
-    # the initial configuration, then each child, goes through `settle` below
-    # `fresh`: the last op was an info op whose effect nobody has observed yet; then a
-    # reset may not come next (the info op might as well never have happened).
+    # configurations to settle and push: the initial one, then each child
     pending: list[tuple[int, int, int, int, Any, Any, int]] = [(0, 0, 0, 0, model.init(), None, 0)]
     while True:
         if pending:
             lo, done, lo_ret, used, state, path, fresh = pending.pop()
-            # settle: linearize allowed read-only ops greedily, find the candidates
-            changed_any = False
-            while True:
-                while lo_ret < m:
-                    j = ret_order[lo_ret]
-                    if j < lo or (done >> (j - lo)) & 1:
-                        lo_ret += 1
-                    else:
-                        break
-                if lo_ret == m:
-                    return _KeyOutcome(True, steps)
-                minret = ret[ret_order[lo_ret]]
-                if done & 1:
-                    t = (~done & (done + 1)).bit_length() - 1
-                    done >>= t
-                    lo += t
-                changed = False
-                dead = False
-                cands = []
-                waiting = []  # read-only ops the current state does not allow
-                # the ops invoked before minret that are not linearized yet: the zero
-                # bits of `done` below hi (found bit by bit, not op by op: the window
-                # can hold hundreds of linearized ops behind one slow write)
-                hi = bisect_left(call, minret, lo)
-                z = ~done & ((1 << (hi - lo)) - 1)
-                while z:
-                    low = z & -z
-                    z ^= low
-                    i = lo + low.bit_length() - 1
-                    if ro[i]:
-                        if step(state, prep[i]) is not INVALID:
-                            done |= low
-                            path = (i, path)
-                            changed = True
-                        elif (
-                            has_viable
-                            and not viable(state, prep[i])
-                            and not _reset_possible(i, lo, done, state)
-                        ):
-                            dead = True  # this read can never be satisfied
-                            break
-                        else:
-                            waiting.append(i)
-                    else:
-                        cands.append(i)
-                i = hi
-                if rank is not None and len(cands) > 1:
-                    cands.sort(key=rank.__getitem__)
-                if has_viable and not dead and not changed:
-                    # reads invoked later must also stay satisfiable
-                    end = min(m, i + LOOKAHEAD)
-                    while i < end:
-                        if (
-                            ro[i]
-                            and not (done >> (i - lo)) & 1
-                            and not viable(state, prep[i])
-                            and not _reset_possible(i, lo, done, state)
-                        ):
-                            dead = True
-                            break
-                        i += 1
-                if dead or not changed:
-                    break
-                changed_any = True
-            if dead:
+            settled = settle(lo, done, lo_ret, state, path)
+            if settled is None:
                 continue
+            if settled is complete:
+                return _KeyOutcome(True, steps)
+            lo, done, lo_ret, path, cands, waiting, minret, read_any = settled
             if lo_ret >= best:
                 if lo_ret > best:
-                    best = lo_ret
-                    best_path = path
-                    best_states = []
+                    best, best_path, best_states = lo_ret, path, []
                 if len(best_states) < MAX_STATES and state not in best_states:
                     best_states.append(state)
-            mkey = (lo, done, state)
-            if abstractable:
-                # If every read still to come must follow a reset that is still to
-                # come, the current state will be overwritten before anyone sees it:
-                # configurations that differ only in it are the same (the order of
-                # unobserved appends before a put).
-                reset_ret = INF
-                k = bisect.bisect_left(resets, lo)
-                while k < n_resets:
-                    j = resets[k]
-                    if call[j] >= reset_ret:
-                        break
-                    if not (done >> (j - lo)) & 1 and ret[j] < reset_ret:
-                        reset_ret = ret[j]
-                    k += 1
-                if reset_ret != INF:
-                    r = next_ro[lo]
-                    while r < m and (done >> (r - lo)) & 1:
-                        r = next_ro[r + 1]
-                    if r == m or call[r] > reset_ret:
-                        mkey = (lo, done, IRRELEVANT)
-            if ni:
-                if fresh and changed_any:
-                    fresh = 0
-                entry = (used << 1) | fresh
-                prev = memo_info.get(mkey)
-                if prev is None:
-                    memo_info[mkey] = [entry]
-                else:
-                    # pruned if a configuration that could do at least as much was seen
-                    if any(not ((u >> 1) & ~used) and (u & 1) <= fresh for u in prev):
-                        continue
-                    prev.append(entry)
-                if fresh:
-                    cands = [c for c in cands if not is_reset[c]]
-            else:
-                if mkey in memo_plain:
-                    continue
-                memo_plain.add(mkey)
-            # info candidates are listed only once the others are exhausted, unless a
-            # ranking says where they belong
-            eager = rank is not None and ni > 0
+            if fresh and read_any:  # a read observed the info op's effect
+                fresh = 0
+            if seen(lo, done, state, used, fresh):
+                continue
+            if fresh:
+                cands = [c for c in cands if not is_reset[c]]
             if eager:
-                cands.extend(_info_cands(used, state, minret, fresh, waiting, cands))
-                cands.sort(key=lambda c: rank[c] if c < m else irank[c - m])
-            stack.append(
-                [lo, done, lo_ret, used, state, path, cands, 0, minret, fresh, not ni or eager,
-                 waiting]
-            )  # fmt: skip
+                cands.extend(ks.info_candidates(used, state, minret, fresh, waiting, cands))
+                cands.sort(key=ks.ranked)
+            stack.append([lo, done, lo_ret, used, state, path, cands, 0, minret, fresh,
+                          infos_listed, waiting])  # fmt: skip
         if not stack:
-            return _KeyOutcome(
-                False,
-                steps,
-                stuck=ret_order[best],
-                path=best_path,
-                states=best_states,
-                depth=best,
-            )
+            stuck = ks.ret_order[best]
+            return _KeyOutcome(False, steps, stuck, best_path, best_states, best)
         frame = stack[-1]
         cands = frame[6]
         k = frame[7]
@@ -445,10 +523,9 @@ def _search(
                 stack.pop()
                 continue
             frame[10] = True
-            used, state, minret, fresh, waiting = (
-                frame[3], frame[4], frame[8], frame[9], frame[11],
-            )  # fmt: skip
-            cands.extend(_info_cands(used, state, minret, fresh, waiting, cands))
+            cands.extend(
+                ks.info_candidates(frame[3], frame[4], frame[8], frame[9], frame[11], cands)
+            )
             if k == len(cands):
                 stack.pop()
                 continue
@@ -460,14 +537,12 @@ def _search(
         lo, done, lo_ret, used, state, path = frame[:6]
         if c < m:
             ns = step(state, prep[c])
-            if ns is INVALID:
-                continue
-            pending.append((lo, done | (1 << (c - lo)), lo_ret, used, ns, (c, path), 0))
+            if ns is not INVALID:
+                pending.append((lo, done | (1 << (c - lo)), lo_ret, used, ns, (c, path), 0))
         else:
             ns = step(state, iprep[c - m])
-            if ns is INVALID:
-                continue
-            pending.append((lo, done, lo_ret, used | (1 << (c - m)), ns, (c, path), 1))
+            if ns is not INVALID:
+                pending.append((lo, done, lo_ret, used | (1 << (c - m)), ns, (c, path), 1))
 
 
 def _prepare_key(
