@@ -140,148 +140,192 @@ def check_graph_key(key: Any, group: list[Op], model: Model) -> GraphResult:
     return GraphResult(True, key=key)
 
 
+@dataclass
+class _Versions:
+    """One key's operations as the graph sees them: the nodes (the initial write of nil
+    first), each value's writer, the failed cas's observations, and once glued, each
+    version's cas successor and the chains of versions (blocks)."""
+
+    init: _Node
+    nodes: list[_Node]
+    writer: dict[Any, _Node]
+    observations: list[Op]  # failed cas: the register held something else
+    successor: dict[Any, _Node] = field(default_factory=dict)
+    chains: list[list[Any]] = field(default_factory=list)
+
+
 def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | None, bool]:
-    partial = False
+    """The graph method on one key, step by step (the module docstring says why each
+    holds): (a violation or None, whether failed-cas observations left it undecided).
+    Raises _NotApplicable."""
+    v = _versions(key, group)
+    found = (
+        _unwritten_read(key, v, model) or _cas_successors(key, v, model) or _blocks(key, v, model)
+    )
+    if found is not None:
+        return found, False
+    g, found = _real_time(key, v, model)
+    if found is not None:
+        return found, False
+    cyc = _earliest_short_cycle(g, v.nodes)
+    if cyc is not None:
+        witnesses = [g.edges[a, b]["witness"] for a, b in cyc]
+        return _explain(key, witnesses, v.chains, v.writer, model), False
+    if v.observations:
+        g.add_nodes_from(range(len(v.chains)))
+        fits, hint = _observations_fit(g, v.nodes, v.chains, v.writer, v.observations)
+        if not fits:
+            reason = "no cycle, but a failed cas did not fit the order tried"
+            return GraphResult("unknown", key, reason=reason, hint=hint), True
+    return None, False
+
+
+def _versions(key: Any, group: list[Op]) -> _Versions:
+    """The nodes: ok reads, writes and cas that did not fail; a value written twice (or
+    nil written) makes the method inapplicable. An info write or cas is kept only when
+    someone observed its value."""
     init = _Node(None, -1, -1, has_write=True, writes=None)
-    nodes: list[_Node] = [init]
-    writer: dict[Any, _Node] = {None: init}
+    v = _Versions(init, [init], {None: init}, [])
     pending_info: list[_Node] = []
-    observations: list[Op] = []  # failed cas: the register held something else
     for op in group:
-        st = op.status
-        if op.f == "read":
-            if st == "ok":
-                nodes.append(_Node(op, op.call, op.ret, reads=freeze(op.output), has_read=True))  # type: ignore[arg-type]
+        n = _node(op, v.observations)
+        if n is None:
             continue
-        if op.f == "write":
-            if st == "fail":
-                continue
-            n = _Node(op, op.call, INF if op.ret is None else op.ret)
-            n.writes, n.has_write = freeze(op.value), True
-        elif op.f == "cas":
-            if st == "fail":
-                if op.error == "precondition":
-                    observations.append(op)
-                continue
-            v = op.value
-            n = _Node(op, op.call, INF if op.ret is None else op.ret)
-            n.reads, n.has_read = freeze(v[0]), True
-            n.writes, n.has_write = freeze(v[1]), True
-        else:
-            raise _NotApplicable(f"the graph method does not know f {op.f!r}")
-        if n.writes is None:
-            raise _NotApplicable("a write of nil makes the initial value ambiguous")
-        if n.writes in writer:
-            raise _NotApplicable(
-                f"values are not unique on key {key!r}: {show(n.writes)} is written twice"
-            )
-        writer[n.writes] = n
+        if n.has_write:
+            if n.writes is None:
+                raise _NotApplicable("a write of nil makes the initial value ambiguous")
+            if n.writes in v.writer:
+                raise _NotApplicable(
+                    f"values are not unique on key {key!r}: {show(n.writes)} is written twice"
+                )
+            v.writer[n.writes] = n
         if op.ret is None:
             pending_info.append(n)
         else:
-            nodes.append(n)
-    # an info op happened only if someone observed its value
-    observed = {n.reads for n in nodes if n.has_read}
+            v.nodes.append(n)
+    _keep_observed_infos(v, pending_info)
+    return v
+
+
+def _node(op: Op, observations: list[Op]) -> _Node | None:
+    """The node of one operation, or None for one the graph leaves out (a failed write,
+    a failed cas: its observation goes to `observations`)."""
+    st, ret = op.status, INF if op.ret is None else op.ret
+    if op.f == "read":
+        if st != "ok":
+            return None
+        return _Node(op, op.call, ret, reads=freeze(op.output), has_read=True)
+    if op.f == "write":
+        if st == "fail":
+            return None
+        return _Node(op, op.call, ret, writes=freeze(op.value), has_write=True)
+    if op.f == "cas":
+        if st == "fail":
+            if op.error == "precondition":
+                observations.append(op)
+            return None
+        old, new = freeze(op.value[0]), freeze(op.value[1])
+        return _Node(op, op.call, ret, reads=old, writes=new, has_read=True, has_write=True)
+    raise _NotApplicable(f"the graph method does not know f {op.f!r}")
+
+
+def _keep_observed_infos(v: _Versions, pending_info: list[_Node]) -> None:
+    """An info op happened only if someone observed its value; an observed info cas
+    observed its own expected value too."""
+    observed = {n.reads for n in v.nodes if n.has_read}
     kept: set[int] = set()
     changed = True
-    while changed:  # an observed info cas observed its own expected value too
+    while changed:
         changed = False
         for n in pending_info:
             if n.writes in observed and id(n) not in kept:
                 kept.add(id(n))
-                nodes.append(n)
+                v.nodes.append(n)
                 if n.has_read and n.reads not in observed:
                     observed.add(n.reads)
                     changed = True
     for n in pending_info:
         if id(n) not in kept:
-            del writer[n.writes]
+            del v.writer[n.writes]
 
-    # versions, and cas chains gluing them into blocks
-    for n in nodes:
-        if n.has_read and n.reads not in writer:
-            return (
-                GraphResult(
-                    False,
-                    key,
-                    [
-                        Edge(
-                            None,
-                            n.op,
-                            f"{_desc(n, model)} observed {show(n.reads)}, which no operation wrote",
-                        )
-                    ],
-                    "an observed value was never written",
-                ),
-                partial,
-            )
-    successor: dict[Any, _Node] = {}
-    for n in nodes:
+
+def _unwritten_read(key: Any, v: _Versions, model: Model) -> GraphResult | None:
+    """A read (or cas) that observed a value nothing wrote."""
+    for n in v.nodes:
+        if n.has_read and n.reads not in v.writer:
+            what = f"{_desc(n, model)} observed {show(n.reads)}, which no operation wrote"
+            edges = [Edge(None, n.op, what)]
+            return GraphResult(False, key, edges, "an observed value was never written")
+    return None
+
+
+def _cas_successors(key: Any, v: _Versions, model: Model) -> GraphResult | None:
+    """Each version's cas successor (a cas both ends version a and starts version b),
+    and each node's version; two cas from the same value are a violation."""
+    for n in v.nodes:
         n.cluster = n.writes if n.has_write else n.reads
-        if n.has_write and n.has_read:  # a cas: version n.reads is followed by n.writes
-            other = successor.get(n.reads)
-            if other is not None:
-                w = writer[n.reads]
-                return (
-                    GraphResult(
-                        False,
-                        key,
-                        [
-                            Edge(
-                                w.op,
-                                other.op,
-                                f"{_desc(other, model)} replaced "
-                                f"{show(n.reads)}, written by {_desc(w, model)}",
-                            ),
-                            Edge(
-                                w.op,
-                                n.op,
-                                f"{_desc(n, model)} also replaced it; "
-                                "values are unique, so it cannot have come back",
-                            ),
-                        ],
-                        "two cas operations succeeded from the same value",
-                    ),
-                    partial,
-                )
-            successor[n.reads] = n
+        if not (n.has_write and n.has_read):
+            continue
+        other = v.successor.get(n.reads)
+        if other is not None:
+            w = v.writer[n.reads]
+            first = f"{_desc(other, model)} replaced {show(n.reads)}, written by {_desc(w, model)}"
+            again = (
+                f"{_desc(n, model)} also replaced it; "
+                "values are unique, so it cannot have come back"
+            )
+            edges = [Edge(w.op, other.op, first), Edge(w.op, n.op, again)]
+            return GraphResult(
+                False, key, edges, "two cas operations succeeded from the same value"
+            )
+        v.successor[n.reads] = n
+    return None
+
+
+def _blocks(key: Any, v: _Versions, model: Model) -> GraphResult | None:
+    """Cas chains glue versions into blocks: each node gets its block and its position
+    in it. A loop of cas ops with no start is a cycle by itself."""
+    successor, writer = v.successor, v.writer
     has_pred = {n.writes for n in successor.values()}
     block_of: dict[Any, tuple[int, int]] = {}
-    chains: list[list[Any]] = []
-    for v in writer:
-        if v in has_pred:
+    for start in writer:
+        if start in has_pred:
             continue
-        chain = [v]
+        chain = [start]
         while chain[-1] in successor:
             chain.append(successor[chain[-1]].writes)
         for pos, val in enumerate(chain):
-            block_of[val] = (len(chains), pos)
-        chains.append(chain)
-    if len(block_of) != len(writer):  # a loop of cas ops with no start: a cycle by itself
-        loop = [v for v in writer if v not in block_of]
+            block_of[val] = (len(v.chains), pos)
+        v.chains.append(chain)
+    if len(block_of) != len(writer):
+        loop = [x for x in writer if x not in block_of]
         edges = [
-            Edge(writer[v].op, successor[v].op, f"{_desc(successor[v], model)} replaced {show(v)}")
-            for v in loop
-            if v in successor
+            Edge(writer[x].op, successor[x].op, f"{_desc(successor[x], model)} replaced {show(x)}")
+            for x in loop
+            if x in successor
         ]
-        return GraphResult(False, key, edges, "cas operations form a loop of versions"), partial
-    for n in nodes:
+        return GraphResult(False, key, edges, "cas operations form a loop of versions")
+    for n in v.nodes:
         n.block, n.pos = block_of[n.cluster]
+    return None
 
-    # real-time edges, reduced: a -> b when a returned before b was invoked and no c
-    # sits wholly between them
-    by_ret = sorted((n for n in nodes if n.ret != INF), key=lambda n: n.ret)
+
+def _real_time(key: Any, v: _Versions, model: Model) -> tuple[Any, GraphResult | None]:
+    """The blocks' graph of real-time edges, reduced: a -> b when a returned before b
+    was invoked and no c sits wholly between them. Within a block, real time must agree
+    with the chain's order (else the violation, second)."""
+    import networkx as nx  # lazy: only this method needs it
+
+    by_ret = sorted((n for n in v.nodes if n.ret != INF), key=lambda n: n.ret)
     rets = [n.ret for n in by_ret]
     prefix_max_call: list[float] = []
     mx = -INF
     for n in by_ret:
         mx = max(mx, n.call)
         prefix_max_call.append(mx)
-    import networkx as nx  # lazy: only this method needs it
-
     g = nx.DiGraph()
-    for b in nodes:
-        if b is init:
+    for b in v.nodes:
+        if b is v.init:
             continue
         hi = bisect.bisect_left(rets, b.call)
         if hi == 0:
@@ -291,26 +335,11 @@ def _check_key(key: Any, group: list[Op], model: Model) -> tuple[GraphResult | N
             if a.block != b.block:
                 if not g.has_edge(a.block, b.block):
                     g.add_edge(a.block, b.block, witness=(a, b))
-                continue
-            bad = a.pos > b.pos or (
+            elif a.pos > b.pos or (
                 a.pos == b.pos and a.cluster == b.cluster and b.has_write and not a.has_write
-            )
-            if bad:
-                return _intra_block(key, a, b, writer, chains, model), partial
-    cyc = _earliest_short_cycle(g, nodes)
-    if cyc is None:
-        if observations:
-            g.add_nodes_from(range(len(chains)))
-            fits, hint = _observations_fit(g, nodes, chains, writer, observations)
-            if not fits:
-                return GraphResult(
-                    "unknown",
-                    key,
-                    reason="no cycle, but a failed cas did not fit the order tried",
-                    hint=hint,
-                ), True
-        return None, partial
-    return _explain(key, [g.edges[u, v]["witness"] for u, v in cyc], chains, writer, model), partial
+            ):
+                return g, _intra_block(key, a, b, v.writer, v.chains, model)
+    return g, None
 
 
 def _observations_fit(
