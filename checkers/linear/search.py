@@ -359,18 +359,21 @@ class _KeySearch:
 
     def reset_possible(self, i: int, lo: int, done: int, state: Any) -> bool:
         """Could a reset still come before op i and start a state that i can accept?"""
-        step, viable, p_i = self.step, self.viable, self.prep[i]
-        for c, p in self.info_resets:
-            if c > self.ret[i]:
-                break
-            if viable(step(state, p), p_i):
-                return True
+        step, viable, prep = self.step, self.viable, self.prep
+        p_i = prep[i]
+        if self.info_resets:
+            ret_i = self.ret[i]
+            for c, p in self.info_resets:
+                if c > ret_i:
+                    break
+                if viable(step(state, p), p_i):
+                    return True
         resets, hi = self.resets, self.resets_upto[i]
         for k in range(bisect.bisect_left(resets, lo), len(resets)):
             j = resets[k]
             if j >= hi:
                 return False
-            if not (done >> (j - lo)) & 1 and viable(step(state, self.prep[j]), p_i):
+            if not (done >> (j - lo)) & 1 and viable(step(state, prep[j]), p_i):
                 return True
         return False
 
