@@ -235,7 +235,13 @@ class SetCheck:
     def check(self, history: History, model: str, args: argparse.Namespace) -> Checked:
         r = check_set_history(history.events, history.file)
         c = r.counts
-        what = f"{c['attempted']} adds, {c['lost']} lost, {c['unexpected']} unexpected"
+        # A history with no add or read (a txn history given --model set) has no counts:
+        # its verdict is unknown and the reason says why.
+        what = (
+            f"{c['attempted']} adds, {c['lost']} lost, {c['unexpected']} unexpected"
+            if c
+            else r.reason
+        )
         verdicts: dict[Any, str] = {True: "set valid", False: "set NOT valid"}
         verdict = verdicts.get(r.valid, "unknown")
         return anomaly_verdict(history.file, verdict, what, r)

@@ -283,3 +283,20 @@ def test_jepsen_edn_and_kv_auto(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = run_check(capsys, "--json", str(kv))
     d = json.loads(out)
     assert code == 0 and d["format"] == "porcupine-kv" and d["model"] == "kv"
+
+
+def test_the_set_checker_on_a_history_without_adds_says_unknown_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --model set on a transaction history: nothing to check, said as such (it raised a
+    # KeyError traceback once).
+    row = {"process": 0, "f": "txn"}
+    txns = [
+        {**row, "index": 0, "time": 0, "type": "invoke", "value": [["r", 1, None]]},
+        {**row, "index": 1, "time": 1, "type": "ok", "value": [["r", 1, [1]]]},
+    ]
+    p = write_jsonl(tmp_path / "h.jsonl", txns)
+    code, out, err = run_check(capsys, "--model", "set", str(p))
+    assert code == 3, out + err
+    assert "unknown" in out and "no add or read operations" in out
+    assert "Traceback" not in err
