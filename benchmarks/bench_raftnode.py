@@ -9,11 +9,16 @@ and the same load figures for PySyncObj (three local nodes, in-memory log: no fs
 reads through its log, so also linearizable), then prints the ratios and the targets:
 writes/s >= PySyncObj's, p99 write latency <= 50 ms at half peak, failover median <= 1 s.
 
+Peer authentication (an HMAC on every peer frame, on by default): two more clusters, one
+with the cluster secret and one with --no-auth, measured in alternating rounds at the
+peak's client count (so that the machine's load drifts over both alike); the medians'
+ratio, on/off, against the target of within 10%.
+
 The load generator shares the machine's cores with the nodes: figures are for this
 machine and its load at the time; the script prints the load average.
 
     .venv/bin/python benchmarks/bench_raftnode.py [--clients 16,32,64] [--duration 3]
-        [--failovers 5] [--skip-peer]
+        [--failovers 5] [--skip-peer] [--auth-rounds 3]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.backends.local.cluster import LocalCluster, free_ports  # noqa: E402
+from harness.systems.raftnode import RaftnodeSystem  # noqa: E402
 from raftnode.client import Client  # noqa: E402
 
 
@@ -140,6 +146,25 @@ async def failovers(cluster: LocalCluster, rounds: int, say) -> list[float]:
     return times
 
 
+async def auth_rounds(on: LocalCluster, off: LocalCluster, clients: int, rounds: int,
+                      seconds: float, say) -> dict[str, dict[str, list[float]]]:  # fmt: skip
+    """Writes/s and reads/s of the cluster with peer authentication and the one without,
+    in alternating rounds (on, off, off, on, ...: neither always goes first)."""
+    rates: dict[str, dict[str, list[float]]] = {k: {"put": [], "get": []} for k in ("on", "off")}
+    for cluster in (on, off):
+        await cluster.wait_leader(deadline=30)
+        await run_load(cluster.addrs(), clients, 1.0, "put")  # warm up
+    for i in range(rounds):
+        order = [("on", on), ("off", off)] if i % 2 == 0 else [("off", off), ("on", on)]
+        for name, cluster in order:
+            for op in ("put", "get"):
+                load = await run_load(cluster.addrs(), clients, seconds, op)
+                rates[name][op].append(load.rate)
+                what = "writes" if op == "put" else "reads"
+                say(load.line(f"auth {name}, {what}, round {i + 1}"))
+    return rates
+
+
 def disk_fsync_ms(directory: Path, n: int = 300) -> tuple[float, float, float]:
     """p50, p99, max of fdatasync after a small append, on the disk the nodes use."""
     path = directory / "fsync-probe"
@@ -213,6 +238,12 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
     ap.add_argument("--failovers", type=int, default=5)
     ap.add_argument("--skip-peer", action="store_true", help="do not run PySyncObj")
+    ap.add_argument(
+        "--auth-rounds",
+        type=int,
+        default=3,
+        help="alternating rounds of peer authentication on and off (0: skip)",
+    )
     a = ap.parse_args()
     counts = [int(x) for x in a.clients.split(",") if x.strip()]
 
@@ -234,6 +265,22 @@ def main() -> int:
             return res
 
         mine = asyncio.run(ours())
+    auth = None
+    if a.auth_rounds:
+        say(
+            f"\n== peer authentication: 3 local nodes with the cluster secret (HMAC-SHA256 "
+            f"on every peer frame) and 3 with --no-auth, {a.auth_rounds} alternating "
+            f"rounds of {a.duration} s, {mine['clients']} clients"
+        )
+        on_sys = RaftnodeSystem.with_node_defaults()
+        off_sys = RaftnodeSystem.with_node_defaults(["--no-auth"])
+        with (
+            LocalCluster(3, base / "auth-on", on_sys) as on,
+            LocalCluster(3, base / "auth-off", off_sys) as off,
+        ):
+            auth = asyncio.run(
+                auth_rounds(on, off, mine["clients"], a.auth_rounds, a.duration, say)
+            )
     peers = {}
     # PySyncObj's defaults (replicate every 0.1 s, tick 0.05 s), and a tuned configuration
     # (0.01 s, 0.005 s) that lowers its latency about fivefold: the ratio uses the faster.
@@ -287,6 +334,17 @@ def main() -> int:
         med = statistics.median(fo)
         say(f"target failover median <= 1 s: {'met' if med <= 1.0 else 'NOT met'} "
             f"({med * 1000:.0f} ms over {len(fo)})")  # fmt: skip
+    if auth:
+        med = {k: {op: statistics.median(v) for op, v in ops.items()} for k, ops in auth.items()}
+        wr = med["on"]["put"] / med["off"]["put"]
+        rr = med["on"]["get"] / med["off"]["get"]
+        say(
+            f"peer authentication on/off (medians of {a.auth_rounds} rounds): writes/s "
+            f"{med['on']['put']:.0f} / {med['off']['put']:.0f} = {wr:.2f}, reads/s "
+            f"{med['on']['get']:.0f} / {med['off']['get']:.0f} = {rr:.2f}"
+        )
+        met = "met" if min(wr, rr) >= 0.9 else "NOT met"
+        say(f"target authentication costs at most 10% of throughput: {met}")
     say(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 

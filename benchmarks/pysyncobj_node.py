@@ -53,7 +53,7 @@ class Front(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data):
-        for req in self.dec.feed(data):
+        for req, _signed in self.dec.feed(data):
             self.handle(req)
 
     def reply(self, obj):

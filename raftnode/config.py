@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 
 from raftnode.bugs import HOST_BUGS
 from raftnode.bugs import OFFERED as BUGS
 from raftnode.core import READ_MODES
-from raftnode.wire import parse_addr
+from raftnode.wire import mac_key, parse_addr
+
+# The cluster secret's environment variable: outside argv, so `ps` and the harness's
+# recorded command lines do not show it.
+SECRET_ENV = "RAFTNODE_SECRET"
 
 # Often enough that the log (and the WAL) stays a few MB under a steady load, rarely
 # enough that writing the snapshot (the whole state) costs little per entry.
@@ -31,6 +36,9 @@ class NodeConfig:
     snapshot_entries: int = SNAPSHOT_ENTRIES  # snapshot every this many applied entries; 0 never
     log_level: str = "INFO"
     join: bool = False  # a new member: --peers (the initial configuration) need not hold it
+    # The HMAC key of the cluster secret: peers sign their frames with it and a peer frame
+    # without a valid MAC is dropped. None only with --no-auth (measurements).
+    mac_key: bytes | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,8 +108,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="snapshot the state machine and compact the log every N applied entries "
         f"(default {SNAPSHOT_ENTRIES}; 0: never)",
     )
+    p.add_argument(
+        "--secret-file",
+        metavar="PATH",
+        help=f"the cluster secret (every member's the same; at least 16 characters), read "
+        f"from this file; by default from the environment variable {SECRET_ENV}. Peers "
+        f"sign every frame with an HMAC of it and drop a peer frame that is not signed so",
+    )
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="peers do not sign or check their frames (unsafe: anyone who reaches the port "
+        "can send Raft messages; for measurements)",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
+
+
+def read_secret(
+    parser: argparse.ArgumentParser, secret_file: str | None, no_auth: bool
+) -> bytes | None:
+    """The MAC key from --secret-file or the environment; None with --no-auth. A node
+    with neither refuses to start: running unauthenticated must be asked for."""
+    if no_auth:
+        if secret_file:
+            parser.error("--no-auth and --secret-file: choose one")
+        return None
+    if secret_file:
+        try:
+            with open(secret_file, encoding="utf-8") as f:
+                secret = f.read().strip()
+        except OSError as e:
+            parser.error(f"--secret-file: cannot read {secret_file}: {e.strerror}")
+        where = secret_file
+    else:
+        secret = os.environ.get(SECRET_ENV, "")
+        where = SECRET_ENV
+        if not secret:
+            parser.error(
+                f"no cluster secret: set {SECRET_ENV} or give --secret-file PATH (every "
+                f"member the same secret), or --no-auth to run peers unauthenticated"
+            )
+    try:
+        return mac_key(secret)
+    except ValueError as e:
+        parser.error(f"{where}: {e}")
 
 
 def parse_args(argv: list[str] | None = None) -> NodeConfig:
@@ -121,6 +172,7 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         parser.error(f"--snapshot-entries: need 0 (never) or more, got {a.snapshot_entries}")
     if a.tick_ms <= 0 or a.election_ticks < 2 or a.heartbeat_ticks < 1:
         parser.error("timing: need --tick-ms > 0, --election-ticks >= 2, --heartbeat-ticks >= 1")
+    key = read_secret(parser, a.secret_file, a.no_auth)
     return NodeConfig(
         id=a.id,
         listen=listen,
@@ -136,4 +188,5 @@ def parse_args(argv: list[str] | None = None) -> NodeConfig:
         snapshot_entries=a.snapshot_entries,
         log_level=a.log_level,
         join=a.join,
+        mac_key=key,
     )

@@ -43,7 +43,7 @@ class ClientConn(asyncio.Protocol):
 
     def __init__(self, node: Node):
         self.node = node
-        self.decoder = wire.FrameDecoder()
+        self.decoder = wire.FrameDecoder(node.cfg.mac_key)
         self.transport: asyncio.Transport | None = None
         self.closed = False
 
@@ -62,17 +62,34 @@ class ClientConn(asyncio.Protocol):
             log.warning("closing a connection that sent a bad frame: %s", e)
             self.transport.close()
             return
+        if self.decoder.forged:  # signed, but not with our secret
+            self.node.refuse(self.decoder.forged, "a MAC that does not check out", self)
+            self.decoder.forged = 0
         if frames:
             self.node.catch_up()  # once per read: a clock call is not free (libfaketime)
-        for f in frames:
+        must_sign = self.node.cfg.mac_key is not None
+        for f, signed in frames:
             if not isinstance(f, dict):
                 continue
-            if "m" in f:
-                self.node.on_peer_message(f["m"])
-            elif "hello" in f:
-                self.node.on_hello(f)
+            if "m" in f or "hello" in f:
+                # Only a member, which holds the secret, speaks for a peer; clients'
+                # requests need no signature (docs/raftnode.md, "Peers that prove who they
+                # are").
+                if must_sign and not signed:
+                    self.node.refuse(1, "no MAC", self)
+                elif "m" in f:
+                    self.node.on_peer_message(f["m"])
+                else:
+                    self.node.on_hello(f)
             else:
                 self.node.on_request(self, f)
+
+    def peer_name(self) -> str:
+        try:
+            host, port = self.transport.get_extra_info("peername")[:2]
+            return f"{host}:{port}"
+        except (TypeError, ValueError, AttributeError):
+            return "an unknown address"
 
     def send(self, obj: dict) -> None:
         if not self.closed and self.transport is not None:
@@ -133,7 +150,9 @@ class PeerLink:
             self.writer = writer
             # Who we are and where we listen: a peer whose configuration does not hold us
             # yet (we lead a configuration its log has not caught up with) can answer.
-            writer.write(wire.encode({"hello": self.node.id, "addr": self.node.advertised}))
+            writer.write(
+                self.node.encode_peer({"hello": self.node.id, "addr": self.node.advertised})
+            )
             # Peers never answer on this connection; reading only notices that it closed.
             asyncio.get_running_loop().create_task(self._drain(reader, writer))
         except (TimeoutError, OSError):
@@ -198,6 +217,10 @@ class Node:
             config_changed=self._config_changed,
         )
         self.advertised = f"{cfg.listen[0]}:{cfg.listen[1]}"
+        # Peer frames are signed with the cluster secret's key (wire.py); --no-auth: not.
+        mac = wire.Mac(cfg.mac_key) if cfg.mac_key is not None else None
+        self.encode_peer = (lambda obj: wire.encode_signed(obj, mac)) if mac else wire.encode
+        self.refused_frames = 0  # peer frames dropped: unsigned, or signed with another key
         self.links: dict[str, PeerLink] = {}
         self._membership: Membership | None = None
         self._linked: set[str] = set()  # the members we opened links to
@@ -323,6 +346,20 @@ class Node:
         except (KeyError, TypeError, ValueError) as e:  # a malformed message must not kill us
             log.warning("dropping a malformed peer message: %s", e)
 
+    def refuse(self, n: int, why: str, conn: ClientConn) -> None:
+        """Peer frames dropped unread: counted (status's refused_frames), and logged at
+        the 1st, 10th, 100th, ... so a flood does not flood the log too."""
+        before = self.refused_frames
+        self.refused_frames += n
+        if len(str(self.refused_frames)) > len(str(before)) or before == 0:
+            log.warning(
+                "node %s refused a peer frame with %s from %s (%d refused so far)",
+                self.id,
+                why,
+                conn.peer_name(),
+                self.refused_frames,
+            )
+
     def on_request(self, conn: ClientConn, req: dict) -> None:
         if req.get("op") == "status":  # the host's status, and the process's own figures
             conn.send({"id": req.get("id"), "ok": True, "value": self.status()})
@@ -413,7 +450,7 @@ class Node:
     def _send(self, messages) -> None:
         by_dst: dict[str, list[bytes]] = {}
         for m in messages:
-            by_dst.setdefault(m.dst, []).append(wire.encode({"m": m.to_dict()}))
+            by_dst.setdefault(m.dst, []).append(self.encode_peer({"m": m.to_dict()}))
         for dst, frames in by_dst.items():
             link = self.links.get(dst)
             if link is not None:
@@ -428,6 +465,9 @@ class Node:
                 "listen": f"{self.cfg.listen[0]}:{self.cfg.listen[1]}",
                 "pid": os.getpid(),
                 "wal_bytes": self.storage.bytes_written,
+                # Peer authentication: on unless --no-auth; frames dropped for lack of it.
+                "peer_auth": self.cfg.mac_key is not None,
+                "refused_frames": self.refused_frames,
                 # Clocks as this process sees them now (a clock fault shows here).
                 "wall_ns": time.time_ns(),
                 "mono_ns": time.monotonic_ns(),

@@ -4,18 +4,29 @@ One port serves peers and clients. A frame holding ``"m"`` is a Raft message fro
 peer (``{"m": Message.to_dict()}``, one-way: answers travel on the receiver's own
 connection to the sender). A frame holding ``"op"`` is a client request; the node
 answers on the same connection with a frame carrying the request's ``"id"``.
+
+A signed frame (peers' frames, when the cluster has a secret) puts a marker byte and an
+HMAC-SHA256 of the JSON between the length and the JSON: ``length | 0x01 | mac(32) |
+json``, the length counting all three. JSON never starts with 0x01, so one decoder reads
+both kinds. No nonce or sequence number: a replayed frame is a duplicated message, which
+Raft already tolerates (the network may duplicate, delay and reorder); what the MAC rules
+out is a message no member wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import struct
 from collections.abc import Iterable
 
 LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
+SIGNED = 0x01  # first body byte of a signed frame
+MAC_BYTES = 32  # HMAC-SHA256
+MIN_SECRET = 16  # characters of a cluster secret, at least
 
 
 class FrameError(Exception):
@@ -52,15 +63,55 @@ def encode(obj: object) -> bytes:
     return LENGTH.pack(len(body)) + body
 
 
+def mac_key(secret: str) -> bytes:
+    """The HMAC key of a cluster secret (as given: RAFTNODE_SECRET, --secret-file). A
+    derived key, so the secret itself is never what the MAC function sees."""
+    if len(secret) < MIN_SECRET:
+        raise ValueError(f"a cluster secret needs at least {MIN_SECRET} characters")
+    return hashlib.sha256(b"raftnode peer frame mac v1\0" + secret.encode()).digest()
+
+
+class Mac:
+    """HMAC-SHA256 under one key. The keyed state is set up once and copied for each
+    frame: hmac.digest sets the key up again every call, which costs more than a small
+    frame's hashing."""
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def digest(self, body: bytes) -> bytes:
+        h = self._keyed.copy()
+        h.update(body)
+        return h.digest()
+
+    def verify(self, mac: bytes, body: bytes) -> bool:
+        return hmac.compare_digest(mac, self.digest(body))
+
+
+_SIGNED_BYTE = bytes((SIGNED,))
+
+
+def encode_signed(obj: object, mac: Mac) -> bytes:
+    body = compact_json(obj).encode()
+    return LENGTH.pack(1 + MAC_BYTES + len(body)) + _SIGNED_BYTE + mac.digest(body) + body
+
+
 class FrameDecoder:
-    """Incremental decoder for a byte stream (used by asyncio Protocols)."""
+    """Incremental decoder for a byte stream (used by asyncio Protocols).
 
-    def __init__(self) -> None:
+    `feed` returns (frame, authentic) pairs: authentic when the frame was signed and its
+    MAC checks out under `key`. A signed frame whose MAC does not is not returned at all
+    (its JSON is not even parsed): it is counted in `forged`, for the caller to collect.
+    Without a key a signed frame is read as an unsigned one (nothing to check it with)."""
+
+    def __init__(self, key: bytes | None = None) -> None:
         self._buf = bytearray()
+        self.mac = Mac(key) if key is not None else None
+        self.forged = 0
 
-    def feed(self, data: bytes) -> list[object]:
+    def feed(self, data: bytes) -> list[tuple[object, bool]]:
         self._buf += data
-        out: list[object] = []
+        out: list[tuple[object, bool]] = []
         buf = self._buf
         off = 0
         n = len(buf)
@@ -70,11 +121,26 @@ class FrameDecoder:
                 raise FrameError(f"frame of {length} bytes exceeds the limit of {MAX_FRAME}")
             if n - off - 4 < length:
                 break
+            start = off + 4
+            off = start + length
+            authentic = False
+            if length and buf[start] == SIGNED:
+                if length < 1 + MAC_BYTES:
+                    raise FrameError(f"signed frame of {length} bytes is too short for its MAC")
+                mac = bytes(buf[start + 1 : start + 1 + MAC_BYTES])
+                start += 1 + MAC_BYTES
+                body = bytes(buf[start:off])
+                if self.mac is not None:
+                    if not self.mac.verify(mac, body):
+                        self.forged += 1
+                        continue
+                    authentic = True
+            else:
+                body = bytes(buf[start:off])
             try:
-                out.append(json.loads(bytes(buf[off + 4 : off + 4 + length])))
+                out.append((json.loads(body), authentic))
             except ValueError as e:
                 raise FrameError(f"frame is not JSON: {e}") from e
-            off += 4 + length
         if off:
             del buf[:off]
         return out

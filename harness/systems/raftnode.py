@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,6 +31,7 @@ from harness.systems.base import (
 )
 from raftnode.bugs import OFFERED as BUGS
 from raftnode.client import Client
+from raftnode.config import SECRET_ENV
 from raftnode.config import SNAPSHOT_ENTRIES as NODE_SNAPSHOT_ENTRIES
 from raftnode.core import READ_MODES
 
@@ -64,6 +66,11 @@ class RaftnodeSystem(System):
         raftnode` options, for tests and benchmarks (--tick-ms, ...), not a schedule's."""
         super().__init__(**options)
         self.node_args = tuple(node_args)
+        # The cluster secret its peers authenticate each other's frames with (an HMAC,
+        # raftnode/wire.py): new for every run, since every run builds its system; given to
+        # the nodes in their environment (environment()), never on their command line.
+        # The simulation has no wire and does not use it.
+        self.secret = secrets.token_hex(32)
 
     @classmethod
     def with_node_defaults(cls, node_args: Sequence[str] = (), **options: Any) -> RaftnodeSystem:
@@ -95,6 +102,9 @@ class RaftnodeSystem(System):
 
     def image(self) -> ImageSpec:
         return NODE_IMAGE
+
+    def environment(self) -> dict[str, str]:
+        return {SECRET_ENV: self.secret}
 
     def command(self, node: str, ips: dict[str, str]) -> list[str]:
         return self.node_command(node, {n: f"{ip}:{PORT}" for n, ip in ips.items()}, DATA_DIR)

@@ -26,9 +26,12 @@ TICK_MS = 25
 def make_cluster(tmp_path):
     clusters: list[LocalCluster] = []
 
-    def make(size: int, election_ticks: int = 10, **options) -> LocalCluster:
-        """`options`: the RaftnodeSystem's (read_mode=, bugs=, snapshot_entries=)."""
-        args = ("--tick-ms", str(TICK_MS), "--election-ticks", str(election_ticks))
+    def make(
+        size: int, election_ticks: int = 10, extra_args: tuple[str, ...] = (), **options
+    ) -> LocalCluster:
+        """`options`: the RaftnodeSystem's (read_mode=, bugs=, snapshot_entries=);
+        `extra_args`: more node flags."""
+        args = ("--tick-ms", str(TICK_MS), "--election-ticks", str(election_ticks), *extra_args)
         system = RaftnodeSystem.with_node_defaults(args, **options)
         c = LocalCluster(size, tmp_path / f"c{len(clusters)}", system)
         clusters.append(c)

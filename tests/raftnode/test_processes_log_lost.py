@@ -8,7 +8,6 @@ with --join, member add) brings it back with the data."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -111,7 +110,7 @@ def test_a_wiped_member_says_so_refuses_to_vote_and_comes_back_the_documented_wa
     with open(cluster.stderr_path(victim), "ab") as err:
         joined = subprocess.Popen(
             [*cluster.command(victim), "--join"], stdout=subprocess.DEVNULL, stderr=err,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=cluster.env(),
         )  # fmt: skip
     try:
         r = kv(cluster, "member", "add", f"{victim}={addr}", node=new)

@@ -5,7 +5,6 @@ configuration from the log."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -49,7 +48,7 @@ def test_member_add_remove_and_the_leader_removing_itself(make_cluster, tmp_path
     cmd = [sys.executable, "-m", "raftnode", "--id", "n4", "--listen", addr, "--peers", peers,
            "--data-dir", str(tmp_path / "n4"), "--tick-ms", str(TICK_MS), "--join"]  # fmt: skip
     with open(tmp_path / "n4.stderr", "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=os.environ)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=cluster.env())
     try:
         r = kv(cluster, "member", "add", f"n4={addr}")
         assert r.returncode == 0, r.stderr

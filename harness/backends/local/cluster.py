@@ -86,6 +86,11 @@ class LocalCluster(Cluster):
             node, self.addrs(), str(self.data_dir(node)), python=sys.executable
         )
 
+    def env(self) -> dict[str, str]:
+        """A node process's environment: ours, and the system's (raftnode's cluster
+        secret): a process a test starts by hand beside the cluster needs it too."""
+        return {**os.environ, **self.system.environment(), "PYTHONUNBUFFERED": "1"}
+
     def _spawn(self, node: str) -> None:
         if self.is_running(node):
             raise ClusterError(f"{node} is already running")
@@ -93,7 +98,7 @@ class LocalCluster(Cluster):
         with open(self.stderr_path(node), "ab") as err:
             self.procs[node] = subprocess.Popen(
                 self.command(node), stdout=subprocess.DEVNULL, stderr=err,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self.env(),
             )  # fmt: skip
         self.paused.discard(node)
 
