@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "hunt": "harness.commands.hunt",
     "report": "harness.commands.report",
     "serve": "harness.commands.serve",
+    "hosts": "harness.commands.hosts",
 }
 
 

@@ -51,6 +51,7 @@ def run_schedule(
     time_limit: float | None = None,
     say: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     live_status: bool = True,
+    inventory: Path | None = None,
 ) -> RunOutcome:
     """One run (the module's docstring); `live_status` False: no status line while it runs
     (many runs at once share one terminal)."""
@@ -69,6 +70,7 @@ def run_schedule(
             base: dict[str, Any] = {
                 "name": schedule.name,
                 "backend": backend,
+                **({"inventory": str(inventory)} if inventory else {}),
                 "seed": schedule.seed,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "faults-planned": len(fault_plan(schedule)),
@@ -78,7 +80,7 @@ def run_schedule(
             }
             run_dir.write_results({**base, "valid": "unknown", "status": "running"})
         say(f"run: {schedule.name} on {backend}, seed {schedule.seed}, results in {run_dir.path}")
-        return _run_in(run_dir, base, backend, schedule, say, live_status)
+        return _run_in(run_dir, base, backend, schedule, say, live_status, inventory)
 
 
 def _run_in(
@@ -88,12 +90,13 @@ def _run_in(
     schedule: Schedule,
     say: Callable[[str], None],
     live_status: bool,
+    inventory: Path | None = None,
 ) -> RunOutcome:
     """run_schedule's run, check and results, in its folder (signals handled by then)."""
     status, error, details = "complete", None, {}
     t0 = time.monotonic()
     try:
-        details = execute(backend, schedule, run_dir, say, live_status)
+        details = execute(backend, schedule, run_dir, say, live_status, inventory)
     except KeyboardInterrupt as exc:  # RunInterrupted, or a signal while starting
         details = getattr(exc, "details", {})
         status, error = "interrupted", _interrupted_words()
@@ -174,6 +177,7 @@ def execute(
     run_dir: RunDir,
     say: Callable[[str], None],
     live_status: bool = True,
+    inventory: Path | None = None,
 ) -> dict[str, Any]:
     """Bring the backend's cluster up, drive the schedule, collect, tear down: the same
     steps for every backend (harness/backends/__init__.py supplies the cluster and its
@@ -185,7 +189,7 @@ def execute(
 
     if interrupt.requested():  # stopped before anything started
         raise RunInterrupted({})
-    b = make_backend(backend, cluster_spec(schedule), say)
+    b = make_backend(backend, replace(cluster_spec(schedule), inventory=inventory), say)
     report = RunReport()
     # Which containers are this run's, in its results while it runs: a harness killed -9
     # leaves them, and whoever finds the run abandoned can name them (harness/leftovers.py).

@@ -7,6 +7,8 @@ cluster is built: the runner and the pytest fixtures both come here.
 - local: one raftnode process per node on 127.0.0.1 (harness/backends/local/cluster.py), real
   time, no Docker: kills and pauses work, partitions, clock and packet faults are
   reported as fault problems (the processes share one network namespace and clock).
+- ssh: raftnode on the hosts an inventory names (harness/backends/ssh/), over SSH: kills,
+  pauses and partitions (iptables on the hosts).
 
 Which systems a backend can run, each System declares (`System.backends`): every
 system runs on Docker; the simulation steps raftnode's core and `local` starts raftnode
@@ -26,11 +28,12 @@ if TYPE_CHECKING:
     from harness.schedule import Schedule
     from harness.systems.base import System
 
-BACKENDS = ("docker", "sim", "local")
+BACKENDS = ("docker", "sim", "local", "ssh")
 # Why a backend runs only some systems, for the message that refuses the others.
 RUNS_ONLY = {
     "sim": "the simulation steps raftnode's core",
     "local": "local starts raftnode processes",
+    "ssh": "ssh installs raftnode's package on the hosts",
 }
 
 T = TypeVar("T")
@@ -69,7 +72,29 @@ def make_backend(
         from harness.backends.sim.backend import sim_backend
 
         return sim_backend(spec)
+    if name == "ssh":
+        return _ssh(spec)
     return _local(spec)
+
+
+def _ssh(spec: ClusterSpec) -> Backend:
+    from harness.backends.ssh.cluster import SshCluster
+    from harness.backends.ssh.inventory import load_inventory
+    from harness.systems.raftnode import RaftnodeSystem
+
+    if spec.inventory is None:
+        raise ValueError("the ssh backend needs an inventory (--inventory FILE)")
+    if not isinstance(spec.system, RaftnodeSystem):
+        raise ValueError(f"the ssh backend installs raftnode, not {spec.system.name}")
+    inventory = load_inventory(spec.inventory)
+    cluster = SshCluster(inventory, spec.nodes, spec.system)
+    hosts = ", ".join(f"{h.id}={h.address}" for h in inventory.hosts[: spec.nodes])
+    return Backend(
+        cluster,
+        _asyncio_run,
+        f"run: {spec.system.describe()} up on {hosts}",
+        details=lambda: {"system": spec.system.describe(), "hosts": hosts},
+    )
 
 
 def _docker(spec: ClusterSpec, say: Callable[[str], None]) -> Backend:

@@ -265,6 +265,8 @@ class ClusterSpec:
     # local: where the nodes keep their data; None: a temporary folder, removed after.
     base_dir: Path | None = None
     name: str = "cluster"  # names that temporary folder
+    # ssh: the inventory file naming the hosts (harness/backends/ssh/inventory.py).
+    inventory: Path | None = None
 
 
 @dataclass

@@ -11,6 +11,14 @@ HELP = "remove leftover containers, networks and volumes of raftquake runs (only
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", help="only the resources of this run id")
     parser.add_argument(
+        "--backend",
+        choices=["docker", "ssh"],
+        default="docker",
+        help="docker: leftover containers, networks, volumes (default); ssh: heal and clean "
+        "the hosts of --inventory (faults, node, the system's folder) a dead run left",
+    )
+    parser.add_argument("--inventory", metavar="FILE", help="the hosts, for --backend ssh")
+    parser.add_argument(
         "--images", action="store_true", help="also remove raftquake's images (node and base)"
     )
     parser.add_argument(
@@ -25,7 +33,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _clean_ssh(args: argparse.Namespace) -> int:
+    from harness.backends.ssh.clean import clean_hosts
+    from harness.backends.ssh.inventory import InventoryError, load_inventory
+    from harness.exit_codes import EXIT_ENV, EXIT_OK, EXIT_USAGE
+
+    if not args.inventory:
+        print("raftquake clean: --backend ssh needs --inventory FILE", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        inventory = load_inventory(args.inventory)
+    except InventoryError as exc:
+        print(f"raftquake clean: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    done = clean_hosts(inventory, dry_run=args.dry_run)
+    for host, what in done.items():
+        print(f"{host}: {what}")
+    return EXIT_ENV if any(w.startswith("unreachable") for w in done.values()) else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.backend == "ssh":
+        return _clean_ssh(args)
     import docker
     from harness.backends.docker.cleanup import clean
     from harness.exit_codes import EXIT_ENV, EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from harness.commands.flags import COUNT, SECONDS, SEED_FLAG
 
@@ -23,7 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="docker: real containers (the default when a Docker engine answers); "
         "sim: a deterministic in-process simulation in virtual time; local: raftnode "
-        "processes on 127.0.0.1 (kills and pauses only)",
+        "processes on 127.0.0.1 (kills and pauses only); ssh: raftnode on the hosts of "
+        "--inventory (docs/machines.md)",
+    )
+    parser.add_argument(
+        "--inventory", metavar="FILE", help="the hosts for --backend ssh (docs/machines.md)"
     )
     parser.add_argument(
         "--seed",
@@ -57,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"raftquake run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     backend = args.backend
+    if backend == "ssh" or args.inventory:
+        why = _ssh_problem(args, len(schedules))
+        if why:
+            print(f"raftquake run: {why}", file=sys.stderr)
+            return EXIT_USAGE
     for s in schedules:
         why = backend_problem(backend, s) if backend is not None else None
         if why:
@@ -82,6 +92,23 @@ def run(args: argparse.Namespace) -> int:
     return _batch(backend, args)
 
 
+def _ssh_problem(args: argparse.Namespace, schedules: int) -> str | None:
+    """Why --backend ssh / --inventory cannot be used as given; None: they can."""
+    from harness.backends.ssh.inventory import InventoryError, load_inventory
+
+    if args.backend != "ssh":
+        return "--inventory is for --backend ssh"
+    if not args.inventory:
+        return "--backend ssh needs --inventory FILE (the hosts; docs/machines.md)"
+    if schedules > 1 or args.seeds > 1:
+        return "--backend ssh runs one schedule and one seed at a time (one set of hosts)"
+    try:
+        load_inventory(args.inventory)
+    except InventoryError as exc:
+        return str(exc)
+    return None
+
+
 def _say_what_dead_runs_left(store: str, backend: str) -> None:
     """Runs killed -9 leave their cluster running and their results "running": say so,
     and how to remove it, before this run starts beside them (harness/leftovers.py)."""
@@ -101,7 +128,12 @@ def _one(schedule, backend: str, args: argparse.Namespace) -> int:
     from harness.summary import summary_text
 
     outcome = run_schedule(
-        schedule, backend=backend, store=args.store, seed=args.seed, time_limit=args.time_limit
+        schedule,
+        backend=backend,
+        store=args.store,
+        seed=args.seed,
+        time_limit=args.time_limit,
+        inventory=Path(args.inventory) if args.inventory else None,
     )
     print(summary_text(outcome.run_dir, outcome.results))
     return outcome.exit_code

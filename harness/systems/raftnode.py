@@ -57,7 +57,7 @@ class RaftnodeSystem(System):
         ),
     }
     workloads: ClassVar[tuple[str, ...]] = ("register", "list-append", "set", "rw-register", "bank")
-    backends: ClassVar[tuple[str, ...]] = ("docker", "sim", "local")
+    backends: ClassVar[tuple[str, ...]] = ("docker", "sim", "local", "ssh")
     capabilities: ClassVar[frozenset[str]] = frozenset({"membership"})
     kept_files: ClassVar[tuple[str, ...]] = (f"{DATA_DIR}/.",)  # node.log, events, WAL
 
