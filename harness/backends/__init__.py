@@ -7,8 +7,9 @@ cluster is built: the runner and the pytest fixtures both come here.
 - local: one raftnode process per node on 127.0.0.1 (harness/backends/local/cluster.py), real
   time, no Docker: kills and pauses work, partitions, clock and packet faults are
   reported as fault problems (the processes share one network namespace and clock).
-- ssh: raftnode on the hosts an inventory names (harness/backends/ssh/), over SSH: kills,
-  pauses and partitions (iptables on the hosts).
+- ssh: raftnode on the hosts an inventory names (harness/backends/ssh/), over SSH: kills
+  and pauses by pid, partitions (iptables) and packet faults (tc netem) on the hosts,
+  clocks by libfaketime.
 
 Which systems a backend can run, each System declares (`System.backends`): every
 system runs on Docker; the simulation steps raftnode's core and `local` starts raftnode
@@ -87,7 +88,7 @@ def _ssh(spec: ClusterSpec) -> Backend:
     if not isinstance(spec.system, RaftnodeSystem):
         raise ValueError(f"the ssh backend installs raftnode, not {spec.system.name}")
     inventory = load_inventory(spec.inventory)
-    cluster = SshCluster(inventory, spec.nodes, spec.system)
+    cluster = SshCluster(inventory, spec.nodes, spec.system, clock_faults=spec.clock_faults)
     hosts = ", ".join(f"{h.id}={h.address}" for h in inventory.hosts[: spec.nodes])
     return Backend(
         cluster,

@@ -1,16 +1,16 @@
 """`raftquake clean --backend ssh --inventory FILE`: heal hosts a dead run left faulted.
 
 A run heals and cleans its hosts at its end and on Ctrl-C; a harness killed -9 cannot.
-This does for every host in the inventory what a run's teardown does: remove the RAFTQUAKE
-iptables chain (its DROP rules with it), resume and kill the node by its pid file, remove
-the system's folder.
+This does for every host in the inventory what a run's teardown does: stop a clock strobe,
+remove the netem qdisc and the RAFTQUAKE iptables chain (its DROP rules with it), resume
+and kill the node by its pid file, remove the system's folder.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from harness.backends.ssh.cluster import remove_chain_commands, stop_command
+from harness.backends.ssh.cluster import undo_all
 from harness.backends.ssh.inventory import Inventory
 from harness.backends.ssh.remote import RemoteError, Remotes
 
@@ -30,8 +30,7 @@ def clean_hosts(inventory: Inventory, dry_run: bool = False) -> dict[str, str]:
             try:
                 found = remotes.run(host.id, look).strip()
                 if not dry_run:
-                    heal = f"{remove_chain_commands()}; {stop_command(host.dir)}; rm -rf {d}"
-                    remotes.run(host.id, heal)
+                    remotes.run(host.id, undo_all(host.dir))
                 out[host.id] = f"{'would heal' if dry_run else 'healed'} ({found})"
             except RemoteError as exc:
                 out[host.id] = f"unreachable: {exc}"

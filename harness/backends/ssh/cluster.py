@@ -9,9 +9,13 @@ protocol has it for hosts.
   SIGCONT by pid), wipe (the data directory), collect (SFTP: the data directory and the
   console log into the run folder).
 - faults: partitions by iptables on the receiving host (DROP what comes from the other
-  host's address), kills and pauses by pid. Clock and packet faults are not offered yet
-  (Unsupported: the fault reports it).
-- teardown heals (removes the chain, resumes, kills) and removes `<dir>`: nothing is left
+  host's address), kills and pauses by pid, packet delay and loss by tc netem on the
+  interface the host reaches its peers by (its egress, as on Docker), clocks by
+  libfaketime: the node runs with it preloaded, reading `<dir>/faketime` ("+2.000s"), as
+  node-ctl runs it in a container; the host's own clock is never changed. A host without
+  libfaketime refuses clock faults (Unsupported, saying so).
+- teardown heals (removes the chain and the netem qdisc, stops a strobe, resumes and
+  kills the node) and removes `<dir>`: nothing is left
   on a host after a run; `raftquake clean --backend ssh --inventory FILE` does the same
   for hosts a dead run left (harness/backends/ssh/clean.py).
 """
@@ -30,26 +34,55 @@ from harness.image import REPO
 from harness.systems.base import Client, Status
 from harness.systems.raftnode import PORT, RaftnodeSystem
 
-CHAIN = "RAFTQUAKE"
-NO_CLOCK = "the ssh backend does not move clocks yet (libfaketime on hosts is to come)"
-NO_PACKET = "the ssh backend does not shape packets yet (tc on hosts is to come)"
+CHAIN = "RAFTQUAKE"  # partitions
+PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss and delay, on a kernel without netem
+DELAY_QUEUE = 7  # the NFQUEUE netdelay binds (docker/netdelay.py, as on Docker)
+# Debian's libfaketime (package libfaketime), as in the node image.
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 def heal_commands() -> str:
-    """What heals a host whatever a run left on it: its chain flushed (created and hooked
-    if missing), its node resumed (a paused one would not die) and killed."""
-    return (
-        f"iptables -w -N {CHAIN} 2>/dev/null; "
-        f"iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT -j {CHAIN}; "
-        f"iptables -w -F {CHAIN}"
+    """The run's chains, empty, created and hooked into INPUT if missing."""
+    return "; ".join(
+        f"iptables -w -N {c} 2>/dev/null; "
+        f"iptables -w -C INPUT -j {c} 2>/dev/null || iptables -w -I INPUT -j {c}; "
+        f"iptables -w -F {c}"
+        for c in (PKT_CHAIN, CHAIN)  # inserted first: partitions drop before delay queues
     )
 
 
 def remove_chain_commands() -> str:
-    """Unhooks and deletes the chain: what a host had before a run."""
+    """Unhooks and deletes the chains: what a host had before a run."""
+    return "; ".join(
+        f"while iptables -w -D INPUT -j {c} 2>/dev/null; do :; done; "
+        f"iptables -w -F {c} 2>/dev/null; iptables -w -X {c} 2>/dev/null; true"
+        for c in (CHAIN, PKT_CHAIN)
+    )
+
+
+def unshape_command(d: str) -> str:
+    """Removes what a packet fault put on the host: the netem qdisc on the device it
+    recorded, the fallback's rules, and netdelay (which accepts what it holds)."""
+    dev = shlex.quote(f"{d}/netem.dev")
+    pid = shlex.quote(f"{d}/netdelay.pid")
     return (
-        f"while iptables -w -D INPUT -j {CHAIN} 2>/dev/null; do :; done; "
-        f"iptables -w -F {CHAIN} 2>/dev/null; iptables -w -X {CHAIN} 2>/dev/null; true"
+        f"if [ -f {dev} ]; then tc qdisc del dev $(cat {dev}) root 2>/dev/null; "
+        f"rm -f {dev}; fi; iptables -w -F {PKT_CHAIN} 2>/dev/null; "
+        f"if [ -f {pid} ]; then p=$(cat {pid}); kill -TERM $p 2>/dev/null; "
+        f"while kill -0 $p 2>/dev/null; do sleep 0.02; done; rm -f {pid}; fi; true"
+    )
+
+
+def unstrobe_command(d: str) -> str:
+    pid = shlex.quote(f"{d}/strobe.pid")
+    return f"if [ -f {pid} ]; then kill $(cat {pid}) 2>/dev/null; rm -f {pid}; fi; true"
+
+
+def undo_all(d: str) -> str:
+    """Everything a run can have left on a host, undone, and its folder removed."""
+    return (
+        f"{unstrobe_command(d)}; {unshape_command(d)}; {remove_chain_commands()}; "
+        f"{stop_command(d)}; rm -rf {shlex.quote(d)}"
     )
 
 
@@ -63,7 +96,13 @@ def stop_command(d: str) -> str:
 
 
 class SshCluster(Cluster):
-    def __init__(self, inventory: Inventory, size: int, system: RaftnodeSystem):
+    def __init__(
+        self,
+        inventory: Inventory,
+        size: int,
+        system: RaftnodeSystem,
+        clock_faults: bool = True,
+    ):
         if size > len(inventory.hosts):
             raise ClusterError(
                 f"{inventory.path}: the schedule needs {size} nodes, the inventory has "
@@ -75,6 +114,10 @@ class SshCluster(Cluster):
         self.clock_offsets = dict.fromkeys(self.nodes, 0.0)
         self.remotes = Remotes(inventory)
         self.paused: set[str] = set()
+        # libfaketime re-reads its file on every clock call only when clocks will move
+        # (it costs node CPU), as on Docker; None until install() looked for it.
+        self.clock_faults = clock_faults
+        self.faketime: dict[str, bool] = {}
 
     # ---- where things are on a host ----------------------------------------------------
 
@@ -88,11 +131,17 @@ class SshCluster(Cluster):
         d = self.dir(node)
         args = self.system.node_command(node, self.addrs(), f"{d}/data")
         args += ["--secret-file", f"{d}/secret"]
+        env = f"PYTHONPATH={shlex.quote(d + '/pkg')} PYTHONUNBUFFERED=1"
+        if self.faketime.get(node):
+            no_cache = "1" if self.clock_faults else "0"
+            env += (
+                f" LD_PRELOAD={LIBFAKETIME} FAKETIME_TIMESTAMP_FILE={shlex.quote(d)}/faketime"
+                f" FAKETIME_NO_CACHE={no_cache}"
+            )
         # setsid: the node outlives this SSH session; its pid goes to node.pid.
         return (
-            f"cd {shlex.quote(d)} || exit 1; PYTHONPATH={shlex.quote(d + '/pkg')} "
-            f"PYTHONUNBUFFERED=1 setsid {shlex.join(args)} >> console.log 2>&1 < /dev/null & "
-            "echo $! > node.pid"
+            f"cd {shlex.quote(d)} || exit 1; {env} setsid {shlex.join(args)} >> console.log "
+            "2>&1 < /dev/null & echo $! > node.pid"
         )
 
     # ---- Jepsen's DB: install, start, stop, wipe, collect --------------------------------
@@ -100,10 +149,12 @@ class SshCluster(Cluster):
     def install(self, node: str) -> None:
         d = self.dir(node)
         r = self.remotes
-        r.run(node, f"{stop_command(d)}; rm -rf {shlex.quote(d)} && mkdir -p {shlex.quote(d)}")
+        r.run(node, f"{undo_all(d)}; mkdir -p {shlex.quote(d)}")
         r.put_tree(node, REPO / "raftnode", f"{d}/pkg")
+        r.write_file(node, f"{d}/netdelay.py", (REPO / "docker" / "netdelay.py").read_bytes())
         r.write_file(node, f"{d}/secret", self.system.secret.encode(), 0o600)
-        r.run(node, heal_commands())
+        r.run(node, f"{heal_commands()}; echo +0 > {shlex.quote(d)}/faketime")
+        self.faketime[node] = r.status_of(node, f"[ -e {LIBFAKETIME} ]") == 0
 
     def start(self) -> None:
         try:
@@ -142,10 +193,7 @@ class SshCluster(Cluster):
             for node in self.nodes:
                 try:
                     d = self.dir(node)
-                    self.remotes.run(
-                        node,
-                        f"{remove_chain_commands()}; {stop_command(d)}; rm -rf {shlex.quote(d)}",
-                    )
+                    self.remotes.run(node, undo_all(d))
                 except RemoteError:
                     pass  # `raftquake clean --backend ssh` heals a host we could not reach
         finally:
@@ -235,17 +283,83 @@ class SshCluster(Cluster):
     def heal_network(self) -> None:
         self.each(lambda n: self.remotes.run(n, f"iptables -w -F {CHAIN}"), self.nodes)
 
+    def _need_clock(self, node: str) -> None:
+        if not self.faketime.get(node):
+            raise Unsupported(
+                f"clock: {node} has no libfaketime at {LIBFAKETIME} (Debian's libfaketime "
+                "package): the ssh backend moves raftnode's clock with it, never the host's"
+            )
+
     def set_clock(self, node: str, offset_s: float) -> None:
-        raise Unsupported(f"clock: {NO_CLOCK}")
+        self._need_clock(node)
+        f = shlex.quote(f"{self.dir(node)}/faketime")
+        self.remotes.run(node, f"echo {offset_s:+.3f}s > {f}.new && mv {f}.new {f}")
+        self.clock_offsets[node] = offset_s
 
     def strobe_clock(self, node: str, delta_s: float, period_s: float) -> None:
-        raise Unsupported(f"clock: {NO_CLOCK}")
+        self._need_clock(node)
+        d = shlex.quote(self.dir(node))
+        base = self.clock_offsets[node]
+        a, b = f"{base:+.3f}s", f"{base + delta_s:+.3f}s"
+        loop = (
+            f"while :; do echo {b} > {d}/faketime; sleep {period_s:.3f}; "
+            f"echo {a} > {d}/faketime; sleep {period_s:.3f}; done"
+        )
+        self.remotes.run(
+            node,
+            f"setsid sh -c {shlex.quote(loop)} > /dev/null 2>&1 < /dev/null & "
+            f"echo $! > {d}/strobe.pid",
+        )
 
     def stop_strobe(self, node: str) -> None:
-        pass
+        self.remotes.run(node, unstrobe_command(self.dir(node)))
+        if self.faketime.get(node):
+            self.set_clock(node, self.clock_offsets[node])
 
     def set_packet(self, node: str, delay_ms: float = 0.0, loss_pct: float = 0.0) -> None:
-        raise Unsupported(f"packet: {NO_PACKET}")
+        """tc netem on the device the host reaches its peers by (egress, as on Docker);
+        on a kernel without netem, Docker's fallback: loss by an iptables `statistic`
+        rule and delay by netdelay on an NFQUEUE, both on what the node's port receives
+        (so the harness's own SSH session is spared)."""
+        d = shlex.quote(self.dir(node))
+        self.clear_packet(node)
+        peer = next(self.inventory.host(n).address for n in self.nodes if n != node)
+        dev = f"$(ip -o route get {shlex.quote(peer)} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')"
+        netem = (f" delay {delay_ms:g}ms" if delay_ms else "") + (
+            f" loss {loss_pct:g}%" if loss_pct else ""
+        )
+        # The device is recorded first, so that a heal (or `raftquake clean`) removes the
+        # qdisc from the one it went on.
+        shaped = self.remotes.status_of(
+            node,
+            f'dev={dev}; [ -n "$dev" ] && echo $dev > {d}/netem.dev && '
+            f"tc qdisc replace dev $dev root netem{netem}",
+        )
+        if shaped == 0:
+            return
+        ours = f"-p tcp -m multiport --ports {PORT}"
+        if delay_ms:
+            ready = f"{d}/netdelay.ready"
+            self.remotes.run(
+                node,
+                f"rm -f {ready}; setsid python3 {d}/netdelay.py --queue {DELAY_QUEUE} "
+                f"--delay-ms {delay_ms:g} --ready {ready} >> {d}/netdelay.log 2>&1 "
+                f"< /dev/null & echo $! > {d}/netdelay.pid; i=0; "
+                f"while [ ! -f {ready} ]; do i=$((i+1)); [ $i -gt 250 ] && "
+                f"{{ tail -n 5 {d}/netdelay.log >&2; exit 1; }}; sleep 0.02; done",
+            )
+        rules = []
+        if loss_pct:
+            rules.append(
+                f"iptables -w -A {PKT_CHAIN} {ours} -m statistic --mode random "
+                f"--probability {loss_pct / 100:.4f} -j DROP"
+            )
+        if delay_ms:
+            rules.append(
+                f"iptables -w -A {PKT_CHAIN} {ours} -j NFQUEUE --queue-num {DELAY_QUEUE} "
+                "--queue-bypass"
+            )
+        self.remotes.run(node, " && ".join(rules))
 
     def clear_packet(self, node: str) -> None:
-        pass
+        self.remotes.run(node, unshape_command(self.dir(node)))
