@@ -30,6 +30,14 @@ class InventoryError(ScheduleError):
     """An inventory file that cannot be used: where, and what was expected."""
 
 
+class _InventoryReader(_Reader):
+    """The schedule reader's typed access and line numbers, with the inventory's error."""
+
+    def error(self, path: tuple, message: str) -> InventoryError:
+        e = super().error(path, message)
+        return InventoryError(e.source, e.line, e.message)
+
+
 @dataclass(frozen=True)
 class Host:
     id: str
@@ -74,7 +82,7 @@ def parse_inventory(text: str, path: Path) -> Inventory:
         ) from None
     lines: dict[tuple, int] = {}
     raw: Any = _to_python(root, lines) if root is not None else None
-    r = _Reader(source, lines)
+    r = _InventoryReader(source, lines)
     raw = r.mapping(raw, (), ("hosts", "known_hosts", "hosts-run"), "the inventory")
     base = path.parent
     hosts_raw = raw.get("hosts")
