@@ -52,7 +52,7 @@ def test_everything_that_names_bugs_takes_them_from_the_table():
     assert bugs.HOST_BUGS == {"ack-before-commit", "txn-dirty-read", "snapshot-skip-commit"}
     cfg = config.parse_args(
         ["--id", "n1", "--listen", "127.0.0.1:1", "--peers", "n1=127.0.0.1:1", "--data-dir",
-         "d", "--bug", "ack-before-commit", "--bug", "forget-vote"]
+         "d", "--bug", "ack-before-commit", "--bug", "forget-vote", "--no-auth"]
     )  # fmt: skip
     assert cfg.core_bugs == {"forget-vote"}
     # Read modes: one tuple, the node's.

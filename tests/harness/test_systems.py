@@ -323,7 +323,7 @@ def test_the_membership_fault_on_docker_is_refused_for_a_system_without_it(tmp_p
 def test_the_backends_a_system_runs_on_are_declared():
     from harness.backends import ClusterSpec, make_backend, system_problem
 
-    assert RaftnodeSystem.backends == ("docker", "sim", "local")
+    assert RaftnodeSystem.backends == ("docker", "sim", "local", "ssh")
     assert EtcdSystem.backends == ("docker",)
     why = system_problem("sim", EtcdSystem)
     assert why == "system etcd runs on --backend docker only: the simulation steps raftnode's core"
