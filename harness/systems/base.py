@@ -257,6 +257,25 @@ class System(abc.ABC):
     # trailing "/." copies its contents).
     kept_files: ClassVar[tuple[str, ...]] = ()
 
+    # ---- Jepsen's DB on hosts (the ssh backend, harness/backends/ssh/) ------------------
+    # A system declares "ssh" in `backends` when these suffice to run it on a host.
+
+    # Debian packages a host needs: installed through apt where dpkg lacks them.
+    debian_packages: ClassVar[tuple[str, ...]] = ()
+    # Ports its members talk to each other on besides client_port (packet faults shape
+    # them too).
+    peer_ports: ClassVar[tuple[int, ...]] = ()
+
+    def host_files(self) -> tuple[Path, ...]:
+        """Local folders copied to each host into <dir>/pkg/ (on the member's PYTHONPATH):
+        a system that ships as source (raftnode) rather than as a Debian package."""
+        return ()
+
+    def host_command(self, node: str, ips: dict[str, str], data_dir: str) -> list[str]:
+        """The member's command line on a host, with its data in `data_dir`: command()'s,
+        DATA_DIR replaced (its kept_files are read from there likewise)."""
+        return [a.replace(DATA_DIR, data_dir) for a in self.command(node, ips)]
+
     # ---- optional: membership changes (capability "membership") -------------------------
 
     def member(

@@ -81,6 +81,11 @@ class EtcdSystem(System):
             "--log-outputs", "stderr",
         ]  # fmt: skip
 
+    # On a host: Debian's etcd 3.4, as in its image.
+    debian_packages: ClassVar[tuple[str, ...]] = ("etcd-server",)
+    peer_ports: ClassVar[tuple[int, ...]] = (PEER_PORT,)
+    backends: ClassVar[tuple[str, ...]] = ("docker", "ssh")
+
     def environment(self) -> dict[str, str]:
         return {"RAFTQUAKE_FAKETIME": "0"}  # see refuses(): nothing to preload for
 

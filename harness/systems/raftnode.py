@@ -58,6 +58,8 @@ class RaftnodeSystem(System):
     }
     workloads: ClassVar[tuple[str, ...]] = ("register", "list-append", "set", "rw-register", "bank")
     backends: ClassVar[tuple[str, ...]] = ("docker", "sim", "local", "ssh")
+    # On a host: Debian's python3 runs the package, copied there (host_files).
+    debian_packages: ClassVar[tuple[str, ...]] = ("python3",)
     capabilities: ClassVar[frozenset[str]] = frozenset({"membership"})
     kept_files: ClassVar[tuple[str, ...]] = (f"{DATA_DIR}/.",)  # node.log, events, WAL
 
@@ -105,6 +107,11 @@ class RaftnodeSystem(System):
 
     def environment(self) -> dict[str, str]:
         return {SECRET_ENV: self.secret}
+
+    def host_files(self) -> tuple[Path, ...]:
+        from harness.image import REPO
+
+        return (REPO / "raftnode",)
 
     def command(self, node: str, ips: dict[str, str]) -> list[str]:
         return self.node_command(node, {n: f"{ip}:{PORT}" for n, ip in ips.items()}, DATA_DIR)

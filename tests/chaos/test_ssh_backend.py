@@ -1,9 +1,9 @@
 """--backend ssh on real sshd hosts made of containers (`raftquake hosts up`): Debian's
 openssh-server, host keys checked against the known_hosts `hosts up` wrote, raftnode's
 package copied over SFTP and run by the hosts' python3, faults by iptables and signals on
-the hosts. The correct node comes out valid, the planted stale-read is caught, nothing
-is left on the hosts after a run, and `raftquake clean --backend ssh` heals hosts a dead
-harness left faulted."""
+the hosts. The correct node comes out valid, the planted stale-read is caught, etcd from
+Debian's package is valid, nothing is left on the hosts after a run or Ctrl-C, and
+`raftquake clean --backend ssh` heals hosts a harness killed -9 left faulted."""
 
 from __future__ import annotations
 
@@ -70,13 +70,29 @@ def test_the_correct_node_is_valid_over_ssh_and_nothing_is_left(inventory, tmp_p
 def test_stale_read_is_caught_over_ssh(inventory, tmp_path):
     s = load_schedule(ROOT / "schedules" / "bug-stale-read.yaml")
     outcome = run_schedule(
-        s, "ssh", tmp_path, seed=1, time_limit=20, say=print, inventory=inventory
+        s, "ssh", tmp_path, seed=1, time_limit=30, say=print, inventory=inventory
     )
     r = outcome.results
     assert r["status"] == "complete", r
     assert r["valid"] is False
     assert r["checkers"]["linearizable"]["valid"] is False
     assert r["checkers"]["election-safety"]["valid"] is True
+
+
+def test_etcd_from_debians_package_is_valid_over_ssh(inventory, tmp_path):
+    """etcd-server installed on the hosts through apt (already there on the offline base:
+    nothing is fetched), under kills, pauses, partitions and packet faults."""
+    s = load_schedule(ROOT / "schedules" / "etcd.yaml")
+    outcome = run_schedule(
+        s, "ssh", tmp_path, seed=1, time_limit=10, say=print, inventory=inventory
+    )
+    r = outcome.results
+    assert r["status"] == "complete", r
+    assert r["valid"] is True, r["checkers"]
+    assert r["system"].startswith("etcd") and r["faults"]
+    # Election safety read etcd's own log, collected over SFTP.
+    assert r["checkers"]["election-safety"]["terms_with_leader"] >= 1
+    assert left_on_hosts(inventory) == EMPTY
 
 
 # Faults that stay in force until the run heals them: a partition, a paused node, a

@@ -88,11 +88,14 @@ def test_what_should_catch_a_schedule_comes_from_its_system():
     )
 
 
-def test_other_systems_run_on_docker_only():
+def test_other_systems_run_on_docker_only_or_on_hosts_too():
     etcd = load_schedule(ROOT / "schedules" / "etcd.yaml")
     assert backend_problem("docker", etcd) is None
+    assert backend_problem("ssh", etcd) is None  # Debian's etcd-server on the hosts
     for backend in ("sim", "local"):
-        assert "docker only" in backend_problem(backend, etcd)
+        assert "docker | ssh only" in backend_problem(backend, etcd)
+    zk = load_schedule(ROOT / "schedules" / "zookeeper.yaml")
+    assert "docker only" in backend_problem("ssh", zk)
     assert backend_problem("sim", load_schedule(ROOT / "schedules" / "default.yaml")) is None
 
 
@@ -104,7 +107,7 @@ def test_etcd_on_the_simulation_is_a_usage_error(command, tmp_path):
         [*args, "--store", str(tmp_path)], capture_output=True, text=True, cwd=ROOT
     )
     assert proc.returncode == 2, proc.stderr
-    assert "etcd runs on --backend docker only" in proc.stderr
+    assert "etcd runs on --backend docker | ssh only" in proc.stderr
     assert not any(tmp_path.iterdir())  # no run folder for a run that cannot happen
 
 
@@ -324,9 +327,11 @@ def test_the_backends_a_system_runs_on_are_declared():
     from harness.backends import ClusterSpec, make_backend, system_problem
 
     assert RaftnodeSystem.backends == ("docker", "sim", "local", "ssh")
-    assert EtcdSystem.backends == ("docker",)
+    assert EtcdSystem.backends == ("docker", "ssh")
     why = system_problem("sim", EtcdSystem)
-    assert why == "system etcd runs on --backend docker only: the simulation steps raftnode's core"
+    assert why == (
+        "system etcd runs on --backend docker | ssh only: the simulation steps raftnode's core"
+    )
     # make_backend refuses it too, for a caller that did not ask first.
-    with pytest.raises(ValueError, match="docker only"):
+    with pytest.raises(ValueError, match=r"docker \| ssh only"):
         make_backend("local", ClusterSpec(EtcdSystem(), 3))

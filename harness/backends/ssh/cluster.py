@@ -1,13 +1,14 @@
-"""raftnode on the inventory's hosts, over SSH: the `Cluster` interface as Jepsen's DB
-protocol has it for hosts.
+"""A system on the inventory's hosts, over SSH: the `Cluster` interface as Jepsen's DB
+protocol has it for hosts (a System's `debian_packages`, `host_files`, `host_command`).
 
-- install: raftnode's package copied over SFTP into `<dir>/pkg` and run by the host's own
-  python3 (raftnode is standard library only); the run's cluster secret written to
-  `<dir>/secret` (mode 600) and given as --secret-file, never argv; an iptables chain
-  RAFTQUAKE hooked into INPUT, for partitions.
+- install: the system's Debian packages through apt where dpkg lacks them (etcd-server
+  for etcd; python3 for raftnode), its `host_files` copied over SFTP into `<dir>/pkg`
+  (raftnode's package: it is standard library only); its environment (raftnode's cluster
+  secret) written to `<dir>/env`, mode 600, and sourced by the start command, never
+  argv; iptables chains hooked into INPUT, for partitions and packet faults.
 - start, stop (kill -9 by the pid in `<dir>/node.pid`), pause and resume (SIGSTOP and
-  SIGCONT by pid), wipe (the data directory), collect (SFTP: the data directory and the
-  console log into the run folder).
+  SIGCONT by pid), collect (SFTP: the console log and the system's `kept_files`, read
+  from `<dir>/data` where the container has DATA_DIR, into the run folder).
 - faults: partitions by iptables on the receiving host (DROP what comes from the other
   host's address), kills and pauses by pid, packet delay and loss by tc netem on the
   interface the host reaches its peers by (its egress, as on Docker), clocks by
@@ -31,8 +32,7 @@ from harness.backends.base import Cluster, ClusterError, Unsupported
 from harness.backends.ssh.inventory import Inventory
 from harness.backends.ssh.remote import RemoteError, Remotes
 from harness.image import REPO
-from harness.systems.base import Client, Status
-from harness.systems.raftnode import PORT, RaftnodeSystem
+from harness.systems.base import DATA_DIR, Client, Status, System
 
 CHAIN = "RAFTQUAKE"  # partitions
 PKT_CHAIN = "RAFTQUAKE_PKT"  # packet loss and delay, on a kernel without netem
@@ -86,6 +86,18 @@ def undo_all(d: str) -> str:
     )
 
 
+def apt_command(packages: tuple[str, ...]) -> str:
+    """Installs those of `packages` dpkg does not have, through apt (as Jepsen's
+    debian/install does): nothing is fetched when all are there."""
+    names = " ".join(shlex.quote(p) for p in packages)
+    return (
+        f"missing=; for p in {names}; do dpkg -s $p >/dev/null 2>&1 || "
+        'missing="$missing $p"; done; [ -z "$missing" ] || { apt-get update -q >/dev/null && '
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+        "$missing >/dev/null; }"
+    )
+
+
 def stop_command(d: str) -> str:
     pid = shlex.quote(f"{d}/node.pid")
     return (
@@ -100,7 +112,7 @@ class SshCluster(Cluster):
         self,
         inventory: Inventory,
         size: int,
-        system: RaftnodeSystem,
+        system: System,
         clock_faults: bool = True,
     ):
         if size > len(inventory.hosts):
@@ -125,14 +137,17 @@ class SshCluster(Cluster):
         return self.inventory.host(node).dir
 
     def addrs(self) -> dict[str, str]:
-        return {n: f"{self.inventory.host(n).address}:{PORT}" for n in self.nodes}
+        port = self.system.client_port
+        return {n: f"{self.inventory.host(n).address}:{port}" for n in self.nodes}
 
     def command(self, node: str) -> str:
         d = self.dir(node)
-        args = self.system.node_command(node, self.addrs(), f"{d}/data")
-        args += ["--secret-file", f"{d}/secret"]
-        env = f"PYTHONPATH={shlex.quote(d + '/pkg')} PYTHONUNBUFFERED=1"
-        if self.faketime.get(node):
+        ips = {n: self.inventory.host(n).address for n in self.nodes}
+        args = self.system.host_command(node, ips, f"{d}/data")
+        # The system's environment from <dir>/env (mode 600): a secret never shows in ps.
+        env = f"set -a; . {shlex.quote(d)}/env; set +a; PYTHONPATH={shlex.quote(d + '/pkg')}"
+        preload = self.system.environment().get("RAFTQUAKE_FAKETIME", "1") != "0"
+        if self.faketime.get(node) and preload:
             no_cache = "1" if self.clock_faults else "0"
             env += (
                 f" LD_PRELOAD={LIBFAKETIME} FAKETIME_TIMESTAMP_FILE={shlex.quote(d)}/faketime"
@@ -149,10 +164,15 @@ class SshCluster(Cluster):
     def install(self, node: str) -> None:
         d = self.dir(node)
         r = self.remotes
-        r.run(node, f"{undo_all(d)}; mkdir -p {shlex.quote(d)}")
-        r.put_tree(node, REPO / "raftnode", f"{d}/pkg")
+        r.run(node, f"{undo_all(d)}; mkdir -p {shlex.quote(d)}/pkg {shlex.quote(d)}/data")
+        if self.system.debian_packages:
+            r.run(node, apt_command(self.system.debian_packages), timeout=600)
+        for path in self.system.host_files():
+            r.put_tree(node, path, f"{d}/pkg")
         r.write_file(node, f"{d}/netdelay.py", (REPO / "docker" / "netdelay.py").read_bytes())
-        r.write_file(node, f"{d}/secret", self.system.secret.encode(), 0o600)
+        env = {**self.system.environment(), "PYTHONUNBUFFERED": "1"}
+        text = "".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items())
+        r.write_file(node, f"{d}/env", text.encode(), 0o600)
         r.run(node, f"{heal_commands()}; echo +0 > {shlex.quote(d)}/faketime")
         self.faketime[node] = r.status_of(node, f"[ -e {LIBFAKETIME} ]") == 0
 
@@ -160,7 +180,7 @@ class SshCluster(Cluster):
         try:
             self.each(self.install, self.nodes)
             self.each(self._launch, self.nodes)
-            self.wait_ready(30.0)
+            self.wait_ready(max(30.0, self.system.ready_timeout))
         except BaseException:
             self.teardown()
             raise
@@ -205,9 +225,14 @@ class SshCluster(Cluster):
             out.mkdir(parents=True, exist_ok=True)
             d = self.dir(node)
             try:
-                self.remotes.get_tree(node, f"{d}/data", out)
                 text = self.remotes.run(node, f"cat {d}/console.log", check=False)
                 (out / "console.log").write_text(text)
+                for kept in self.system.kept_files:
+                    remote = kept.replace(DATA_DIR, f"{d}/data")
+                    if remote.endswith("/."):
+                        self.remotes.get_tree(node, remote[:-2], out)
+                    else:
+                        self.remotes.get_tree(node, remote, out, file=True)
             except (RemoteError, OSError) as exc:
                 (out / "collect-error.txt").write_text(f"{exc}\n")
             self.system.collect(node, out, self.addrs()[node])
@@ -241,6 +266,11 @@ class SshCluster(Cluster):
         )
 
     # ---- faults ----------------------------------------------------------------------------
+
+    def refuses(self, family: str) -> str | None:
+        if family == "membership":
+            return "the ssh backend does not change the membership (Docker and sim do)"
+        return self.system.refuses(family)
 
     def each(self, fn, nodes: list[str]) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -337,7 +367,8 @@ class SshCluster(Cluster):
         )
         if shaped == 0:
             return
-        ours = f"-p tcp -m multiport --ports {PORT}"
+        ports = sorted({self.system.client_port, *self.system.peer_ports})
+        ours = f"-p tcp -m multiport --ports {','.join(map(str, ports))}"
         if delay_ms:
             ready = f"{d}/netdelay.ready"
             self.remotes.run(

@@ -91,7 +91,8 @@ class Remotes:
         return self.call(self.arun(node, command, check=False), timeout)[0]
 
     def put_tree(self, node: str, local: Path, remote: str) -> None:
-        """Copies folder `local` to `remote` (created) over SFTP."""
+        """Copies folder `local` into folder `remote` (created) over SFTP, as
+        `remote/<local's name>`."""
 
         async def go() -> None:
             conn = await self._conn(self.inventory.host(node))
@@ -111,12 +112,18 @@ class Remotes:
 
         self.call(go())
 
-    def get_tree(self, node: str, remote: str, local: Path) -> None:
-        """Copies the contents of folder `remote` into `local` over SFTP."""
+    def get_tree(self, node: str, remote: str, local: Path, file: bool = False) -> None:
+        """Copies the contents of folder `remote` into `local` over SFTP; with `file`,
+        the file `remote` into folder `local` (nothing when it is missing)."""
 
         async def go() -> None:
             conn = await self._conn(self.inventory.host(node))
             async with conn.start_sftp_client() as sftp:
+                if file:
+                    if await sftp.isfile(remote):
+                        local.mkdir(parents=True, exist_ok=True)
+                        await sftp.get(remote, str(local / Path(remote).name))
+                    return
                 if not await sftp.isdir(remote):
                     return
                 local.mkdir(parents=True, exist_ok=True)
