@@ -12,7 +12,10 @@ writes/s >= PySyncObj's, p99 write latency <= 50 ms at half peak, failover media
 Peer authentication (an HMAC on every peer frame, on by default): two more clusters, one
 with the cluster secret and one with --no-auth, measured in alternating rounds at the
 peak's client count (so that the machine's load drifts over both alike); the medians'
-ratio, on/off, against the target of within 10%.
+ratio, on/off, against the target of within 10%. Beside throughput, the nodes' own CPU
+time per operation (user + system, from /proc, all three nodes): on a machine shared
+with other work throughput swings with the load, while CPU per operation is what the
+MAC itself costs.
 
 The load generator shares the machine's cores with the nodes: figures are for this
 machine and its load at the time; the script prints the load average.
@@ -146,11 +149,24 @@ async def failovers(cluster: LocalCluster, rounds: int, say) -> list[float]:
     return times
 
 
+def cpu_seconds(cluster: LocalCluster) -> float:
+    """User + system CPU seconds of the cluster's node processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in cluster.procs.values():
+        fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / tick
+
+
 async def auth_rounds(on: LocalCluster, off: LocalCluster, clients: int, rounds: int,
                       seconds: float, say) -> dict[str, dict[str, list[float]]]:  # fmt: skip
     """Writes/s and reads/s of the cluster with peer authentication and the one without,
-    in alternating rounds (on, off, off, on, ...: neither always goes first)."""
-    rates: dict[str, dict[str, list[float]]] = {k: {"put": [], "get": []} for k in ("on", "off")}
+    in alternating rounds (on, off, off, on, ...: neither always goes first), and the
+    nodes' CPU microseconds per operation ("put-cpu", "get-cpu")."""
+    rates: dict[str, dict[str, list[float]]] = {
+        k: {"put": [], "get": [], "put-cpu": [], "get-cpu": []} for k in ("on", "off")
+    }
     for cluster in (on, off):
         await cluster.wait_leader(deadline=30)
         await run_load(cluster.addrs(), clients, 1.0, "put")  # warm up
@@ -158,10 +174,13 @@ async def auth_rounds(on: LocalCluster, off: LocalCluster, clients: int, rounds:
         order = [("on", on), ("off", off)] if i % 2 == 0 else [("off", off), ("on", on)]
         for name, cluster in order:
             for op in ("put", "get"):
+                cpu0 = cpu_seconds(cluster)
                 load = await run_load(cluster.addrs(), clients, seconds, op)
+                us = (cpu_seconds(cluster) - cpu0) / max(1, load.ops) * 1e6
                 rates[name][op].append(load.rate)
+                rates[name][f"{op}-cpu"].append(us)
                 what = "writes" if op == "put" else "reads"
-                say(load.line(f"auth {name}, {what}, round {i + 1}"))
+                say(load.line(f"auth {name}, {what}, round {i + 1}") + f"  {us:.0f} us CPU/op")
     return rates
 
 
@@ -345,6 +364,13 @@ def main() -> int:
         )
         met = "met" if min(wr, rr) >= 0.9 else "NOT met"
         say(f"target authentication costs at most 10% of throughput: {met}")
+        wc = med["on"]["put-cpu"] / med["off"]["put-cpu"]
+        rc = med["on"]["get-cpu"] / med["off"]["get-cpu"]
+        say(
+            f"nodes' CPU per operation, on/off (medians): writes {med['on']['put-cpu']:.0f} / "
+            f"{med['off']['put-cpu']:.0f} us = {wc:.2f}, reads {med['on']['get-cpu']:.0f} / "
+            f"{med['off']['get-cpu']:.0f} us = {rc:.2f}"
+        )
     say(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
