@@ -47,3 +47,9 @@ def test_without_a_key_nothing_is_authentic():
         (MSG, False),
         (MSG, False),
     ]
+
+
+def test_mac_is_hmac_sha256_for_keys_of_every_length():
+    for key in (b"", b"k", KEY, b"x" * 64, b"y" * 65, b"z" * 200):
+        for body in (b"", b"{}", b"a" * 1000):
+            assert wire.Mac(key).digest(body) == hmac.digest(key, body, hashlib.sha256)
