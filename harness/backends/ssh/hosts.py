@@ -18,10 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.backends.docker.cleanup import OWNER_LABEL, RUN_LABEL
 from harness.backends.ssh.inventory import load_inventory
 from harness.image import ImageSpec
-from harness.owners import owner
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -29,6 +27,9 @@ with warnings.catch_warnings():
 
 SSHD_IMAGE = ImageSpec("raftquake-sshd", "docker/sshd.Dockerfile", ("docker/sshd.Dockerfile",))
 HOST_DIR = "/var/lib/raftquake"
+# Not a run's label (raftquake.run): hosts outlive the `hosts up` that made them, and
+# `raftquake clean` would take them for a dead run's leftovers. `hosts down` removes them.
+HOSTS_LABEL = "raftquake.hosts"
 
 
 def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
@@ -53,7 +54,7 @@ def hosts_up(nodes: int, inventory: Path, say=print) -> list[str]:
     client = docker.from_env()
     tag = image.ensure(log=lambda m: say(f"image: {m}"), spec=SSHD_IMAGE)
     run_id = "hosts-" + time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    labels = {RUN_LABEL: run_id, OWNER_LABEL: owner()}
+    labels = {HOSTS_LABEL: run_id}
     user_key = asyncssh.generate_private_key("ssh-ed25519")
     authorized = user_key.export_public_key()
     network = client.networks.create(f"raftquake-{run_id}", driver="bridge", labels=labels)
@@ -102,7 +103,7 @@ def _remove(client, run_id: str) -> list[str]:
     import docker.errors
 
     removed = []
-    flt = {"label": f"{RUN_LABEL}={run_id}"}
+    flt = {"label": f"{HOSTS_LABEL}={run_id}"}
     for c in client.containers.list(all=True, filters=flt):
         c.remove(force=True)
         removed.append(c.name)
