@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import shlex
 
-from harness.backends.ssh.cluster import undo_all
 from harness.backends.ssh.inventory import Inventory
 from harness.backends.ssh.remote import RemoteError, Remotes
+from harness.backends.ssh.shell import undo_all
 
 
 def clean_hosts(inventory: Inventory, dry_run: bool = False) -> dict[str, str]:
