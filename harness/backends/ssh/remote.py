@@ -41,7 +41,14 @@ class Remotes:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        """Runs `coro` on the connections' loop; a host that does not answer within
+        `timeout` is a RemoteError (a ClusterError: the fault or the run says so)."""
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return fut.result(timeout)
+        except TimeoutError:
+            fut.cancel()
+            raise RemoteError(f"no answer from the host within {timeout:.0f} s") from None
 
     async def _conn(self, host: Host) -> Any:
         lock = self._locks.setdefault(host.id, asyncio.Lock())
@@ -85,10 +92,18 @@ class Remotes:
         return status, out
 
     def run(self, node: str, command: str, check: bool = True, timeout: float = 60.0) -> str:
-        return self.call(self.arun(node, command, check), timeout)[1]
+        return self._timed(node, command, check, timeout)[1]
 
     def status_of(self, node: str, command: str, timeout: float = 60.0) -> int:
-        return self.call(self.arun(node, command, check=False), timeout)[0]
+        return self._timed(node, command, False, timeout)[0]
+
+    def _timed(self, node: str, command: str, check: bool, timeout: float) -> tuple[int, str]:
+        try:
+            return self.call(self.arun(node, command, check), timeout)
+        except RemoteError as exc:
+            if str(exc).startswith(f"{node}:"):
+                raise
+            raise RemoteError(f"{node}: {command!r}: {exc}") from None
 
     def put_tree(self, node: str, local: Path, remote: str) -> None:
         """Copies folder `local` into folder `remote` (created) over SFTP, as
