@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from harness.backends.ssh.inventory import InventoryError, load_inventory
@@ -56,3 +60,30 @@ def test_host_keys_are_always_checked_so_known_hosts_must_exist(tmp_path):
     p = write(tmp_path, GOOD, known=False)
     with pytest.raises(InventoryError, match="no known_hosts file at .*host keys are always"):
         load_inventory(p)
+
+
+def _run(*args: str):
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", *args], capture_output=True, text=True
+    )
+
+
+SCHEDULE = str(Path(__file__).resolve().parents[2] / "schedules" / "kill.yaml")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--backend", "ssh"], "--backend ssh needs --inventory FILE"),
+        (["--inventory", "hosts.yaml"], "--inventory is for --backend ssh"),
+        (["--backend", "ssh", "--inventory", "INV", "--seeds", "2"], "one schedule and one seed"),
+        (["--backend", "ssh", "--inventory", "INV"], "INV:3: hosts[0] needs one of key"),
+    ],
+)
+def test_run_refuses_an_unusable_ssh_request_before_anything_starts(tmp_path, args, message):
+    bad = write(tmp_path, GOOD.replace("key: id_key, ", ""))
+    args = [str(bad) if a == "INV" else a for a in args]
+    r = _run(SCHEDULE, *args, "--store", str(tmp_path / "store"))
+    assert r.returncode == 2, r.stderr
+    assert message.replace("INV", str(bad)) in r.stderr
+    assert not (tmp_path / "store").exists()  # no run folder for a run that cannot happen
