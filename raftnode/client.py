@@ -116,10 +116,13 @@ class _Conn:
 
 
 class TcpTransport:
-    """raftnode's wire protocol over TCP, one connection per node, kept open."""
+    """raftnode's wire protocol over TCP, one connection per node, kept open. With a
+    cluster secret every request goes signed, as peers' frames do (wire.py): a node
+    takes a membership change only from a client that holds the secret."""
 
-    def __init__(self, connect_timeout: float = 0.5):
+    def __init__(self, connect_timeout: float = 0.5, secret: str | None = None):
         self.connect_timeout = connect_timeout
+        self._mac = wire.Mac(wire.mac_key(secret)) if secret else None
         self._rid = itertools.count(1)
         self._conns: dict[str, _Conn] = {}
 
@@ -143,7 +146,9 @@ class TcpTransport:
         fut = asyncio.get_running_loop().create_future()
         conn.waiting[rid] = fut
         try:
-            conn.writer.write(wire.encode({**req, "id": rid}))
+            frame = {**req, "id": rid}
+            mac = self._mac
+            conn.writer.write(wire.encode_signed(frame, mac) if mac else wire.encode(frame))
         except (OSError, RuntimeError):
             conn.close()
             return False, None
@@ -208,6 +213,7 @@ class Client:
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        secret: str | None = None,
     ):
         if isinstance(nodes, Mapping):
             self.by_id: dict[str, str] = dict(nodes)
@@ -220,7 +226,7 @@ class Client:
         if transport is None:
             for a in self.addrs:
                 wire.parse_addr(a)
-        self.transport: Transport = transport or TcpTransport(connect_timeout)
+        self.transport: Transport = transport or TcpTransport(connect_timeout, secret)
         self.timeout = timeout
         # One unresponsive node (paused, partitioned) must not use up the whole budget:
         # each attempt gets a share of it, and the next goes elsewhere. A node answers in

@@ -81,6 +81,12 @@ class ClientConn(asyncio.Protocol):
                     self.node.on_peer_message(f["m"])
                 else:
                     self.node.on_hello(f)
+            elif must_sign and not signed and f.get("op") == "member":
+                # Who the peers are is the peers' business: a membership change from a
+                # client without the secret could add voters that never answer.
+                self.send({"id": f.get("id"), "ok": False, "error": "unauthenticated",
+                           "definite": True, "message": "a membership change needs the "
+                           "cluster secret (RAFTNODE_SECRET)"})  # fmt: skip
             else:
                 self.node.on_request(self, f)
 

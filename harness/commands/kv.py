@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from harness.commands.flags import SECONDS
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     from raftnode import wire
     from raftnode.client import FAIL, OK, Client
+    from raftnode.config import SECRET_ENV
 
     want = ARITY.get(args.op, len(args.args))
     if args.op == "member":
@@ -107,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
 
     async def go():
-        async with Client(args.node, timeout=args.timeout) as c:
+        # A membership change is signed with the cluster secret, when this shell has it.
+        secret = os.environ.get(SECRET_ENV) if args.op == "member" else None
+        async with Client(args.node, timeout=args.timeout, secret=secret) as c:
             if args.op == "get":
                 return await c.get(args.args[0])
             if args.op == "put":

@@ -148,7 +148,7 @@ class RaftnodeSystem(System):
         """A `member` request through any of `addrs` (it follows the leader)."""
 
         async def go() -> Result:
-            async with Client(addrs, timeout=1.5, connect_timeout=0.5) as c:
+            async with Client(addrs, timeout=1.5, connect_timeout=0.5, secret=self.secret) as c:
                 return await c.member(action, node, addr)
 
         return asyncio.run(go())

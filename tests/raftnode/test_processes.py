@@ -223,14 +223,23 @@ def test_paused_leader_is_replaced_and_rejoins_as_follower(make_cluster, size):
     run(scenario())
 
 
-def kv(cluster: LocalCluster, *args: str, node: str | None = None, timeout: float = 5.0):
+def kv(
+    cluster: LocalCluster,
+    *args: str,
+    node: str | None = None,
+    timeout: float = 5.0,
+    secret: bool = True,
+):
+    """`raftquake kv` at a node, in a shell that has the cluster's secret (or not)."""
     addr = cluster.addrs()[node or cluster.nodes[0]]
+    env = cluster.env() if secret else None
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", "kv", "--node", addr, "--timeout", str(timeout)]
         + list(args),
         capture_output=True,
         text=True,
         timeout=30,
+        env=env,
     )
 
 

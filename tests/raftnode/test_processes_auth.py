@@ -11,11 +11,12 @@ taken: the forgery is well formed, and the secret is what stops it.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 from harness.backends.local.cluster import LocalCluster
 from raftnode import wire
-from tests.raftnode.test_processes import make_cluster, put_all, read_all, run  # noqa: F401
+from tests.raftnode.test_processes import kv, make_cluster, put_all, read_all, run  # noqa: F401
 
 FORGED_TERM = 1000
 DATA = {"a": 1, "b": 2, "c": 3}
@@ -88,6 +89,21 @@ def test_forged_append_and_vote_are_refused_and_the_data_is_intact(make_cluster)
     log_after = run(agreed())
     assert log_after[: len(log_before)] == log_before
     assert "forged" not in repr(log_after)
+
+
+def test_a_membership_change_needs_the_secret_other_requests_do_not(make_cluster):  # noqa: F811
+    cluster = make_cluster(3)
+    run(cluster.wait_leader())
+    # A shell without RAFTNODE_SECRET: reads and writes work, a member change is refused.
+    assert kv(cluster, "put", "k", "1", secret=False).returncode == 0
+    r = kv(cluster, "member", "add", "n9=127.0.0.1:1", secret=False)
+    assert r.returncode == 1 and "unauthenticated" in r.stdout, (r.stdout, r.stderr)
+    r = kv(cluster, "member", "list", secret=False)
+    assert r.returncode == 1 and "unauthenticated" in r.stdout
+    # With it, the same request goes through (list: nothing changes).
+    r = kv(cluster, "member", "list")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["voters"] == ["n1", "n2", "n3"]
 
 
 def test_without_auth_the_same_forged_vote_is_taken(make_cluster):  # noqa: F811
