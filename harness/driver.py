@@ -135,6 +135,14 @@ class Driver:
             home=home,
             spread=slot is not None and w.binding == "any",
             attempt_timeout=w.attempt_timeout,  # None: the client's own share
+            # Jepsen's process model for the workload's clients: a request that a node
+            # leaves unanswered ends the operation `info` (perform then retires the
+            # process, and the slot goes on at once with a fresh one), so a slot is held
+            # by a silent node for one attempt timeout, not until another leader exists
+            # (issue 24: on Docker every slot sat on the cut-off leader with a write,
+            # and no read reached it while its answers were stale). The final reads and
+            # the setup want a value: their clients move on to another node instead.
+            give_up_on_timeout=slot is not None,
         )
 
     async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:

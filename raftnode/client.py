@@ -200,6 +200,11 @@ class Client:
     all cases an operation follows the leader a node names and moves on from a node that
     does not answer. ``attempt_timeout``: how long one node gets to answer before the
     operation moves on (default: an eighth of ``timeout``, at least 0.25 s).
+    ``give_up_on_timeout``: instead of moving on, a request a node does not answer within
+    the attempt timeout ends the operation ``unknown`` at once, as a Jepsen client's does:
+    the run driver's clients (harness/driver.py) then go on with a fresh process, so one
+    silent node holds a client for one attempt timeout, not until another leader exists.
+    Refusals and redirects are still followed within ``timeout``: they cost nothing.
     """
 
     def __init__(
@@ -214,6 +219,7 @@ class Client:
         spread: bool = False,
         attempt_timeout: float | None = None,
         secret: str | None = None,
+        give_up_on_timeout: bool = False,
     ):
         if isinstance(nodes, Mapping):
             self.by_id: dict[str, str] = dict(nodes)
@@ -247,6 +253,7 @@ class Client:
                 raise ValueError(f"home node {home!r} is not one of this client's nodes")
             self.home = self.addrs.index(addr)
         self.spread = spread
+        self.give_up_on_timeout = give_up_on_timeout
         self._target = 0  # index into addrs of the node believed to lead
         self._lock = asyncio.Lock()
 
@@ -370,6 +377,9 @@ class Client:
                     if sent:
                         maybe = True
                         last_error = "timeout"
+                        if self.give_up_on_timeout:
+                            self._rotate()  # the next operation starts elsewhere
+                            break
                     else:
                         last_error = "unreachable"
                         fruitless = (fruitless or set()) | {addr}

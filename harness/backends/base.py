@@ -117,6 +117,7 @@ class Cluster(abc.ABC):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> Client:
         """A client process of the system under test (System.open_client's, with its
         options), to `addrs()` unless the backend carries requests itself (the

@@ -307,11 +307,16 @@ class System(abc.ABC):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> Client:
         """A client of the members at `addrs` (node id -> address), operations giving up
         after `timeout` s. `client_id` names it to the system (deduplication), `rng` its
         random choices (seeded: reproducible), `home` the node it sends to first,
-        `spread` a random node each time, `attempt_timeout` how long one node gets."""
+        `spread` a random node each time, `attempt_timeout` how long one node gets.
+        `give_up_on_timeout`: a request a node does not answer in time ends the operation
+        unknown at once rather than being retried elsewhere (the run driver's clients, as
+        Jepsen's: docs/finding-bugs.md); a system whose client follows its own library's
+        retry rules may ignore it."""
 
 
 def _as_option(cls: type[System], key: str, spec: Option | tuple[Any, ...] | type) -> Option:

@@ -113,6 +113,7 @@ class EtcdSystem(System):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> EtcdClient:
         from harness.systems.etcd_client import EtcdClient
 

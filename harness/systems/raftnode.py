@@ -168,6 +168,7 @@ class RaftnodeSystem(System):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> Client:
         return Client(
             addrs,
@@ -177,6 +178,7 @@ class RaftnodeSystem(System):
             home=home,
             spread=spread,
             attempt_timeout=attempt_timeout,
+            give_up_on_timeout=give_up_on_timeout,
         )
 
     def collect(self, node: str, out: Path, addr: str) -> None:

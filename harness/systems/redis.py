@@ -136,6 +136,7 @@ class RedisSystem(System):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> RedisClient:
         from harness.systems.redis_client import RedisClient
 

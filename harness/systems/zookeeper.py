@@ -83,6 +83,7 @@ class ZooKeeperSystem(System):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> ZooKeeperClient:
         from harness.systems.zookeeper_client import ZooKeeperClient
 

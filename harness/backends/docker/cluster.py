@@ -154,6 +154,7 @@ class DockerCluster(Cluster):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> Client:
         return self.system.open_client(
             self.addrs(),
@@ -163,6 +164,7 @@ class DockerCluster(Cluster):
             home=home,
             spread=spread,
             attempt_timeout=attempt_timeout,
+            give_up_on_timeout=give_up_on_timeout,
         )
 
     def refuses(self, family: str) -> str | None:

@@ -213,6 +213,7 @@ class LocalCluster(Cluster):
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = False,
     ) -> Client:
         return self.system.open_client(
             self.addrs(),
@@ -222,6 +223,7 @@ class LocalCluster(Cluster):
             home=home,
             spread=spread,
             attempt_timeout=attempt_timeout,
+            give_up_on_timeout=give_up_on_timeout,
         )
 
     # ---- fault primitives (Cluster) ------------------------------------------------------
