@@ -2,13 +2,19 @@
 the nemesis's own fault objects (harness/nemesis/) drive the simulation exactly as they
 drive Docker.
 
-Every primitive acts at once, at the current virtual time, so the driver calls them
-directly rather than in a thread (`run_blocking`). Clients are raftnode's own, over the
-simulated network (harness/backends/sim/transport.py).
+The primitives are called directly rather than in a thread (`run_blocking`). Most act
+at once, at the current virtual time; the network's (partitions and their heals) take
+effect as Docker's do: each node's rules when its own `docker exec` gets to run, 0.1-0.5 s
+after the nemesis asked, nodes at different moments, and the driver goes on once all of
+them have (EXEC_MS). Applied at once, every cut fell at the same moment of the leader's
+CheckQuorum period (a fixed time after the workload started), which made the simulation
+see a deposed leader's last answers far more often than Docker (issue 24). Clients are
+raftnode's own, over the simulated network (harness/backends/sim/transport.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import Callable
@@ -26,6 +32,10 @@ T = TypeVar("T")
 # One way, harness to node: a local bridge and a busy server.
 CLIENT_LATENCY_MS = (0.1, 1.0)
 SETTLE_MS = 30_000.0  # a healed cluster converges within this, before its logs are dumped
+# How long after the nemesis asks a node's iptables rules take effect on Docker: one
+# `docker exec` per container, all in parallel (harness/backends/docker/cluster.py's
+# `each`); a partition of five nodes is recorded 0.4-0.6 s after its planned time there.
+EXEC_MS = (100.0, 500.0)
 
 
 class SimBackendCluster(Cluster):
@@ -39,6 +49,12 @@ class SimBackendCluster(Cluster):
         self.settle_problem: str | None = None
         self.clock_offsets: dict[str, float] = {n: 0.0 for n in self.nodes}  # seconds
         self._strobe: dict[str, int] = {}  # node -> generation of its strobe chain
+        # The network faults' execs (EXEC_MS): their own random stream, each node's in
+        # order (an exec starts once the node's previous one is done), and when the
+        # primitive being called is done with all of them.
+        self._exec_rng = random.Random(f"{seed}/sim-exec")
+        self._exec_done: dict[str, float] = {}  # node -> virtual ms its last exec ends
+        self._call_done = 0.0
 
     # ---- life cycle: the simulation exists as soon as it is built ------------------
 
@@ -69,7 +85,37 @@ class SimBackendCluster(Cluster):
         return Client({n: n for n in self.nodes}, timeout=timeout, transport=transport, **options)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return fn(*args)
+        # fn schedules the execs it needs (_exec) and returns; the caller goes on once
+        # they are all done, as Docker's does once every `docker exec` returned.
+        self._call_done = 0.0
+        out = fn(*args)
+        wait_ms = self._call_done - self.sim.now
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000.0)
+        return out
+
+    def _exec(self, node: str, action: Callable[[], object]) -> None:
+        """`action` on `node` when a `docker exec` into it would have run (EXEC_MS)."""
+        at = max(self.sim.now, self._exec_done.get(node, 0.0)) + self._exec_rng.uniform(*EXEC_MS)
+        self._exec_done[node] = at
+        self._call_done = max(self._call_done, at)
+        self.sim.at(at, action, f"exec on {node}")
+
+    def _rules(self, links: list[tuple[str, str]]) -> None:
+        """Drop each (src, dst) link, from when dst's rules are written: Docker's rule
+        for a link is in its receiver's chain."""
+        for src, dst in links:
+            if src not in self.sim.nodes or dst not in self.sim.nodes:
+                raise ValueError(f"unknown node in link {src}->{dst}; nodes are {self.sim.ids}")
+        by_dst: dict[str, list[tuple[str, str]]] = {}
+        for link in links:
+            by_dst.setdefault(link[1], []).append(link)
+        for dst, own in by_dst.items():
+            self._exec(dst, lambda own=own: self.sim.cut(own))
+
+    def _flush(self, node: str) -> None:
+        """Node's rules flushed: what it receives is no longer dropped."""
+        self.sim.blocked = {link for link in self.sim.blocked if link[1] != node}
 
     def collect(self, dest: Any) -> None:
         """Heal everything and let the cluster converge, so every node's committed log is
@@ -152,16 +198,17 @@ class SimBackendCluster(Cluster):
     # ---- fault primitives ------------------------------------------------------------
 
     def block(self, src: str, dst: str) -> None:
-        self.sim.cut([(src, dst)])
+        self._rules([(src, dst)])
 
     def cut_many(self, pairs: list[tuple[str, str]]) -> None:
-        self.sim.cut([p for a, b in pairs for p in ((a, b), (b, a))])
+        self._rules([p for a, b in pairs for p in ((a, b), (b, a))])
 
     def block_many(self, pairs: list[tuple[str, str]]) -> None:
-        self.sim.cut(list(pairs))
+        self._rules(list(pairs))
 
     def heal_network(self) -> None:
-        self.sim.heal()
+        for node in self.sim.ids:
+            self._exec(node, lambda node=node: self._flush(node))
 
     def kill(self, node: str) -> None:
         self.sim.crash(node)
