@@ -388,3 +388,45 @@ def test_a_client_bound_to_a_node_starts_every_operation_there():
     assert all(r.outcome == "ok" and r.attempts >= 2 and r.node_id == lead for r in bound)
     # ... where a leader-following client, once it found the leader, stays.
     assert [r.attempts for r in following][1:] == [1, 1]
+
+
+# ---- the workload's clients: Jepsen's process model (issue 24) ------------------------
+
+LEADER_CUT = """
+name: leader-cut
+nodes: 5
+time-limit: 4
+system: {name: raftnode, bugs: []}
+workload: {name: register, keys: 8, concurrency: 10, rate: 200}
+nemesis:
+  - {at: 1, fault: partition, mode: leader, for: 2.5}
+final: {heal: true, recover: 1}
+"""
+
+
+def test_a_write_the_cut_off_leader_leaves_unanswered_ends_info_and_the_slot_goes_on(tmp_path):
+    """A silent node holds a client slot for one attempt timeout (0.25 s), not until
+    another leader exists: the operation ends `info` and a fresh process takes the slot at
+    once, before the majority has elected (before, every slot sat on the cut-off leader)."""
+    run = _simulate(LEADER_CUT, tmp_path, 3)
+    h = [json.loads(line) for line in open(run.path / "history.jsonl")]
+    cut = next(e for e in h if e["f"] == "start-partition")
+    old = cut["value"]["groups"][0][0]
+    elected = min(  # the first answer of another leader
+        e["time"]
+        for e in h
+        if e["type"] == "ok" and e["time"] > cut["time"] and e.get("node") not in (old, None)
+    )
+    invoked = {}
+    fresh = []  # processes that took a slot over after an info, before the new leader
+    for e in h:
+        if e["process"] == "nemesis" or e["time"] >= elected:
+            continue
+        if e["type"] == "invoke":
+            invoked[e["process"]] = e
+            if e["process"] >= 10:  # numbers after the 10 slots': a renumbered process
+                fresh.append(e["process"])
+        elif e["type"] == "info":
+            took = e["time"] - invoked[e["process"]]["time"]
+            assert took < 400_000_000, f"info after {took / 1e9:.2f} s: {e}"
+    assert len(fresh) >= 3, fresh
