@@ -42,6 +42,7 @@ class Cluster(abc.ABC):
     # bump from the current offset and to put it back on heal), even one that cannot move
     # clocks, where it stays all zeros.
     clock_offsets: dict[str, float]
+    system: System  # the system under test, whose clients open_client makes
 
     # ---- life cycle ----------------------------------------------------------------
 
@@ -107,7 +108,6 @@ class Cluster(abc.ABC):
 
     # ---- what the run driver uses (harness/driver.py) ------------------------------
 
-    @abc.abstractmethod
     def open_client(
         self,
         timeout: float,
@@ -120,8 +120,18 @@ class Cluster(abc.ABC):
         give_up_on_timeout: bool = False,
     ) -> Client:
         """A client process of the system under test (System.open_client's, with its
-        options), to `addrs()` unless the backend carries requests itself (the
-        simulation)."""
+        options), to `addrs()`; a backend that carries requests itself (the simulation)
+        overrides it."""
+        return self.system.open_client(
+            self.addrs(),
+            timeout,
+            client_id=client_id,
+            rng=rng,
+            home=home,
+            spread=spread,
+            attempt_timeout=attempt_timeout,
+            give_up_on_timeout=give_up_on_timeout,
+        )
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking primitive (a fault, a status probe) from the driver's event loop:

@@ -228,7 +228,12 @@ class SqlClient:
         home: str | None = None,
         spread: bool = False,
         attempt_timeout: float | None = None,
+        give_up_on_timeout: bool = True,
     ):
+        # give_up_on_timeout (System.open_client's): this client never moves on from a node
+        # that leaves a transaction unanswered (the operation ends: fail before COMMIT,
+        # unknown after), so it holds whatever the driver asks.
+        del give_up_on_timeout
         if not nodes:
             raise ValueError("a client needs at least one node address")
         if isolation not in SQL_ISOLATION:

@@ -31,7 +31,6 @@ import contextlib
 import io
 import ipaddress
 import os
-import random
 import signal
 import tarfile
 import threading
@@ -46,7 +45,7 @@ from typing import Any
 
 from harness.backends.base import Cluster, ClusterError, Unsupported
 from harness.backends.docker.cleanup import OWNER_LABEL, RUN_LABEL, clean, leftovers, owner
-from harness.systems.base import Client, Result, Status, System
+from harness.systems.base import Result, Status, System
 
 SUBNET_PREFIX = "10.213"  # private, outside Docker's default pools (172.17-31, 192.168)
 DATA = "/data"
@@ -144,28 +143,6 @@ class DockerCluster(Cluster):
         if node in initial:
             return self.system.command(node, initial)
         return self._membership().join_command(node, self.ips[node], initial)
-
-    def open_client(
-        self,
-        timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
-    ) -> Client:
-        return self.system.open_client(
-            self.addrs(),
-            timeout,
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
-            give_up_on_timeout=give_up_on_timeout,
-        )
 
     def refuses(self, family: str) -> str | None:
         return self.system.refuses(family)

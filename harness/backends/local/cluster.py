@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -203,28 +202,6 @@ class LocalCluster(Cluster):
             (out / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
 
     # ---- what the run driver uses (Cluster) ----------------------------------------------
-
-    def open_client(
-        self,
-        timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
-    ) -> Client:
-        return self.system.open_client(
-            self.addrs(),
-            timeout,
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
-            give_up_on_timeout=give_up_on_timeout,
-        )
 
     # ---- fault primitives (Cluster) ------------------------------------------------------
 

@@ -23,7 +23,6 @@ protocol has it for hosts (a System's `debian_packages`, `host_files`, `host_com
 
 from __future__ import annotations
 
-import random
 import shlex
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ from harness.backends.ssh.shell import (
     unstrobe_command,
 )
 from harness.image import REPO
-from harness.systems.base import DATA_DIR, Client, Status, System
+from harness.systems.base import DATA_DIR, Status, System
 
 
 class SshCluster(Cluster):
@@ -184,26 +183,6 @@ class SshCluster(Cluster):
 
     def statuses(self, timeout: float = 1.0) -> dict[str, Status | None]:
         return self.system.statuses(self.addrs(), timeout)
-
-    def open_client(
-        self,
-        timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-    ) -> Client:
-        return self.system.open_client(
-            self.addrs(),
-            timeout,
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
-        )
 
     # ---- faults ----------------------------------------------------------------------------
 
