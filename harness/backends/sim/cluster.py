@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import io
 import json
 import random
 from collections.abc import Callable
@@ -82,34 +81,11 @@ class SimConfig:
     # disk_ms, the node takes no new Ready meanwhile (group commit; the host pipelines as
     # the server does), and a crash loses the Ready being written.
     disk_ms: float = 0.0
-    op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
     stop_on_violation: bool = True  # False: record violations in SimCluster.violations
     # True: an exception inside a node (its core) crashes that node and is recorded in
     # SimCluster.node_errors; False: it propagates and ends the simulation.
     crash_on_error: bool = False
     trace: bool = True
-
-
-@dataclass
-class Op:
-    """One client operation and its outcome, in the shape of docs/DESIGN.md's history."""
-
-    id: int
-    f: str  # "read" | "write" | "cas"
-    key: str
-    value: object  # write: the value; cas: [expected, new]; read: None until ok
-    node: str
-    invoke_ms: float
-    type: str | None = None  # None while open; then "ok" | "fail" | "info"
-    complete_ms: float | None = None
-    error: str | None = None
-    # For the read check: the highest index acknowledged to any client before invoke.
-    acked_before: int = 0
-    read_at: int = 0  # the applied index a read was answered at
-
-    @property
-    def done(self) -> bool:
-        return self.type is not None
 
 
 @dataclass
@@ -175,9 +151,6 @@ class SimCluster:
         self._seq = 0
         self.blocked: set[tuple[str, str]] = set()
         self.trace: list[str] = []
-        self.history: list[Op] = []
-        self._next_op = 0
-        self._client_seq = 0
         # Safety bookkeeping.
         self.leaders: dict[int, str] = {}  # term -> the one leader of that term
         self.applied: dict[int, Entry] = {}  # index -> the entry applied there (by anyone)
@@ -189,10 +162,8 @@ class SimCluster:
         self.violations: list[str] = []
         self.node_errors: list[str] = []
         self._conn_ids = 0
-        self._op_conns: dict[int, _Conn] = {}  # op id -> its open request
-        # Hooks for a driver (harness/backends/sim/backend.py): called when an operation completes,
-        # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
-        self.on_complete: Callable[[Op], None] | None = None
+        # Each node's events (DESIGN's events.jsonl lines, "time" in virtual ms), which
+        # the backend writes to the run folder (harness/backends/sim/adapter.py).
         self.node_events: dict[str, list[dict]] = {i: [] for i in self.ids}
         # Per-node faults on what a node receives (a packet fault): node -> (delay_ms, loss).
         self.inbound: dict[str, tuple[float, float]] = {}
@@ -239,8 +210,6 @@ class SimCluster:
                 if not self.config.crash_on_error:
                     raise
                 self._node_failed(node, exc)
-        elif kind == "timeout":
-            self._on_op_timeout(payload)
         elif kind == "call":
             action, label = payload
             self._log(label)
@@ -739,93 +708,6 @@ class SimCluster:
             self._run(n, n.host.on_request, conn, req)
         return conn.id
 
-    def invoke(
-        self,
-        f: str,
-        key: str,
-        value: object = None,
-        node: str | None = None,
-        client: str = "sim",
-        seq: int | None = None,
-        timeout_ms: float | None = None,
-    ) -> Op:
-        """Start a client operation at `node` (default: the current leader, else n1), one
-        request with no retry, and record it as an Op in `history`.
-
-        `client` and `seq` go into the command, as a real client's session does (a retry
-        with the same pair applies at most once); by default one shared session with a
-        growing seq. `timeout_ms` overrides the config's op_timeout_ms for this attempt.
-        Outcomes: ok; fail when it certainly did not happen (refused, not the leader, a
-        precondition); info when it may have (a lost connection, an unknown answer, a
-        timeout; a read that times out fails: it changed nothing).
-        """
-        if f not in ("read", "write", "cas"):
-            raise ValueError(f"unknown operation {f!r}; expected read, write or cas")
-        node = node or self.leader() or self.ids[0]
-        self._next_op += 1
-        op = Op(self._next_op, f, key, value, node, self.now, acked_before=self.max_acked_index)
-        self.history.append(op)
-        self._log(f"invoke {op.id} {f} {key} {value!r} at {node}")
-        self._client_seq += 1
-        req: dict = {
-            "op": {"read": "get", "write": "put", "cas": "cas"}[f],
-            "key": key,
-            "client": client,
-            "seq": self._client_seq if seq is None else seq,
-        }
-        if f == "write":
-            req["value"] = value
-        elif f == "cas":
-            req["expected"], req["new"] = value
-
-        def reply(answer: dict | None) -> None:
-            self._op_conns.pop(op.id, None)
-            if answer is None:
-                self._complete(op, "fail" if f == "read" else "info", "connection lost")
-            elif answer.get("ok"):
-                if f == "read":
-                    op.value = answer.get("value")
-                    op.read_at = answer.get("read_at", 0)
-                self._complete(op, "ok")
-            elif answer.get("definite"):
-                self._complete(op, "fail", answer.get("error"))
-            else:
-                self._complete(op, "info", answer.get("reason") or answer.get("error"))
-
-        try:
-            conn_id = self.request(node, req, reply)
-        except ConnectionRefusedError:
-            self._complete(op, "fail", error="node down")
-            return op
-        if not op.done:
-            conn = self.nodes[node].conns.get(conn_id)
-            if conn is not None:
-                self._op_conns[op.id] = conn
-            timeout = self.config.op_timeout_ms if timeout_ms is None else timeout_ms
-            self._schedule(self.now + timeout, "timeout", op)
-        return op
-
-    def _complete(self, op: Op, outcome: str, error: str | None = None) -> None:
-        if op.done:
-            return
-        op.type = outcome
-        op.complete_ms = self.now
-        op.error = error
-        self._log(f"complete {op.id} {outcome} {op.value!r} {error or ''}".rstrip())
-        if self.on_complete is not None:
-            self.on_complete(op)
-
-    def _on_op_timeout(self, op: Op) -> None:
-        if not op.done:
-            conn = self._op_conns.pop(op.id, None)
-            if conn is not None:  # the client gives up: a late answer reaches nobody
-                n = self.nodes[conn.node]
-                n.conns.pop(conn.id, None)
-                if conn in n.inbox:
-                    n.inbox.remove(conn)
-            # A read that timed out changed nothing; a write may still take effect.
-            self._complete(op, "fail" if op.f == "read" else "info", error="timeout")
-
     # ---- the end of a run -------------------------------------------------------------
 
     def finish(self, timeout_ms: float = 30_000.0) -> None:
@@ -905,33 +787,6 @@ class SimCluster:
                             f"log matching: {a} and {b} agree on term {la[k].term} at index "
                             f"{k} but differ at index {d}"
                         )
-
-    def history_events(self) -> list[dict]:
-        """The client history in docs/DESIGN.md's JSONL shape, ordered by virtual time,
-        written by the harness's one history writer (harness/recorder.py).
-
-        Each operation runs as its own process (so "info" never blocks a later
-        operation); times are virtual nanoseconds since the start.
-        """
-        from harness.recorder import HistoryRecorder
-
-        steps: list[tuple[float, int, int, Op]] = []
-        for op in self.history:
-            steps.append((op.invoke_ms, 0, op.id, op))
-            if op.done:
-                steps.append((op.complete_ms, 1, op.id, op))
-        steps.sort(key=lambda e: (e[0], e[1], e[2]))
-        out = io.StringIO()
-        clock = [0]
-        recorder = HistoryRecorder(out, clock=lambda: clock[0])
-        for ms, phase, _, op in steps:
-            clock[0] = int(ms * 1_000_000)
-            if phase == 0:
-                recorder.invoke(op.id, op.f, None if op.f == "read" else op.value, key=op.key)
-            else:
-                value = None if op.f == "read" and op.type != "ok" else op.value
-                recorder.complete(op.id, op.type, value, node=op.node, error=op.error)
-        return [json.loads(line) for line in out.getvalue().splitlines()]
 
     def _violation(self, message: str) -> None:
         # Raise at once (the default: the run stops where the property broke), or, with
