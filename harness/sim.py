@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=_seed_range, default=None, help="a range N-M of seeds")
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--duration-ms", type=float, default=2000.0)
-    p.add_argument("--faults", type=int, default=6, help="random faults per run")
+    p.add_argument(
+        "--faults", type=int, default=6, help="faults per run, on average (a nemesis package)"
+    )
     p.add_argument(
         "--families", default=",".join(FAMILIES), help="fault families to draw from (the nemesis's)"
     )

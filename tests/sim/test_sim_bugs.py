@@ -13,6 +13,7 @@ import pytest
 from sim_clients import SimClients
 
 from harness.backends.sim import (
+    FAMILIES,
     NetworkConfig,
     SafetyViolation,
     SimCluster,
@@ -25,7 +26,9 @@ from raftnode.core import LEADER
 SEARCH_BUDGET = 60  # seeds; no-log-check shows in about one seed in ten
 
 
-def _search_config(seed: int, bugs: frozenset[str]) -> tuple[SimConfig, list]:
+def _search_config(
+    seed: int, bugs: frozenset[str], families: tuple[str, ...] = FAMILIES
+) -> tuple[SimConfig, list]:
     rng = random.Random(seed)
     n = 5 if seed % 2 else 3
     config = SimConfig(
@@ -34,13 +37,13 @@ def _search_config(seed: int, bugs: frozenset[str]) -> tuple[SimConfig, list]:
         bugs=bugs,
         network=NetworkConfig(1.0, 20.0, drop=0.05, duplicate=0.05),
     )
-    faults = random_plan(rng, [f"n{i}" for i in range(1, n + 1)], 2.0, 6)
+    faults = random_plan(rng, [f"n{i}" for i in range(1, n + 1)], 2.0, 6, families)
     return config, faults
 
 
-def _first_violation(bug: str) -> tuple[int, SafetyViolation]:
+def _first_violation(bug: str, families: tuple[str, ...] = FAMILIES) -> tuple[int, SafetyViolation]:
     for seed in range(SEARCH_BUDGET):
-        config, faults = _search_config(seed, frozenset({bug}))
+        config, faults = _search_config(seed, frozenset({bug}), families)
         try:
             simulate(config, faults, 2000.0)
         except SafetyViolation as exc:
@@ -49,13 +52,17 @@ def _first_violation(bug: str) -> tuple[int, SafetyViolation]:
 
 
 def test_seed_search_catches_no_log_check_and_the_same_schedule_is_safe_without_it():
-    seed, exc = _first_violation("no-log-check")
+    # Without membership changes: with them, the stale log that wins may also lack
+    # committed configuration changes, and its old majority and the new one can elect
+    # two leaders of one term (election safety) before an acknowledged entry is missed.
+    families = tuple(f for f in FAMILIES if f != "membership")
+    seed, exc = _first_violation("no-log-check", families)
     # A stale log won an election: an acknowledged entry is missing from the new leader
     # or was overwritten.
     assert any(
         s in str(exc) for s in ("leader completeness", "state machine safety", "durability")
     ), exc
-    config, faults = _search_config(seed, frozenset())
+    config, faults = _search_config(seed, frozenset(), families)
     simulate(config, faults, 2000.0)  # the control: no violation without the bug
 
 

@@ -8,7 +8,6 @@ from harness.backends.sim.simulate import (
     SimRun,
     plan_text,
     planned,
-    random_fault,
     random_plan,
     simulate,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "SimRun",
     "plan_text",
     "planned",
-    "random_fault",
     "random_plan",
     "simulate",
 ]

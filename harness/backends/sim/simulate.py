@@ -8,8 +8,8 @@ the first broken property is raised as a SafetyViolation once the workload has e
 and `finish()` then heals, converges and checks what must hold at rest.
 
 A plan is in the schedule's own vocabulary (harness/schedule.py's `PlannedFault`):
-`planned(0.3, 0.4, "partition", mode="one")`; a random one comes from
-harness/nemesis/package.py.
+`planned(0.3, 0.4, "partition", mode="one")`; a random one is a nemesis package's draw
+(`random_plan`: harness/nemesis/package.py, as schedules, hunts and tests draw them).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from harness.backends.sim.adapter import SimBackendCluster
 from harness.backends.sim.cluster import SafetyViolation, SimCluster, SimConfig
 from harness.backends.sim.loop import run_in_virtual_time
 from harness.driver import RunReport, drive
-from harness.nemesis.package import FAMILIES, random_options
+from harness.nemesis.package import FAMILIES, package_plan
 from harness.recorder import NEMESIS, HistoryRecorder
 from harness.schedule import FaultSpec, FinalSpec, PlannedFault, Schedule, WorkloadSpec
 
@@ -61,27 +61,19 @@ def planned(start_s: float, for_s: float | None, fault: str, **options: object) 
     return PlannedFault(start_s, end, FaultSpec(fault=fault, options=dict(options)))
 
 
-def random_fault(rng: random.Random, ids: list[str], family: str) -> FaultSpec:
-    """A fault of `family` with options drawn from everything the nemesis offers."""
-    return FaultSpec(fault=family, options=random_options(rng, ids, family))
-
-
 def random_plan(
     rng: random.Random,
     ids: list[str],
     duration_s: float,
     count: int,
     families: Sequence[str] = FAMILIES,
-    max_for_s: float = 0.6,
-    min_for_s: float = 0.005,
+    for_s: tuple[float, float] = (0.005, 0.6),
 ) -> list[PlannedFault]:
-    """`count` faults of the given families at random times within `duration_s`."""
-    plan = []
-    for _ in range(count):
-        spec = random_fault(rng, ids, rng.choice(list(families)))
-        start = round(rng.uniform(0, duration_s), 3)
-        plan.append(PlannedFault(start, start + round(rng.uniform(min_for_s, max_for_s), 3), spec))
-    return sorted(plan, key=lambda p: p.start)
+    """About `count` faults of `families` within `duration_s`, each lasting `for_s`: a
+    nemesis package's draw (harness/nemesis/package.py: one fault at a time per group),
+    a fault every duration_s/count seconds on average."""
+    plan = package_plan(rng, list(families), ids, 0.0, duration_s, duration_s / count, for_s)
+    return [PlannedFault(at, end, FaultSpec(family, options)) for at, end, family, options in plan]
 
 
 @dataclass
