@@ -106,18 +106,18 @@ def _double_vote_scenario(seed: int, bugs: frozenset[str]) -> SimCluster:
     # Skewed clocks make the order certain: A times out long before B would.
     c.set_clock_rate(a, 4.0)
     c.set_clock_rate(b, 0.25)
-    c.isolate(old)
+    c.network.isolate(old)
     assert c.run_until(lambda: c.nodes[b].core.voted_for == a, 5000)
     assert c.nodes[b].core.term == t
     c.crash(b)
-    c.block(a, b)
+    c.network.block(a, b)
     assert c.run_until(lambda: c.nodes[a].core.role == LEADER, 1000)
     c.set_clock_rate(a, 1.0)
     assert c.run_until(lambda: c.nodes[old].core.role != LEADER, 1000)
     c.restart(b)
-    c.heal()
+    c.network.heal()
     for x, y in ((a, old), (old, a), (a, b)):
-        c.block(x, y)
+        c.network.block(x, y)
     c.run_for(3000)
     return c
 
@@ -132,7 +132,7 @@ def test_forget_vote_lets_a_restarted_voter_elect_two_leaders_in_one_term(seed):
 def test_the_double_vote_scenario_is_safe_with_durable_votes(seed):
     c = _double_vote_scenario(seed, frozenset())
     c.finish()
-    assert len(c.leaders) >= 3  # terms moved on, one leader each
+    assert len(c.oracle.leaders) >= 3  # terms moved on, one leader each
 
 
 def _cut_off_leader_serves_a_read(
@@ -146,7 +146,7 @@ def _cut_off_leader_serves_a_read(
     w = s.invoke("write", "k", 1)
     assert s.run_until(lambda: w.done, 1000) and w.type == "ok"
     s.run_for(300)  # a few heartbeat rounds, so that a lease is held
-    c.isolate(old)
+    c.network.isolate(old)
     # The majority elects a new leader and acknowledges a newer write.
     term = c.nodes[old].core.term
     assert s.run_until(lambda: c.leaders_above(term), 5000)
@@ -196,11 +196,11 @@ def _lease_leader_meets_a_restarted_voter(seed: int) -> SimClients:
     w = s.invoke("write", "k", 1)
     assert s.run_until(lambda: w.done, 1000)
     assert s.run_until(lambda: all(c.nodes[i].kv.applied_index >= 2 for i in c.ids), 1000)
-    c.partition([leader, a, b], [cc, d])
+    c.network.partition([leader, a, b], [cc, d])
     s.run_for(300)
     c.crash(a)
     c.restart(a)
-    c.partition([leader, b], [a, cc, d])
+    c.network.partition([leader, b], [a, cc, d])
     term = c.nodes[leader].core.term
     assert s.run_until(lambda: c.leaders_above(term), 5000)
     [new] = c.leaders_above(term)

@@ -95,12 +95,12 @@ def test_a_paused_leader_catches_up_its_ticks_and_yields_to_the_new_leader():
 def test_partitioned_minority_cannot_commit_and_clients_learn_the_outcome():
     c, s = _with_clients(nodes=5, timeout_s=0.5)
     old = c.leader()
-    c.isolate(old)
+    c.network.isolate(old)
     w = s.invoke("write", "x", 1, node=old)
     assert s.run_until(lambda: w.done, 2000)
     # Never acknowledged: it failed or its outcome is unknown, and it is not committed.
     assert w.type in ("fail", "info")
-    assert all(e.command is None or e.command.get("key") != "x" for e in c.applied.values())
+    assert all(e.command is None or e.command.get("key") != "x" for e in c.oracle.applied.values())
     c.finish()
 
 
@@ -173,7 +173,7 @@ def test_a_forward_clock_jump_ends_a_followers_patience_at_once():
     c = _elected()
     leader = c.leader()
     follower = next(i for i in c.ids if i != leader)
-    c.isolate(follower)
+    c.network.isolate(follower)
     c.bump_clock(follower, 10 * c.config.tick_ms * c.config.election_ticks)
     # The burst of ticks fired its election timeout: it is (pre-)campaigning now.
     assert c.nodes[follower].core.role in ("pre-candidate", "candidate")
@@ -183,15 +183,15 @@ def test_a_forward_clock_jump_ends_a_followers_patience_at_once():
 def test_bridge_partition_via_cut_links_and_packet_loss():
     c, s = _with_clients(nodes=5)
     # Bridge: n3 talks to everyone; {n1, n2} and {n4, n5} cannot reach each other.
-    c.cut([(a, b) for a in ("n1", "n2") for b in ("n4", "n5")])
-    c.cut([(b, a) for a in ("n1", "n2") for b in ("n4", "n5")])
-    c.set_network(NetworkConfig(1.0, 30.0, drop=0.2))
+    c.network.cut([(a, b) for a in ("n1", "n2") for b in ("n4", "n5")])
+    c.network.cut([(b, a) for a in ("n1", "n2") for b in ("n4", "n5")])
+    c.network.set_config(NetworkConfig(1.0, 30.0, drop=0.2))
     ops = [s.invoke("write", "k", v) for v in range(5)]
     s.run_for(2000)
     c.finish()
     assert all(op.done for op in ops)
     with pytest.raises(ValueError, match="unknown node"):
-        c.cut([("n1", "n9")])
+        c.network.cut([("n1", "n9")])
 
 
 # ---- SimCluster.request: the wire protocol, as a client transport uses it -------------
@@ -244,7 +244,7 @@ def test_request_to_a_follower_names_the_leader_and_a_down_node_refuses():
 def test_request_open_when_its_node_crashes_gets_none():
     c = _elected()
     leader = c.leader()
-    c.isolate(leader)  # it cannot commit: the write stays open
+    c.network.isolate(leader)  # it cannot commit: the write stays open
     got = _ask(c, leader, {"op": "put", "key": "k", "value": 1, "client": "c", "seq": 1})
     c.run_for(50)
     assert got == []
@@ -272,7 +272,7 @@ def test_a_client_over_the_simulated_network_reports_the_servers_errors():
     follower = next(i for i in c.ids if i != c.leader())
     # Cut off, the follower soon knows no leader: its client, which knows no other node,
     # hears "not-leader" until its time is up, and the write certainly did not happen.
-    c.isolate(follower)
+    c.network.isolate(follower)
     assert s.run_until(lambda: c.nodes[follower].core.leader is None, 5000)
     op = s.invoke("write", "a", 1, node=follower)
     assert s.run_until(lambda: op.done, 2000)

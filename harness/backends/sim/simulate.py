@@ -3,7 +3,7 @@
 A run here is a run like any other: the run driver (harness/driver.py: the workload,
 raftnode's own clients over the simulated network, the nemesis, heal, final reads) on the
 virtual-time loop, against the simulation's `Cluster`. What it adds is the simulation's
-live safety oracle (harness/backends/sim/cluster.py): with `SimConfig.stop_on_violation`
+live safety oracle (harness/backends/sim/oracle.py): with `SimConfig.stop_on_violation`
 the first broken property is raised as a SafetyViolation once the workload has ended,
 and `finish()` then heals, converges and checks what must hold at rest.
 
@@ -154,7 +154,8 @@ def simulate(
         if not crashing and sim.node_errors:
             raise AssertionError(f"a node failed: {sim.node_errors[0]}")
         if finish:
-            sim.config.stop_on_violation = raising
+            if sim.oracle is not None:
+                sim.oracle.stop_on_violation = raising
             sim.finish()
             if not crashing and sim.node_errors:
                 raise AssertionError(f"a node failed: {sim.node_errors[0]}")
