@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import random
 import shutil
 import tempfile
 import time
@@ -32,12 +31,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness import interrupt
-from harness.nemesis.package import FAMILIES, package_plan
+from harness.nemesis import FAULTS
+from harness.nemesis.base import TARGETS
+from harness.nemesis.package import FAMILIES
 from harness.schedule import FaultSpec, Schedule, fault_families
 
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries
-PACKAGE_INTERVAL = 2.0  # seconds between faults, on average, at the densest plans drawn
-SPARSER_INTERVALS = (8.0, 4.0)  # and in the others
+MAX_FAULTS = 6  # at least this many may be drawn; more in longer workloads
 MAX_FAULT_S = 6  # the longest fault drawn, in seconds
 MINIMIZE_RUNS = 600  # runs the minimizer may spend beyond the search's (most are short)
 SEEDS_PER_TRY = 4  # seeds a smaller (long) schedule gets to fail again; more if short
@@ -75,23 +75,18 @@ def bounds_of(schedule: Schedule) -> Bounds:
 # ---- strategies: each shrinks towards the simplest choice (listed first) --------------
 
 
-def plan_of(
-    rng: random.Random, b: Bounds, interval: float
-) -> list[tuple[float, float, str, dict[str, Any]]]:
-    """(at, for, family, options) of each fault: a nemesis package's draw over the longest
-    workload allowed (harness/nemesis/package.py, as a schedule's package draws: every
-    mode, target and option the nemesis offers, one fault at a time per group), a fault
-    every `interval` s on average, each lasting up to MAX_FAULT_S; times in tenths of a
-    second, as a person writes them (rounding keeps a group's faults apart: it is
-    monotonic, and a fault starts no sooner than the one before it in its group ends)."""
-    plan = package_plan(
-        rng, list(b.families), b.nodes, 0.0, b.time_limit, interval, (0.1, MAX_FAULT_S)
+def _target(nodes: list[str]) -> st.SearchStrategy[Any]:
+    lists = st.lists(st.sampled_from(nodes), min_size=1, max_size=len(nodes), unique=True)
+    return st.one_of(st.sampled_from(list(TARGETS)), lists.map(sorted))
+
+
+def fault_options(family: str, nodes: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """The fault's own random options (Fault.draw, as a nemesis package draws them), from
+    a Random hypothesis controls, so they shrink towards the first choices too."""
+    fault = FAULTS[family]
+    return st.tuples(_target(nodes), st.randoms(use_true_random=False)).map(
+        lambda tr: fault.draw(tr[1], nodes, tr[0])
     )
-    out = []
-    for at, end, family, options in plan:
-        start = round(at, 1)
-        out.append((start, max(0.1, round(round(end, 1) - start, 1)), family, options))
-    return out
 
 
 def _up_to(most: int, least: int = 1) -> st.SearchStrategy[int]:
@@ -103,23 +98,24 @@ def _up_to(most: int, least: int = 1) -> st.SearchStrategy[int]:
 
 @st.composite
 def schedules(draw: Callable, base: Schedule, b: Bounds) -> Schedule:
-    """A schedule within `b`: its workload and a plan of timed faults, a nemesis
-    package's draw (`plan_of`) from a Random hypothesis controls, at a package's density
-    (a fault every 2 s) half the time, sparser otherwise.
+    """A schedule within `b`: its workload and a plan of timed faults, up to a nemesis
+    package's density (a fault every 2 s, each lasting up to 6 s).
 
     Fault times are drawn over the longest workload allowed, whatever this one's length,
-    and faults that would start after its end are left out: so when the time limit
-    shrinks, the faults before the new end keep their times, the run up to there is the
-    same one (the simulation is deterministic), and a failure that happened before it is
-    still there. Shrinking then cuts a run to just past its failure."""
+    and faults that would start after its end are left out: so when hypothesis shrinks
+    the time limit, the faults before the new end keep their times, the run up to there
+    is the same one (the simulation is deterministic), and a failure that happened
+    before it is still there. Shrinking then cuts a run to just past its failure."""
     time_limit = draw(_up_to(b.time_limit, MIN_TIME_LIMIT))
-    interval = draw(st.one_of(st.sampled_from(SPARSER_INTERVALS), st.just(PACKAGE_INTERVAL)))
-    rng = draw(st.randoms(use_true_random=False))
-    faults = [
-        FaultSpec(family, options, at=at, duration=length)
-        for at, length, family, options in plan_of(rng, b, interval)
-        if at < time_limit
-    ]
+    faults = []
+    for _ in range(draw(_up_to(max(MAX_FAULTS, b.time_limit // 2)))):
+        family = draw(st.sampled_from(b.families))
+        options = draw(fault_options(family, b.nodes))
+        at = draw(st.integers(0, b.time_limit * 10 - 1)) / 10
+        length = draw(st.integers(1, MAX_FAULT_S * 10)) / 10
+        if at < time_limit:
+            faults.append(FaultSpec(family, options, at=at, duration=length))
+    faults.sort(key=lambda f: f.at)
     workload = dataclasses.replace(
         base.workload,
         concurrency=draw(_up_to(b.concurrency)),
