@@ -31,9 +31,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness import interrupt
-from harness.backends.sim.explore import FAMILIES
 from harness.nemesis import FAULTS
 from harness.nemesis.base import TARGETS
+from harness.nemesis.package import FAMILIES
 from harness.schedule import FaultSpec, Schedule, fault_families
 
 MIN_TIME_LIMIT = 2  # seconds: the shortest workload a hunt tries

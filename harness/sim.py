@@ -1,5 +1,9 @@
 """Run simulated clusters from the shell, to reproduce or hunt for a failing schedule.
 
+Each run is the run driver's (harness/driver.py: raftnode's clients over the simulated
+network, the nemesis, heal, final reads; harness/backends/sim/simulate.py) with the
+simulation's live safety checks, under a random plan of faults drawn from the seed.
+
     python -m harness.sim --seed 7                      # one run; prints the verdict
     python -m harness.sim --seeds 0-199 --bug no-log-check   # search; stops at the first violation
     python -m harness.sim --seed 7 --trace run.txt      # also write the full trace
@@ -16,7 +20,7 @@ import sys
 import time
 
 from harness.backends.sim.cluster import NetworkConfig, SafetyViolation, SimConfig
-from harness.backends.sim.explore import FAMILIES, plan_text, random_plan, run_simulation
+from harness.backends.sim.simulate import FAMILIES, plan_text, random_plan, simulate
 from raftnode.bugs import KNOWN_BUGS
 from raftnode.core import READ_MODES
 
@@ -37,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=_seed_range, default=None, help="a range N-M of seeds")
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--duration-ms", type=float, default=2000.0)
-    p.add_argument("--faults", type=int, default=6, help="random faults per run")
+    p.add_argument(
+        "--faults", type=int, default=6, help="faults per run, on average (a nemesis package)"
+    )
     p.add_argument(
         "--families", default=",".join(FAMILIES), help="fault families to draw from (the nemesis's)"
     )
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or args.seed or range(0, 1)
     ids = [f"n{i}" for i in range(1, args.nodes + 1)]
     status = 0
-    cluster = None
+    sim = None
     for seed in seeds:
         config = SimConfig(
             nodes=args.nodes,
@@ -69,20 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         plan = random_plan(random.Random(seed), ids, args.duration_ms / 1000, args.faults, families)
         t0 = time.perf_counter()
         try:
-            cluster = run_simulation(config, plan, args.duration_ms)
+            run = simulate(config, plan, args.duration_ms)
         except AssertionError as exc:
-            cluster = getattr(exc, "cluster", None)
+            sim = getattr(exc, "cluster", None)
             kind = "VIOLATION" if isinstance(exc, SafetyViolation) else "NO CONVERGENCE"
             print(f"seed {seed}: {kind}: {exc}")
             print("  faults:\n" + "\n".join("    " + ln for ln in plan_text(plan).splitlines()))
             status = 1
             break
-        ok = sum(1 for op in cluster.history if op.type == "ok")
+        sim = run.sim
+        ops = run.completions
+        ok = sum(1 for e in ops if e["type"] == "ok")
         took = time.perf_counter() - t0
-        print(f"seed {seed}: safe ({len(cluster.history)} ops, {ok} ok, {took:.2f}s)")
-    if args.trace and cluster is not None:
+        print(f"seed {seed}: safe ({len(ops)} ops, {ok} ok, {took:.2f}s)")
+    if args.trace and sim is not None:
         with open(args.trace, "w") as f:
-            f.write(cluster.trace_text())
+            f.write(sim.trace_text())
         print(f"trace: {args.trace}")
     return status
 

@@ -104,7 +104,7 @@ def test_txn_dirty_read_shows_entries_not_committed(bugs):
 
     async def ops():
         await writer.txn([["append", "x", 1]])
-        sim.partition([lead], others)  # the leader alone: what it appends now never commits
+        sim.network.partition([lead], others)  # the leader alone: what it appends now never commits
         lost = asyncio.ensure_future(writer.txn([["append", "x", 2]]))
         await asyncio.sleep(0.02)  # in the leader's log, not committed
         seen = await reader.txn([["r", "x", None]])

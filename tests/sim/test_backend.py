@@ -240,12 +240,12 @@ def test_one_way_partition_blocks_only_the_first_side_sending():
     applied = f.start()
     [alone], rest = applied["groups"]
     # As on Docker, each node's rules take effect when its exec runs (EXEC_MS), not at once.
-    assert sim.blocked == set()
+    assert sim.network.blocked == set()
     sim.run_for(EXEC_MS[1])
-    assert sim.blocked == {(alone, o) for o in rest}
+    assert sim.network.blocked == {(alone, o) for o in rest}
     f.heal()
     sim.run_for(EXEC_MS[1])
-    assert sim.blocked == set()
+    assert sim.network.blocked == set()
 
 
 def test_leader_partition_isolates_the_leader_both_ways():
@@ -255,7 +255,7 @@ def test_leader_partition_isolates_the_leader_both_ways():
     assert applied["groups"][0] == [lead]
     others = [n for n in sim.ids if n != lead]
     sim.run_for(EXEC_MS[1])
-    assert sim.blocked == {(lead, o) for o in others} | {(o, lead) for o in others}
+    assert sim.network.blocked == {(lead, o) for o in others} | {(o, lead) for o in others}
     # The majority elects a new leader in virtual time.
     assert sim.run_until(lambda: any(sim.nodes[n].core.role == "leader" for n in others), 5_000)
 
@@ -274,11 +274,11 @@ def test_kill_pause_and_packet_faults_reach_the_simulated_nodes():
     assert not sim.nodes["n3"].paused
     packet = _fault(c, {"fault": "packet", "loss": 100, "target": ["n4"]})
     packet.start()
-    before = sim.stats["dropped"]
+    before = sim.network.stats["dropped"]
     sim.run_for(500)
-    assert sim.stats["dropped"] > before  # everything sent to n4 is lost
+    assert sim.network.stats["dropped"] > before  # everything sent to n4 is lost
     packet.heal()
-    assert sim.inbound == {}
+    assert sim.network.inbound == {}
 
 
 def test_clock_strobe_flips_until_healed_and_heal_restores_the_offset():

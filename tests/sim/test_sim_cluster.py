@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from sim_clients import SimClients
 
-from harness.backends.sim import NetworkConfig, SimCluster, SimConfig, planned, run_simulation
+from harness.backends.sim import NetworkConfig, SimCluster, SimConfig, planned, simulate
 from raftnode.core import LEADER
 
 FAULTS = [
@@ -25,7 +26,7 @@ def _trace(seed: int) -> bytes:
         seed=seed,
         network=NetworkConfig(1.0, 15.0, drop=0.05, duplicate=0.1, slow=0.02),
     )
-    return run_simulation(config, FAULTS, 2000.0).trace_text().encode()
+    return simulate(config, FAULTS, 2000.0).sim.trace_text().encode()
 
 
 def test_same_seed_gives_a_byte_identical_trace_and_another_seed_does_not():
@@ -42,10 +43,18 @@ def _elected(seed: int = 0, **kw) -> SimCluster:
     return c
 
 
+def _with_clients(seed: int = 0, timeout_s: float = 1.0, **kw) -> tuple[SimCluster, SimClients]:
+    """An elected cluster, and raftnode's clients over its network (sim_clients.py)."""
+    c = SimCluster(SimConfig(seed=seed, **kw))
+    s = SimClients(c, timeout_s)
+    assert s.run_until(lambda: c.leader() is not None, 5000)
+    return c, s
+
+
 def test_acknowledged_writes_survive_crashing_every_node():
-    c = _elected()
-    ops = [c.invoke("write", f"k{i}", i) for i in range(5)]
-    assert c.run_until(lambda: all(op.done for op in ops), 1000)
+    c, s = _with_clients()
+    ops = [s.invoke("write", f"k{i}", i) for i in range(5)]
+    assert s.run_until(lambda: all(op.done for op in ops), 1000)
     assert all(op.type == "ok" for op in ops)
     for i in c.ids:
         c.crash(i)
@@ -57,11 +66,11 @@ def test_acknowledged_writes_survive_crashing_every_node():
 
 
 def test_a_restarted_node_recovers_only_what_was_persisted():
-    c = _elected()
+    c, s = _with_clients()
     leader = c.leader()
     follower = next(i for i in c.ids if i != leader)
-    w = c.invoke("write", "a", 1)
-    assert c.run_until(lambda: w.done, 1000)
+    w = s.invoke("write", "a", 1)
+    assert s.run_until(lambda: w.done, 1000)
     n = c.nodes[follower]
     durable_log, durable_hard = list(n.log), n.hard
     c.crash(follower)
@@ -84,14 +93,14 @@ def test_a_paused_leader_catches_up_its_ticks_and_yields_to_the_new_leader():
 
 
 def test_partitioned_minority_cannot_commit_and_clients_learn_the_outcome():
-    c = _elected(nodes=5, op_timeout_ms=500.0)
+    c, s = _with_clients(nodes=5, timeout_s=0.5)
     old = c.leader()
-    c.isolate(old)
-    w = c.invoke("write", "x", 1, node=old)
-    assert c.run_until(lambda: w.done, 2000)
+    c.network.isolate(old)
+    w = s.invoke("write", "x", 1, node=old)
+    assert s.run_until(lambda: w.done, 2000)
     # Never acknowledged: it failed or its outcome is unknown, and it is not committed.
     assert w.type in ("fail", "info")
-    assert all(e.command is None or e.command.get("key") != "x" for e in c.applied.values())
+    assert all(e.command is None or e.command.get("key") != "x" for e in c.oracle.applied.values())
     c.finish()
 
 
@@ -125,12 +134,12 @@ def test_trace_is_identical_across_processes_with_different_hash_seeds():
 
 
 def test_history_events_follow_the_design_format():
-    c = _elected()
-    w = c.invoke("write", "a", 1)
-    r = c.invoke("read", "a")
-    x = c.invoke("cas", "a", [5, 6])
-    assert c.run_until(lambda: w.done and r.done and x.done, 1000)
-    events = c.history_events()
+    c, s = _with_clients()
+    w = s.invoke("write", "a", 1)
+    r = s.invoke("read", "a")
+    x = s.invoke("cas", "a", [5, 6])
+    assert s.run_until(lambda: w.done and r.done and x.done, 1000)
+    events = s.history_events()
     assert [e["index"] for e in events] == list(range(6))
     assert all(a["time"] <= b["time"] for a, b in zip(events, events[1:], strict=False))
     invokes = [e for e in events if e["type"] == "invoke"]
@@ -143,14 +152,14 @@ def test_history_events_follow_the_design_format():
 
 
 def test_a_crash_during_an_fsync_loses_that_ready_and_nothing_else():
-    c = _elected(disk_ms=50.0)
+    c, s = _with_clients(disk_ms=50.0)
     leader = c.leader()
     follower = next(i for i in c.ids if i != leader)
     n = c.nodes[follower]
     before = len(n.log)
-    c.invoke("write", "a", 1)
+    s.invoke("write", "a", 1)
     # The follower holds the new entry in memory while its write is under way.
-    assert c.run_until(lambda: n.persisting is not None and n.persisting.entries, 1000)
+    assert s.run_until(lambda: n.persisting is not None and n.persisting.entries, 1000)
     in_memory = n.core.last_index
     assert in_memory > before and len(n.log) == before
     c.crash(follower)
@@ -164,7 +173,7 @@ def test_a_forward_clock_jump_ends_a_followers_patience_at_once():
     c = _elected()
     leader = c.leader()
     follower = next(i for i in c.ids if i != leader)
-    c.isolate(follower)
+    c.network.isolate(follower)
     c.bump_clock(follower, 10 * c.config.tick_ms * c.config.election_ticks)
     # The burst of ticks fired its election timeout: it is (pre-)campaigning now.
     assert c.nodes[follower].core.role in ("pre-candidate", "candidate")
@@ -172,17 +181,17 @@ def test_a_forward_clock_jump_ends_a_followers_patience_at_once():
 
 
 def test_bridge_partition_via_cut_links_and_packet_loss():
-    c = _elected(nodes=5)
+    c, s = _with_clients(nodes=5)
     # Bridge: n3 talks to everyone; {n1, n2} and {n4, n5} cannot reach each other.
-    c.cut([(a, b) for a in ("n1", "n2") for b in ("n4", "n5")])
-    c.cut([(b, a) for a in ("n1", "n2") for b in ("n4", "n5")])
-    c.set_network(NetworkConfig(1.0, 30.0, drop=0.2))
-    ops = [c.invoke("write", "k", v) for v in range(5)]
-    c.run_for(2000)
+    c.network.cut([(a, b) for a in ("n1", "n2") for b in ("n4", "n5")])
+    c.network.cut([(b, a) for a in ("n1", "n2") for b in ("n4", "n5")])
+    c.network.set_config(NetworkConfig(1.0, 30.0, drop=0.2))
+    ops = [s.invoke("write", "k", v) for v in range(5)]
+    s.run_for(2000)
     c.finish()
     assert all(op.done for op in ops)
     with pytest.raises(ValueError, match="unknown node"):
-        c.cut([("n1", "n9")])
+        c.network.cut([("n1", "n9")])
 
 
 # ---- SimCluster.request: the wire protocol, as a client transport uses it -------------
@@ -235,7 +244,7 @@ def test_request_to_a_follower_names_the_leader_and_a_down_node_refuses():
 def test_request_open_when_its_node_crashes_gets_none():
     c = _elected()
     leader = c.leader()
-    c.isolate(leader)  # it cannot commit: the write stays open
+    c.network.isolate(leader)  # it cannot commit: the write stays open
     got = _ask(c, leader, {"op": "put", "key": "k", "value": 1, "client": "c", "seq": 1})
     c.run_for(50)
     assert got == []
@@ -258,22 +267,31 @@ def test_a_paused_node_holds_a_request_and_answers_after_catching_up_its_ticks()
     assert answer["ok"] is False and answer["error"] == "not-leader"
 
 
-def test_invoke_reports_the_servers_errors():
-    c = _elected()
+def test_a_client_over_the_simulated_network_reports_the_servers_errors():
+    c, s = _with_clients()
     follower = next(i for i in c.ids if i != c.leader())
-    op = c.invoke("write", "a", 1, node=follower)
+    # Cut off, the follower soon knows no leader: its client, which knows no other node,
+    # hears "not-leader" until its time is up, and the write certainly did not happen.
+    c.network.isolate(follower)
+    assert s.run_until(lambda: c.nodes[follower].core.leader is None, 5000)
+    op = s.invoke("write", "a", 1, node=follower)
+    assert s.run_until(lambda: op.done, 2000)
     assert op.type == "fail" and op.error == "not-leader"
     c.crash(follower)
-    op = c.invoke("read", "a", node=follower)
-    assert op.type == "fail" and op.error == "node down"
+    op = s.invoke("read", "a", node=follower)
+    assert s.run_until(lambda: op.done, 2000)
+    assert op.type == "fail" and op.error == "unreachable"  # refused: nothing was sent
 
 
 def test_a_node_down_while_the_log_was_compacted_catches_up_by_snapshot():
-    c = _elected(snapshot_entries=5)
+    c, s = _with_clients(snapshot_entries=5)
     down = next(i for i in c.ids if i != c.leader())
     c.crash(down)
-    ops = [c.invoke("write", f"k{i % 3}", i) for i in range(30)]
-    assert c.run_until(lambda: all(op.done for op in ops), 5000)
+    ops = []
+    for i in range(30):  # one after the other: the last write of each key is known
+        ops.append(s.invoke("write", f"k{i % 3}", i))
+        s.run_until(lambda: ops[-1].done, 5000)
+    assert all(op.done for op in ops)
     assert all(op.type == "ok" for op in ops)
     leader = c.nodes[c.leader()]
     assert leader.core.snapshot_index >= 25  # compacted past everything `down` missed

@@ -111,11 +111,12 @@ class SimBackendCluster(Cluster):
         for link in links:
             by_dst.setdefault(link[1], []).append(link)
         for dst, own in by_dst.items():
-            self._exec(dst, lambda own=own: self.sim.cut(own))
+            self._exec(dst, lambda own=own: self.sim.network.cut(own))
 
     def _flush(self, node: str) -> None:
         """Node's rules flushed: what it receives is no longer dropped."""
-        self.sim.blocked = {link for link in self.sim.blocked if link[1] != node}
+        net = self.sim.network
+        net.blocked = {link for link in net.blocked if link[1] != node}
 
     def collect(self, dest: Any) -> None:
         """Heal everything and let the cluster converge, so every node's committed log is
@@ -249,7 +250,7 @@ class SimBackendCluster(Cluster):
         self._strobe[node] = self._strobe.get(node, 0) + 1
 
     def set_packet(self, node: str, delay_ms: float = 0.0, loss_pct: float = 0.0) -> None:
-        self.sim.set_inbound(node, delay_ms, loss_pct / 100.0)
+        self.sim.network.set_inbound(node, delay_ms, loss_pct / 100.0)
 
     def clear_packet(self, node: str) -> None:
-        self.sim.clear_inbound(node)
+        self.sim.network.clear_inbound(node)

@@ -4,13 +4,12 @@ Everything random (message delays, drops, duplicates, election timeouts) comes f
 one seed, and every event runs in a fixed order from one priority queue, so a seed
 fixes the whole run: the same seed gives a byte-identical trace.
 
-What the simulation models, and why:
-- Network: each message gets an independent random delay (hence reordering), may be
-  dropped or duplicated, and is lost if a partition separates its ends when it is
-  sent or when it arrives.
-- Nodes: each runs the server's own host (raftnode/host.py: persist, pipelined send,
-  apply, answer clients, planted bugs) with simulated ports: a disk whose synced writes
-  take disk_ms (0: instant), the simulated network, the virtual clock.
+This module is the nodes and the clock; the network is network.py's (delays, loss,
+duplicates, partitions, packet faults), and the optional live safety oracle is
+oracle.py's (SafetyViolation). What the nodes model, and why:
+- Each runs the server's own host (raftnode/host.py: persist, pipelined send, apply,
+  answer clients, planted bugs) with simulated ports: a disk whose synced writes take
+  disk_ms (0: instant), the simulated network, the virtual clock.
 - Crash: a node stops at an event boundary and loses everything except what its host
   persisted (hard state and log), exactly as the real storage does; its clients' open
   requests lose their connection. Restart builds a fresh core and host from that state.
@@ -20,49 +19,31 @@ What the simulation models, and why:
   has expired when it wakes.
 - Clock rate: a node's ticks can run faster or slower than virtual time.
 
-Safety is checked as the run goes (see SafetyViolation): election safety, state
-machine safety, leader completeness for acknowledged entries, and that reads
-reflect every write acknowledged before they were invoked. `finish()` heals
-everything, waits for the cluster to converge and checks log matching and that
-every acknowledged entry survived on every node.
+`finish()` heals everything, waits for the cluster to converge and has the oracle
+check log matching and that every acknowledged entry survived on every node.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import heapq
-import io
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from harness.backends.sim.network import NetworkConfig, SimNetwork, describe
+from harness.backends.sim.oracle import SafetyOracle, SafetyViolation
 from raftnode.config import NodeConfig
 from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, Ready, Snapshot
 from raftnode.host import Host, HostConfig, Ports
 from raftnode.kv import KVStateMachine
 from raftnode.membership import ADD_LEARNER, REMOVE
-from raftnode.wire import log_digest
+
+__all__ = ["NetworkConfig", "SafetyViolation", "SimCluster", "SimConfig"]
 
 # The server's own request timeout and sweep period (raftnode/server.py).
 REQUEST_TIMEOUT_S = NodeConfig(id="n1", listen=("", 0), peers={}, data_dir="").request_timeout
 SWEEP_MS = 1000.0
-
-
-class SafetyViolation(AssertionError):
-    """A Raft safety property failed; the message says which and where."""
-
-
-@dataclass
-class NetworkConfig:
-    min_delay_ms: float = 1.0
-    max_delay_ms: float = 10.0
-    drop: float = 0.0  # probability a message is lost
-    duplicate: float = 0.0  # probability a message is delivered twice
-    # A long tail: with probability `slow` a copy is delayed up to slow_delay_ms instead,
-    # so old requests (and old votes) arrive long after their sender moved on.
-    slow: float = 0.0
-    slow_delay_ms: float = 300.0
 
 
 @dataclass
@@ -82,34 +63,14 @@ class SimConfig:
     # disk_ms, the node takes no new Ready meanwhile (group commit; the host pipelines as
     # the server does), and a crash loses the Ready being written.
     disk_ms: float = 0.0
-    op_timeout_ms: float = 1000.0  # a client operation not answered by then ends "info"
-    stop_on_violation: bool = True  # False: record violations in SimCluster.violations
+    # The live safety oracle (oracle.py); stop_on_violation False: it records violations
+    # in SimCluster.violations rather than raising the first.
+    oracle: bool = True
+    stop_on_violation: bool = True
     # True: an exception inside a node (its core) crashes that node and is recorded in
     # SimCluster.node_errors; False: it propagates and ends the simulation.
     crash_on_error: bool = False
     trace: bool = True
-
-
-@dataclass
-class Op:
-    """One client operation and its outcome, in the shape of docs/DESIGN.md's history."""
-
-    id: int
-    f: str  # "read" | "write" | "cas"
-    key: str
-    value: object  # write: the value; cas: [expected, new]; read: None until ok
-    node: str
-    invoke_ms: float
-    type: str | None = None  # None while open; then "ok" | "fail" | "info"
-    complete_ms: float | None = None
-    error: str | None = None
-    # For the read check: the highest index acknowledged to any client before invoke.
-    acked_before: int = 0
-    read_at: int = 0  # the applied index a read was answered at
-
-    @property
-    def done(self) -> bool:
-        return self.type is not None
 
 
 @dataclass
@@ -142,7 +103,6 @@ class _Node:
     conns: dict[int, _Conn] = field(default_factory=dict)  # requests not yet answered
     inbox: list[Message | _Conn] = field(default_factory=list)  # held while paused
     missed_ticks: int = 0
-    checked_term: int = -1  # the last term in which leader completeness was checked
     retired: bool = False  # a member added during the run and taken away again: stays down
 
     @property
@@ -173,29 +133,14 @@ class SimCluster:
         self.now = 0.0
         self._queue: list[tuple[float, int, str, object]] = []
         self._seq = 0
-        self.blocked: set[tuple[str, str]] = set()
         self.trace: list[str] = []
-        self.history: list[Op] = []
-        self._next_op = 0
-        self._client_seq = 0
-        # Safety bookkeeping.
-        self.leaders: dict[int, str] = {}  # term -> the one leader of that term
-        self.applied: dict[int, Entry] = {}  # index -> the entry applied there (by anyone)
-        self._digests: dict[int, str] = {}  # snapshot index -> log_digest of entries 1..index
-        self.acked: dict[int, tuple[Entry, int]] = {}  # index -> (entry, max term at ack)
-        self.max_acked_index = 0
-        self.max_term = 0
-        self.stats = {"delivered": 0, "dropped": 0, "duplicated": 0}
-        self.violations: list[str] = []
+        self.network = SimNetwork(config.network, self.ids, self.rng, self._deliver_at, self._log)
+        self.oracle = SafetyOracle(config.stop_on_violation, self._log) if config.oracle else None
         self.node_errors: list[str] = []
         self._conn_ids = 0
-        self._op_conns: dict[int, _Conn] = {}  # op id -> its open request
-        # Hooks for a driver (harness/backends/sim/backend.py): called when an operation completes,
-        # and with each node event (DESIGN's events.jsonl lines, "time" in virtual ms).
-        self.on_complete: Callable[[Op], None] | None = None
+        # Each node's events (DESIGN's events.jsonl lines, "time" in virtual ms), which
+        # the backend writes to the run folder (harness/backends/sim/adapter.py).
         self.node_events: dict[str, list[dict]] = {i: [] for i in self.ids}
-        # Per-node faults on what a node receives (a packet fault): node -> (delay_ms, loss).
-        self.inbound: dict[str, tuple[float, float]] = {}
         self.nodes = {i: _Node(i) for i in self.ids}
         for i in self.ids:
             self._boot(i)
@@ -208,6 +153,14 @@ class SimCluster:
     def _schedule(self, at: float, kind: str, payload: object) -> None:
         self._seq += 1
         heapq.heappush(self._queue, (at, self._seq, kind, payload))
+
+    def _deliver_at(self, at: float, m: Message) -> None:
+        self._schedule(at, "deliver", m)
+
+    @property
+    def violations(self) -> list[str]:
+        """What the oracle found (with stop_on_violation off; none without the oracle)."""
+        return self.oracle.violations if self.oracle is not None else []
 
     def _log(self, text: str) -> None:
         if self.config.trace:
@@ -239,8 +192,6 @@ class SimCluster:
                 if not self.config.crash_on_error:
                     raise
                 self._node_failed(node, exc)
-        elif kind == "timeout":
-            self._on_op_timeout(payload)
         elif kind == "call":
             action, label = payload
             self._log(label)
@@ -319,9 +270,10 @@ class SimCluster:
 
         def send(messages: list[Message]) -> None:
             for m in messages:
-                self._send(m)
+                self.network.send(m, self.now)
 
         events = self.node_events[n.id]
+        oracle = self.oracle
 
         def event(ev: dict) -> None:
             if self.config.trace:
@@ -335,7 +287,7 @@ class SimCluster:
             flush_soon=lambda: None,  # set to the host's flush once it exists
             monotonic=lambda: self.now / 1000.0,
             event=event,
-            applied=lambda e: self._applied(n, e),
+            applied=(lambda e: oracle.applied_entry(n.id, e)) if oracle else (lambda e: None),
         )
 
     def _run(self, n: _Node, action: Callable[..., object], *args: object) -> None:
@@ -350,8 +302,8 @@ class SimCluster:
                 raise
             self._node_failed(n.id, exc)
             return
-        if n.host is not None:
-            self._observe(n)
+        if n.host is not None and self.oracle is not None:
+            self.oracle.observe(n.id, n.host.core)
 
     def crash(self, i: str) -> None:
         n = self.nodes[i]
@@ -391,6 +343,8 @@ class SimCluster:
         else:
             old = self.nodes[i]
             self.nodes[i] = _Node(i, up=False, incarnation=old.incarnation + 1)
+            if self.oracle is not None:
+                self.oracle.forget(i)
         self.restart(i)
 
     def retire(self, i: str) -> None:
@@ -496,87 +450,19 @@ class SimCluster:
         if not n.paused:
             self._run(n, n.host.sweep)
 
-    # ---- network ------------------------------------------------------------------
-
-    def partition(self, *groups: list[str]) -> None:
-        """Nodes talk only within their group; nodes in no group are cut off from all."""
-        self._log(f"partition {[sorted(g) for g in groups]}")
-        side = {i: k for k, g in enumerate(groups) for i in g}
-        self.blocked = {
-            (a, b)
-            for a in self.ids
-            for b in self.ids
-            if a != b and (a not in side or b not in side or side[a] != side[b])
-        }
-
-    def isolate(self, i: str) -> None:
-        self.partition([j for j in self.ids if j != i])
-
-    def block(self, src: str, dst: str) -> None:
-        """One-way loss: messages from src to dst are dropped."""
-        self._log(f"block {src}->{dst}")
-        self.blocked.add((src, dst))
-
-    def cut(self, pairs: list[tuple[str, str]]) -> None:
-        """Drop messages on each (src, dst) link given, on top of what is cut already:
-        any partition shape (bridge, ring, one-way) is a set of such links."""
-        for src, dst in pairs:
-            if src not in self.nodes or dst not in self.nodes:
-                raise ValueError(f"unknown node in link {src}->{dst}; nodes are {self.ids}")
-            self.block(src, dst)
-
-    def set_network(self, network: NetworkConfig) -> None:
-        """Change delays, loss and duplication from now on (a packet fault)."""
-        self._log(f"network {network}")
-        self.config.network = network
-
-    def heal(self) -> None:
-        self._log("heal")
-        self.blocked = set()
-
-    def set_inbound(self, i: str, delay_ms: float = 0.0, loss: float = 0.0) -> None:
-        """What node i receives is delayed by delay_ms more and lost with probability
-        `loss` (0..1), as a packet fault on that node's interface does."""
-        if i not in self.nodes or delay_ms < 0 or not 0 <= loss <= 1:
-            raise ValueError(f"set_inbound({i!r}, {delay_ms}, {loss}): bad node, delay or loss")
-        self._log(f"inbound {i} delay={delay_ms} loss={loss}")
-        self.inbound[i] = (delay_ms, loss)
-
-    def clear_inbound(self, i: str) -> None:
-        self._log(f"inbound {i} clear")
-        self.inbound.pop(i, None)
-
-    def _send(self, m: Message) -> None:
-        net = self.config.network
-        if (m.src, m.dst) in self.blocked or self.rng.random() < net.drop:
-            self.stats["dropped"] += 1
-            return
-        extra_delay = 0.0
-        if m.dst in self.inbound:  # drawn only under a packet fault: other runs stay as they were
-            extra_delay, loss = self.inbound[m.dst]
-            if loss and self.rng.random() < loss:
-                self.stats["dropped"] += 1
-                return
-        copies = 2 if self.rng.random() < net.duplicate else 1
-        self.stats["duplicated"] += copies - 1
-        for _ in range(copies):
-            if net.slow and self.rng.random() < net.slow:
-                delay = self.rng.uniform(net.max_delay_ms, net.slow_delay_ms)
-            else:
-                delay = self.rng.uniform(net.min_delay_ms, net.max_delay_ms)
-            self._schedule(self.now + delay + extra_delay, "deliver", m)
-
     def _on_deliver(self, m: Message) -> None:
         n = self.nodes[m.dst]
-        if not n.up or (m.src, m.dst) in self.blocked:
-            self.stats["dropped"] += 1
+        if not n.up:
+            self.network.stats["dropped"] += 1
+            return
+        if not self.network.arrives(m):
             return
         if n.paused:
             n.inbox.append(m)
             return
-        self.stats["delivered"] += 1
+        self.network.stats["delivered"] += 1
         if self.config.trace:
-            self._log(_describe(m))
+            self._log(describe(m))
         self._run(n, n.host.step, m)
 
     # ---- what the hosts do, observed -----------------------------------------------
@@ -594,32 +480,14 @@ class SimCluster:
             n.hard = HardState(*hs_t)
         if snapshot is not None:
             # The snapshot, and the whole log after it in place of the old one.
-            self._check_snapshot(n, snapshot)
+            if self.oracle is not None:
+                self.oracle.snapshot(n.id, n.snapshot, snapshot)
             n.snapshot, n.log = snapshot, list(entries)
             return
         if entries:
             first = n.snapshot.index + 1 if n.snapshot else 1
             del n.log[entries[0].index - first :]
             n.log.extend(entries)
-
-    def _check_snapshot(self, n: _Node, snap: Snapshot) -> None:
-        """A snapshot covers entries every node applies alike (state machine safety): its
-        digest must be that of the entries applied at its indexes, where all are known."""
-        digest = json.loads(snap.data)["digest"]
-        start = n.snapshot.index if n.snapshot else 0
-        if start and self._digests.get(start) is None:
-            return
-        prev = self._digests.get(start, "")
-        run = [self.applied.get(i) for i in range(start + 1, snap.index + 1)]
-        if None in run:
-            return  # (entries applied only inside other snapshots: nothing to compare)
-        expected = log_digest(prev, ((e.term, e.command) for e in run))
-        seen = self._digests.setdefault(snap.index, expected)
-        if digest != seen:
-            self._violation(
-                f"state machine safety: {n.id} snapshots through index {snap.index} a log "
-                f"that differs from the entries applied there"
-            )
 
     def _on_fsync(self, i: str, incarnation: int, hs_t, entries, snapshot, done) -> None:
         n = self.nodes[i]
@@ -635,65 +503,15 @@ class SimCluster:
             self._log(f"{i} fsync {len(entries)} entries")
         self._run(n, done)
 
-    def _observe(self, n: _Node) -> None:
-        core = n.core
-        if core.term > self.max_term:
-            self.max_term = core.term
-        if core.role != LEADER:
-            return
-        other = self.leaders.setdefault(core.term, n.id)
-        if other != n.id:
-            self._violation(
-                f"election safety: {other} and {n.id} are both leaders of term {core.term}"
-            )
-        if n.checked_term == core.term:
-            return
-        n.checked_term = core.term
-        # Leader completeness: an entry acknowledged while every term was below this
-        # leader's term was committed in an earlier term, so this leader must hold it.
-        for index, (entry, term_at_ack) in self.acked.items():
-            if term_at_ack < core.term and index > core.snapshot_index:
-                # (What its snapshot covers was committed: _check_snapshot holds it.)
-                have = core.entry(index)
-                if have != entry:
-                    self._violation(
-                        f"leader completeness: {n.id} leads term {core.term} without "
-                        f"acknowledged entry {entry} (has {have})"
-                    )
-
-    def _applied(self, n: _Node, e: Entry) -> None:
-        seen = self.applied.setdefault(e.index, e)
-        if seen != e:
-            self._violation(
-                f"state machine safety: {n.id} applies {e} at index {e.index}, "
-                f"another node applied {seen}"
-            )
-
     def _answered(self, conn: _Conn, answer: dict) -> None:
         """A host answers a request: check what the answer promises, then pass it on."""
         n = self.nodes[conn.node]
         if n.conns.pop(conn.id, None) is None:
             return  # the client gave up on it (a timeout): nobody hears the answer
         answer = {**answer, "node": conn.node}
-        if answer.get("ok") and conn.req.get("op") in ("put", "write", "cas", "get", "read"):
-            index = answer.get("index")
-            if index is not None and conn.req["op"] not in ("get", "read"):
-                self._acknowledge(n.core.entry(index))
-            read_at = answer.get("read_at", index)
-            if conn.req["op"] in ("get", "read") and read_at is not None:
-                answer["read_at"] = read_at
-                if read_at < conn.acked_before:
-                    self._violation(
-                        f"stale read: {n.id} read key {conn.req.get('key')!r} at index "
-                        f"{read_at}, but index {conn.acked_before} was acknowledged before "
-                        f"the read began"
-                    )
+        if self.oracle is not None:
+            self.oracle.answered(n.id, n.core, conn.req, conn.acked_before, answer)
         conn.reply(answer)
-
-    def _acknowledge(self, e: Entry) -> None:
-        # A client was told this entry took effect: from now on it must never be lost.
-        self.acked[e.index] = (e, self.max_term)
-        self.max_acked_index = max(self.max_acked_index, e.index)
 
     # ---- clients -------------------------------------------------------------------
 
@@ -731,100 +549,14 @@ class SimCluster:
         if not n.up:
             raise ConnectionRefusedError(f"{node} is down")
         self._conn_ids += 1
-        conn = _Conn(self, node, self._conn_ids, req, reply, self.max_acked_index)
+        acked = self.oracle.max_acked_index if self.oracle is not None else 0
+        conn = _Conn(self, node, self._conn_ids, req, reply, acked)
         n.conns[conn.id] = conn
         if n.paused:
             n.inbox.append(conn)
         else:
             self._run(n, n.host.on_request, conn, req)
         return conn.id
-
-    def invoke(
-        self,
-        f: str,
-        key: str,
-        value: object = None,
-        node: str | None = None,
-        client: str = "sim",
-        seq: int | None = None,
-        timeout_ms: float | None = None,
-    ) -> Op:
-        """Start a client operation at `node` (default: the current leader, else n1), one
-        request with no retry, and record it as an Op in `history`.
-
-        `client` and `seq` go into the command, as a real client's session does (a retry
-        with the same pair applies at most once); by default one shared session with a
-        growing seq. `timeout_ms` overrides the config's op_timeout_ms for this attempt.
-        Outcomes: ok; fail when it certainly did not happen (refused, not the leader, a
-        precondition); info when it may have (a lost connection, an unknown answer, a
-        timeout; a read that times out fails: it changed nothing).
-        """
-        if f not in ("read", "write", "cas"):
-            raise ValueError(f"unknown operation {f!r}; expected read, write or cas")
-        node = node or self.leader() or self.ids[0]
-        self._next_op += 1
-        op = Op(self._next_op, f, key, value, node, self.now, acked_before=self.max_acked_index)
-        self.history.append(op)
-        self._log(f"invoke {op.id} {f} {key} {value!r} at {node}")
-        self._client_seq += 1
-        req: dict = {
-            "op": {"read": "get", "write": "put", "cas": "cas"}[f],
-            "key": key,
-            "client": client,
-            "seq": self._client_seq if seq is None else seq,
-        }
-        if f == "write":
-            req["value"] = value
-        elif f == "cas":
-            req["expected"], req["new"] = value
-
-        def reply(answer: dict | None) -> None:
-            self._op_conns.pop(op.id, None)
-            if answer is None:
-                self._complete(op, "fail" if f == "read" else "info", "connection lost")
-            elif answer.get("ok"):
-                if f == "read":
-                    op.value = answer.get("value")
-                    op.read_at = answer.get("read_at", 0)
-                self._complete(op, "ok")
-            elif answer.get("definite"):
-                self._complete(op, "fail", answer.get("error"))
-            else:
-                self._complete(op, "info", answer.get("reason") or answer.get("error"))
-
-        try:
-            conn_id = self.request(node, req, reply)
-        except ConnectionRefusedError:
-            self._complete(op, "fail", error="node down")
-            return op
-        if not op.done:
-            conn = self.nodes[node].conns.get(conn_id)
-            if conn is not None:
-                self._op_conns[op.id] = conn
-            timeout = self.config.op_timeout_ms if timeout_ms is None else timeout_ms
-            self._schedule(self.now + timeout, "timeout", op)
-        return op
-
-    def _complete(self, op: Op, outcome: str, error: str | None = None) -> None:
-        if op.done:
-            return
-        op.type = outcome
-        op.complete_ms = self.now
-        op.error = error
-        self._log(f"complete {op.id} {outcome} {op.value!r} {error or ''}".rstrip())
-        if self.on_complete is not None:
-            self.on_complete(op)
-
-    def _on_op_timeout(self, op: Op) -> None:
-        if not op.done:
-            conn = self._op_conns.pop(op.id, None)
-            if conn is not None:  # the client gives up: a late answer reaches nobody
-                n = self.nodes[conn.node]
-                n.conns.pop(conn.id, None)
-                if conn in n.inbox:
-                    n.inbox.remove(conn)
-            # A read that timed out changed nothing; a write may still take effect.
-            self._complete(op, "fail" if op.f == "read" else "info", error="timeout")
 
     # ---- the end of a run -------------------------------------------------------------
 
@@ -834,15 +566,15 @@ class SimCluster:
         Raises SafetyViolation on lost acknowledged entries or logs that break log
         matching, and AssertionError if the healed cluster does not converge in time.
         """
-        self.heal()
+        self.network.heal()
         for i in self.ids:
             if self.nodes[i].retired:
                 continue
             self.set_clock_rate(i, 1.0)
             self.resume(i)
             self.restart(i)
-        net = self.config.network
-        self.config.network = NetworkConfig(net.min_delay_ms, net.max_delay_ms)
+        net = self.network.config
+        self.network.config = NetworkConfig(net.min_delay_ms, net.max_delay_ms)
         # Converged: one leader whose whole log is committed and applied everywhere.
         if not self.run_until(self._converged, timeout_ms):
             states = {
@@ -850,17 +582,10 @@ class SimCluster:
                 for i in self._members()
             }
             raise AssertionError(f"healed cluster did not converge in {timeout_ms} ms: {states}")
-        self.check_logs()
-        for index, (entry, _) in sorted(self.acked.items()):
-            for i in self._members():
-                core = self.nodes[i].core
-                if index <= core.snapshot_index:
-                    continue  # in its snapshot, whose digest _check_snapshot compared
-                have = core.entry(index)
-                if have != entry:
-                    self._violation(
-                        f"durability: acknowledged {entry} is missing on {i} (has {have})"
-                    )
+        if self.oracle is not None:
+            live = {i: self.nodes[i].core.entries_from(1) for i in self.ids if self.nodes[i].up}
+            self.oracle.check_logs(live)
+            self.oracle.check_durable({i: self.nodes[i].core for i in self._members()})
 
     def _members(self) -> list[str]:
         """The members of the leader's configuration (every node when none leads):
@@ -883,82 +608,5 @@ class SimCluster:
             for i in self._members()
         )
 
-    def check_logs(self) -> None:
-        """Log matching over every pair of live nodes: same index and term, same prefix."""
-        # Compared over the indexes both still hold (snapshots cut logs at different places).
-        logs = {
-            i: {e.index: e for e in self.nodes[i].core.entries_from(1)}
-            for i in self.ids
-            if self.nodes[i].up
-        }
-        names = sorted(logs)
-        for a_i, a in enumerate(names):
-            for b in names[a_i + 1 :]:
-                la, lb = logs[a], logs[b]
-                common = sorted(set(la) & set(lb))
-                d = next((k for k in common if la[k] != lb[k]), None)
-                if d is None:
-                    continue
-                for k in common:
-                    if k > d and la[k].term == lb[k].term:
-                        self._violation(
-                            f"log matching: {a} and {b} agree on term {la[k].term} at index "
-                            f"{k} but differ at index {d}"
-                        )
-
-    def history_events(self) -> list[dict]:
-        """The client history in docs/DESIGN.md's JSONL shape, ordered by virtual time,
-        written by the harness's one history writer (harness/recorder.py).
-
-        Each operation runs as its own process (so "info" never blocks a later
-        operation); times are virtual nanoseconds since the start.
-        """
-        from harness.recorder import HistoryRecorder
-
-        steps: list[tuple[float, int, int, Op]] = []
-        for op in self.history:
-            steps.append((op.invoke_ms, 0, op.id, op))
-            if op.done:
-                steps.append((op.complete_ms, 1, op.id, op))
-        steps.sort(key=lambda e: (e[0], e[1], e[2]))
-        out = io.StringIO()
-        clock = [0]
-        recorder = HistoryRecorder(out, clock=lambda: clock[0])
-        for ms, phase, _, op in steps:
-            clock[0] = int(ms * 1_000_000)
-            if phase == 0:
-                recorder.invoke(op.id, op.f, None if op.f == "read" else op.value, key=op.key)
-            else:
-                value = None if op.f == "read" and op.type != "ok" else op.value
-                recorder.complete(op.id, op.type, value, node=op.node, error=op.error)
-        return [json.loads(line) for line in out.getvalue().splitlines()]
-
-    def _violation(self, message: str) -> None:
-        # Raise at once (the default: the run stops where the property broke), or, with
-        # stop_on_violation off, record it and carry on so the history shows the effect.
-        self._log(f"VIOLATION {message}")
-        if self.config.stop_on_violation:
-            raise SafetyViolation(message)
-        self.violations.append(message)
-
     def trace_text(self) -> str:
         return "\n".join(self.trace) + "\n"
-
-
-def _describe(m: Message) -> str:
-    s = f"{m.src}>{m.dst} {m.type} t{m.term}"
-    if m.type in ("append", "prevote", "vote"):
-        s += f" i{m.index} lt{m.log_term}"
-    if m.entries:
-        s += f" e{m.entries[0].index}..{m.entries[-1].index}"
-    if m.type in ("append", "heartbeat") and m.commit:
-        s += f" c{m.commit}"
-    if m.type == "append_resp":
-        s += f" i{m.index}"
-        if m.reject:
-            s += f" reject ct{m.conflict_term} ci{m.conflict_index}"
-    elif m.reject:
-        s += " reject"
-    if m.context:
-        s += f" x{m.context}"
-    return s

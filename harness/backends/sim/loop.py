@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from typing import Any
 
 from harness.backends.sim.cluster import SimCluster
@@ -35,12 +36,18 @@ class _SimSelector:
     def __init__(self, loop: VirtualTimeLoop, sim: SimCluster):
         self._loop = loop
         self._sim = sim
+        # VirtualTimeLoop.run_until's condition: asked after every loop turn and every
+        # simulation event (None: nobody waits on one, as in a run).
+        self.watch: Callable[[], None] | None = None
 
     def select(self, timeout: float | None) -> list[Any]:
         sim = self._sim
         deadline = math.inf if timeout is None else sim.now + timeout * 1000.0
         ready = self._loop._ready  # asyncio's queue of runnable callbacks
         step, next_time = sim.step_event, sim.next_event_time
+        watch = self.watch
+        if watch is not None:
+            watch()
         while not ready:
             nxt = next_time()
             if nxt is None or nxt > deadline:
@@ -52,6 +59,8 @@ class _SimSelector:
                 sim.now = max(sim.now, deadline)
                 break
             step()
+            if watch is not None:
+                watch()
         return []
 
     def close(self) -> None:
@@ -83,6 +92,31 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
 
     def run_in_executor(self, executor, func, *args):  # type: ignore[override]
         raise NotImplementedError("a simulated run calls the cluster directly, not in threads")
+
+    def run_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Run the loop, and with it the simulation, until done() holds or timeout_s of
+        virtual time passed; returns done(). done() is asked after every simulation event
+        and every loop turn, so a scenario (a test) can act exactly where a condition first
+        holds: a vote granted, a write under way, an operation of a task completed."""
+        if done():
+            return True
+        fut = self.create_future()
+
+        def check() -> None:
+            if not fut.done() and done():
+                fut.set_result(True)
+
+        def expire() -> None:
+            if not fut.done():
+                fut.set_result(False)
+
+        timer = self.call_later(timeout_s, expire)
+        self._selector.watch = check
+        try:
+            return self.run_until_complete(fut) or done()
+        finally:
+            self._selector.watch = None
+            timer.cancel()
 
 
 def run_in_virtual_time(sim: SimCluster, coro: Any) -> Any:
