@@ -16,7 +16,11 @@ know about the software on the nodes; they know nothing else about it:
   console output (copied for every system as console.log): files, and
   events.jsonl (DESIGN "Node events") where the system's own log allows;
 - `refuses(family)`: the fault families it cannot take, with why (the fault is then a
-  fault problem, never faked).
+  fault problem, never faked);
+- `recover(members)` (optional, every `recover_every` seconds while a Docker cluster is
+  up): the system's own recovery where its documentation leaves a step to the operator
+  (Galera: bootstrapping a cluster killed whole whose primary component pc.recovery
+  cannot restore), through `Members`.
 
 What a system offers beyond that is declared, never probed for:
 
@@ -77,6 +81,7 @@ __all__ = [
     "Client",
     "ImageSpec",
     "Key",
+    "Members",
     "Option",
     "OptionError",
     "Result",
@@ -117,6 +122,45 @@ class Client(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class Members(Protocol):
+    """What a system's own recovery (`System.recover`) may see and do to its members, as
+    an operator of the system would: the Docker backend gives it. It acts only when
+    `faulted()` is None: the harness's faults are the experiment, and are left alone."""
+
+    nodes: list[str]
+
+    def statuses(self, timeout: float = 1.0) -> dict[str, Status | None]: ...
+
+    def faulted(self) -> str | None:
+        """Why the members must be left alone now (a fault in force: a member killed
+        and not yet restarted, one paused, a partition); None: no fault is."""
+        ...
+
+    def running(self, node: str) -> bool:
+        """Whether the member's process is alive (False: killed, or it exited)."""
+        ...
+
+    def command(self, node: str) -> list[str]:
+        """The member's own command line (System.command's)."""
+        ...
+
+    def exec(self, node: str, cmd: list[str]) -> tuple[int, str]:
+        """A command in the member's box: its exit status and output."""
+        ...
+
+    def stop(self, node: str) -> None:
+        """Stops the member's process (and every process it started)."""
+        ...
+
+    def start(self, node: str, command: list[str]) -> None:
+        """Starts the member with `command` (its own, or the recovery's variant)."""
+        ...
+
+    def say(self, message: str, nodes: list[str] | None = None) -> None:
+        """Tells the run's output and the console log of `nodes` (default: every one)."""
+        ...
 
 
 class OptionError(ValueError):
@@ -247,6 +291,18 @@ class System(abc.ABC):
         answer; every node asked at once, so a paused one costs one timeout. A status may
         say `"ready": False` (a Galera member still joining): it answers, but the run does
         not start on it until it is ready."""
+
+    # Seconds between calls of `recover` while a Docker cluster is up; None: never.
+    recover_every: ClassVar[float | None] = None
+
+    def recover(self, members: Members) -> None:
+        """The system's own recovery, where its documentation gives a step to an
+        operator rather than doing it itself: called every `recover_every` seconds from a
+        thread of the backend's, with the members to look at and act on. It keeps what it
+        needs between calls (how long the cluster has been down), acts only while
+        `members.faulted()` is None, never wipes data, and says what it does and why
+        (`members.say`). An exception is reported and the next call comes as usual."""
+        return None
 
     def collect(self, node: str, out: Path, addr: str) -> None:
         """After the run, with the member's console output in out/console.log and what

@@ -11,8 +11,11 @@ system under test: every member a MariaDB server with the Galera provider.
   starts from it: a member killed alone rejoins (IST or SST from the others); a cluster
   killed whole comes back by Galera's own recovery, pc.recovery (on by default, set here
   explicitly): each member saved the last primary component in gvwstate.dat, and once all
-  of its members are back they restore it, the most advanced one's state winning. Data is
-  never wiped.
+  of its members are back they restore it, the most advanced one's state winning. When
+  pc.recovery cannot (a member saved none, or the saved ones disagree), the harness does
+  what Galera's documentation tells an operator to do (galera_recovery.py): bootstrap the
+  most advanced member (--wsrep-recover's seqno; safe_to_bootstrap: 1,
+  --wsrep-new-cluster), then start the others. Data is never wiped.
 - Options: `isolation` (default repeatable-read, as MariaDB ships), `flush-log-at-commit:
   0 | 1 | 2` (InnoDB's innodb_flush_log_at_trx_commit; default 0, the value MariaDB's
   "Configuring MariaDB Galera Cluster" page recommends for Galera ("a safer, recommended
@@ -39,7 +42,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.systems.base import ImageSpec, System
+from harness.systems.base import ImageSpec, Members, System
+from harness.systems.galera_recovery import WholeClusterRecovery
 from harness.systems.mariadb import MARIADB_FILES
 from harness.systems.sql_client import ISOLATIONS, WORKLOADS
 
@@ -127,6 +131,14 @@ class GaleraSystem(System):
             f"--innodb-flush-log-at-trx-commit={self.options['flush-log-at-commit']}",
             f"--wsrep-sync-wait={self.options['sync-wait']}",
         ]  # fmt: skip
+
+    # A cluster killed whole that pc.recovery cannot restore: galera_recovery.py.
+    recover_every: ClassVar[float | None] = 2.0
+
+    def recover(self, members: Members) -> None:
+        if not hasattr(self, "_whole"):
+            self._whole = WholeClusterRecovery()
+        self._whole.poll(members)
 
     def refuses(self, family: str) -> str | None:
         if family == "membership":

@@ -13,6 +13,14 @@ from harness.pytest_plugin import schedule_catchers
 from harness.schedule import ScheduleError, load_schedule, parse_schedule
 from harness.systems import make_system
 from harness.systems.galera import GaleraSystem, _status
+from harness.systems.galera_recovery import (
+    WholeClusterRecovery,
+    bootstrap_command,
+    most_advanced,
+    parse_gvwstate,
+    parse_position,
+    why_pc_recovery_cannot,
+)
 from harness.systems.sql_client import (
     MYSQL,
     POSTGRES,
@@ -163,3 +171,118 @@ def test_a_cas_that_matches_nothing_and_a_short_transfer_are_refused():
         [Answer([("r", "3")], 1), Answer([], 0), Answer([], 1), Answer([], 1)],
     )
     assert [s.params for s in sent[2:]] == [("1", "1"), ("2", "2")]  # both written
+
+
+# ---- Galera's whole-cluster recovery (harness/systems/galera_recovery.py) ----------------
+
+GVW = """my_uuid: {me}
+#vwbeg
+view_id: 3 {first} {seq}
+bootstrap: 0
+{members}#vwend
+"""
+
+
+def _gvw(me: str, members: list[str], seq: int = 5):
+    text = GVW.format(
+        me=me, first=members[0], seq=seq, members="".join(f"member: {m} 0\n" for m in members)
+    )
+    return parse_gvwstate(text)
+
+
+def test_pc_recovery_is_left_to_galera_only_when_a_saved_view_has_all_its_members_back():
+    abc = ["a", "b", "c"]
+    agree = {"n1": _gvw("a", abc), "n2": _gvw("b", abc), "n3": _gvw("c", abc)}
+    assert why_pc_recovery_cannot(agree) is None
+    # n1 was out of the last primary component {b, c}: b and c restore it, n1 joins.
+    moved_on = {"n1": _gvw("a", abc, 4), "n2": _gvw("b", ["b", "c"]), "n3": _gvw("c", ["b", "c"])}
+    assert why_pc_recovery_cannot(moved_on) is None
+    # A member killed before it wrote its gvwstate.dat: the others wait for it forever.
+    lost = {"n1": _gvw("a", abc), "n2": _gvw("b", abc), "n3": None}
+    assert "n3 saved no primary component" in why_pc_recovery_cannot(lost)
+    assert "n1, n2, n3 saved no" in why_pc_recovery_cannot(dict.fromkeys(agree))
+    # Each saved a different one, none held by all of its members (n3 alone saving {c}
+    # would restore it: a component of one is whole when that one is back).
+    split = {"n1": _gvw("a", abc, 4), "n2": _gvw("b", abc, 5), "n3": _gvw("c", ["b", "c"], 6)}
+    assert "held by all of its members" in why_pc_recovery_cannot(split)
+    assert parse_gvwstate("# nothing saved\n") is None
+
+
+def test_the_most_advanced_member_is_bootstrapped_with_galeras_documented_flags():
+    p = {
+        "n1": parse_position("position u:7 grastate -1 safe_to_bootstrap 0"),
+        "n2": parse_position("position u:9 grastate -1 safe_to_bootstrap 0"),
+        "n3": parse_position("position u:9 grastate 9 safe_to_bootstrap 1"),
+        "n4": parse_position("position none grastate none safe_to_bootstrap none"),
+    }
+    assert (p["n2"].uuid, p["n2"].seqno, p["n4"].seqno) == ("u", 9, -1)
+    assert most_advanced(p) == "n3"  # of equals, the one grastate.dat says is safe
+    assert most_advanced({n: p[n] for n in ("n1", "n2")}) == "n2"
+    cmd = GaleraSystem().command("n1", {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3"})
+    assert cmd[:3] == ["mariadb-member", "run", "--found-cluster"]
+    boot = bootstrap_command(cmd)
+    assert boot[:3] == ["mariadb-member", "run", "--bootstrap"]
+    assert "--found-cluster" not in boot and boot[3:] == cmd[3:]
+
+
+class _Members:
+    """A cluster as the recovery sees it, for its decisions only (the real one is
+    tests/chaos/test_sql.py's)."""
+
+    def __init__(self, views: dict[str, str | None]):
+        self.nodes = list(views)
+        self.views = views
+        self.fault: str | None = None
+        self.started: list[tuple[str, list[str]]] = []
+        self.up = set(self.nodes)
+        self.said: list[str] = []
+
+    def statuses(self, timeout: float = 1.0):
+        primary = any(cmd[2] == "--bootstrap" for _, cmd in self.started)
+        return {n: {"cluster_status": "Primary" if primary else "non-Primary"} for n in self.nodes}
+
+    def faulted(self):
+        return self.fault
+
+    def running(self, node):
+        return node in self.up
+
+    def command(self, node):
+        return ["mariadb-member", "run", "--wsrep-on=ON", f"--wsrep-node-name={node}"]
+
+    def exec(self, node, cmd):
+        if cmd[0] == "cat":
+            text = self.views[node]
+            return (0, text) if text is not None else (1, "No such file")
+        seqno = {"n1": 3, "n2": 8, "n3": 8}[node]
+        return 0, f"position u:{seqno} grastate -1 safe_to_bootstrap 0\n"
+
+    def stop(self, node):
+        self.up.discard(node)
+
+    def start(self, node, command):
+        self.up.add(node)
+        self.started.append((node, command))
+
+    def say(self, message, nodes=None):
+        self.said.append(message)
+
+
+def test_the_recovery_waits_out_faults_and_bootstraps_once_pc_recovery_cannot():
+    abc = GVW.format(me="a", first="a", seq=5, members="member: a 0\nmember: b 0\nmember: c 0\n")
+    m = _Members({"n1": abc, "n2": None, "n3": None})
+    r = WholeClusterRecovery(grace=0.0, stall=3600.0)
+    m.fault = "killed by a fault: n1"
+    for _ in range(3):
+        r.poll(m)
+    assert m.started == [] and r.since is None  # a fault in force: the experiment's
+    m.fault = None
+    r.poll(m)  # the stall begins
+    assert m.started == []
+    r.poll(m)
+    assert [n for n, _ in m.started] == ["n2", "n1", "n3"]  # the most advanced first
+    assert m.started[0][1][2] == "--bootstrap"
+    assert "n2, n3 saved no primary component" in m.said[0]
+    assert "bootstrapping n2, the most advanced" in m.said[1]
+    r.poll(m)  # primary again: nothing more
+    assert len(m.started) == 3

@@ -120,6 +120,10 @@ class DockerCluster(Cluster):
         self.containers: dict[str, Any] = {}
         self.clock_offsets: dict[str, float] = dict.fromkeys(self.nodes, 0.0)
         self.paused: set[str] = set()
+        # What the faults hold now, for a system's own recovery (System.recover): members
+        # killed and not yet restarted, and whether a partition's rules are in force.
+        self.killed: set[str] = set()
+        self.blocked = False
         self.iptables = "rq-iptables"  # the container's choice of legacy or nft (node-ctl)
         self.netem: bool | None = None  # probed on first use
         self._old_handlers: dict[int, Any] = {}
@@ -165,9 +169,27 @@ class DockerCluster(Cluster):
             with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
                 list(pool.map(lambda n: self._bring_up(n, tag), self.nodes))
             self.wait_ready(max(self.config.ready_timeout, self.system.ready_timeout))
+            if self.system.recover_every is not None:
+                self._start_recovery(self.system.recover_every)
         except BaseException:
             self.teardown()
             raise
+
+    def _start_recovery(self, period: float) -> None:
+        """The system's own recovery (System.recover), every `period` s until teardown,
+        in a thread of its own: it may wait for its members for a while."""
+        members = _Members(self)
+
+        def loop() -> None:
+            while not self.torn_down:
+                try:
+                    self.system.recover(members)
+                except Exception as exc:  # reported; a probe that failed proves nothing
+                    if not self.torn_down:
+                        members.say(f"{self.system.name} recovery: {exc!r}", nodes=[])
+                time.sleep(period)
+
+        threading.Thread(target=loop, name="raftquake-recovery", daemon=True).start()
 
     def _bring_up(self, node: str, tag: str) -> None:
         # The container's own command sets up netfilter and starts the node
@@ -408,6 +430,7 @@ class DockerCluster(Cluster):
     def _add_rules(self, rules) -> None:
         """All of a container's rules in one exec, containers in parallel."""
         per_node: dict[str, list[str]] = {}
+        self.blocked = True
         for node, rule in rules:
             per_node.setdefault(node, []).append(f"{self.iptables} -A {CHAIN} {rule}")
         self.each(lambda n: self._exec(n, ["sh", "-c", " && ".join(per_node[n])]), per_node)
@@ -425,17 +448,20 @@ class DockerCluster(Cluster):
 
     def heal_network(self) -> None:
         self.each(lambda n: self._exec(n, [self.iptables, "-F", CHAIN]), self.nodes)
+        self.blocked = False
 
     def rules(self, node: str) -> str:
         return self._exec(node, [self.iptables, "-S", CHAIN])[1]
 
     def kill(self, node: str) -> None:
+        self.killed.add(node)
         self._exec(node, ["node-ctl", "kill"])
 
     def restart(self, node: str) -> None:
         if node in self.retired:
             return  # stopped for good by the membership fault
         self._exec(node, ["node-ctl", "start", *self.command(node)], env=self._node_env())
+        self.killed.discard(node)
 
     def _node_env(self) -> dict[str, str]:
         return {
@@ -634,6 +660,60 @@ class DockerCluster(Cluster):
                 (out / rename).write_bytes(tar.extractfile(member).read())
             else:
                 tar.extractall(out, filter="data")
+
+
+class _Members:
+    """The cluster as a system's own recovery sees it (harness/systems/base.py Members)."""
+
+    def __init__(self, cluster: DockerCluster):
+        self.cluster = cluster
+
+    @property
+    def nodes(self) -> list[str]:
+        return list(self.cluster.nodes)
+
+    def statuses(self, timeout: float = 1.0) -> dict[str, Status | None]:
+        return self.cluster.statuses(timeout)
+
+    def faulted(self) -> str | None:
+        c = self.cluster
+        if c.killed:
+            return f"killed by a fault: {', '.join(sorted(c.killed))}"
+        if c.paused:
+            return f"paused by a fault: {', '.join(sorted(c.paused))}"
+        if c.blocked:
+            return "a partition is in force"
+        return None
+
+    def running(self, node: str) -> bool:
+        return self.cluster.running(node)
+
+    def command(self, node: str) -> list[str]:
+        return self.cluster.command(node)
+
+    def exec(self, node: str, cmd: list[str]) -> tuple[int, str]:
+        return self.cluster.exec(node, cmd, check=False)
+
+    def stop(self, node: str) -> None:
+        self.cluster.exec(node, ["node-ctl", "kill"])
+
+    def start(self, node: str, command: list[str]) -> None:
+        c = self.cluster
+        if node in c.killed or node in c.retired:
+            return  # a fault holds it down; its heal starts it
+        c._exec(node, ["node-ctl", "start", *command], env=c._node_env())
+
+    def say(self, message: str, nodes: list[str] | None = None) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        line = f"=== {self.cluster.system.name} recovery {stamp}: {message}"
+        for node in self.cluster.nodes if nodes is None else nodes:
+            self.cluster._exec(
+                node,
+                ["sh", "-c", 'printf "%s\\n" "$1" >> /data/node.log', "say", line],
+                check=False,
+            )
+        if self.cluster.config.log is not None:
+            self.cluster.config.log(f"{self.cluster.system.name} recovery: {message}")
 
 
 def _host(subnet: str, n: int) -> str:
