@@ -201,22 +201,41 @@ def find_leader(cluster: Cluster) -> str:
 class Nemesis:
     """The faults of one run: start them through here and heal_all() at the end."""
 
+    # How long heal_all waits for starts still in flight (a kill of every node is a docker
+    # exec each): longer than any start takes, short of hanging a run's end for ever.
+    START_WAIT_S = 120.0
+
     def __init__(self) -> None:
         self.faults: list[Fault] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._starting = 0  # starts in flight (each in a worker thread)
 
     def start(self, fault: Fault) -> dict[str, Any]:
         """Starts `fault` and keeps it for heal_all(). A fault whose start raised is not
         kept: a start either applies the fault or undoes what it did (packet.py)."""
-        applied = fault.start()
         with self._lock:
-            self.faults.append(fault)
+            self._starting += 1
+        try:
+            applied = fault.start()
+            with self._lock:
+                self.faults.append(fault)
+        finally:
+            with self._lock:
+                self._starting -= 1
+                self._lock.notify_all()
         return applied
 
     def heal_all(self) -> list[str]:
-        """Heals every active fault, newest first; returns the errors (never raises)."""
+        """Heals every active fault, newest first; returns the errors (never raises).
+
+        A start still in flight is waited for first: the driver cancels its nemesis task
+        at the end of the workload, but a start already handed to a worker thread runs on
+        (a kill fault killing its nodes one exec at a time), and a fault kept after this
+        heal would stay in force: every node killed, the final reads unanswered."""
         errors = []
         with self._lock:
+            if not self._lock.wait_for(lambda: self._starting == 0, self.START_WAIT_S):
+                errors.append(f"a fault still starting after {self.START_WAIT_S:g} s")
             faults = list(reversed(self.faults))
         # Resume paused nodes first: nothing else can be undone inside a frozen container.
         faults.sort(key=lambda f: f.name != "pause")
