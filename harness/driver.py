@@ -167,19 +167,29 @@ class Driver:
         w = self.schedule.workload
         process = slot.slot
         client = self.new_client(slot.slot)
+        work = getattr(self.workload, "work", None)
+        # A slot in the middle of something when the run stops (a lock holder, whose
+        # release belongs in the history) finishes it first.
+        unfinished = getattr(slot, "unfinished", None)
+
+        def going() -> bool:
+            return not stop.is_set() or (unfinished is not None and unfinished())
+
         interval = w.concurrency / w.rate if w.rate > 0 else 0.0
         # Stagger the slots so that the whole cluster sees an even rate, not bursts.
         next_at = self.loop.time() + interval * slot.slot / max(w.concurrency, 1)
         try:
-            while not stop.is_set():
+            while going():
                 if interval:
                     delay = next_at - self.loop.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                        if stop.is_set():
+                        if not going():
                             break
                     next_at = max(next_at + interval, self.loop.time() - interval)
                 op = slot.next_operation()
+                if work is not None:  # outside the history: a lock holder's work
+                    await work(client, op)
                 outcome, value, new_process = await self.perform(process, client, op)
                 slot.observe(op, outcome, value)
                 if new_process != process:  # renumbered after an info: a new client

@@ -290,9 +290,12 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     workload = _parse_workload(r, data.get("workload", {}))
     supported = system_cls.workloads
     if workload.name not in supported:
+        why = system_cls.refused_workloads.get(workload.name)
         raise r.error(
             ("workload", "name"),
-            f"{system.name} does not run the {workload.name} workload; it runs: "
+            f"{system.name} does not run the {workload.name} workload"
+            + (f" ({why})" if why else "")
+            + "; it runs: "
             + ", ".join(supported),
         )
     names = [f"n{i}" for i in range(1, nodes + 1)]

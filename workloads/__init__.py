@@ -5,9 +5,12 @@ and the slot, so the operations do not depend on timing), says how an operation 
 carried out by a client (raftnode/client.py's `Client`), what an `ok` completion records
 as its value, and which operations end the run (the final reads). The run driver
 (harness/driver.py) knows nothing else about it: a new workload is one module here plus
-its line in WORKLOADS. A workload owns its schedule fields beyond the generic ones (name,
-keys, concurrency, rate, mix, binding, timeout, attempt-timeout, ops-per-key): it declares
-them in `options` (workloads/base.py's Option) and reads them as `spec.option(name)`.
+its line in WORKLOADS. A workload may also act between operations, outside the history
+(`work(client, op)`, awaited before `op` is invoked: a lock holder's work before its
+release); the driver calls it when the workload has one. A workload owns its schedule
+fields beyond the generic ones (name, keys, concurrency, rate, mix, binding, timeout,
+attempt-timeout, ops-per-key): it declares them in `options` (workloads/base.py's Option)
+and reads them as `spec.option(name)`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from workloads.bank import BankWorkload
 from workloads.base import Operation, Option, Slot
 from workloads.list_append import ListAppendWorkload
+from workloads.lock import LockWorkload
 from workloads.register import RegisterWorkload
 from workloads.rw_register import RwRegisterWorkload
 from workloads.set import SetWorkload
@@ -91,6 +95,7 @@ WORKLOADS: dict[str, Workload[Any]] = {
         SetWorkload(),
         RwRegisterWorkload(),
         BankWorkload(),
+        LockWorkload(),
     )
 }
 

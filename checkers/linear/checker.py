@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from checkers.history import History, HistoryError, has_clock, pair_events
+from checkers.linear.models import MutexModel
 from checkers.linear.search import check_history
 from checkers.protocol import (
     Checked,
@@ -113,7 +114,8 @@ def _explain(history: History, model: Any, key: Any, fields: dict[str, Any]) -> 
 
 
 class LinearizableChecker(CheckerBase):
-    """The run's history against a cas-register per key (the register workload)."""
+    """The run's history against a cas-register per key (the register workload), or a
+    mutex per key when its operations are acquire/release (the lock workload)."""
 
     name = "linearizable"
     cli: CheckSupport | None = LinearizableCheck()
@@ -129,7 +131,10 @@ class LinearizableChecker(CheckerBase):
             return Verdict.unknown(self.name, f"history unreadable: {exc}")
         if not any(e.type == "invoke" for e in events):
             return Verdict.unknown(self.name, "the history has no operations")
-        r = check_history(events, get_model(self.model), self.timeout, str(run.history))
+        model = self.model
+        if any(e.type == "invoke" and e.f in MutexModel.functions for e in events):
+            model = "mutex"
+        r = check_history(events, get_model(model), self.timeout, str(run.history))
         cx = r.counterexample.to_text(run.origin_ns) if r.counterexample is not None else None
         return verdict_from(self, r.to_dict(), cx)
 

@@ -190,6 +190,9 @@ class System(abc.ABC):
     # The workloads (workloads/) its client can carry out: register needs get/put/cas,
     # list-append, rw-register and set need txn, bank txn and transfer.
     workloads: ClassVar[tuple[str, ...]] = ("register",)
+    # Why it does not run a workload, for those it was decided against: a schedule that
+    # names one is refused with this reason (workload -> reason).
+    refused_workloads: ClassVar[dict[str, str]] = {}
     # The backends that can run it (harness/backends/): Docker runs any system's image;
     # the simulation steps raftnode's core and `local` starts raftnode processes.
     backends: ClassVar[tuple[str, ...]] = ("docker",)
@@ -253,10 +256,11 @@ class System(abc.ABC):
         said = ", ".join(f"{k}: {_said(v)}" for k, v in opts.items())
         return f"{self.name} ({said})" if said else self.name
 
-    def expected_findings(self) -> tuple[str, ...]:
-        """The checkers that should find a run of the system as configured invalid: a
-        planted bug's, or a documented weak mode's (etcd's serializable reads); empty:
-        its runs should be valid. The pytest plugin holds a schedule to it."""
+    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
+        """The checkers that should find a run of the system as configured invalid, running
+        `workload` (None: any it runs): a planted bug's, or a documented weak mode's
+        (etcd's serializable reads, its locks); empty: its runs should be valid. The pytest
+        plugin holds a schedule to it."""
         return ()
 
     # ---- Jepsen's DB --------------------------------------------------------------------

@@ -23,6 +23,20 @@ Retries: a request that was never sent, or that etcd refused before proposing, g
 the next node within `timeout`. A read also moves on from a node that timed out (a read
 has no effect to duplicate). A write or cas never does: etcd has no request
 deduplication, so a resent put could be applied twice; its outcome is then unknown.
+
+Transactions (`txn`, `transfer`), Jepsen's way for etcd (its append workload): etcd's Txn
+compares and puts but cannot compute a put from a read, so a transaction is two requests.
+First every key it touches is read in one read-only Txn (one revision; linearizable unless
+`serializable`); the client works out what it reads and what it writes from that; then
+one Txn puts the writes only if no key read has changed since: each key's `mod_revision`
+as read, `create_revision` 0 for a key that was absent. A failed compare wrote nothing: the
+transaction is started over with a fresh read while the timeout lasts (then `fail`,
+"conflict"); a read-only transaction is its first read alone. The second Txn follows the
+write rules above: a lost answer is unknown, never resent.
+
+Locks (`acquire`, `release`, `hold`): etcd's lock API (`/v3/lock/lock`, `/v3/lock/unlock`)
+with a lease (`/v3/lease/grant`), kept alive every TTL/3 through the member that granted
+it, as a client's keepalive stream is bound to one connection. See `acquire`.
 """
 
 from __future__ import annotations
@@ -32,8 +46,8 @@ import base64
 import json
 import random
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -121,6 +135,34 @@ def _first_value(kvs: list[dict] | None) -> Any:
     return decode_value(kvs[0].get("value")) if kvs else None
 
 
+def etcd_key(key: Any) -> str:
+    """A register's or a transaction's key as etcd's key: its text (workloads name keys
+    by strings or integers, never both in one run)."""
+    return str(key)
+
+
+class Refused(Exception):
+    """A transaction's own definite failure, found from what it read (a transfer short of
+    funds): nothing was written."""
+
+    def __init__(self, error: str, value: Any = None):
+        super().__init__(error)
+        self.error, self.value = error, value
+
+
+@dataclass
+class Held:
+    """A lock this client holds (or is asking for): its lease and the keepalive task."""
+
+    name: str
+    lease: str  # the lease id, as the gateway writes it (decimal)
+    member: str  # the address its lease is kept alive through
+    ttl: int  # seconds, as granted
+    key: str = ""  # the lock's key (base64), once granted
+    lost: asyncio.Event = field(default_factory=asyncio.Event)  # etcd said it expired
+    task: asyncio.Future | None = None  # the keepalive
+
+
 def _hex(decimal: str | int | None) -> str | None:
     """etcd's member id as its log prints it ("%x"), from the gateway's decimal string."""
     n = int(decimal or 0)
@@ -181,6 +223,7 @@ class EtcdClient:
         # hex member id -> node id, from the member list; a caller that probes often passes
         # one dict to all its clients, so the list is asked for once.
         self._names: dict[str, str] = {} if member_names is None else member_names
+        self._held: dict[str, Held] = {}  # lock name -> the lock this client holds
 
     # ---- operations ------------------------------------------------------------------
 
@@ -225,14 +268,154 @@ class EtcdClient:
         res.outcome, res.error, res.value = FAIL, "precondition", _first_value(ranged.get("kvs"))
         return res
 
-    # The workloads this client carries out are register's (EtcdSystem.workloads), and a
-    # schedule that names another is refused before it runs; these answer the Client
-    # protocol's other operations without sending anything.
     async def txn(self, ops: list[list[Any]]) -> Result:
-        return Result(FAIL, error="unsupported: etcd's client here runs no transactions")
+        """Micro-ops `["r", k, None]`, `["w", k, v]`, `["append", k, v]` as one
+        transaction (see the module's docstring); ok value: the micro-ops with each read's
+        value filled in. A key's list is stored as one JSON list."""
+        micro = [list(m) for m in ops]
+        for f, _k, _v in micro:
+            if f not in ("r", "w", "append"):
+                raise ValueError(f"unknown micro-op {f!r}; expected r, w or append")
+
+        def plan(state: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+            writes: dict[str, Any] = {}
+            done: list[list[Any]] = []
+            for f, k, v in micro:
+                key = etcd_key(k)
+                if f == "r":
+                    seen = state[key]
+                    done.append([f, k, list(seen) if isinstance(seen, list) else seen])
+                    continue
+                new = v
+                if f == "append":
+                    have = state[key]
+                    if have is not None and not isinstance(have, list):
+                        raise Refused(f"append to {k!r}, which holds a register")
+                    new = [*(have or []), v]
+                state[key] = writes[key] = new
+                done.append([f, k, v])
+            return writes, done
+
+        return await self._read_then_write([k for _f, k, _v in micro], plan)
 
     async def transfer(self, frm: str | int, to: str | int, amount: int) -> Result:
-        return Result(FAIL, error="unsupported: etcd's client here runs no transfers")
+        """Jepsen's bank transfer: read both balances, then write both in one Txn guarded
+        by what was read; FAIL "insufficient" (nothing written) when `frm` holds less."""
+        a, b = etcd_key(frm), etcd_key(to)
+
+        def plan(state: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+            have, other = state[a], state[b]
+            if not isinstance(have, int) or have < amount:
+                raise Refused("insufficient")
+            return {a: have - amount, b: (other or 0) + amount}, None
+
+        return await self._read_then_write([frm, to], plan)
+
+    # ---- locks -----------------------------------------------------------------------
+
+    async def acquire(self, name: str, ttl: int) -> Result:
+        """Takes the lock `name` with a fresh lease of `ttl` seconds (etcd raises a TTL
+        below its minimum, 2 s with its default timing), kept alive in the background
+        until `release`. ok: held. fail: certainly not held (no lease could be granted:
+        the lock was never asked for; or etcd refused the lock request). unknown: the lock
+        request's answer was lost (it may have been granted, or still be): the lease is
+        then revoked (best effort), as Jepsen's client does, so a late grant goes away.
+        A lock that must wait for another holder waits within the operation's timeout."""
+        if name in self._held:
+            return Result(FAIL, error="already-held")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        granted, body = await self._op(
+            "/v3/lease/grant", {"TTL": str(ttl)}, write=True, leader=True, deadline=deadline
+        )
+        if body is None or not body.get("ID"):
+            # The lock was never asked for: whatever became of the lease, nobody holds
+            # this lock through it (a lease granted unseen expires after its TTL).
+            error = f"lease: {granted.error or 'no lease id'}"
+            return Result(FAIL, None, error, granted.node, granted.attempts)
+        lease, ttl_given = str(body["ID"]), int(body.get("TTL", ttl))
+        held = Held(name, lease, granted.node or self.addrs[self._target], ttl_given)
+        held.task = keepalive = asyncio.ensure_future(self._keep_alive(held))
+        res, answer = await self._op(
+            "/v3/lock/lock",
+            {"name": _b64(name), "lease": lease},
+            write=True,
+            leader=True,
+            deadline=deadline,
+        )
+        res.attempts += granted.attempts
+        if answer is not None and answer.get("key"):
+            held.key = answer["key"]
+            self._held[name] = held
+            # The lease as etcd's log writes it (hex), and the member keeping it alive:
+            # what explains a lock lost to an expiry or a revoke.
+            res.value = {"lease": format(int(lease), "x"), "via": self.by_addr.get(held.member)}
+            return res
+        keepalive.cancel()
+        # Not held, or maybe held: either way this client will not act on it; revoking
+        # the lease takes a lock it may have been granted away from it.
+        await self._revoke(lease, min(1.0, self.timeout))
+        if res.outcome == OK:  # answered without a key: not a lock
+            res.outcome, res.error = FAIL, "lock: no key in the answer"
+        return res
+
+    async def release(self, name: str) -> Result:
+        """Releases the lock: stops keeping its lease alive, unlocks, then revokes the
+        lease. ok whenever it was held, whatever etcd answered (Jepsen's rule): the holder
+        stops acting on the lock here, which is what the history's release says, and a
+        lock etcd still holds for it goes once its lease runs out. fail "not-held": this
+        client holds no lock of that name."""
+        held = self._held.pop(name, None)
+        if held is None:
+            return Result(FAIL, error="not-held")
+        if held.task is not None:
+            held.task.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        res, answer = await self._op(
+            "/v3/lock/unlock", {"key": held.key}, write=True, leader=True, deadline=deadline
+        )
+        left = deadline - loop.time()
+        if left > 0:
+            await self._revoke(held.lease, left)
+        return Result(OK, None, res.error, res.node, res.attempts, res.node_id)
+
+    async def hold(self, name: str, seconds: float) -> bool:
+        """A holder's work: waits `seconds`, or less once etcd says the lock's lease is
+        gone (a keepalive answered with no TTL). Returns whether the holder still believes
+        it holds the lock: no answer at all (a paused or cut-off member) is no news."""
+        held = self._held.get(name)
+        if held is None:
+            return False
+        try:
+            await asyncio.wait_for(held.lost.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _keep_alive(self, held: Held) -> None:
+        """Renews the lease every TTL/3 through the member that granted it, each attempt
+        given TTL/3. A member that cannot be connected to (killed) is left for the next,
+        as a client reconnects elsewhere; a timeout or an error is no news: the stream is
+        still there and the client waits for the next renewal. A TTL-less answer says the
+        lease has expired: the lock is lost."""
+        every = max(0.1, held.ttl / 3)
+        member = held.member
+        while True:
+            await asyncio.sleep(every)
+            reply = await self._post(member, "/v3/lease/keepalive", {"ID": held.lease}, every)
+            if not reply.sent:
+                member = self.addrs[(self.addrs.index(member) + 1) % len(self.addrs)]
+                continue
+            result = (reply.body or {}).get("result")
+            if isinstance(result, dict) and int(result.get("TTL", 0) or 0) <= 0:
+                held.lost.set()
+                return
+
+    async def _revoke(self, lease: str, timeout: float) -> None:
+        """Best effort: a lease revoked takes its keys (the lock) with it."""
+        addr = self.addrs[self._target]
+        await self._post(addr, "/v3/lease/revoke", {"ID": lease}, timeout, leader=True)
 
     async def status(self, addr: str | None = None) -> Result:
         """One member's own view: {"id", "role" ("leader" | "follower"), "term",
@@ -264,6 +447,12 @@ class EtcdClient:
         return Result(OK, value, node=addr, attempts=1, node_id=node_id)
 
     async def close(self) -> None:
+        # A lock still held stops being kept alive: its lease runs out on its own.
+        tasks = [h.task for h in self._held.values() if h.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._held.clear()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -323,13 +512,15 @@ class EtcdClient:
         self._target = (self._target + 1) % len(self.addrs)
 
     async def _op(
-        self, path: str, body: dict, write: bool, leader: bool
+        self, path: str, body: dict, write: bool, leader: bool, deadline: float | None = None
     ) -> tuple[Result, dict | None]:
         """Send until some node answers, the outcome is known to be unknown, or the time
-        is up. Returns the Result (ok with no value yet, when answered) and the answer."""
+        is up (`deadline`, on the loop's clock; default `timeout` from now). Returns the
+        Result (ok with no value yet, when answered) and the answer."""
         async with self._lock:
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.timeout
+            if deadline is None:
+                deadline = loop.time() + self.timeout
             self._start()
             self.backoff.reset()
             maybe = False  # some attempt may have been executed (reads only get here)
@@ -370,6 +561,94 @@ class EtcdClient:
     def _failed(self, reply: Reply, addr: str, attempts: int, maybe: bool) -> Result:
         return Result(UNKNOWN if maybe else FAIL, None, reply.error, addr, attempts)
 
+    # ---- transactions ----------------------------------------------------------------
+
+    async def _read_then_write(
+        self,
+        keys: list[Any],
+        plan: Callable[[dict[str, Any]], tuple[dict[str, Any], Any]],
+    ) -> Result:
+        """Reads `keys` at one revision; `plan` turns what was read (etcd key -> value,
+        None when absent) into the writes (etcd key -> value) and the ok value, or raises
+        Refused; then one Txn puts the writes if nothing read has changed. A failed compare
+        starts over with a fresh read while the timeout lasts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        names = list(dict.fromkeys(etcd_key(k) for k in keys))
+        conflicts = Backoff(self.rng)
+        attempts = 0
+        while True:
+            read, revisions = await self._read_keys(names, deadline)
+            attempts += read.attempts
+            if revisions is None:  # nothing was written, whatever the read's fate
+                return Result(FAIL, None, read.error, read.node, attempts)
+            state = {k: value for k, (value, _rev) in revisions.items()}
+            try:
+                writes, value = plan(state)
+            except Refused as r:
+                return Result(FAIL, r.value, r.error, read.node, attempts, read.node_id)
+            if not writes:  # read-only: the read was the transaction
+                return Result(OK, value, None, read.node, attempts, read.node_id)
+            compare = [_unchanged(k, rev) for k, (_value, rev) in revisions.items()]
+            success = [
+                {"request_put": {"key": _b64(k), "value": encode_value(v)}}
+                for k, v in writes.items()
+            ]
+            res, answer = await self._op(
+                "/v3/kv/txn",
+                {"compare": compare, "success": success},
+                write=True,
+                leader=True,
+                deadline=deadline,
+            )
+            res.attempts += attempts
+            attempts = res.attempts
+            if answer is None:  # fail (never proposed) or unknown (sent, no answer)
+                return res
+            if answer.get("succeeded"):  # absent, not false, when a compare failed
+                res.value = value
+                return res
+            # Something read changed before the write: nothing was written.
+            wait = conflicts.next()
+            if loop.time() + wait >= deadline:
+                return Result(FAIL, None, "conflict", res.node, attempts, res.node_id)
+            await asyncio.sleep(wait)
+
+    async def _read_keys(
+        self, keys: list[str], deadline: float
+    ) -> tuple[Result, dict[str, tuple[Any, int | None]] | None]:
+        """Every key's value and mod_revision (None: absent) at one revision: a Txn of
+        ranges only, which etcd serves as a read (linearizable, or from the member's own
+        state when serializable)."""
+        ranges: list[dict[str, Any]] = []
+        for k in keys:
+            ranged: dict[str, Any] = {"key": _b64(k)}
+            if self.serializable:
+                ranged["serializable"] = True
+            ranges.append({"request_range": ranged})
+        res, body = await self._op(
+            "/v3/kv/txn",
+            {"success": ranges},
+            write=False,
+            leader=not self.serializable,
+            deadline=deadline,
+        )
+        if body is None:
+            return res, None
+        answers = body.get("responses") or []
+        if len(answers) != len(keys):
+            res.outcome, res.error = FAIL, f"read: {len(answers)} answers for {len(keys)} keys"
+            return res, None
+        seen: dict[str, tuple[Any, int | None]] = {}
+        for k, a in zip(keys, answers, strict=True):
+            kvs = a.get("response_range", {}).get("kvs")
+            seen[k] = (
+                (decode_value(kvs[0].get("value")), int(kvs[0]["mod_revision"]))
+                if kvs
+                else (None, None)
+            )
+        return res, seen
+
     # ---- member ids ------------------------------------------------------------------
 
     async def _learn_names(self, addr: str, ids: set[str]) -> None:
@@ -385,6 +664,19 @@ class EtcdClient:
                 node = node or self.by_addr.get(url.split("://", 1)[-1].rstrip("/"))
             if hid and (node or m.get("name")):
                 self._names[hid] = node or m["name"]
+
+
+def _unchanged(key: str, mod_revision: int | None) -> dict[str, Any]:
+    """A Txn compare: the key was last modified at `mod_revision`, or (None) it does not
+    exist (never created, or deleted since)."""
+    if mod_revision is None:
+        return {"key": _b64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
+    return {
+        "key": _b64(key),
+        "target": "MOD",
+        "result": "EQUAL",
+        "mod_revision": str(mod_revision),
+    }
 
 
 def _retryable(reply: Reply, write: bool) -> bool | None:

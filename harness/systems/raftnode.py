@@ -57,6 +57,12 @@ class RaftnodeSystem(System):
         ),
     }
     workloads: ClassVar[tuple[str, ...]] = ("register", "list-append", "set", "rw-register", "bank")
+    refused_workloads: ClassVar[dict[str, str]] = {
+        "lock": "raftnode has no leases to hold a lock by: its state machine has no clock "
+        "(the core is pure, and a lease that expires needs time agreed through the log), "
+        "and a lock without a lease is a cas on a register, which the register workload "
+        "already checks"
+    }
     backends: ClassVar[tuple[str, ...]] = ("docker", "sim", "local", "ssh")
     # On a host: Debian's python3 runs the package, copied there (host_files).
     debian_packages: ClassVar[tuple[str, ...]] = ("python3",)
@@ -97,7 +103,7 @@ class RaftnodeSystem(System):
         bugs = f", bugs: {', '.join(self.bugs)}" if self.bugs else ""
         return f"raftnode (read-mode: {self.read_mode}{bugs})"
 
-    def expected_findings(self) -> tuple[str, ...]:
+    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
         from raftnode.bugs import catchers
 
         return catchers(self.bugs)
