@@ -37,8 +37,11 @@ whose system expects findings (its expected_findings()) counts the runs its chec
 catch (target: found in >= 2 of 3); the others count the runs called invalid (target:
 0, valid in 3 of 3).
   etcd       etcd.yaml (linearizable reads: valid), etcd-serializable.yaml (stale reads)
+  etcd-txn   etcd-txn.yaml (list-append) and etcd-bank.yaml (bank): valid
+  etcd-lock  etcd-lock.yaml (locks, pauses longer than the TTL): two holders (mutex)
   redis      redis.yaml as shipped (defaults: lost acknowledged writes) and with wait: 1
   zookeeper  zookeeper.yaml as shipped (plain reads: stale reads) and with reads: sync
+  stores     issue 26's findings table: redis, zookeeper, etcd-txn and etcd-lock's rows
 
 `--system postgres|mariadb|galera|sql` (issue 23): instead, the findings table of the SQL
 systems (benchmarks/bench_sql.py: each row 3 Docker runs of 60 s, --docker-seeds runs if
@@ -187,9 +190,15 @@ def matrix(cells, seeds, backend, time_limit, store, jobs) -> list[Row]:
 # it (the same faults and workload, another setting), for issue 26's findings table.
 SYSTEM_ROWS: dict[str, list[tuple[str, dict]]] = {
     "etcd": [("etcd.yaml", {}), ("etcd-serializable.yaml", {})],
+    "etcd-txn": [("etcd-txn.yaml", {}), ("etcd-bank.yaml", {})],
+    "etcd-lock": [("etcd-lock.yaml", {})],
     "redis": [("redis.yaml", {}), ("redis.yaml", {"wait": 1})],
     "zookeeper": [("zookeeper.yaml", {}), ("zookeeper.yaml", {"reads": "sync"})],
 }
+# Issue 26's findings table, every row: `--system stores`.
+SYSTEM_ROWS["stores"] = [
+    row for name in ("redis", "zookeeper", "etcd-txn", "etcd-lock") for row in SYSTEM_ROWS[name]
+]
 SQL_SYSTEMS = ("postgres", "mariadb", "galera", "sql")  # benchmarks/bench_sql.py's rows
 
 
@@ -205,6 +214,8 @@ def system_matrix(name: str, runs: int, time_limit, store: str) -> list[Row]:
         schedule = with_system_options(load_schedule(Path(path)), options)
         wanted = schedule_catchers(schedule)
         described = make_system(schedule).describe()
+        if schedule.workload.name != "register":  # "etcd, lock": what the row runs
+            described = f"{described}, {schedule.workload.name}"
         label = described if wanted else ""
         row = Row(label, Path(path).stem, "docker", wanted=wanted or None, setting=described)
         for seed in range(1, runs + 1):

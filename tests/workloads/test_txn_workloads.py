@@ -81,8 +81,11 @@ def test_each_workload_gets_its_own_history_checker_by_default():
     la = parse_schedule("name: x\nworkload: {name: list-append}\n").checkers
     assert "elle" in la and "linearizable" not in la and "set" not in la
     assert "set" in parse_schedule("name: x\nworkload: {name: set}\n").checkers
-    with pytest.raises(ScheduleError, match="etcd does not run the list-append workload"):
-        parse_schedule("name: x\nsystem: etcd\nworkload: {name: list-append}\n")
+    with pytest.raises(ScheduleError, match="zookeeper does not run the list-append workload"):
+        parse_schedule("name: x\nsystem: zookeeper\nworkload: {name: list-append}\n")
+    for name in ("list-append", "rw-register", "bank", "set"):
+        etcd = parse_schedule(f"name: x\nsystem: etcd\nworkload: {{name: {name}}}\n")
+        assert etcd.workload.name == name
 
 
 def test_rw_register_writes_unique_values_per_key_over_rolling_keys():
