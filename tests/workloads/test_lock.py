@@ -108,3 +108,18 @@ def test_the_linearizable_checker_finds_two_holders_of_one_lock_but_not_of_two(t
     caught = CHECKERS["linearizable"].check(_history(tmp_path, one_name))
     assert caught.valid is False
     assert "key 'a'" in (caught.explanation or "")
+
+
+def test_etcds_shipped_lock_schedule_expects_two_holders_and_its_txn_schedules_valid():
+    from harness.pytest_plugin import schedule_catchers
+    from harness.schedule import load_schedule
+    from harness.systems.etcd import EtcdSystem
+
+    shipped = Path(__file__).parents[2] / "schedules"
+    assert schedule_catchers(load_schedule(shipped / "etcd-lock.yaml")) == ("linearizable",)
+    for name in ("etcd-txn.yaml", "etcd-bank.yaml"):
+        assert schedule_catchers(load_schedule(shipped / name)) == ()
+    stale = EtcdSystem(reads="serializable")
+    assert stale.expected_findings("list-append") == ("elle",)
+    assert stale.expected_findings("bank") == ()  # one revision's balances: the total holds
+    assert stale.expected_findings() == ("linearizable",)
