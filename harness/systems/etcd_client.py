@@ -46,12 +46,13 @@ import base64
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from harness.systems.etcd_txn import Plan, Refused, etcd_key, transfer_plan, txn_plan
 from raftnode.client import FAIL, OK, UNKNOWN, Backoff, Result
 
 # etcd errors (the gateway's "error" text) that certainly had no effect, and whether
@@ -133,21 +134,6 @@ def decode_value(b64: str | None) -> Any:
 
 def _first_value(kvs: list[dict] | None) -> Any:
     return decode_value(kvs[0].get("value")) if kvs else None
-
-
-def etcd_key(key: Any) -> str:
-    """A register's or a transaction's key as etcd's key: its text (workloads name keys
-    by strings or integers, never both in one run)."""
-    return str(key)
-
-
-class Refused(Exception):
-    """A transaction's own definite failure, found from what it read (a transfer short of
-    funds): nothing was written."""
-
-    def __init__(self, error: str, value: Any = None):
-        super().__init__(error)
-        self.error, self.value = error, value
 
 
 @dataclass
@@ -273,43 +259,12 @@ class EtcdClient:
         transaction (see the module's docstring); ok value: the micro-ops with each read's
         value filled in. A key's list is stored as one JSON list."""
         micro = [list(m) for m in ops]
-        for f, _k, _v in micro:
-            if f not in ("r", "w", "append"):
-                raise ValueError(f"unknown micro-op {f!r}; expected r, w or append")
-
-        def plan(state: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-            writes: dict[str, Any] = {}
-            done: list[list[Any]] = []
-            for f, k, v in micro:
-                key = etcd_key(k)
-                if f == "r":
-                    seen = state[key]
-                    done.append([f, k, list(seen) if isinstance(seen, list) else seen])
-                    continue
-                new = v
-                if f == "append":
-                    have = state[key]
-                    if have is not None and not isinstance(have, list):
-                        raise Refused(f"append to {k!r}, which holds a register")
-                    new = [*(have or []), v]
-                state[key] = writes[key] = new
-                done.append([f, k, v])
-            return writes, done
-
-        return await self._read_then_write([k for _f, k, _v in micro], plan)
+        return await self._read_then_write([k for _f, k, _v in micro], txn_plan(micro))
 
     async def transfer(self, frm: str | int, to: str | int, amount: int) -> Result:
         """Jepsen's bank transfer: read both balances, then write both in one Txn guarded
         by what was read; FAIL "insufficient" (nothing written) when `frm` holds less."""
-        a, b = etcd_key(frm), etcd_key(to)
-
-        def plan(state: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-            have, other = state[a], state[b]
-            if not isinstance(have, int) or have < amount:
-                raise Refused("insufficient")
-            return {a: have - amount, b: (other or 0) + amount}, None
-
-        return await self._read_then_write([frm, to], plan)
+        return await self._read_then_write([frm, to], transfer_plan(frm, to, amount))
 
     # ---- locks -----------------------------------------------------------------------
 
@@ -563,11 +518,7 @@ class EtcdClient:
 
     # ---- transactions ----------------------------------------------------------------
 
-    async def _read_then_write(
-        self,
-        keys: list[Any],
-        plan: Callable[[dict[str, Any]], tuple[dict[str, Any], Any]],
-    ) -> Result:
+    async def _read_then_write(self, keys: list[Any], plan: Plan) -> Result:
         """Reads `keys` at one revision; `plan` turns what was read (etcd key -> value,
         None when absent) into the writes (etcd key -> value) and the ok value, or raises
         Refused; then one Txn puts the writes if nothing read has changed. A failed compare
@@ -582,9 +533,8 @@ class EtcdClient:
             attempts += read.attempts
             if revisions is None:  # nothing was written, whatever the read's fate
                 return Result(FAIL, None, read.error, read.node, attempts)
-            state = {k: value for k, (value, _rev) in revisions.items()}
             try:
-                writes, value = plan(state)
+                writes, value = plan({k: value for k, (value, _rev) in revisions.items()})
             except Refused as r:
                 return Result(FAIL, r.value, r.error, read.node, attempts, read.node_id)
             if not writes:  # read-only: the read was the transaction
