@@ -113,6 +113,8 @@ def planted(schedule: Schedule, bug: str) -> Schedule:
     """`schedule` with only `bug` planted (none for ""): lease-no-quorum needs lease reads."""
     system = schedule.system
     if not bug:
+        if system.name != "raftnode":  # only raftnode has planted bugs (a --system row)
+            return schedule
         return dataclasses.replace(schedule, system=system.with_options({"bugs": ()}))
     mode = "lease" if bug == "lease-no-quorum" else system.option("read-mode", "read-index")
     planted = system.with_options({"read-mode": mode, "bugs": (bug,)})
