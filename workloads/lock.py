@@ -5,11 +5,14 @@ acquire/release histories and splits them by key, as it does registers).
 
 Each client slot alternates: `acquire` a lock drawn from `locks` names (history: f
 "acquire", key the lock's name; an ok one's value what the client says of its hold, etcd's
-lease and the member keeping it alive), then, once it holds it, works for `hold` seconds (outside
-the history: Workload.work) and invokes `release`. Work ends early when the client learns
-the lock is gone (etcd answers a keepalive with the lease expired); a lock that is merely
-not heard from (its member paused or cut off) is still believed held, as any client of a
-lease-based lock believes it. A failed or unknown acquire is followed by another acquire.
+lease and the member keeping it alive), then, once it holds it, works for `hold` seconds
+(outside the history: Workload.work) and invokes `release`. Work ends early when the
+client learns the lock is gone (etcd answers a keepalive with the lease expired); a lock
+that is merely not heard from (its member paused or cut off) is still believed held, as a
+user of etcd's lock API believes it until told otherwise, and as Jepsen's client did
+(etcd's Go client would give its session up after a TTL without a keepalive answer; a
+holder that stops only then can still overlap the next, by however much the leader's
+expiry ran ahead of the client's). A failed or unknown acquire is followed by another.
 The schedule's `mix` does not apply: a slot's next operation follows from the last. A
 holder when the run stops still works and releases (LockSlot.unfinished).
 
