@@ -980,16 +980,7 @@ class RaftCore:
         self.leader = msg.src
         self._election_elapsed = 0
         if self.log_lost is not None:
-            if msg.term <= self.log_lost["term"] or msg.commit > self.last_index:
-                return
-            # A leader of a later term holds nothing for us beyond our log: the one that
-            # showed our log lost was deposed, and this one's record of us starts afresh
-            # (it added us back after `member remove`, or was elected since). Without
-            # this, a server wiped and added back the documented way stays out for ever
-            # when a deposed leader's heartbeat reaches it before the new leader's add.
-            # What stays: the votes it forgot in terms before this leader's.
-            self._events.append({"term": self.term, "log_lost_cleared": {"leader": msg.src}})
-            self.log_lost = None
+            return
         if msg.commit > self.last_index:
             # The leader sends min(our match, its commit), and our match is only what we
             # acknowledged holding durably: a commit beyond our log means the log we
@@ -1003,7 +994,6 @@ class RaftCore:
             # a new member. The event says so once; the host logs it.
             self.log_lost = {
                 "leader": msg.src,
-                "term": msg.term,
                 "leader_commit": msg.commit,
                 "last_index": self.last_index,
             }
