@@ -981,6 +981,13 @@ class RaftCore:
         self._election_elapsed = 0
         if self.log_lost is not None:
             return
+        if msg.commit > self.last_index and self.id not in self.membership.members:
+            # MEMBERSHIP: a server waiting to be added (`--join`, a wiped member brought
+            # back under its old name) has acknowledged nothing yet, so this commit is
+            # about an earlier server of that name: a heartbeat a leader sent before it
+            # removed it, delayed in the network. Not ours to apply, nor to answer; the
+            # leader that adds us starts our record afresh (match 0).
+            return
         if msg.commit > self.last_index:
             # The leader sends min(our match, its commit), and our match is only what we
             # acknowledged holding durably: a commit beyond our log means the log we

@@ -23,6 +23,7 @@ class Net:
     ):
         self.ids = [f"n{i}" for i in range(1, n + 1)]
         self.initial = list(self.ids)  # the initial configuration (every node's base)
+        self.joining: set[str] = set()  # started as --join does: their base leaves them out
         self.config = config
         self.seed = seed
         self.durable: dict[str, tuple[HardState, list[Entry]]] = {}
@@ -48,17 +49,19 @@ class Net:
         hs, log = self.durable[i]
         rng = random.Random(f"{self.seed}-{i}-{len(self.events[i])}")
         snap = self.snapshots[i]
-        self.cores[i] = RaftCore(
-            i, self.initial, Config(**self.config), rng, hs, list(log), snapshot=snap
-        )
+        base = [p for p in self.initial if not (i in self.joining and p == i)]
+        self.cores[i] = RaftCore(i, base, Config(**self.config), rng, hs, list(log), snapshot=snap)
         self.applied[i] = []
         self.down.discard(i)
 
-    def add_node(self, i: str) -> None:
+    def add_node(self, i: str, join: bool = False) -> None:
         """A new server, outside the initial configuration, with an empty log (or an old
-        one wiped): it listens until the leader adds it."""
+        one wiped): it listens until the leader adds it. `join`: started as `--join` does,
+        its base configuration without itself even when the initial one named it."""
         if i not in self.ids:
             self.ids.append(i)
+        if join:
+            self.joining.add(i)
         self.durable[i] = (HardState(), [])
         self.snapshots[i] = None
         for d in (self.applied, self.reads, self.failed_reads, self.events):

@@ -98,3 +98,35 @@ def test_removed_and_added_back_as_a_new_member_it_catches_up_and_takes_part_aga
     net.crash("n1")  # n3 votes again: n2 and n3 elect a leader
     net.tick(["n2", "n3"], n=80)
     assert net.leaders() and net.cores[net.leaders()[0]].role == LEADER
+
+
+def test_a_wiped_member_started_with_join_takes_a_stale_heartbeat_for_its_predecessor():
+    # A heartbeat the leader sent n3 before removing it, delayed in the network, reaches
+    # the empty server started (with --join) under n3's name: its commit is beyond that
+    # empty log, but this server has acknowledged nothing yet. It must neither flag a lost
+    # log (it would then stay out for good once added back) nor answer (its echo would
+    # confirm reads for a leader it knows nothing of).
+    net = _loaded()
+    stale: list = []
+    net.tick(["n1"], drop=lambda m: m.dst == "n3" and m.commit > 0 and not stale.append(m))
+    assert stale, "no heartbeat to n3 carried a commit"
+    lead = net.cores["n1"]
+    lead.propose_change(REMOVE, "n3")
+    net.tick(["n1"], n=3)
+    assert "n3" not in lead.membership.members
+    net.crash("n3")
+    net.add_node("n3", join=True)
+    n3 = net.cores["n3"]
+    assert "n3" not in n3.membership.members  # waiting to be added
+    before = len(net.delivered)
+    n3.step(stale[-1])
+    net.deliver()
+    assert n3.log_lost is None and not _lost(net, "n3")
+    assert not [m for m in net.delivered[before:] if m.src == "n3"]
+    lead.propose_change(ADD_LEARNER, "n3", "h3:1")
+    net.tick(n=20)
+    assert n3.membership.voters == {"n1", "n2", "n3"} and n3.commit_index == lead.commit_index
+    # A member again: the same stale heartbeat is below its log now, and it takes part.
+    net.crash("n1")
+    net.tick(["n2", "n3"], n=80)
+    assert net.leaders()

@@ -115,6 +115,7 @@ class DockerCluster(Cluster):
         self.nodes = [f"n{i}" for i in range(1, self.config.nodes + 1)]
         self.initial = list(self.nodes)  # the initial configuration; spawn() adds to nodes
         self.retired: list[str] = []  # spawned, then stopped: collected, removed at teardown
+        self.wiped: set[str] = set()  # initial members wiped: they come back as new servers
         self.ips: dict[str, str] = {}
         self.network = None
         self.containers: dict[str, Any] = {}
@@ -144,9 +145,12 @@ class DockerCluster(Cluster):
         """The member's command line, as its system gives it: `--peers` is always the
         initial configuration; a member the membership fault added has its own (--join)."""
         initial = {n: self.ips[n] for n in self.initial}
-        if node in initial:
+        if node in initial and node not in self.wiped:
             return self.system.command(node, initial)
-        return self._membership().join_command(node, self.ips[node], initial)
+        # A wiped member comes back as DESIGN tells an operator to: a new server under its
+        # old name (--join), outside its own base configuration until the leader adds it.
+        others = {n: ip for n, ip in initial.items() if n != node}
+        return self._membership().join_command(node, self.ips[node], others)
 
     def refuses(self, family: str) -> str | None:
         return self.system.refuses(family)
@@ -593,6 +597,7 @@ class DockerCluster(Cluster):
         self._exec(node, ["sh", "-c", f"cd {DATA}/node && "
                           "find . -mindepth 1 -maxdepth 1 ! -name events.jsonl "
                           "! -name node.log -exec rm -rf {} +"])  # fmt: skip
+        self.wiped.add(node)
         self.restart(node)
 
     def spawn(self) -> str:

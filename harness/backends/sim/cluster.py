@@ -104,6 +104,9 @@ class _Node:
     inbox: list[Message | _Conn] = field(default_factory=list)  # held while paused
     missed_ticks: int = 0
     retired: bool = False  # a member added during the run and taken away again: stays down
+    # Wiped after its removal: it runs as `--join` does, a new server under its old name
+    # whose base configuration leaves it out, waiting for the leader to add it back.
+    joining: bool = False
 
     @property
     def core(self) -> RaftCore | None:
@@ -231,7 +234,8 @@ class SimCluster:
         # The core's own randomness is a child of the run's seed: deterministic, yet a
         # restarted node draws new timeouts.
         rng = random.Random(self.rng.getrandbits(64))
-        core = RaftCore(i, self.initial_ids, cfg, rng, n.hard, list(n.log), snapshot=n.snapshot)
+        peers = [p for p in self.initial_ids if not (n.joining and p == i)]
+        core = RaftCore(i, peers, cfg, rng, n.hard, list(n.log), snapshot=n.snapshot)
         host_config = HostConfig(
             read_mode=c.read_mode,
             bugs=frozenset(c.bugs),
@@ -353,11 +357,15 @@ class SimCluster:
         self.nodes[i].retired = True
 
     def wipe(self, i: str) -> None:
-        """Crash node i, delete everything it persisted, and start it again empty."""
+        """Crash node i, delete everything it persisted, and start it again empty, as a
+        new server under its old name (`--join`, as DESIGN tells an operator to bring a
+        wiped member back): it waits to be added, and a stale leader's commit beyond its
+        empty log is not a lost log of its own."""
         self.crash(i)
         self._log(f"wipe {i}")
         n = self.nodes[i]
         n.hard, n.log, n.snapshot = HardState(), [], None
+        n.joining = True
         self.restart(i)
 
     def membership(self) -> dict | None:
