@@ -523,12 +523,29 @@ class RaftCore:
         else:
             self._election_elapsed += 1
             if self._election_elapsed >= self._randomized_timeout:
-                if self.id not in self._voters or self.log_lost is not None:
-                    # MEMBERSHIP: a learner, a removed server or one not yet added never
-                    # campaigns; nor does one that lost its log (it forgot its votes).
+                if not self._may_campaign():
                     self._election_elapsed = 0
                     return
                 self._campaign()
+
+    def _may_campaign(self) -> bool:
+        """MEMBERSHIP: a voter campaigns; a learner, a removed server or one not yet added
+        does not, nor one that lost its log (it forgot its votes). One exception: a voter
+        whose latest change, still uncommitted, removes it. The others may still be under
+        the configuration before that change, in which they need its vote, while its log,
+        holding the change, is more up to date than theirs: if it stood aside, nobody
+        could be elected (a leader that removed itself, then lost its leadership before
+        the change committed, left n1 waiting for n3's vote and n3 for ever a follower).
+        It counts votes under its latest configuration (not its own), as any candidate
+        does, so the change commits and it leaves as a leader removing itself does."""
+        if self.log_lost is not None:
+            return False
+        if self.id in self._voters:
+            return True
+        if self.membership_committed or self._config_index == 0:
+            return False
+        before = self._log[1 : self._config_index - self._snap_index]
+        return self.id in mb.configuration(self._base, before).voters
 
     def propose(self, command: dict) -> int:
         if self.role != LEADER:

@@ -150,6 +150,35 @@ def test_a_removed_leader_steps_down_once_its_removal_commits():
     assert new.commit_index >= idx
 
 
+def test_a_leader_deposed_before_its_own_removal_commits_is_still_elected_to_finish_it():
+    # n3 leads [n1, n3] and appends its own removal; nobody else has it when n3 crashes.
+    # n1 is still under [n1, n3] and needs n3's vote, which n3 refuses (its log, holding
+    # the change, is longer). If n3, no longer in its own latest configuration, never
+    # campaigned, nobody could ever be elected (the simulation found this).
+    net = Net(3)
+    net.elect("n3")
+    n3 = net.cores["n3"]
+    n3.propose_change(REMOVE, "n2")
+    net.tick(["n3"], n=3)
+    assert n3.membership.voters == {"n1", "n3"} and n3.membership_committed
+    net.crash("n2")
+    n3.propose_change(REMOVE, "n3")
+    net.collect()
+    net.inflight.clear()  # the change reached no one
+    net.crash("n3")
+    net.start("n3")
+    assert net.cores["n3"].membership.voters == {"n1"}
+    assert net.cores["n1"].membership.voters == {"n1", "n3"}
+    net.tick(["n1", "n3"], n=200)
+    # The change commits, n3 leaves, and n1 leads the configuration it names.
+    n1 = net.cores["n1"]
+    assert n1.membership.voters == {"n1"} and n1.membership_committed
+    assert net.leaders() == ["n1"]
+    idx = n1.propose({"op": "write", "key": "a", "value": 1})
+    net.deliver()
+    assert n1.commit_index >= idx
+
+
 def test_a_removed_follower_cannot_disrupt_the_cluster():
     net = Net(3)
     net.elect("n1")
