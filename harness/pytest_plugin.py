@@ -96,6 +96,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos: runs against a cluster (Docker or simulated)")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(RemoteRuns(config), "raftquake-remote-runs")
 
 
 # ---- backend choice ------------------------------------------------------------------
@@ -134,8 +136,101 @@ def chaos_backend(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def chaos_store(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if _ships_runs(pytestconfig):
+        return _worker_store(pytestconfig)
     given = pytestconfig.getoption("--chaos-store")
     return Path(given) if given else tmp_path_factory.mktemp("chaos-store")
+
+
+# ---- runs of remote pytest-xdist workers (harness/remote_runs.py) --------------------
+
+
+def _ships_runs(config: pytest.Config) -> bool:
+    """Whether this is a remote xdist worker, whose runs go back to the controller."""
+    from harness.remote_runs import WORKER_INPUT
+
+    return bool(getattr(config, "workerinput", {}).get(WORKER_INPUT))
+
+
+def _worker_store(config: pytest.Config) -> Path:
+    """A remote worker's own store, on its machine (--chaos-store names the controller's),
+    emptied after each test into the test's report."""
+    store = getattr(config, "_raftquake_worker_store", None)
+    if store is None:
+        store = config._tmp_path_factory.mktemp("chaos-store")  # type: ignore[attr-defined]
+        config._raftquake_worker_store = store  # type: ignore[attr-defined]
+    return store
+
+
+def _controller_store(config: pytest.Config) -> Path:
+    """Where remote workers' runs go: --chaos-store, else one temporary store."""
+    store = getattr(config, "_raftquake_controller_store", None)
+    if store is None:
+        given = config.getoption("--chaos-store")
+        store = (
+            Path(given).resolve() if given else config._tmp_path_factory.mktemp("chaos-store")  # type: ignore[attr-defined]
+        )
+        config._raftquake_controller_store = store  # type: ignore[attr-defined]
+    return store
+
+
+class RemoteRuns:
+    """The controller's side: registered in every session that is not itself a worker
+    (pytest_configure), it acts only on what remote workers send."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.received = 0
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist, for each worker it starts: one on another machine (any gateway but
+        popen) packs its runs into its reports."""
+        from harness.remote_runs import WORKER_INPUT
+
+        node.workerinput[WORKER_INPUT] = not node.gateway.spec.popen
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A remote worker's runs into the controller's store, and the report's paths
+        (its JUnit properties, its failure text, its output) to their copies there.
+        tryfirst: before junitxml reads the properties."""
+        from harness.remote_runs import ATTR, relocate, unpack
+
+        packed = getattr(report, ATTR, None)
+        if not packed:
+            return
+        moved = unpack(packed, _controller_store(self.config))
+        delattr(report, ATTR)  # not kept, nor written into a --report-log
+        report.user_properties = [
+            (k, relocate(v, moved) if isinstance(v, str) else v) for k, v in report.user_properties
+        ]
+        if isinstance(report.longrepr, str):
+            report.longrepr = relocate(report.longrepr, moved)
+        report.sections = [(t, relocate(c, moved)) for t, c in report.sections]
+        self.received += len(moved)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.received:
+            from harness.words import plural
+
+            terminalreporter.write_line(
+                f"raftquake: {plural(self.received, 'run')} from remote workers, "
+                f"in {_controller_store(self.config)}"
+            )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A remote worker: the runs the test made go with its last report (teardown's)."""
+    outcome = yield
+    if call.when != "teardown" or not _ships_runs(item.config):
+        return
+    from harness.remote_runs import ATTR, pack
+
+    packed = pack(_worker_store(item.config))
+    if packed:
+        setattr(outcome.get_result(), ATTR, packed)
 
 
 # ---- fixtures ------------------------------------------------------------------------
@@ -411,7 +506,7 @@ class ScheduleItem(pytest.Item):
 
         config = self.config
         backend = resolve_backend(config)
-        store = config.getoption("--chaos-store")
+        store = _worker_store(config) if _ships_runs(config) else config.getoption("--chaos-store")
         if store is None:
             store = config._tmp_path_factory.mktemp("chaos-store")  # type: ignore[attr-defined]
         schedule = load_schedule(self.path)

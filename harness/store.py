@@ -74,20 +74,36 @@ _STAMP = re.compile(r"\d{8}T\d{6}(-\d+)?")
 def new_run_dir(store: str | Path, name: str, now: float | None = None) -> RunDir:
     """Create a fresh run folder and point `latest` at it."""
     store = Path(store)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    base = store / name
+    path = _fresh_dir(store / name, time.strftime("%Y%m%dT%H%M%S", time.localtime(now)))
+    _point_latest(store, path)
+    return RunDir(path)
+
+
+def _fresh_dir(base: Path, stamp: str) -> Path:
+    """base/stamp, made now; base/stamp-2, -3, ... when it exists."""
     base.mkdir(parents=True, exist_ok=True)
     path = base / stamp
     suffix = 1
     while True:
         try:
             path.mkdir()
-            break
+            return path
         except FileExistsError:
             # Two runs in the same second: keep both, in order.
             suffix += 1
             path = base / f"{stamp}-{suffix}"
-    _point_latest(store, path)
+
+
+def adopt_run_dir(store: str | Path, rel: str | Path) -> RunDir:
+    """A fresh, empty folder for a run made elsewhere (a remote pytest-xdist worker's
+    store: `<name>/<stamp>`, or a hunt's `hunt/<name>/<stamp>`), at the same place in
+    this store, the stamp suffixed when taken. A run's becomes `latest`."""
+    store, rel = Path(store), Path(rel)
+    if rel.is_absolute() or ".." in rel.parts or not _STAMP.fullmatch(rel.name):
+        raise ValueError(f"not a run folder of a store: {rel}")
+    path = _fresh_dir(store / rel.parent, rel.name.split("-")[0])
+    if rel.parts[0] != "hunt":
+        _point_latest(store, path)
     return RunDir(path)
 
 

@@ -4,8 +4,11 @@ and for trying it without machines of one's own.
 `up` makes N containers of docker/sshd.Dockerfile (Debian's openssh-server on the offline
 base) on a network of their own, with a host key and a client key generated for this
 set of hosts, and writes the inventory (harness/backends/ssh/inventory.py) with its
-known_hosts and the client key beside it. `down` removes the containers and network the
-inventory's `hosts-run` names, and the files `up` wrote.
+known_hosts, the client key and an OpenSSH client configuration beside it (`ssh -F
+hosts.ssh_config n1`: the key, the known_hosts, host keys checked). With `runners`, the
+hosts are runners for pytest-xdist's ssh workers instead (harness/backends/ssh/runners.py:
+the project and a Python environment for it). `down` removes the containers and network
+the inventory's `hosts-run` names, and the files `up` wrote.
 """
 
 from __future__ import annotations
@@ -42,17 +45,49 @@ def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
     return buf.getvalue()
 
 
-def files_of(inventory: Path) -> tuple[Path, Path]:
-    """The client key and the known_hosts file `up` writes beside the inventory."""
-    return inventory.with_suffix(".key"), inventory.with_suffix(".known_hosts")
+def files_of(inventory: Path) -> tuple[Path, Path, Path]:
+    """The client key, the known_hosts file and the ssh client configuration `up` writes
+    beside the inventory."""
+    return (
+        inventory.with_suffix(".key"),
+        inventory.with_suffix(".known_hosts"),
+        inventory.with_suffix(".ssh_config"),
+    )
 
 
-def hosts_up(nodes: int, inventory: Path, say=print) -> list[str]:
+def ssh_config(hosts: list[dict], key: Path, known_hosts: Path) -> str:
+    """An OpenSSH client configuration naming each host by its id (`ssh -F FILE n1`, and
+    execnet's `--tx ssh=n1//ssh_config=FILE`): this set's key only, and its host keys
+    checked against its known_hosts, never asked about or skipped."""
+    lines = ["# written by `raftquake hosts up`"]
+    for h in hosts:
+        lines += [
+            f"Host {h['id']}",
+            f"  HostName {h['address']}",
+            f"  Port {h['port']}",
+            f"  User {h['user']}",
+            f"  IdentityFile {key.resolve()}",
+            "  IdentitiesOnly yes",
+            f"  UserKnownHostsFile {known_hosts.resolve()}",
+            "  GlobalKnownHostsFile /dev/null",
+            "  StrictHostKeyChecking yes",
+            "  BatchMode yes",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def hosts_up(nodes: int, inventory: Path, say=print, runners: bool = False) -> list[str]:
+    """N hosts and their inventory; `runners`: runners for pytest-xdist's ssh workers
+    (the project copied to RUNNER_PROJECT, its environment at RUNNER_PYTHON)."""
     import docker
     from harness.backends.docker import image
 
     client = docker.from_env()
     tag = image.ensure(log=lambda m: say(f"image: {m}"), spec=SSHD_IMAGE)
+    if runners:
+        from harness.backends.ssh.runners import ensure_runner_image
+
+        tag = ensure_runner_image(tag, say)
     run_id = "hosts-" + time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     labels = {HOSTS_LABEL: run_id}
     user_key = asyncssh.generate_private_key("ssh-ed25519")
@@ -73,6 +108,10 @@ def hosts_up(nodes: int, inventory: Path, say=print) -> list[str]:
                 "root/.ssh/authorized_keys": (authorized, 0o600),
             }))  # fmt: skip
             c.start()
+            if runners:
+                from harness.backends.ssh.runners import copy_project
+
+                copy_project(c)
             code, out = c.exec_run(["/usr/sbin/sshd", "-o", "PermitRootLogin=prohibit-password"])
             if code != 0:
                 raise RuntimeError(f"sshd did not start on {node}: {out.decode(errors='replace')}")
@@ -84,10 +123,11 @@ def hosts_up(nodes: int, inventory: Path, say=print) -> list[str]:
     except BaseException:
         _remove(client, run_id)
         raise
-    key_file, known_file = files_of(inventory)
+    key_file, known_file, config_file = files_of(inventory)
     key_file.write_bytes(user_key.export_private_key())
     key_file.chmod(0o600)
     known_file.write_text("\n".join(known) + "\n")
+    config_file.write_text(ssh_config(hosts, key_file, known_file))
     inventory.write_text(
         "# written by `raftquake hosts up`; `raftquake hosts down --inventory "
         f"{inventory.name}` removes these hosts\n"
