@@ -32,6 +32,11 @@ entry (same index and term), so the data directory never needs both renames to b
 
 Only what Ready says is persisted: the storage never invents a vote or a term (the
 planted ``forget-vote`` bug relies on that).
+
+MemoryStorage is the same durable state kept in memory (hard state, snapshot, the log after
+it), for the simulation's disk (harness/backends/sim) and the test network
+(raftnode/rafttest.py); it and the WAL's replay share truncate_and_append, Ready.entries'
+one rule.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from raftnode.core import Entry, HardState, Snapshot
 from raftnode.wire import compact_json
 
 log = logging.getLogger("raftnode.storage")
@@ -107,6 +113,42 @@ class StorageError(Exception):
     pass
 
 
+def truncate_and_append(log: list[Any], entries: Sequence[Any]) -> None:
+    """Put a Ready's entries on `log` (entries with consecutive indexes, any first one):
+    a run whose first index is at or below the log's last cuts the log from that index
+    first, as Ready.entries is defined. The caller checks for a gap past the log's end."""
+    if not entries:
+        return
+    if log:
+        del log[max(0, entries[0].index - log[0].index) :]
+    log.extend(entries)
+
+
+@dataclass
+class MemoryStorage:
+    """A server's durable state in memory: what a crash keeps. The simulated disk and
+    rafttest's nodes; a restart builds its core from these three fields."""
+
+    hard: HardState = field(default_factory=HardState)
+    snapshot: Snapshot | None = None
+    log: list[Entry] = field(default_factory=list)  # the entries after the snapshot
+
+    def save(
+        self,
+        hard_state: HardState | None,
+        entries: Sequence[Entry],
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        """Persist one Ready's hard state, entries and snapshot: exactly what it asks for,
+        nothing else. With a snapshot, the entries are the whole log after it."""
+        if hard_state is not None:
+            self.hard = hard_state
+        if snapshot is not None:
+            self.snapshot, self.log = snapshot, list(entries)
+        else:
+            truncate_and_append(self.log, entries)
+
+
 def _frame(payload: dict) -> bytes:
     body = compact_json(payload).encode()
     return HEADER.pack(len(body), zlib.crc32(body)) + body
@@ -141,15 +183,12 @@ def _scan(data: bytes, path: Path) -> tuple[Recovered, int]:
             # (A WAL rewritten after a snapshot starts past index 1: _after_snapshot checks
             # that its first entry is the snapshot's next one.)
             last = entries[-1].index if entries else first - 1
-            base = entries[0].index if entries else first
             if first > last + 1:
                 raise StorageError(
                     f"{path}: record at byte {off} starts at index {first}, "
                     f"but the log ends at {last} (a gap: the WAL is corrupt)"
                 )
-            if first <= last:
-                del entries[max(0, first - base) :]
-            entries.extend(StoredEntry(int(t), int(i), c) for t, i, c in run)
+            truncate_and_append(entries, [StoredEntry(int(t), int(i), c) for t, i, c in run])
         rec.records += 1
         off = start + length
     rec.entries = entries

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core_net import Net
-
 import raftnode.core as core_mod
 from checkers import check_log_agreement
 from raftnode.core import APPEND, LEADER, Entry, HardState, Message
+from raftnode.rafttest import Net
 
 
 def log_of(*terms: int) -> list[Entry]:

@@ -1,5 +1,5 @@
 """Unit tests of the Raft core: elections, log replication, the commit rule, PreVote,
-CheckQuorum. Each scenario is driven by hand through core_net.Net."""
+CheckQuorum. Each scenario is driven by hand through raftnode.rafttest.Net."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import random
 
 import pytest
-from core_net import Net
 
 import raftnode.core as core_mod
 from checkers.raft.election import check_election_safety
@@ -25,6 +24,7 @@ from raftnode.core import (
     NotLeader,
     RaftCore,
 )
+from raftnode.rafttest import Net
 
 
 def log_of(*terms: int) -> list[Entry]:
@@ -159,7 +159,7 @@ def test_one_vote_per_term_and_vote_survives_restart(tmp_path):
     c2 = net.cores["n2"]
     c2.step(Message("vote", "n1", "n2", 5, log_term=0, index=0))
     net.collect()
-    assert c2.voted_for == "n1" and net.durable["n2"][0] == HardState(5, "n1", 0)
+    assert c2.voted_for == "n1" and net.disks["n2"].hard == HardState(5, "n1", 0)
     c2.step(Message("vote", "n3", "n2", 5, log_term=0, index=0))
     net.collect()
     assert c2.voted_for == "n1"
@@ -179,7 +179,7 @@ def test_forget_vote_bug_does_not_persist_the_vote(tmp_path):
     net.cores["n2"].step(Message("vote", "n1", "n2", 5))
     net.collect()
     assert net.cores["n2"].voted_for == "n1"  # in memory...
-    assert net.durable["n2"][0] == HardState(5, None, 0)  # ...but not on disk
+    assert net.disks["n2"].hard == HardState(5, None, 0)  # ...but not on disk
     net.start("n2")
     net.cores["n2"].step(Message("vote", "n3", "n2", 5))
     net.collect()
@@ -280,7 +280,7 @@ def test_follower_truncates_uncommitted_conflicting_suffix():
     net.elect("n1")
     assert net.log_terms("n2") == [1, 1, 3]
     # The follower told the storage to truncate from index 3 before appending.
-    assert [e.term for e in net.durable["n2"][1]] == [1, 1, 3]
+    assert [e.term for e in net.disks["n2"].log] == [1, 1, 3]
 
 
 # ---- the commit rule (Figure 8) -----------------------------------------------------

@@ -8,9 +8,10 @@ until it is removed and added back as a new member."""
 
 from __future__ import annotations
 
-from raftnode.core import FOLLOWER, HEARTBEAT_RESP, LEADER, PREVOTE_RESP, VOTE_RESP, HardState
+from raftnode.core import FOLLOWER, HEARTBEAT_RESP, LEADER, PREVOTE_RESP, VOTE_RESP
 from raftnode.membership import ADD_LEARNER, REMOVE
-from tests.raftnode.core_net import Net
+from raftnode.rafttest import Net
+from raftnode.storage import MemoryStorage
 
 
 def _loaded(n: int = 3, writes: int = 30) -> Net:
@@ -26,8 +27,7 @@ def _loaded(n: int = 3, writes: int = 30) -> Net:
 def _wipe(net: Net, i: str) -> None:
     """Crash `i`, delete everything it persisted, start it again under the same id."""
     net.crash(i)
-    net.durable[i] = (HardState(), [])
-    net.snapshots[i] = None
+    net.disks[i] = MemoryStorage()
     net.start(i)
 
 

@@ -16,7 +16,7 @@ from raftnode.membership import (
     change_command,
     configuration,
 )
-from tests.raftnode.core_net import Net
+from raftnode.rafttest import Net
 
 
 def _write(net: Net, leader: str, v: int) -> int:

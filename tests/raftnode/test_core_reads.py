@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core_net import Net
-
 from raftnode.core import (
     FOLLOWER,
     HEARTBEAT,
@@ -12,6 +10,7 @@ from raftnode.core import (
     LEASE_DRIFT_TICKS,
     Message,
 )
+from raftnode.rafttest import Net
 
 
 def _leader(n: int = 3, **cfg) -> Net:

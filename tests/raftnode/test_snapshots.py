@@ -4,7 +4,6 @@ a follower keeps or discards of its log when a snapshot arrives."""
 from __future__ import annotations
 
 import pytest
-from core_net import Net
 
 import raftnode.core as core_mod
 from raftnode.core import (
@@ -19,6 +18,7 @@ from raftnode.core import (
     Snapshot,
 )
 from raftnode.membership import REMOVE
+from raftnode.rafttest import Net
 
 
 def cmd(i: int) -> dict:
@@ -50,14 +50,14 @@ def test_a_lagging_follower_is_caught_up_by_a_chunked_install_snapshot(monkeypat
     data = "state:" + "x" * 1000  # eleven chunks
     snap = compact(net, "n1", data)
     assert net.cores["n1"].entry(snap.index) is None  # compacted away
-    assert net.snapshots["n1"] == snap  # and durable
+    assert net.disks["n1"].snapshot == snap  # and durable
     write(net, "n1", 5)
 
     net.start("n3")
     net.tick(n=30)
     n1, n3 = net.cores["n1"], net.cores["n3"]
     assert n3.snapshot == snap
-    assert net.snapshots["n3"] == snap
+    assert net.disks["n3"].snapshot == snap
     assert n3.commit_index == n1.commit_index == n1.last_index
     assert n3.entries_from(1) == n1.entries_from(1)  # the 5 entries after the snapshot
     chunks = [m for m in net.delivered if m.type == SNAPSHOT and m.dst == "n3"]

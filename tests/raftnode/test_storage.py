@@ -7,7 +7,16 @@ import os
 
 import pytest
 
-from raftnode.storage import WAL_NAME, Storage, StorageError, StoredEntry, committed_log
+from raftnode.core import HardState, Snapshot
+from raftnode.storage import (
+    WAL_NAME,
+    MemoryStorage,
+    Storage,
+    StorageError,
+    StoredEntry,
+    committed_log,
+    read_data_dir,
+)
 
 
 def E(term: int, index: int, value: object = None) -> StoredEntry:
@@ -217,3 +226,28 @@ def test_a_wal_that_starts_after_the_snapshot_is_a_gap(tmp_path):
     (tmp_path / "snapshot.json").write_text(json.dumps({"index": 3, "term": 1, "data": "{}"}))
     with pytest.raises(StorageError, match="starts at index 6, but the snapshot ends at 3"):
         reopen(tmp_path)
+
+
+def test_memory_storage_keeps_what_the_wal_keeps(tmp_path):
+    # The simulation's disk and rafttest's nodes hold what a restarted server would read
+    # back: the same Readys (appends, a truncation, a snapshot, appends after it) give the
+    # same hard state, snapshot and log in memory as from the WAL.
+    readys = [
+        ((1, "n1", 0), [E(1, 1), E(1, 2, "a"), E(1, 3, "b")], None),
+        ((2, "n2", 1), [E(2, 2, "c")], None),  # cuts 2..3, then appends
+        (None, [E(2, 3, "d"), E(2, 4, "e")], None),
+        ((2, "n2", 3), [E(2, 4, "e")], Snapshot(3, 2, '{"digest": ""}')),  # the log after 3
+        (None, [E(3, 5, "f")], None),
+    ]
+    wal, memory = Storage(tmp_path), MemoryStorage()
+    for n, (hs, entries, snap) in enumerate(readys):
+        wal.save(hs, entries, snap)
+        memory.save(HardState(*hs) if hs else None, entries, snap)
+        if n == 2:  # before the snapshot: the truncated log, in both
+            cut = [E(1, 1), E(2, 2, "c"), E(2, 3, "d"), E(2, 4, "e")]
+            assert memory.log == read_data_dir(tmp_path).entries == cut
+    wal.close()
+    r = reopen(tmp_path).recovered
+    assert memory.hard == HardState(r.term, r.voted_for, r.commit) == HardState(2, "n2", 3)
+    assert (memory.snapshot.index, memory.snapshot.term) == (r.snapshot.index, r.snapshot.term)
+    assert memory.log == r.entries == [E(2, 4, "e"), E(3, 5, "f")]

@@ -72,7 +72,7 @@ def test_a_restarted_node_recovers_only_what_was_persisted():
     w = s.invoke("write", "a", 1)
     assert s.run_until(lambda: w.done, 1000)
     n = c.nodes[follower]
-    durable_log, durable_hard = list(n.log), n.hard
+    durable_log, durable_hard = list(n.disk.log), n.disk.hard
     c.crash(follower)
     c.restart(follower)
     core = n.core
@@ -156,12 +156,12 @@ def test_a_crash_during_an_fsync_loses_that_ready_and_nothing_else():
     leader = c.leader()
     follower = next(i for i in c.ids if i != leader)
     n = c.nodes[follower]
-    before = len(n.log)
+    before = len(n.disk.log)
     s.invoke("write", "a", 1)
     # The follower holds the new entry in memory while its write is under way.
     assert s.run_until(lambda: n.persisting is not None and n.persisting.entries, 1000)
     in_memory = n.core.last_index
-    assert in_memory > before and len(n.log) == before
+    assert in_memory > before and len(n.disk.log) == before
     c.crash(follower)
     c.restart(follower)
     assert n.core.last_index == before  # the unwritten entries are gone, the rest is there
@@ -299,9 +299,9 @@ def test_a_node_down_while_the_log_was_compacted_catches_up_by_snapshot():
     c.finish()
     n = c.nodes[down]
     installed = [e for e in c.node_events[down] if e.get("from") == c.leader()]
-    assert installed and n.snapshot is not None  # InstallSnapshot, made durable
+    assert installed and n.disk.snapshot is not None  # InstallSnapshot, made durable
     assert [n.kv.read(f"k{k}") for k in range(3)] == [27, 28, 29]
     # And after a crash it starts from that snapshot, not from an empty log.
     c.crash(down)
     c.restart(down)
-    assert n.core.snapshot_index == n.snapshot.index and n.kv.read("k2") == 29
+    assert n.core.snapshot_index == n.disk.snapshot.index and n.kv.read("k2") == 29

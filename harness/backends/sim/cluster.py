@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from harness.backends.sim.network import NetworkConfig, SimNetwork, describe
 from harness.backends.sim.oracle import SafetyOracle, SafetyViolation
 from raftnode.config import NodeConfig
-from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, Ready, Snapshot
+from raftnode.core import LEADER, Config, HardState, Message, RaftCore, Ready, Snapshot
 from raftnode.host import Host, HostConfig, Ports
 from raftnode.kv import KVStateMachine
 from raftnode.membership import ADD_LEARNER, REMOVE
+from raftnode.storage import MemoryStorage
 
 __all__ = ["NetworkConfig", "SafetyViolation", "SimCluster", "SimConfig"]
 
@@ -91,10 +92,8 @@ class _Conn:
 @dataclass
 class _Node:
     id: str
-    hard: HardState = field(default_factory=HardState)
-    # Durable: the snapshot (if any) and the log after it.
-    snapshot: Snapshot | None = None
-    log: list[Entry] = field(default_factory=list)
+    # Durable: the hard state, the snapshot (if any) and the log after it.
+    disk: MemoryStorage = field(default_factory=MemoryStorage)
     host: Host | None = None
     up: bool = True
     paused: bool = False
@@ -235,7 +234,8 @@ class SimCluster:
         # restarted node draws new timeouts.
         rng = random.Random(self.rng.getrandbits(64))
         peers = [p for p in self.initial_ids if not (n.joining and p == i)]
-        core = RaftCore(i, peers, cfg, rng, n.hard, list(n.log), snapshot=n.snapshot)
+        d = n.disk
+        core = RaftCore(i, peers, cfg, rng, d.hard, list(d.log), snapshot=d.snapshot)
         host_config = HostConfig(
             read_mode=c.read_mode,
             bugs=frozenset(c.bugs),
@@ -244,7 +244,7 @@ class SimCluster:
             anon_prefix=f"anon-{i}-{n.incarnation}",
             snapshot_entries=c.snapshot_entries,
         )
-        n.host = Host(core, self._ports(n), host_config, durable_commit=n.hard.commit)
+        n.host = Host(core, self._ports(n), host_config, durable_commit=d.hard.commit)
         # Each event is its own loop turn: the host flushes at its end, as the server's
         # call_soon does after the data it received.
         n.host.ports.flush_soon = n.host.flush
@@ -326,7 +326,8 @@ class SimCluster:
         n = self.nodes[i]
         if n.up or n.retired:
             return
-        self._log(f"restart {i} term={n.hard.term} vote={n.hard.voted_for} log={len(n.log)}")
+        d = n.disk
+        self._log(f"restart {i} term={d.hard.term} vote={d.hard.voted_for} log={len(d.log)}")
         self._boot(i)
         tick = (i, n.incarnation)
         self._schedule(self.now + self.rng.uniform(0, self.config.tick_ms), "tick", tick)
@@ -364,7 +365,7 @@ class SimCluster:
         self.crash(i)
         self._log(f"wipe {i}")
         n = self.nodes[i]
-        n.hard, n.log, n.snapshot = HardState(), [], None
+        n.disk = MemoryStorage()
         n.joining = True
         self.restart(i)
 
@@ -484,18 +485,9 @@ class SimCluster:
 
     def _persist(self, n: _Node, hs_t: tuple | None, entries, snapshot: Snapshot | None) -> None:
         # Exactly what the host asked for, nothing else: a crash keeps only this.
-        if hs_t is not None:
-            n.hard = HardState(*hs_t)
-        if snapshot is not None:
-            # The snapshot, and the whole log after it in place of the old one.
-            if self.oracle is not None:
-                self.oracle.snapshot(n.id, n.snapshot, snapshot)
-            n.snapshot, n.log = snapshot, list(entries)
-            return
-        if entries:
-            first = n.snapshot.index + 1 if n.snapshot else 1
-            del n.log[entries[0].index - first :]
-            n.log.extend(entries)
+        if snapshot is not None and self.oracle is not None:
+            self.oracle.snapshot(n.id, n.disk.snapshot, snapshot)
+        n.disk.save(HardState(*hs_t) if hs_t is not None else None, entries, snapshot)
 
     def _on_fsync(self, i: str, incarnation: int, hs_t, entries, snapshot, done) -> None:
         n = self.nodes[i]

@@ -1,7 +1,10 @@
 """A hand-driven network of RaftCores for unit tests: the test decides which node
 ticks and which messages get through, so each scenario is exact and repeatable.
 
-(The randomized, seeded scheduler used for property tests is harness/sim.)
+Each node's disk is a MemoryStorage (raftnode/storage.py), the one the simulation's
+nodes persist to. Standard library only, so anything that imports raftnode can drive
+cores this way. (The randomized, seeded scheduler used for property tests is
+harness/backends/sim.)
 """
 
 from __future__ import annotations
@@ -9,10 +12,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 
-from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, ReadState, Snapshot
+from raftnode.core import LEADER, Config, Entry, HardState, Message, RaftCore, ReadState
+from raftnode.storage import MemoryStorage
 
 
 class Net:
+    """n cores (n1..nn) on a network the test drives: tick, deliver, crash, isolate, heal."""
+
     def __init__(
         self,
         n: int = 3,
@@ -26,13 +32,11 @@ class Net:
         self.joining: set[str] = set()  # started as --join does: their base leaves them out
         self.config = config
         self.seed = seed
-        self.durable: dict[str, tuple[HardState, list[Entry]]] = {}
-        self.snapshots: dict[str, Snapshot | None] = {}  # durable, with the log after it
-        for i in self.ids:
-            log = list((logs or {}).get(i, []))
-            hs = (hard or {}).get(i, HardState())
-            self.durable[i] = (hs, log)
-            self.snapshots[i] = None
+        # What each node persisted: all a restart keeps.
+        self.disks: dict[str, MemoryStorage] = {
+            i: MemoryStorage((hard or {}).get(i, HardState()), None, list((logs or {}).get(i, [])))
+            for i in self.ids
+        }
         self.cores: dict[str, RaftCore] = {}
         self.down: set[str] = set()
         self.blocked: set[tuple[str, str]] = set()
@@ -46,11 +50,12 @@ class Net:
             self.start(i)
 
     def start(self, i: str) -> None:
-        hs, log = self.durable[i]
+        disk = self.disks[i]
         rng = random.Random(f"{self.seed}-{i}-{len(self.events[i])}")
-        snap = self.snapshots[i]
         base = [p for p in self.initial if not (i in self.joining and p == i)]
-        self.cores[i] = RaftCore(i, base, Config(**self.config), rng, hs, list(log), snapshot=snap)
+        self.cores[i] = RaftCore(
+            i, base, Config(**self.config), rng, disk.hard, list(disk.log), snapshot=disk.snapshot
+        )
         self.applied[i] = []
         self.down.discard(i)
 
@@ -62,8 +67,7 @@ class Net:
             self.ids.append(i)
         if join:
             self.joining.add(i)
-        self.durable[i] = (HardState(), [])
-        self.snapshots[i] = None
+        self.disks[i] = MemoryStorage()
         for d in (self.applied, self.reads, self.failed_reads, self.events):
             d[i] = []
         self.start(i)
@@ -88,16 +92,7 @@ class Net:
             core = self.cores[i]
             while core.has_ready():
                 rd = core.ready()
-                hs, log = self.durable[i]
-                if rd.hard_state is not None:
-                    hs = rd.hard_state
-                if rd.snapshot is not None:
-                    self.snapshots[i], log = rd.snapshot, list(rd.entries)
-                elif rd.entries:
-                    first = self.snapshots[i].index + 1 if self.snapshots[i] else 1
-                    del log[rd.entries[0].index - first :]
-                    log.extend(rd.entries)
-                self.durable[i] = (hs, log)
+                self.disks[i].save(rd.hard_state, rd.entries, rd.snapshot)
                 self.inflight.extend(rd.messages)
                 self.applied[i].extend(rd.committed)
                 self.reads[i].extend(rd.reads)
