@@ -26,7 +26,7 @@ from harness.nemesis import Fault, Nemesis, NoLeader, make_fault
 from harness.recorder import HistoryRecorder
 from harness.schedule import FaultSpec, PlannedFault, Schedule, fault_plan
 from harness.status import RunStatus, describe_fault
-from harness.systems.base import OK, UNKNOWN, Client
+from harness.systems.base import OK, UNKNOWN, Client, ClientOptions
 from workloads import WORKLOADS, Operation, Slot, Workload
 
 FINAL_READ_ATTEMPTS = 5
@@ -127,8 +127,7 @@ class Driver:
         home = None
         if slot is not None and w.binding == "node":
             home = self.cluster.nodes[slot % len(self.cluster.nodes)]
-        return self.cluster.open_client(
-            w.timeout,
+        options = ClientOptions(
             client_id=f"c{n}-{self.seed}",
             # Seeded per client, so a simulated run's backoff jitter is reproducible.
             rng=random.Random(f"{self.seed}/client/{n}"),
@@ -144,6 +143,7 @@ class Driver:
             # the setup want a value: their clients move on to another node instead.
             give_up_on_timeout=slot is not None,
         )
+        return self.cluster.open_client(w.timeout, options)
 
     async def perform(self, process: int, client: Client, op: Operation) -> tuple[str, Any, int]:
         """Invoke, call, complete. Returns (history type, value seen, the process to use

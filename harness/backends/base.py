@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import random
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from harness.systems.base import ClientOptions
 
 if TYPE_CHECKING:
     from harness.systems.base import Client, Status, System
@@ -108,30 +109,11 @@ class Cluster(abc.ABC):
 
     # ---- what the run driver uses (harness/driver.py) ------------------------------
 
-    def open_client(
-        self,
-        timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
-    ) -> Client:
+    def open_client(self, timeout: float, options: ClientOptions = ClientOptions()) -> Client:
         """A client process of the system under test (System.open_client's, with its
         options), to `addrs()`; a backend that carries requests itself (the simulation)
         overrides it."""
-        return self.system.open_client(
-            self.addrs(),
-            timeout,
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
-            give_up_on_timeout=give_up_on_timeout,
-        )
+        return self.system.open_client(self.addrs(), timeout, options)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking primitive (a fault, a status probe) from the driver's event loop:

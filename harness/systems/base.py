@@ -10,8 +10,9 @@ know about the software on the nodes; they know nothing else about it:
   directory under DATA_DIR that survives kills;
 - `statuses(addrs, timeout)`: each member's own view (role, term, leader) for readiness,
   the nemesis's leader targets and the report;
-- `open_client(addrs, timeout, ...)`: a `Client` (below) whose operations give Results
-  with the history's ok / fail / unknown rules (raftnode/client.py's `Result`);
+- `open_client(addrs, timeout, options)`: a `Client` (below) whose operations give
+  Results with the history's ok / fail / unknown rules (raftnode/client.py's `Result`),
+  behaving as its `ClientOptions` say;
 - `collect(node, out, addr)`: what is kept once the run is over, beyond the member's
   console output (copied for every system as console.log): files, and
   events.jsonl (DESIGN "Node events") where the system's own log allows;
@@ -42,6 +43,7 @@ from __future__ import annotations
 import abc
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -75,6 +77,7 @@ Key = str | int
 __all__ = [
     "CAPABILITIES",
     "DATA_DIR",
+    "ClientOptions",
     "FAIL",
     "OK",
     "UNKNOWN",
@@ -92,6 +95,31 @@ __all__ = [
     "number",
     "one_of",
 ]
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How one client process behaves (System.open_client, Cluster.open_client): every
+    system's client takes these, the run driver sets them per workload slot."""
+
+    client_id: str | None = None  # names it to the system (deduplication)
+    rng: random.Random | None = None  # its random choices (seeded: reproducible)
+    home: str | None = None  # the node it sends to first
+    spread: bool = False  # a random node each time
+    attempt_timeout: float | None = None  # how long one node gets (None: the client's share)
+    # A request a node does not answer in time ends the operation unknown at once rather
+    # than being retried elsewhere (the run driver's clients, as Jepsen's:
+    # docs/finding-bugs.md); a system whose client follows its own library's retry rules
+    # ignores it (kwargs(own_retries=True)).
+    give_up_on_timeout: bool = False
+
+    def kwargs(self, own_retries: bool = False) -> dict[str, Any]:
+        """The options as a client constructor's keyword arguments (the same objects: a
+        shared rng stays shared); own_retries: without give_up_on_timeout."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if own_retries:
+            del out["give_up_on_timeout"]
+        return out
 
 
 class Client(Protocol):
@@ -361,22 +389,11 @@ class System(abc.ABC):
         self,
         addrs: dict[str, str],
         timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
+        options: ClientOptions = ClientOptions(),
     ) -> Client:
         """A client of the members at `addrs` (node id -> address), operations giving up
-        after `timeout` s. `client_id` names it to the system (deduplication), `rng` its
-        random choices (seeded: reproducible), `home` the node it sends to first,
-        `spread` a random node each time, `attempt_timeout` how long one node gets.
-        `give_up_on_timeout`: a request a node does not answer in time ends the operation
-        unknown at once rather than being retried elsewhere (the run driver's clients, as
-        Jepsen's: docs/finding-bugs.md); a system whose client follows its own library's
-        retry rules may ignore it."""
+        after `timeout` s, behaving as `options` say (ClientOptions: its id, rng, home
+        node, spread, attempt timeout, giving up on a silent node)."""
 
 
 def _as_option(cls: type[System], key: str, spec: Option | tuple[Any, ...] | type) -> Option:

@@ -23,11 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.systems.base import DATA_DIR, ImageSpec, Option, Status, System, one_of
+from harness.systems.base import (
+    DATA_DIR,
+    ClientOptions,
+    ImageSpec,
+    Option,
+    Status,
+    System,
+    one_of,
+)
 
 if TYPE_CHECKING:
     from harness.systems.etcd_client import EtcdClient
@@ -131,25 +138,15 @@ class EtcdSystem(System):
         self,
         addrs: dict[str, str],
         timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
+        options: ClientOptions = ClientOptions(),
     ) -> EtcdClient:
         from harness.systems.etcd_client import EtcdClient
 
         return EtcdClient(
             addrs,
             timeout=timeout,
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
             serializable=self.options["reads"] == "serializable",
+            **options.kwargs(own_retries=True),
         )
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.systems.base import ImageSpec, Members, System
+from harness.systems.base import Client, ClientOptions, ImageSpec, Members, System
 from harness.systems.galera_recovery import WholeClusterRecovery
 from harness.systems.mariadb import MARIADB_FILES
 from harness.systems.sql_client import ISOLATIONS, WORKLOADS
@@ -148,10 +148,12 @@ class GaleraSystem(System):
             )
         return None
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+    def open_client(
+        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
+    ) -> Client:
         from harness.systems.mysql_client import MysqlClient
 
-        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options)
+        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options.kwargs())
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.mysql_client import query_status

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.systems.base import ImageSpec, System
+from harness.systems.base import Client, ClientOptions, ImageSpec, System
 from harness.systems.postgres import (
     SINGLE_SERVER_CHECKERS,
     one_server,
@@ -74,10 +74,12 @@ class MariadbSystem(System):
             return f"{self.name} is one server: there is no membership to change"
         return None
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+    def open_client(
+        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
+    ) -> Client:
         from harness.systems.mysql_client import MysqlClient
 
-        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options)
+        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options.kwargs())
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.mysql_client import query_status

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from harness.systems.base import ImageSpec, System
+from harness.systems.base import Client, ClientOptions, ImageSpec, System
 from harness.systems.sql_client import ISOLATIONS, WORKLOADS
 
 PORT = 5432
@@ -97,10 +97,14 @@ class PostgresSystem(System):
             return f"{self.name} is one server: there is no membership to change"
         return None
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> Any:
+    def open_client(
+        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
+    ) -> Client:
         from harness.systems.postgres_client import PostgresClient
 
-        return PostgresClient(addrs, timeout, isolation=self.options["isolation"], **options)
+        return PostgresClient(
+            addrs, timeout, isolation=self.options["isolation"], **options.kwargs()
+        )
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.postgres_client import status

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, ClassVar
 from harness.image import NODE_IMAGE
 from harness.systems.base import (
     DATA_DIR,
+    ClientOptions,
     ImageSpec,
     Option,
     Result,
@@ -168,24 +168,9 @@ class RaftnodeSystem(System):
         self,
         addrs: dict[str, str],
         timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
+        options: ClientOptions = ClientOptions(),
     ) -> Client:
-        return Client(
-            addrs,
-            timeout=timeout,
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
-            give_up_on_timeout=give_up_on_timeout,
-        )
+        return Client(addrs, timeout=timeout, **options.kwargs())
 
     def collect(self, node: str, out: Path, addr: str) -> None:
         """Its committed log, as the node reports it, into log.jsonl (one committed entry

@@ -31,10 +31,17 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.systems.base import ImageSpec, Option, Status, System, integer, one_of
+from harness.systems.base import (
+    ClientOptions,
+    ImageSpec,
+    Option,
+    Status,
+    System,
+    integer,
+    one_of,
+)
 
 if TYPE_CHECKING:
     from harness.systems.redis_client import RedisClient
@@ -130,13 +137,7 @@ class RedisSystem(System):
         self,
         addrs: dict[str, str],
         timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
+        options: ClientOptions = ClientOptions(),
     ) -> RedisClient:
         from harness.systems.redis_client import RedisClient
 
@@ -144,11 +145,7 @@ class RedisSystem(System):
             _sentinels(addrs),
             timeout=timeout,
             wait=self.options["wait"],
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
+            **options.kwargs(own_retries=True),
         )
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:

@@ -24,11 +24,10 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.systems.base import ImageSpec, Option, Status, System, one_of
+from harness.systems.base import ClientOptions, ImageSpec, Option, Status, System, one_of
 
 if TYPE_CHECKING:
     from harness.systems.zookeeper_client import ZooKeeperClient
@@ -77,13 +76,7 @@ class ZooKeeperSystem(System):
         self,
         addrs: dict[str, str],
         timeout: float,
-        *,
-        client_id: str | None = None,
-        rng: random.Random | None = None,
-        home: str | None = None,
-        spread: bool = False,
-        attempt_timeout: float | None = None,
-        give_up_on_timeout: bool = False,
+        options: ClientOptions = ClientOptions(),
     ) -> ZooKeeperClient:
         from harness.systems.zookeeper_client import ZooKeeperClient
 
@@ -91,11 +84,7 @@ class ZooKeeperSystem(System):
             addrs,
             timeout=timeout,
             sync=self.options["reads"] == "sync",
-            client_id=client_id,
-            rng=rng,
-            home=home,
-            spread=spread,
-            attempt_timeout=attempt_timeout,
+            **options.kwargs(own_retries=True),
         )
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:

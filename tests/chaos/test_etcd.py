@@ -18,6 +18,7 @@ from harness.nemesis import Nemesis, make_fault
 from harness.pytest_plugin import assert_caught, assert_valid
 from harness.runner import run_schedule
 from harness.schedule import parse_schedule
+from harness.systems.base import ClientOptions
 from harness.systems.etcd import EtcdSystem
 from raftnode.client import FAIL, OK, UNKNOWN
 
@@ -59,7 +60,7 @@ def test_status_names_the_leader_by_node_id(etcd):
 
 def test_reads_writes_and_cas_keep_the_history_rules(etcd):
     async def go():
-        c = etcd.open_client(3.0, home="n2")
+        c = etcd.open_client(3.0, ClientOptions(home="n2"))
         try:
             assert (await c.get("absent")).value is None
             assert (await c.put("k", 1)).outcome == OK
@@ -81,7 +82,7 @@ def test_a_write_to_a_paused_member_is_unknown_and_a_dead_one_fails(etcd):
     victim = next(n for n in etcd.nodes if n != lead)
 
     async def write(home: str, value: int):
-        c = etcd.open_client(1.5, home=home, attempt_timeout=1.5)
+        c = etcd.open_client(1.5, ClientOptions(home=home, attempt_timeout=1.5))
         try:
             return await c.put("p", value)
         finally:
@@ -165,8 +166,8 @@ def test_serializable_reads_are_caught_stale_under_a_partition(docker_engine, tm
 
 def test_transactions_and_transfers_keep_the_history_rules(etcd):
     async def go():
-        a = etcd.open_client(3.0, home="n1")
-        b = etcd.open_client(3.0, home="n2")
+        a = etcd.open_client(3.0, ClientOptions(home="n1"))
+        b = etcd.open_client(3.0, ClientOptions(home="n2"))
         try:
             # Reads see the transaction's own earlier writes; a list is appended to.
             r = await a.txn([["r", 1, None], ["append", 1, 5], ["r", 1, None], ["w", 2, 7]])
@@ -216,8 +217,8 @@ def test_a_lock_holder_paused_past_its_ttl_loses_the_lock_to_another_holder(etcd
     held_via, other = [n for n in etcd.nodes if n != lead][:2]
 
     async def go():
-        a = etcd.open_client(6.0, home=held_via)
-        b = etcd.open_client(6.0, home=other)
+        a = etcd.open_client(6.0, ClientOptions(home=held_via))
+        b = etcd.open_client(6.0, ClientOptions(home=other))
         try:
             got = await a.acquire("L", 2)
             assert got.outcome == OK and got.value["via"] == held_via

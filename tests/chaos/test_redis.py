@@ -18,6 +18,7 @@ from harness.nemesis import Nemesis, make_fault
 from harness.pytest_plugin import assert_caught
 from harness.runner import run_schedule
 from harness.schedule import parse_schedule
+from harness.systems.base import ClientOptions
 from harness.systems.redis import RedisSystem
 from harness.systems.redis_client import RedisClient
 from raftnode.client import FAIL, OK, UNKNOWN
@@ -68,7 +69,7 @@ def test_status_names_the_primary_the_sentinels_agree_on(redis):
 
 def test_register_and_set_operations_keep_the_history_rules(redis):
     async def go():
-        c = redis.open_client(3.0, home="n2")
+        c = redis.open_client(3.0, ClientOptions(home="n2"))
         try:
             assert (await c.get("absent")).value is None
             assert (await c.put("k", 1)).outcome == OK
@@ -91,7 +92,7 @@ def test_register_and_set_operations_keep_the_history_rules(redis):
 
 def test_a_paused_primary_makes_writes_unknown_and_reads_failed(redis):
     async def go():
-        c = redis.open_client(1.0, home="n1")
+        c = redis.open_client(1.0, ClientOptions(home="n1"))
         try:
             assert (await c.put("p", 1)).outcome == OK  # connected to the primary
             redis.pause("n1")
@@ -141,7 +142,7 @@ def test_a_write_the_primary_refuses_fails_and_is_not_applied(redis):
     try:
 
         async def go():
-            c = redis.open_client(2.0, home="n2")
+            c = redis.open_client(2.0, ClientOptions(home="n2"))
             try:
                 return await c.put("refused", 1), await c.add("refused-set", 1)
             finally:
@@ -183,7 +184,7 @@ def test_after_a_failover_the_demoted_primary_refuses_and_clients_follow(redis):
         return lead if lead not in (None, "n1") else None
 
     async def go():
-        c = redis.open_client(2.0, home="n1")
+        c = redis.open_client(2.0, ClientOptions(home="n1"))
         try:
             assert (await write(c, 1)).node_id == "n1"
             redis.cut_many([("n1", "n2"), ("n1", "n3")])

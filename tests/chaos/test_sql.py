@@ -22,6 +22,7 @@ from harness.backends.docker.cluster import DockerCluster, DockerConfig
 from harness.pytest_plugin import assert_caught, assert_valid
 from harness.runner import run_schedule
 from harness.schedule import parse_schedule
+from harness.systems.base import ClientOptions
 from harness.systems.galera import GaleraSystem
 from harness.systems.mariadb import MariadbSystem
 from harness.systems.postgres import PostgresSystem
@@ -62,7 +63,7 @@ def _run(coro):
 
 async def _ops(cluster: DockerCluster, timeout: float, *calls):
     """Each call (a method name and its arguments) on one client, in order: the Results."""
-    client = cluster.open_client(timeout, home="n1")
+    client = cluster.open_client(timeout, ClientOptions(home="n1"))
     try:
         return [await getattr(client, f)(*args) for f, *args in calls]
     finally:
@@ -277,7 +278,7 @@ def test_galera_leads_through_one_primary_member_and_recovers_a_cluster_killed_w
 
 
 async def _ops_at(cluster: DockerCluster, node: str, *calls):
-    client = cluster.open_client(3.0, home=node)
+    client = cluster.open_client(3.0, ClientOptions(home=node))
     try:
         return [await getattr(client, f)(*args) for f, *args in calls]
     finally:

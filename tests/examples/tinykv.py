@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import httpx
 
 from harness.systems import DATA_DIR, System
-from harness.systems.base import FAIL, OK, UNKNOWN, ImageSpec, Result
+from harness.systems.base import FAIL, OK, UNKNOWN, ClientOptions, ImageSpec, Result
 
 HERE = Path(__file__).resolve().parent
 PORT = 8000
@@ -53,8 +53,10 @@ class TinyKV(System):
 
         return dict(zip(addrs, asyncio.run(every()), strict=True))
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: Any) -> TinyClient:
-        return TinyClient(addrs, timeout, options.get("home"))
+    def open_client(
+        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
+    ) -> TinyClient:
+        return TinyClient(addrs, timeout, options.home)
 
 
 class TinyClient:

@@ -30,7 +30,7 @@ class Recording(Cluster):
         return {"role": "leader" if node == "n1" else "follower", "term": 1}
 
     def collect(self, dest) -> None: ...
-    def open_client(self, timeout, **options):
+    def open_client(self, timeout, options=None):
         raise AssertionError("the nemesis opens no client")
 
     def block(self, src, dst):

@@ -14,7 +14,7 @@ from harness.backends import backend_problem
 from harness.pytest_plugin import schedule_catchers
 from harness.schedule import ScheduleError, dump_schedule, load_schedule, parse_schedule
 from harness.systems import make_system, system_class
-from harness.systems.base import Client, ImageSpec, Status, System
+from harness.systems.base import Client, ClientOptions, ImageSpec, Status, System
 from harness.systems.etcd import EtcdSystem
 from harness.systems.raftnode import RaftnodeSystem
 
@@ -290,7 +290,9 @@ class NoMembership(System):
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, Status | None]:
         return dict.fromkeys(addrs)
 
-    def open_client(self, addrs: dict[str, str], timeout: float, **options: object) -> Client:
+    def open_client(
+        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
+    ) -> Client:
         raise AssertionError("no client is opened here")
 
 

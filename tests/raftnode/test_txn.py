@@ -13,6 +13,7 @@ import pytest
 from harness.backends.sim.adapter import SimBackendCluster
 from harness.backends.sim.cluster import SimCluster, SimConfig
 from harness.backends.sim.loop import run_in_virtual_time
+from harness.systems.base import ClientOptions
 from raftnode.core import Entry
 from raftnode.kv import CommandError, KVStateMachine
 
@@ -53,7 +54,7 @@ def _cluster(bugs: frozenset[str] = frozenset(), seed: int = 2):
 
 def test_a_client_runs_transactions_and_read_only_ones_take_the_read_path():
     sim, cluster = _cluster()
-    client = cluster.open_client(2.0, client_id="c0", rng=random.Random(0))
+    client = cluster.open_client(2.0, ClientOptions(client_id="c0", rng=random.Random(0)))
 
     async def ops():
         w = await client.txn([["append", "x", 1], ["append", "y", 2], ["r", "x", None]])
@@ -72,7 +73,7 @@ def test_a_client_runs_transactions_and_read_only_ones_take_the_read_path():
 
 def test_a_client_transfers_once_however_often_it_resends():
     sim, cluster = _cluster()
-    client = cluster.open_client(2.0, client_id="c0", rng=random.Random(0))
+    client = cluster.open_client(2.0, ClientOptions(client_id="c0", rng=random.Random(0)))
 
     async def ops():
         await client.txn([["w", 0, 10], ["w", 1, 0]])
@@ -97,7 +98,8 @@ def test_txn_dirty_read_shows_entries_not_committed(bugs):
 
     def client(n: int):
         return cluster.open_client(
-            1.0, client_id=f"c{n}", rng=random.Random(n), home=lead, attempt_timeout=1.0
+            1.0,
+            ClientOptions(client_id=f"c{n}", rng=random.Random(n), home=lead, attempt_timeout=1.0),
         )
 
     writer, reader = client(0), client(1)

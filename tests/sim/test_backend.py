@@ -25,6 +25,7 @@ from harness.nemesis import NoLeader, make_fault
 from harness.runner import execute, run_schedule
 from harness.schedule import load_schedule, parse_schedule
 from harness.store import RunDir, new_run_dir
+from harness.systems.base import ClientOptions
 from harness.verdict import check_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,7 +334,7 @@ checkers: [stats]
 def test_a_client_follows_redirects_and_moves_past_a_dead_node():
     sim, cluster = _elected(seed=4)
     lead = sim.leader()
-    client = cluster.open_client(2.0, client_id="c0", rng=random.Random(0))
+    client = cluster.open_client(2.0, ClientOptions(client_id="c0", rng=random.Random(0)))
     client._target = next(i for i, n in enumerate(sim.ids) if n != lead)  # a follower first
 
     async def ops():
@@ -357,7 +358,9 @@ def test_a_client_gives_a_node_an_eighth_of_its_timeout_before_trying_another():
     assert sim.run_until(lambda: sim.leader() is not None, 5_000)
     cluster = SimBackendCluster(sim)
     lead = sim.leader()
-    client = cluster.open_client(2.0, client_id="c3", rng=random.Random(3), home=lead)
+    client = cluster.open_client(
+        2.0, ClientOptions(client_id="c3", rng=random.Random(3), home=lead)
+    )
     assert client.attempt_timeout == 0.25  # 2 s / 8: a node answers in milliseconds
     assert cluster.open_client(4.0).attempt_timeout == 0.5
     cluster.cut_many([(lead, n) for n in sim.ids if n != lead])  # its own node, cut off
@@ -375,8 +378,10 @@ def test_a_client_bound_to_a_node_starts_every_operation_there():
     sim, cluster = _elected(seed=5)
     lead = sim.leader()
     home = next(n for n in sim.ids if n != lead)
-    client = cluster.open_client(5.0, client_id="c1", rng=random.Random(1), home=home)
-    leader_client = cluster.open_client(5.0, client_id="c2", rng=random.Random(2))
+    client = cluster.open_client(
+        5.0, ClientOptions(client_id="c1", rng=random.Random(1), home=home)
+    )
+    leader_client = cluster.open_client(5.0, ClientOptions(client_id="c2", rng=random.Random(2)))
 
     async def ops():
         bound = [await client.put("k", i) for i in range(3)]

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from harness.backends.base import Cluster
 from harness.backends.sim.cluster import SimCluster
 from harness.backends.sim.transport import SimTransport
+from harness.systems.base import ClientOptions
 from raftnode.client import Client
 from raftnode.host import log_lost_words
 
@@ -80,9 +81,10 @@ class SimBackendCluster(Cluster):
 
     # ---- what the run driver uses ------------------------------------------------------
 
-    def open_client(self, timeout: float, **options: Any) -> Client:
+    def open_client(self, timeout: float, options: ClientOptions = ClientOptions()) -> Client:
         transport = SimTransport(self.sim, self.latency)
-        return Client({n: n for n in self.nodes}, timeout=timeout, transport=transport, **options)
+        nodes = {n: n for n in self.nodes}
+        return Client(nodes, timeout=timeout, transport=transport, **options.kwargs())
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         # fn schedules the execs it needs (_exec) and returns; the caller goes on once
