@@ -42,10 +42,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.systems.base import Client, ClientOptions, ImageSpec, Members, System
+from harness.systems.base import ImageSpec, Members
 from harness.systems.galera_recovery import WholeClusterRecovery
 from harness.systems.mariadb import MARIADB_FILES
-from harness.systems.sql_client import ISOLATIONS, WORKLOADS
+from harness.systems.sql import SqlSystem
+from harness.systems.sql_client import ISOLATIONS, SqlClient
 
 PORT = 3306
 IMAGE = ImageSpec(
@@ -59,7 +60,7 @@ STATUS_SQL = (
 )
 
 
-class GaleraSystem(System):
+class GaleraSystem(SqlSystem):
     name = "galera"
     OPTIONS: ClassVar[dict[str, tuple | type]] = {
         "isolation": ISOLATIONS,
@@ -74,7 +75,6 @@ class GaleraSystem(System):
     client_port = PORT
     default_nodes: ClassVar[int] = 3
     ready_timeout: ClassVar[float] = 90.0  # joiners wait for the founder, then an SST each
-    workloads: ClassVar[tuple[str, ...]] = WORKLOADS
     unchecked: ClassVar[dict[str, str]] = {
         "election-safety": "Galera elects no leader: its members agree on each primary "
         "component by group communication, with no terms to check",
@@ -148,12 +148,10 @@ class GaleraSystem(System):
             )
         return None
 
-    def open_client(
-        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
-    ) -> Client:
+    def client_class(self) -> type[SqlClient]:
         from harness.systems.mysql_client import MysqlClient
 
-        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options.kwargs())
+        return MysqlClient
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.mysql_client import query_status

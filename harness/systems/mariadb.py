@@ -24,14 +24,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.systems.base import Client, ClientOptions, ImageSpec, System
-from harness.systems.postgres import (
-    SINGLE_SERVER_CHECKERS,
-    one_server,
-    refuses_partition,
-    weak_isolation_findings,
-)
-from harness.systems.sql_client import ISOLATIONS, WORKLOADS
+from harness.systems.base import ImageSpec
+from harness.systems.sql import SingleServerSql
+from harness.systems.sql_client import SqlClient
 
 PORT = 3306
 MARIADB_FILES = ("docker/mariadb-member.sh", "docker/mariadb.cnf")
@@ -40,26 +35,11 @@ IMAGE = ImageSpec(
 )
 
 
-class MariadbSystem(System):
+class MariadbSystem(SingleServerSql):
     name = "mariadb"
-    OPTIONS: ClassVar[dict[str, tuple | type]] = {"isolation": ISOLATIONS}
     DEFAULTS: ClassVar[dict[str, Any]] = {"isolation": "repeatable-read"}
     client_port = PORT
-    default_nodes: ClassVar[int] = 1
-    workloads: ClassVar[tuple[str, ...]] = WORKLOADS
-    unchecked: ClassVar[dict[str, str]] = SINGLE_SERVER_CHECKERS
     kept_files: ClassVar[tuple[str, ...]] = ("/data/node/mariadb.err",)
-
-    @classmethod
-    def check_nodes(cls, nodes: int) -> str | None:
-        return one_server(cls.name, nodes)
-
-    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
-        # Repeatable read without write-conflict detection (lost update, G-single) and
-        # read committed are documented weak modes; only transaction histories show them.
-        if self.options["isolation"] == "serializable":
-            return ()
-        return weak_isolation_findings(workload)
 
     def image(self) -> ImageSpec:
         return IMAGE
@@ -67,19 +47,10 @@ class MariadbSystem(System):
     def command(self, node: str, ips: dict[str, str]) -> list[str]:
         return ["mariadb-member", "run"]
 
-    def refuses(self, family: str) -> str | None:
-        if family == "partition":
-            return refuses_partition(self.name)
-        if family == "membership":
-            return f"{self.name} is one server: there is no membership to change"
-        return None
-
-    def open_client(
-        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
-    ) -> Client:
+    def client_class(self) -> type[SqlClient]:
         from harness.systems.mysql_client import MysqlClient
 
-        return MysqlClient(addrs, timeout, isolation=self.options["isolation"], **options.kwargs())
+        return MysqlClient
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.mysql_client import query_status

@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from harness.systems.base import Client, ClientOptions, ImageSpec, System
-from harness.systems.sql_client import ISOLATIONS, WORKLOADS
+from harness.systems.base import ImageSpec
+from harness.systems.sql import SingleServerSql
+from harness.systems.sql_client import SqlClient
 
 PORT = 5432
 IMAGE = ImageSpec(
@@ -29,60 +30,16 @@ IMAGE = ImageSpec(
     "docker/postgres.Dockerfile",
     ("docker/postgres.Dockerfile", "docker/postgres-member.sh"),
 )
-SINGLE_SERVER_CHECKERS = {
-    "election-safety": "one server: there are no elections to check",
-    "log-agreement": "one server: there are no replicas whose logs could disagree",
-}
 
 
-def weak_isolation_findings(workload: str | None) -> tuple[str, ...]:
-    """What a run below serializable shows, by workload (None: any): transactions' anomalies
-    (elle), a bank's wrong totals; single registers and appends on one server stay
-    linearizable and lose nothing."""
-    if workload == "bank":
-        return ("bank",)
-    if workload in ("register", "set"):
-        return ()
-    return ("elle",) if workload else ("elle", "bank")
-
-
-def one_server(name: str, nodes: int) -> str | None:
-    if nodes != 1:
-        return f"{name} is one server: nodes must be 1 (or left out), got {nodes}"
-    return None
-
-
-def refuses_partition(name: str) -> str:
-    return (
-        f"{name} is one server: a partition cuts members off from each other, and there is "
-        "only one (the harness's clients are never cut off)"
-    )
-
-
-class PostgresSystem(System):
+class PostgresSystem(SingleServerSql):
     name = "postgres"
-    OPTIONS: ClassVar[dict[str, tuple | type]] = {"isolation": ISOLATIONS}
     DEFAULTS: ClassVar[dict[str, Any]] = {"isolation": "serializable"}
     client_port = PORT
-    default_nodes: ClassVar[int] = 1
-    workloads: ClassVar[tuple[str, ...]] = WORKLOADS
-    unchecked: ClassVar[dict[str, str]] = SINGLE_SERVER_CHECKERS
     kept_files: ClassVar[tuple[str, ...]] = (
         "/data/node/log/postgresql.log",
         "/data/node/pgdata/postgresql.conf",
     )
-
-    @classmethod
-    def check_nodes(cls, nodes: int) -> str | None:
-        return one_server(cls.name, nodes)
-
-    def expected_findings(self, workload: str | None = None) -> tuple[str, ...]:
-        # Below serializable, PostgreSQL documents the anomalies it allows (read committed:
-        # lost update; repeatable read, snapshot isolation: write skew); only transaction
-        # histories can show them.
-        if self.options["isolation"] == "serializable":
-            return ()
-        return weak_isolation_findings(workload)
 
     def image(self) -> ImageSpec:
         return IMAGE
@@ -90,21 +47,10 @@ class PostgresSystem(System):
     def command(self, node: str, ips: dict[str, str]) -> list[str]:
         return ["postgres-member", "run"]
 
-    def refuses(self, family: str) -> str | None:
-        if family == "partition":
-            return refuses_partition(self.name)
-        if family == "membership":
-            return f"{self.name} is one server: there is no membership to change"
-        return None
-
-    def open_client(
-        self, addrs: dict[str, str], timeout: float, options: ClientOptions = ClientOptions()
-    ) -> Client:
+    def client_class(self) -> type[SqlClient]:
         from harness.systems.postgres_client import PostgresClient
 
-        return PostgresClient(
-            addrs, timeout, isolation=self.options["isolation"], **options.kwargs()
-        )
+        return PostgresClient
 
     def statuses(self, addrs: dict[str, str], timeout: float) -> dict[str, dict[str, Any] | None]:
         from harness.systems.postgres_client import status
