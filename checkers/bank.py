@@ -21,13 +21,11 @@ from typing import TYPE_CHECKING, Any
 from checkers.history import Event, History, HistoryError, Op, first_client_op, pair_events
 from checkers.protocol import (
     Checked,
-    CheckerBase,
     CheckSupport,
-    RunFiles,
+    HistoryChecker,
+    HistoryResult,
     Valid,
-    Verdict,
     anomaly_verdict,
-    verdict_from,
 )
 
 if TYPE_CHECKING:
@@ -191,19 +189,14 @@ class BankCheck:
         return anomaly_verdict(history.file, verdict, what, r)
 
 
-class BankChecker(CheckerBase):
+class BankChecker(HistoryChecker):
     """A bank workload's reads against the total it opened with."""
 
     name = "bank"
     cli: CheckSupport | None = BankCheck()
 
-    def check(self, run: RunFiles) -> Verdict:
-        try:
-            r = check_bank_history(run.history_events(), str(run.history))
-        except (OSError, HistoryError) as exc:
-            return Verdict.unknown(self.name, f"history unreadable: {exc}")
-        explanation = r.to_text() if r.valid is False else None
-        return verdict_from(self, r.to_dict(), explanation)
+    def judge(self, events: list[Event], path: str) -> HistoryResult:
+        return check_bank_history(events, path)
 
     def summarize(self, entry: dict[str, Any]) -> str:
         c = entry.get("counts", {})

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from checkers.history import Event, read_jsonl
+from checkers.history import Event, HistoryError, read_jsonl
 
 if TYPE_CHECKING:
     import argparse
@@ -196,6 +196,38 @@ class CheckerBase:
 
     def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
         return None
+
+
+class HistoryResult(Protocol):
+    """What a history checker's function returns (elle's, the set's, the bank's result)."""
+
+    @property
+    def valid(self) -> Valid: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def to_text(self) -> str: ...
+
+
+class HistoryChecker(CheckerBase):
+    """A run checker that judges the history alone: `judge` reads its events; a history
+    that cannot be read is unknown, an invalid one's explanation is the result's text."""
+
+    name: str
+
+    def judge(self, events: list[Event], path: str) -> HistoryResult:
+        raise NotImplementedError
+
+    def summarize(self, entry: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def check(self, run: RunFiles) -> Verdict:
+        try:
+            r = self.judge(run.history_events(), str(run.history))
+        except (OSError, HistoryError) as exc:
+            return Verdict.unknown(self.name, f"history unreadable: {exc}")
+        explanation = r.to_text() if r.valid is False else None
+        return verdict_from(self, r.to_dict(), explanation)
 
 
 def verdict_from(

@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Any
 from checkers.history import Event, History, HistoryError, Op, first_client_op, pair_events
 from checkers.protocol import (
     Checked,
-    CheckerBase,
     CheckSupport,
+    HistoryChecker,
+    HistoryResult,
     Page,
-    RunFiles,
     Section,
     Valid,
-    Verdict,
     anomaly_verdict,
-    verdict_from,
 )
 
 if TYPE_CHECKING:
@@ -247,19 +245,14 @@ class SetCheck:
         return anomaly_verdict(history.file, verdict, what, r)
 
 
-class SetChecker(CheckerBase):
+class SetChecker(HistoryChecker):
     """A set workload's adds against its final read."""
 
     name = "set"
     cli: CheckSupport | None = SetCheck()
 
-    def check(self, run: RunFiles) -> Verdict:
-        try:
-            r = check_set_history(run.history_events(), str(run.history))
-        except (OSError, HistoryError) as exc:
-            return Verdict.unknown(self.name, f"history unreadable: {exc}")
-        explanation = r.to_text() if r.valid is False else None
-        return verdict_from(self, r.to_dict(), explanation)
+    def judge(self, events: list[Event], path: str) -> HistoryResult:
+        return check_set_history(events, path)
 
     def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
         return set_section(name, entry, page)

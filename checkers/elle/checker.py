@@ -30,15 +30,13 @@ from checkers.elle.txns import Txn, txns_from_events
 from checkers.history import Event, History, HistoryError, first_client_op
 from checkers.protocol import (
     Checked,
-    CheckerBase,
     CheckSupport,
+    HistoryChecker,
+    HistoryResult,
     Page,
-    RunFiles,
     Section,
     Valid,
-    Verdict,
     anomaly_verdict,
-    verdict_from,
 )
 
 
@@ -315,7 +313,7 @@ def _appends(history: History) -> int | None:
 # ---- as a run checker (checkers/protocol.py) ----------------------------------------
 
 
-class ElleChecker(CheckerBase):
+class ElleChecker(HistoryChecker):
     """The run's txns (a list-append or rw-register workload) against strict
     serializability; register versions ordered by the initial state and writes following
     reads (the per-key orders assume what the run is testing)."""
@@ -324,14 +322,8 @@ class ElleChecker(CheckerBase):
     cli: CheckSupport | None = ElleCheck()
     consistency = cm.DEFAULT
 
-    def check(self, run: RunFiles) -> Verdict:
-        try:
-            events = run.history_events()
-            r = check_txn_history(events, self.consistency, str(run.history), validated=True)
-        except (OSError, HistoryError) as exc:
-            return Verdict.unknown(self.name, f"history unreadable: {exc}")
-        explanation = r.to_text() if r.valid is False else None
-        return verdict_from(self, r.to_dict(), explanation)
+    def judge(self, events: list[Event], path: str) -> HistoryResult:
+        return check_txn_history(events, self.consistency, path, validated=True)
 
     def report_section(self, name: str, entry: dict[str, Any], page: Page) -> Section | None:
         from checkers.elle.report import section

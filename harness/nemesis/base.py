@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from harness.backends.base import Cluster
@@ -108,6 +108,43 @@ class Fault:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.opts} {'active' if self.active else 'idle'}>"
+
+
+class ProcessFault(Fault):
+    """A fault done to the processes of each targeted node and undone on heal, node by node
+    (kill and restart, pause and resume): `target` is its only option."""
+
+    options = ("target",)
+    group = "process"
+    # What the fault adds to the nodes it was applied to (the history's fault entry).
+    details: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def draw(cls, rng: random.Random, nodes: list[str], target: Target) -> dict[str, Any]:
+        return {"target": target}
+
+    def _start(self) -> dict[str, Any]:
+        cluster = self._cluster()
+        self.targets = resolve_targets(cluster, self.opts.get("target", "one"), self.rng)
+        for node in self.targets:
+            self._apply(cluster, node)
+        return {"nodes": self.targets, **self.details}
+
+    def _heal(self) -> None:
+        cluster = self._cluster()
+        for node in self.targets:
+            self._undo(cluster, node)
+
+    def _cluster(self) -> Cluster:
+        if self.cluster is None:
+            raise FaultError(f"{self.name} needs a cluster to act on")
+        return self.cluster
+
+    def _apply(self, cluster: Cluster, node: str) -> None:
+        raise NotImplementedError
+
+    def _undo(self, cluster: Cluster, node: str) -> None:
+        raise NotImplementedError
 
 
 # ---- checking options --------------------------------------------------------------------

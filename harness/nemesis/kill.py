@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import random
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.nemesis.base import Fault, resolve_targets
+from harness.nemesis.base import ProcessFault
+
+if TYPE_CHECKING:
+    from harness.backends.base import Cluster
 
 
-class KillFault(Fault):
+class KillFault(ProcessFault):
     name = "kill"
-    options = ("target",)
-    group = "process"
+    details: ClassVar[dict[str, Any]] = {"signal": "SIGKILL"}
 
-    @classmethod
-    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
-        return {"target": target}
+    def _apply(self, cluster: Cluster, node: str) -> None:
+        cluster.kill(node)
 
-    def _start(self) -> dict[str, Any]:
-        self.targets = resolve_targets(self.cluster, self.opts.get("target", "one"), self.rng)
-        for node in self.targets:
-            self.cluster.kill(node)
-        return {"nodes": self.targets, "signal": "SIGKILL"}
-
-    def _heal(self) -> None:
-        for node in self.targets:
-            self.cluster.restart(node)
+    def _undo(self, cluster: Cluster, node: str) -> None:
+        cluster.restart(node)

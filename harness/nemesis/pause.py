@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import random
-from typing import Any
+from typing import TYPE_CHECKING
 
-from harness.nemesis.base import Fault, resolve_targets
+from harness.nemesis.base import ProcessFault
+
+if TYPE_CHECKING:
+    from harness.backends.base import Cluster
 
 
-class PauseFault(Fault):
+class PauseFault(ProcessFault):
     name = "pause"
-    options = ("target",)
-    group = "process"
 
-    @classmethod
-    def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
-        return {"target": target}
+    def _apply(self, cluster: Cluster, node: str) -> None:
+        cluster.pause(node)
 
-    def _start(self) -> dict[str, Any]:
-        self.targets = resolve_targets(self.cluster, self.opts.get("target", "one"), self.rng)
-        for node in self.targets:
-            self.cluster.pause(node)
-        return {"nodes": self.targets}
-
-    def _heal(self) -> None:
-        for node in self.targets:
-            self.cluster.resume(node)
+    def _undo(self, cluster: Cluster, node: str) -> None:
+        cluster.resume(node)
