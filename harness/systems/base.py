@@ -85,6 +85,7 @@ __all__ = [
     "ImageSpec",
     "Key",
     "Members",
+    "NoTransactions",
     "Option",
     "OptionError",
     "Result",
@@ -150,6 +151,17 @@ class Client(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class NoTransactions:
+    """For the client of a system that lists no transactional workload (its
+    `System.workloads`): txn and transfer fail, nothing sent, as the Client protocol asks."""
+
+    async def txn(self, ops: list[list[Any]]) -> Result:
+        return Result(FAIL, None, "transactions are not offered by this client")
+
+    async def transfer(self, frm: Key, to: Key, amount: int) -> Result:
+        return Result(FAIL, None, "transfers are not offered by this client")
 
 
 class Members(Protocol):

@@ -53,6 +53,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from harness.systems.base import NoTransactions
 from raftnode.client import FAIL, OK, UNKNOWN, Backoff, Result
 
 SERVICE = "mymaster"
@@ -95,7 +96,7 @@ class _Refused(Exception):
     """An error reply: the command was not applied."""
 
 
-class RedisClient:
+class RedisClient(NoTransactions):
     """One logical client process of a Redis deployment behind Sentinel.
 
     ``sentinels``: node id -> (host, port) of the Sentinel beside each member. ``home``: a
@@ -178,14 +179,6 @@ class RedisClient:
         if res.ok:
             res.value = sorted((decode(m) for m in raw or ()), key=_order)
         return res
-
-    async def txn(self, ops: list[list[Any]]) -> Result:
-        """Not carried out (the system does not list the transactional workloads): fail,
-        nothing sent, as the Client protocol asks."""
-        return Result(FAIL, None, "transactions are not offered by this client")
-
-    async def transfer(self, frm: Any, to: Any, amount: int) -> Result:
-        return Result(FAIL, None, "transfers are not offered by this client")
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -47,6 +47,7 @@ from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import BadVersionError, KazooException, NodeExistsError, NoNodeError
 from kazoo.retry import KazooRetry
 
+from harness.systems.base import NoTransactions
 from raftnode.client import FAIL, OK, UNKNOWN, Result
 
 # kazoo warns on stderr of every dropped connection (Python's last-resort handler), which
@@ -79,7 +80,7 @@ class _Precondition(Exception):
         self.current = current
 
 
-class ZooKeeperClient:
+class ZooKeeperClient(NoTransactions):
     """One logical client process: one kazoo session.
 
     ``nodes``: node id -> "HOST:PORT". ``home``: the one server this client talks to;
@@ -170,14 +171,6 @@ class ZooKeeperClient:
             return new
 
         return await self._op(swap, write=True)
-
-    async def txn(self, ops: list[list[Any]]) -> Result:
-        """Not carried out (the system does not list the transactional workloads): fail,
-        nothing sent, as the Client protocol asks."""
-        return Result(FAIL, None, "transactions are not offered by this client")
-
-    async def transfer(self, frm: Any, to: Any, amount: int) -> Result:
-        return Result(FAIL, None, "transfers are not offered by this client")
 
     async def close(self) -> None:
         zk, self._zk = self._zk, None
