@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.docker.cluster import DockerCluster, DockerConfig
 from harness.nemesis import Nemesis, make_fault
 from harness.pytest_plugin import assert_caught, assert_valid
 from harness.runner import run_schedule
@@ -21,6 +20,7 @@ from harness.schedule import parse_schedule
 from harness.systems.base import ClientOptions
 from harness.systems.etcd import EtcdSystem
 from raftnode.client import FAIL, OK, UNKNOWN
+from tests.chaos.clusters import system_cluster
 
 pytestmark = pytest.mark.chaos
 
@@ -29,14 +29,9 @@ pytestmark = pytest.mark.chaos
 def etcd(request):
     """A 3-member etcd cluster for the module, torn down after it."""
     request.getfixturevalue("docker_engine")
-    c = DockerCluster(DockerConfig(nodes=3, system=EtcdSystem(), signals=False))
-    c.start()
-    try:
+    with system_cluster(EtcdSystem()) as c:
         c.wait_for_leader(30)
         yield c
-    finally:
-        c.teardown()
-        assert not any(c.leftovers().values())
 
 
 def _run(coro):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness.backends.docker.cluster import DockerCluster, DockerConfig
+from harness.backends.docker.cluster import DockerCluster
 from harness.nemesis import Nemesis, make_fault
 from harness.pytest_plugin import assert_caught
 from harness.runner import run_schedule
@@ -22,6 +22,7 @@ from harness.systems.base import ClientOptions
 from harness.systems.redis import RedisSystem
 from harness.systems.redis_client import RedisClient
 from raftnode.client import FAIL, OK, UNKNOWN
+from tests.chaos.clusters import system_cluster
 
 pytestmark = pytest.mark.chaos
 
@@ -30,13 +31,8 @@ pytestmark = pytest.mark.chaos
 def redis(request):
     """A primary, two replicas and three Sentinels for the module, torn down after it."""
     request.getfixturevalue("docker_engine")
-    c = DockerCluster(DockerConfig(nodes=3, system=RedisSystem(), signals=False))
-    c.start()
-    try:
+    with system_cluster(RedisSystem()) as c:
         yield c
-    finally:
-        c.teardown()
-        assert not any(c.leftovers().values())
 
 
 def _run(coro):

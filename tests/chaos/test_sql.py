@@ -18,7 +18,7 @@ import psycopg
 import pymysql
 import pytest
 
-from harness.backends.docker.cluster import DockerCluster, DockerConfig
+from harness.backends.docker.cluster import DockerCluster
 from harness.pytest_plugin import assert_caught, assert_valid
 from harness.runner import run_schedule
 from harness.schedule import parse_schedule
@@ -27,34 +27,21 @@ from harness.systems.galera import GaleraSystem
 from harness.systems.mariadb import MariadbSystem
 from harness.systems.postgres import PostgresSystem
 from raftnode.client import FAIL, OK, UNKNOWN
+from tests.chaos.clusters import system_cluster
 
 pytestmark = pytest.mark.chaos
 
 
-def _cluster(system, nodes: int = 1) -> DockerCluster:
-    return DockerCluster(DockerConfig(nodes=nodes, system=system, signals=False))
-
-
 @pytest.fixture(scope="module")
 def postgres(docker_engine):
-    c = _cluster(PostgresSystem())
-    c.start()
-    try:
+    with system_cluster(PostgresSystem(), nodes=1) as c:
         yield c
-    finally:
-        c.teardown()
-        assert not any(c.leftovers().values())
 
 
 @pytest.fixture(scope="module")
 def mariadb(docker_engine):
-    c = _cluster(MariadbSystem())
-    c.start()
-    try:
+    with system_cluster(MariadbSystem(), nodes=1) as c:
         yield c
-    finally:
-        c.teardown()
-        assert not any(c.leftovers().values())
 
 
 def _run(coro):
@@ -213,9 +200,7 @@ def test_galera_leads_through_one_primary_member_and_recovers_a_cluster_killed_w
 ):
     # flush-log-at-commit 1: what was acknowledged before the crash must come back (at 0,
     # the recommended setting, the last second is lost: the findings table's row).
-    c = _cluster(GaleraSystem(**{"flush-log-at-commit": 1}), nodes=3)
-    c.start()
-    try:
+    with system_cluster(GaleraSystem(**{"flush-log-at-commit": 1})) as c:
         st = c.statuses()
         assert all(s["ready"] and s["cluster_size"] == 3 for s in st.values())
         lead = c.leader()
@@ -272,9 +257,6 @@ def test_galera_leads_through_one_primary_member_and_recovers_a_cluster_killed_w
         boot = re.search(rf"{said[2]} \S+:(\d+) ", log[said.start() :])
         assert int(boot[1]) > int(said[1])  # the seqnos --wsrep-recover gave
         assert "bootstrapping a new primary component" in c.log_tail(said[2], 100)
-    finally:
-        c.teardown()
-        assert not any(c.leftovers().values())
 
 
 async def _ops_at(cluster: DockerCluster, node: str, *calls):

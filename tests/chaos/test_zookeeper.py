@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.docker.cluster import DockerCluster, DockerConfig
+from harness.backends.docker.cluster import DockerCluster
 from harness.nemesis import Nemesis, make_fault
 from harness.pytest_plugin import assert_caught
 from harness.runner import run_schedule
@@ -25,6 +25,7 @@ from harness.schedule import parse_schedule
 from harness.systems.zookeeper import ZooKeeperSystem
 from harness.systems.zookeeper_client import ZooKeeperClient, srvr
 from raftnode.client import FAIL, OK, UNKNOWN
+from tests.chaos.clusters import system_cluster
 
 pytestmark = pytest.mark.chaos
 
@@ -33,15 +34,10 @@ pytestmark = pytest.mark.chaos
 def zk(request):
     """An ensemble of three for the module, torn down after it."""
     request.getfixturevalue("docker_engine")
-    c = DockerCluster(DockerConfig(nodes=3, system=ZooKeeperSystem(), signals=False))
-    c.start()
-    try:
+    with system_cluster(ZooKeeperSystem()) as c:
         for node in c.nodes:  # the ensemble formed: a leader and every follower synced
             _serving(c, node)
         yield c
-    finally:
-        c.teardown()
-        assert not any(c.leftovers().values())
 
 
 def _run(coro):
