@@ -197,9 +197,11 @@ class Cluster(abc.ABC):
         "committed", "leader"}; None when no node leads or it does not answer."""
         raise Unsupported("this backend cannot change the membership")
 
-    def member_change(self, action: str, node: str) -> None:
+    def member_change(self, action: str, node: str, wait: bool = True) -> None:
         """Ask the leader to "add" (a learner, at its address) or "remove" a member;
-        raises when it refuses (another change in flight, no leader)."""
+        raises when it refuses (another change in flight, no leader). `wait=False`: send
+        it and return without waiting for the answer (a backend whose leader answers a
+        change only once it commits sends it in the background; errors are dropped)."""
         raise Unsupported("this backend cannot change the membership")
 
     def wipe(self, node: str) -> None:

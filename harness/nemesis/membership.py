@@ -4,6 +4,19 @@ changes, raftnode/membership.py; `raftquake kv member ...`).
 Modes (`mode:`), each on `target` (resolved among the current voters of the initial
 cluster; `leader` is the leader at that moment, which then removes itself):
   remove  take the target out of the configuration (one change at a time)
+          `overlap: true`: an impatient operator instead. Until the fault heals it takes
+          the target's members out and back in, round after round (remove A, remove B,
+          add A, add B; the target resolved again for each round: `one` a new voter,
+          `leader` whoever leads then), sending each change of a round as soon as the
+          one before it shows in the leader's configuration, committed or not, without
+          waiting for its answer, and again at each poll until it shows (a script that
+          retries at whichever node answers as leader); it starts the next round once
+          the cluster has been whole again (every initial member a voter, committed)
+          for ROUND_PAUSE_S. A
+          correct leader refuses a change while another is uncommitted, so the script's
+          next change waits for the commit; a leader cut off by a partition cannot
+          commit, so the changes pile up there, two in flight at once, if the node
+          takes them.
   wipe    take it out, and once that is committed stop it, delete its data, start it empty
           and add it back (a new server under its old name: it catches up as a learner)
   grow    start a fresh member (n<N+1>, n<N+2>, ...: a new container on Docker) and add it
@@ -29,10 +42,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.nemesis.base import Fault, FaultError, check_choice, find_leader, resolve_targets
+from harness.nemesis.base import (
+    Fault,
+    FaultError,
+    check_bool,
+    check_choice,
+    find_leader,
+    resolve_targets,
+)
 
 MODES = ("remove", "wipe", "grow")
 POLL_S = 0.1
+# How often a drawn `remove` (a nemesis package's, a hunt's) is an impatient operator's
+# (`overlap`). Half: the patient remove stays as common as wipe and grow, and an
+# impatient one changes the membership for the whole of its fault, so partitions drawn
+# in the same seconds meet changes in flight.
+OVERLAP_SHARE = 0.5
+# How long an impatient operator's cluster stays whole between two rounds. With none, a
+# partition nearly always found members out (0 of 10 package.yaml runs caught
+# unsafe-membership, 2 of 8 of a schedule cutting the leader every 5 s during rounds of
+# two removals); with 1 s, 6 of 8 of the latter.
+ROUND_PAUSE_S = 1.0
 
 
 @dataclass
@@ -49,14 +79,44 @@ class Plan:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Rolling:
+    """`overlap: true`: the changes still to send this round, in order, each an
+    (action, node); a new round is resolved from the target once they have all shown."""
+
+    target: Any
+    pending: list[tuple[str, str]]
+    done: bool = False
+    whole: int = 0  # polls in a row that found the cluster whole, between rounds
+    sent: int = 0  # changes sent (retries included), for tests and the curious
+
+
+def round_of(nodes: list[str]) -> list[tuple[str, str]]:
+    """The nodes out one after another, then back in: remove A, remove B, add A, add B."""
+    return [("remove", n) for n in nodes] + [("add", n) for n in nodes]
+
+
+def shows(change: tuple[str, str], members: set[str]) -> bool:
+    """Whether the leader's configuration already has `change` (committed or not)."""
+    action, node = change
+    return (node in members) == (action == "add")
+
+
 class MembershipFault(Fault):
     name = "membership"
-    options = ("mode", "target")
+    options = ("mode", "target", "overlap")
     group = "membership"
 
     @classmethod
     def _validate(cls, options: dict[str, Any]) -> dict[str, Any]:
-        return {"mode": check_choice(cls.name, "mode", options.get("mode", "remove"), MODES)}
+        mode = check_choice(cls.name, "mode", options.get("mode", "remove"), MODES)
+        overlap = check_bool(cls.name, "overlap", options.get("overlap", False))
+        if overlap and mode != "remove":
+            # wipe must wait for the removal to commit before deleting data (else the
+            # harness, not the node, would lose acknowledged writes), and grow's rounds
+            # would start a container each.
+            raise FaultError(f"membership: overlap needs mode remove, not {mode}", ("overlap",))
+        return {"mode": mode, "overlap": overlap}
 
     @classmethod
     def draw(cls, rng: random.Random, nodes: list[str], target: Any) -> dict[str, Any]:
@@ -64,7 +124,9 @@ class MembershipFault(Fault):
         # once (a minority, a list) are proposed together, and the node takes them one by one.
         if target in ("majority", "all"):
             target = rng.choice(["one", "leader", "minority"])
-        return {"mode": rng.choice(MODES), "target": target}
+        mode = rng.choice(MODES)
+        overlap = mode == "remove" and rng.random() < OVERLAP_SHARE
+        return {"mode": mode, "target": target, "overlap": overlap}
 
     def __init__(self, cluster, options: dict[str, Any], rng: random.Random):
         super().__init__(cluster, options, rng)
@@ -89,14 +151,12 @@ class MembershipFault(Fault):
             return {"mode": mode, "nodes": [node]}
         self.fresh = []
         target = self.opts.get("target", "one")
-        if target == "leader":
-            nodes = [m["leader"]]
-        else:
-            voters = sorted(v for v in m["voters"] if v in self.initial)
-            nodes = [n for n in resolve_targets(c, target, self.rng) if n in voters]
-            if not nodes:
-                raise FaultError(f"membership: no current voter among target {target!r}")
-        nodes = nodes[: max(1, (len(m["voters"]) - 1) // 2)]  # a minority at most
+        nodes = self._resolve(target, m)
+        if not nodes:
+            raise FaultError(f"membership: no current voter among target {target!r}")
+        if self.opts.get("overlap"):
+            self._set_plan(Rolling(target, round_of(nodes)))
+            return {"mode": mode, "overlap": True, "nodes": nodes}
         out = current - set(nodes)
         if mode == "remove":
             self._set_plan([Phase(out)])
@@ -118,15 +178,25 @@ class MembershipFault(Fault):
 
         self._set_plan([Phase(self.initial, retire)])
 
+    def _resolve(self, target: Any, m: dict[str, Any]) -> list[str]:
+        """The target's current voters of the initial cluster, a minority at most."""
+        if target == "leader":
+            nodes = [m["leader"]]
+        else:
+            voters = sorted(v for v in m["voters"] if v in self.initial)
+            nodes = [n for n in resolve_targets(self.cluster, target, self.rng) if n in voters]
+        return nodes[: max(1, (len(m["voters"]) - 1) // 2)]  # a minority at most
+
     # ---- the background poll ----------------------------------------------------------------
 
-    def _set_plan(self, phases: list[Phase]) -> None:
-        plan = Plan(phases)
+    def _set_plan(self, plan: list[Phase] | Rolling) -> None:
+        if isinstance(plan, list):
+            plan = Plan(plan)
         with self._lock:
             self._plan = plan
         self.cluster.every(POLL_S, lambda: self.step(plan))
 
-    def step(self, plan: Plan) -> bool:
+    def step(self, plan: Plan | Rolling) -> bool:
         """One poll: True when `plan` is done or was replaced (the poll stops)."""
         with self._lock:
             if self._plan is not plan or plan.done:
@@ -136,6 +206,9 @@ class MembershipFault(Fault):
         except Exception:
             return False
         if m is None:
+            return False
+        if isinstance(plan, Rolling):
+            self._roll(plan, m)
             return False
         phase = plan.phases[0]
         members = set(m["voters"]) | set(m["learners"])
@@ -156,11 +229,42 @@ class MembershipFault(Fault):
             self._change("add", n)
         return False
 
-    def _change(self, action: str, node: str) -> None:
+    def _roll(self, plan: Rolling, m: dict[str, Any]) -> None:
+        """`overlap`: send the first change of the round the leader's configuration does
+        not show yet (again, if it was sent and refused or lost), never waiting for it to
+        commit; a new round once the whole round shows."""
+        members = set(m["voters"]) | set(m["learners"])
+        while plan.pending and shows(plan.pending[0], members):
+            plan.pending.pop(0)
+        if not plan.pending:
+            # A new round once the cluster has been whole again for ROUND_PAUSE_S: every
+            # initial member a voter (learners promoted), that configuration committed, as
+            # an operator's script checks the cluster is healthy before it goes on.
+            # Without the wait the changes, piled up by a node that takes them, leave one
+            # voter or none; and a cluster never whole has no far side with a majority of
+            # its own, the other half of what two changes in flight need to split it.
+            if not m["committed"] or not self.initial <= set(m["voters"]):
+                plan.whole = 0
+                return
+            plan.whole += 1
+            if plan.whole * POLL_S < ROUND_PAUSE_S:
+                return
+            plan.whole = 0
+            plan.pending = round_of(self._resolve(plan.target, m))
+            if not plan.pending:
+                return  # no voter of the target now: the next poll
+        action, node = plan.pending[0]
+        plan.sent += 1
+        self._change(action, node, wait=False)
+
+    def _change(self, action: str, node: str, wait: bool = True) -> None:
         try:
-            self.cluster.member_change(action, node)
+            if wait:
+                self.cluster.member_change(action, node)
+            else:
+                self.cluster.member_change(action, node, wait=False)
         except Exception:
             pass  # refused for now (another change in flight, no leader): the next poll
 
 
-__all__ = ["MODES", "MembershipFault"]
+__all__ = ["MODES", "OVERLAP_SHARE", "MembershipFault"]

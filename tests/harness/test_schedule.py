@@ -204,6 +204,17 @@ def test_workload_client_options_parse_round_trip_and_are_checked():
         ("  - fault: clock\n    at: 1\n    mode: strobe\n    delta-ms: 5\n", 4, "needs period-ms"),
         # Refused at load now, not when the run gets to it.
         ("  - fault: partition\n    at: 1\n    mode: bridge\n    one-way: true\n", 7, "two-sided"),
+        # An impatient operator removes members; it cannot wipe or grow them.
+        (
+            "  - fault: membership\n    at: 1\n    mode: wipe\n    overlap: true\n",
+            7,
+            "membership: overlap needs mode remove, not wipe",
+        ),
+        (
+            "  - fault: membership\n    at: 1\n    overlap: often\n",
+            6,
+            "membership: overlap must be true or false, got 'often'",
+        ),
     ],
 )
 def test_each_fault_checks_its_options_at_the_options_line(entry: str, line: int, message: str):

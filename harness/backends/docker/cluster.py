@@ -116,6 +116,9 @@ class DockerCluster(Cluster):
         self.initial = list(self.nodes)  # the initial configuration; spawn() adds to nodes
         self.retired: list[str] = []  # spawned, then stopped: collected, removed at teardown
         self.wiped: set[str] = set()  # initial members wiped: they come back as new servers
+        # Membership changes sent without waiting (member_change(wait=False)), in flight.
+        self._member_lock = threading.Lock()
+        self._member_sent: set[tuple[str, str]] = set()
         self.ips: dict[str, str] = {}
         self.network = None
         self.containers: dict[str, Any] = {}
@@ -584,8 +587,29 @@ class DockerCluster(Cluster):
         res = self._member("list")
         return res.value if res.ok else None
 
-    def member_change(self, action: str, node: str) -> None:
+    def member_change(self, action: str, node: str, wait: bool = True) -> None:
         addr = f"{self.ips[node]}:{self.system.client_port}" if action == "add" else ""
+        if not wait:
+            # raftnode answers a change once it commits: an impatient operator's change
+            # goes in a thread of its own, one at a time per change (a change sent again
+            # while its request still waits would only add a thread).
+            key = (action, node)
+            with self._member_lock:
+                if key in self._member_sent:
+                    return
+                self._member_sent.add(key)
+
+            def send() -> None:
+                try:
+                    self._member(action, node, addr)
+                except Exception:
+                    pass  # refused or unanswered: the fault sends it again if it must
+                finally:
+                    with self._member_lock:
+                        self._member_sent.discard(key)
+
+            threading.Thread(target=send, name="raftquake-member", daemon=True).start()
+            return
         res = self._member(action, node, addr)
         if not res.ok:
             raise ClusterError(f"member {action} {node}: {res.error}")

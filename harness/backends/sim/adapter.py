@@ -172,7 +172,8 @@ class SimBackendCluster(Cluster):
     def members(self) -> dict[str, Any] | None:
         return self.sim.membership()
 
-    def member_change(self, action: str, node: str) -> None:
+    def member_change(self, action: str, node: str, wait: bool = True) -> None:
+        # The change is appended at once in virtual time: there is no answer to wait for.
         self.sim.change_member(action, node)
 
     def wipe(self, node: str) -> None:
