@@ -523,7 +523,10 @@ class Host:
         if p is not None:
             self._answer(e, p, result)
         every = self.config.snapshot_entries
-        if every and e.index % every == 0:
+        # Not where the core has compacted past this entry already: a leader's snapshot
+        # installed while the Ready that committed it was being written. That snapshot
+        # covers this one and replaces the state machine once it is durable (_process).
+        if every and e.index % every == 0 and e.index > self.core.snapshot_index:
             self._snapshot(e.index)
 
     def _answer(self, e: Entry, p: Pending, result: dict | None) -> None:

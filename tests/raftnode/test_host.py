@@ -207,3 +207,38 @@ def test_the_sweep_answers_requests_older_than_the_request_timeout():
     rig.now += 2.0
     h.sweep()
     assert conn.answers[0]["reason"] == "timed out waiting for commit"
+
+
+def test_a_snapshot_installed_while_older_commits_are_written_replaces_them_without_a_crash():
+    # A follower's Ready holds entries 1-6 and commits them; before its write is durable,
+    # the leader's InstallSnapshot at 9 arrives (the follower had fallen behind a
+    # compaction) and the core installs it. When the older write completes, the host
+    # applies 1-6: at 3 and 6 (snapshot every 3) it used to snapshot a log the core had
+    # already compacted to 9 (the simulation found it: "entry 327 is compacted (snapshot
+    # at 333)", a crash of the correct node). The leader's snapshot covers those.
+    from raftnode.core import SNAPSHOT, Entry
+    from raftnode.kv import KVStateMachine
+    from raftnode.wire import compact_json, log_digest
+
+    rig = Rig()
+    h = rig.start()
+    h.config.snapshot_entries = 3
+    log = [Entry(1, i, {"op": "write", "key": "k", "value": i}) for i in range(1, 10)]
+    h.step(Message(APPEND, "n2", "n1", 1, index=0, log_term=0, entries=log[:6], commit=6))
+    h.flush()
+    assert len(rig.syncing) == 1 and h.applied == 0  # entries 1-6 being written
+    leader_kv = KVStateMachine()
+    for e in log:
+        leader_kv.apply(e)
+    digest = log_digest("", ((e.term, e.command) for e in log))
+    data = compact_json({"kv": leader_kv.snapshot_state(), "digest": digest})
+    config = {"voters": IDS, "learners": [], "addrs": {}}
+    h.step(Message(SNAPSHOT, "n2", "n1", 1, index=9, log_term=1, data=data, done=True,
+                   config=config))  # fmt: skip
+    assert h.core.snapshot_index == 9
+    rig.sync()  # the older write completes: 1-6 applied, no local snapshot under 9
+    h.flush()
+    while rig.syncing:
+        rig.sync()
+    assert h.applied == 9 and h.kv.read("k") == 9
+    assert [e["snapshot"] for e in rig.events if "snapshot" in e] == [9]
