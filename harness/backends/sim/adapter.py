@@ -4,9 +4,9 @@ drive Docker.
 
 The primitives are called directly rather than in a thread (`run_blocking`). Most act
 at once, at the current virtual time; the network's (partitions and their heals) take
-effect as Docker's do: each node's rules when its own `docker exec` gets to run, 0.1-0.5 s
-after the nemesis asked, nodes at different moments, and the driver goes on once all of
-them have (EXEC_MS). Applied at once, every cut fell at the same moment of the leader's
+effect as Docker's do: each node's rules when its own `docker exec` gets to run, 0.08-0.22 s
+after the nemesis asked, nodes within 70 ms of each other, and the driver goes on once all
+of them have (EXEC_MS). Applied at once, every cut fell at the same moment of the leader's
 CheckQuorum period (a fixed time after the workload started), which made the simulation
 see a deposed leader's last answers far more often than Docker (issue 24). Clients are
 raftnode's own, over the simulated network (harness/backends/sim/transport.py).
@@ -35,8 +35,14 @@ CLIENT_LATENCY_MS = (0.1, 1.0)
 SETTLE_MS = 30_000.0  # a healed cluster converges within this, before its logs are dumped
 # How long after the nemesis asks a node's iptables rules take effect on Docker: one
 # `docker exec` per container, all in parallel (harness/backends/docker/cluster.py's
-# `each`); a partition of five nodes is recorded 0.4-0.6 s after its planned time there.
-EXEC_MS = (100.0, 500.0)
+# `each`). Measured (benchmarks/bench_exec_spread.py, a leader cut on five containers):
+# the first node's rules in after 84-151 ms, the last's after 116-217 ms, within 26-81 ms
+# of each other. So a call's execs share one delay (EXEC_MS[0] up to EXEC_MS[1] less the
+# spread) and each node adds its own up to EXEC_SPREAD_MS: drawn each on its own over
+# 100-500 ms, they spread 8 times wider than Docker's, and a cut-off leader's appends
+# reached some followers long after others stopped hearing it (issue 24).
+EXEC_MS = (80.0, 220.0)  # the earliest and the latest a node's rules take effect
+EXEC_SPREAD_MS = 70.0
 
 
 class SimBackendCluster(Cluster):
@@ -56,6 +62,7 @@ class SimBackendCluster(Cluster):
         self._exec_rng = random.Random(f"{seed}/sim-exec")
         self._exec_done: dict[str, float] = {}  # node -> virtual ms its last exec ends
         self._call_done = 0.0
+        self._call_delay: float | None = None  # the delay the current call's execs share
 
     # ---- life cycle: the simulation exists as soon as it is built ------------------
 
@@ -90,15 +97,25 @@ class SimBackendCluster(Cluster):
         # fn schedules the execs it needs (_exec) and returns; the caller goes on once
         # they are all done, as Docker's does once every `docker exec` returned.
         self._call_done = 0.0
-        out = fn(*args)
+        self._call_delay = self._draw_delay()
+        try:
+            out = fn(*args)
+        finally:
+            self._call_delay = None
         wait_ms = self._call_done - self.sim.now
         if wait_ms > 0:
             await asyncio.sleep(wait_ms / 1000.0)
         return out
 
+    def _draw_delay(self) -> float:
+        """The delay one call's execs share (the machine's, before each node's own)."""
+        return self._exec_rng.uniform(EXEC_MS[0], EXEC_MS[1] - EXEC_SPREAD_MS)
+
     def _exec(self, node: str, action: Callable[[], object]) -> None:
         """`action` on `node` when a `docker exec` into it would have run (EXEC_MS)."""
-        at = max(self.sim.now, self._exec_done.get(node, 0.0)) + self._exec_rng.uniform(*EXEC_MS)
+        shared = self._call_delay if self._call_delay is not None else self._draw_delay()
+        delay = shared + self._exec_rng.uniform(0.0, EXEC_SPREAD_MS)
+        at = max(self.sim.now, self._exec_done.get(node, 0.0)) + delay
         self._exec_done[node] = at
         self._call_done = max(self._call_done, at)
         self.sim.at(at, action, f"exec on {node}")
