@@ -838,10 +838,23 @@ class RaftCore:
 
     def _handle_vote_request(self, msg: Message) -> None:
         pre = msg.type == PREVOTE
-        can_vote = self.log_lost is None and (  # it lost its log: it forgot its votes
-            self.voted_for == msg.src
-            or (self.voted_for is None and self.leader is None)
-            or (pre and msg.term > self.term)
+        # MEMBERSHIP: a server outside its own configuration (neither voter nor learner)
+        # does not vote. It is a server waiting to be added (`--join`, or a wiped member
+        # back under its old name) or one removed: its id in a stale configuration names
+        # an earlier server, whose log would have refused a stale candidate. A wiped n1,
+        # joining empty, gave its vote to n3, removed long before and campaigning under
+        # its old configuration, while n2 led the same term under the current one.
+        # Learners do vote, as in etcd-io/raft: one may have been promoted without
+        # knowing it yet.
+        outsider = self.id not in self.membership.members
+        can_vote = (
+            self.log_lost is None  # it lost its log: it forgot its votes
+            and not outsider
+            and (
+                self.voted_for == msg.src
+                or (self.voted_for is None and self.leader is None)
+                or (pre and msg.term > self.term)
+            )
         )
         # Election restriction (paper 5.4.1): only a candidate whose log is at least as up
         # to date as ours can hold every committed entry.

@@ -130,3 +130,32 @@ def test_a_wiped_member_started_with_join_takes_a_stale_heartbeat_for_its_predec
     net.crash("n1")
     net.tick(["n2", "n3"], n=80)
     assert net.leaders()
+
+
+def test_a_server_waiting_to_be_added_votes_for_no_one():
+    # Found by the membership property test (two leaders of term 2): n3 was removed while
+    # cut off, so it still holds the first configuration [n1, n2, n3]; n1 then removed
+    # itself and n2 leads [n2] alone. n1's data is wiped and it starts again with --join,
+    # empty. The old n1 held the removals and would have refused n3 (a shorter log); the
+    # new one knows nothing, and its vote under that name gave n3 a majority of a
+    # configuration that no longer exists. A server outside its own configuration votes
+    # for no one, so n3 cannot lead beside n2.
+    net = _loaded()
+    net.isolate("n3")
+    lead = net.cores["n1"]
+    lead.propose_change(REMOVE, "n3")
+    net.tick(["n1"], n=3)
+    lead.propose_change(REMOVE, "n1")
+    net.tick(["n1"], n=3)
+    assert lead.membership.voters == {"n2"} and lead.commit_index == lead.last_index
+    net.crash("n1")
+    net.elect("n2")
+    net.add_node("n1", join=True)  # wiped, waiting to be added back
+    assert "n1" not in net.cores["n1"].membership.members
+    assert net.cores["n3"].membership.voters == {"n1", "n2", "n3"}  # stale, cut off
+    net.heal()
+    before = len(net.delivered)
+    net.tick(["n3"], n=80)  # n3's timeouts: it campaigns under its stale configuration
+    from_n1 = [m for m in net.delivered[before:] if m.src == "n1"]
+    assert from_n1 and all(m.type in (PREVOTE_RESP, VOTE_RESP) and m.reject for m in from_n1)
+    assert net.leaders() == ["n2"]
