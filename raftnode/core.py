@@ -307,17 +307,22 @@ class RaftCore:
         log: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
         base: Membership | None = None,
+        join: bool = False,
     ):
         config.validate()
         self.id = id
         # MEMBERSHIP: `peers` is the initial configuration (every one a voter), or `base`
         # when given (a snapshot's configuration: the log then holds what follows it). A
         # node outside it is a new server waiting to be added: it only listens until the
-        # leader's log, which holds its addition, reaches it.
+        # leader's log, which holds its addition, reaches it. `join` (`--join`) makes this
+        # one such a server even when the initial configuration names it: a member wiped
+        # and brought back under its old name is a new server, not the one that was there.
         if snapshot is not None and snapshot.config is not None:
             self._base = Membership.from_dict(snapshot.config)
         else:
             self._base = base if base is not None else Membership.initial(peers)
+            if join:
+                self._base = self._base.apply({"change": mb.REMOVE, "id": id})
         self.config = config
         self._bugs = frozenset(config.bugs)
         self._rng = rng

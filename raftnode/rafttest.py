@@ -52,9 +52,15 @@ class Net:
     def start(self, i: str) -> None:
         disk = self.disks[i]
         rng = random.Random(f"{self.seed}-{i}-{len(self.events[i])}")
-        base = [p for p in self.initial if not (i in self.joining and p == i)]
         self.cores[i] = RaftCore(
-            i, base, Config(**self.config), rng, disk.hard, list(disk.log), snapshot=disk.snapshot
+            i,
+            self.initial,
+            Config(**self.config),
+            rng,
+            disk.hard,
+            list(disk.log),
+            snapshot=disk.snapshot,
+            join=i in self.joining,
         )
         self.applied[i] = []
         self.down.discard(i)

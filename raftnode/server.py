@@ -196,12 +196,9 @@ class Node:
         entries = [Entry(e.term, e.index, e.command) for e in rec.entries]
         snap = rec.snapshot
         snapshot = Snapshot(snap.index, snap.term, snap.data, snap.config) if snap else None
-        # With --join this is a new server (one wiped and brought back under its old name
-        # too): its base configuration leaves it out until the leader adds it.
-        base = {p: a for p, a in cfg.peers.items() if not (cfg.join and p == cfg.id)}
         core = RaftCore(
             cfg.id,
-            list(base),
+            list(cfg.peers),
             Config(
                 election_ticks=cfg.election_ticks,
                 heartbeat_ticks=cfg.heartbeat_ticks,
@@ -214,7 +211,10 @@ class Node:
             snapshot=snapshot,
             # The initial configuration (--peers), with the addresses; the log's changes
             # come on top of it (raftnode/membership.py).
-            base=Membership.initial({p: f"{a[0]}:{a[1]}" for p, a in base.items()}),
+            base=Membership.initial({p: f"{a[0]}:{a[1]}" for p, a in cfg.peers.items()}),
+            # --join: a new server (one wiped and brought back under its old name too),
+            # outside the configuration until the leader adds it.
+            join=cfg.join,
         )
         ports = Ports(
             save=self._save,

@@ -233,9 +233,10 @@ class SimCluster:
         # The core's own randomness is a child of the run's seed: deterministic, yet a
         # restarted node draws new timeouts.
         rng = random.Random(self.rng.getrandbits(64))
-        peers = [p for p in self.initial_ids if not (n.joining and p == i)]
         d = n.disk
-        core = RaftCore(i, peers, cfg, rng, d.hard, list(d.log), snapshot=d.snapshot)
+        core = RaftCore(
+            i, self.initial_ids, cfg, rng, d.hard, list(d.log), snapshot=d.snapshot, join=n.joining
+        )
         host_config = HostConfig(
             read_mode=c.read_mode,
             bugs=frozenset(c.bugs),
