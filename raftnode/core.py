@@ -508,14 +508,19 @@ class RaftCore:
         return self.propose(cmd)
 
     def _maybe_promote(self) -> None:
-        # A learner that has caught up becomes a voter (one change at a time).
+        # A learner that has caught up becomes a voter (one change at a time), once it
+        # holds the latest configuration, which names it: a server votes only once its
+        # log says it is a member (_handle_vote_request), and a voter that could not vote
+        # (a learner sent a snapshot from before its addition, then promoted) would leave
+        # a two-voter cluster that lost its leader unable to elect one.
         if not self.membership.learners or self._config_index > self.commit_index:
             return
         if not self._committed_in_term:
             return
+        caught_up = max(self._config_index, self.last_index - mb.PROMOTE_LAG)
         for p in sorted(self.membership.learners):
             pr = self._progress.get(p)
-            if pr is not None and pr.match >= self.last_index - mb.PROMOTE_LAG:
+            if pr is not None and pr.match >= caught_up:
                 self.propose(mb.change_command(mb.PROMOTE, p))
                 return
 

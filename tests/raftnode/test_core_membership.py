@@ -7,9 +7,10 @@ import random
 
 import pytest
 
-from raftnode.core import FOLLOWER, LEADER, Config, Entry, RaftCore
+from raftnode.core import FOLLOWER, LEADER, Config, Entry, RaftCore, Snapshot
 from raftnode.membership import (
     ADD_LEARNER,
+    PROMOTE_LAG,
     REMOVE,
     ChangeRefused,
     Membership,
@@ -212,3 +213,28 @@ def test_a_cut_change_is_undone():
     # n2's uncommitted removal was cut, and the configuration with it.
     assert net.cores["n2"].membership.voters == {"n1", "n2", "n3", "n4", "n5"}
     assert net.cores["n2"].entries_from(1) == net.cores[new].entries_from(1)
+
+
+def test_a_learner_is_promoted_only_once_it_holds_the_change_that_added_it():
+    # A learner sent a snapshot from before its addition is within PROMOTE_LAG of the
+    # leader, but its own log does not name it yet, so it would vote for no one: promoted
+    # then, it counted in quorums it could not help elect (found by the membership
+    # property test: a leader of [n1, n2] lost its leadership and n1 refused every vote).
+    net = Net(3)
+    net.elect("n1")
+    for v in range(20):
+        _write(net, "n1", v)
+    net.tick(n=3)
+    lead = net.cores["n1"]
+    lead.compact(Snapshot(lead.commit_index, lead.term_at(lead.commit_index), "{}"))
+    net.add_node("n4")
+    added = lead.propose_change(ADD_LEARNER, "n4", "h4:1")
+    # n4 gets the snapshot, never the entries from its addition on.
+    net.tick(n=10, drop=lambda m: m.dst == "n4" and any(e.index >= added for e in m.entries))
+    n4 = net.cores["n4"]
+    assert n4.snapshot_index == lead.snapshot_index and "n4" not in n4.membership.members
+    assert lead.last_index - n4.last_index <= PROMOTE_LAG
+    assert lead.membership.learners == {"n4"}  # caught up, yet not promoted
+    net.tick(n=10)
+    assert lead.membership.voters == {"n1", "n2", "n3", "n4"}
+    assert n4.membership.voters == {"n1", "n2", "n3", "n4"}
