@@ -147,8 +147,10 @@ running)
     running
     ;;
 clock)
-    printf '%s\n' "${2:?usage: node-ctl clock SPEC}" > "$CONTROL.tmp"
-    mv "$CONTROL.tmp" "$CONTROL"
+    # A file of this call's own, renamed over the control file: two calls at once (a
+    # strobe's last flip and the heal after it) each replace it whole, neither fails.
+    printf '%s\n' "${2:?usage: node-ctl clock SPEC}" > "$CONTROL.$$"
+    mv "$CONTROL.$$" "$CONTROL"
     ;;
 delay)
     queue=${2:?usage: node-ctl delay QUEUE MS}

@@ -204,6 +204,28 @@ def test_clock_strobe_flips_and_heals(make_cluster):
         assert abs(c.clock_reading(node)["faked_skew"]) < 0.8
 
 
+def test_a_healed_strobe_leaves_the_clock_at_its_offset_however_fast_it_flipped(make_cluster):
+    # A strobe flipping every 2 ms is inside `node-ctl clock` most of the time, so its
+    # heal meets a flip under way: the heal must still win, and neither write fail.
+    c = make_cluster(3)
+    node = "n2"
+    # Twenty clock writes at once each succeed (they used to share one temporary file,
+    # and a package run's heal failed with "mv: cannot stat").
+    many = "for i in $(seq 20); do node-ctl clock +1s || echo failed & done; wait"
+    assert "failed" not in c.exec(node, ["sh", "-c", many])[1]
+    for _ in range(5):
+        spec = {"fault": "clock", "mode": "strobe", "delta-ms": 3000, "period-ms": 2}
+        fault = make_fault({**spec, "target": node}, c)
+        fault.start()
+        deadline = time.monotonic() + 5
+        while c.exec(node, ["cat", "/run/raftquake/faketime"])[1].strip() != "+3.000s":
+            assert time.monotonic() < deadline, "the strobe never flipped"
+        fault.heal()
+        for _ in range(3):
+            assert c.exec(node, ["cat", "/run/raftquake/faketime"])[1].strip() == "+0.000s"
+    assert abs(c.clock_reading(node)["faked_skew"]) < 0.8
+
+
 def udp_reaches(c, src: str, dst: str) -> bool:
     """Sends a datagram from src's container to dst's and says whether it arrived.
     Three execs: start the listener and wait until it is bound, send, collect."""

@@ -515,9 +515,14 @@ class DockerCluster(Cluster):
         self._exec(node, ["sh", "-c", loop], detach=True)
 
     def stop_strobe(self, node: str) -> None:
+        # Killing the loop's shell leaves a flip already under way (its `node-ctl clock`)
+        # running: wait for it, or it could land after the heal's own write and leave the
+        # clock skewed. ("[c]lock" so that the pattern does not match this shell itself.)
         script = (
             "[ -f /run/raftquake/strobe.pid ] && kill $(cat /run/raftquake/strobe.pid) "
-            "2>/dev/null; rm -f /run/raftquake/strobe.pid; true"
+            "2>/dev/null; rm -f /run/raftquake/strobe.pid; "
+            "i=0; while pgrep -f 'node-ctl [c]lock' >/dev/null && [ $i -lt 250 ]; do "
+            "i=$((i + 1)); sleep 0.02; done; true"
         )
         self._exec(node, ["sh", "-c", script])
         self.set_clock(node, self.clock_offsets[node])
