@@ -77,3 +77,37 @@ def test_hunt_of_a_correct_node_finds_nothing_and_exits_zero(tmp_path: Path, cap
     (row,) = hunt_rows(tmp_path / "s")
     assert not row.found and row.runs == 8 and row.status == "complete"
     assert "nothing" in render_index(tmp_path / "s")
+
+
+def test_the_hunt_draws_nemesis_packages_as_a_schedule_would():
+    # The hunt's plans come from the one generator (harness/nemesis/package.py) with a
+    # true Random: a package's weights hold (a hypothesis-controlled Random drew one-way
+    # partitions 7 times in 10 and the leader cut off 1 in 9), groups do not overlap,
+    # faults last 0.1-6 s, in tenths of a second.
+    from hypothesis import given, settings
+
+    from harness.hunt import bounds_of, schedules
+    from harness.nemesis import make_fault
+    from harness.nemesis.package import GROUPS
+    from harness.schedule import parse_schedule
+
+    base = parse_schedule(GENERIC.format(name="draw", bugs="[]"))
+    partitions = []
+
+    @settings(max_examples=60, database=None, deadline=None, derandomize=True)
+    @given(schedules(base, bounds_of(base)))
+    def drawn(s):
+        for f in s.nemesis:
+            assert f.fault in ("partition", "kill", "pause")
+            assert round(f.at, 1) == f.at and 0.1 <= f.duration <= 6
+            make_fault(f, cluster=None)
+            for g in s.nemesis:
+                if g is not f and GROUPS[g.fault] == GROUPS[f.fault]:
+                    assert f.at + f.duration <= g.at or g.at + g.duration <= f.at
+        partitions.extend(f.options for f in s.nemesis if f.fault == "partition")
+
+    drawn()
+    assert len(partitions) > 50
+    leader_cuts = sum(p["mode"] in ("leader", "minority") for p in partitions)
+    one_way = sum(bool(p.get("one-way")) for p in partitions)
+    assert leader_cuts > 0.4 * len(partitions) and one_way < 0.3 * len(partitions)

@@ -161,6 +161,44 @@ def test_a_package_draws_partitions_most_often():
     assert drawn["partition"] > 1.5 * drawn["packet"]
 
 
+def _groups_overlap(plan) -> bool:
+    from harness.nemesis.package import GROUPS
+
+    return any(
+        a is not b and GROUPS[a[2]] == GROUPS[b[2]] and a[0] < b[1] and b[0] < a[1]
+        for a in plan
+        for b in plan
+    )
+
+
+def test_one_generator_draws_a_package_and_the_shapes_a_search_asks_for():
+    # Schedules' packages, the hunt and the property tests draw through draw_plan; a
+    # package is its default shape, the others change only what they need.
+    import random
+
+    from harness.nemesis.package import Shape, draw_plan, package_plan
+
+    nodes, families = ["n1", "n2", "n3"], ("partition", "packet", "kill", "pause")
+    package = Shape(families, 1.0, (1.0, 6.0))
+    for seed in range(5):
+        plan = draw_plan(random.Random(seed), nodes, 0.0, 60.0, package)
+        assert plan == package_plan(random.Random(seed), list(families), nodes, 0, 60, 1, (1, 6))
+        assert not _groups_overlap(plan)
+    # Faults of one group overlap only when asked (a safety test wants the worst).
+    overlapping = Shape(families, 1.0, (1.0, 6.0), exclusive=False)
+    assert all(
+        _groups_overlap(draw_plan(random.Random(s), nodes, 0, 60, overlapping)) for s in range(5)
+    )
+    # At most so many faults, in tenths of a second, options the nemesis builds.
+    capped = draw_plan(
+        random.Random(1), nodes, 0, 60, Shape(families, 1.0, (1, 6), most=3, decimals=1)
+    )
+    assert len(capped) == 3
+    assert all(round(t, 1) == t for at, end, _, _ in capped for t in (at, end))
+    for _, _, family, options in capped:
+        make_fault({"fault": family, **options}, cluster=None)
+
+
 @pytest.mark.parametrize(
     "entry,message",
     [
