@@ -134,15 +134,19 @@ class Message:
 
     prevote/vote:    term (proposed term), index/log_term (candidate's last entry)
     *_resp (votes):  reject
-    append:          index/log_term (prevLogIndex/prevLogTerm), entries, commit (leaderCommit)
+    append:          index/log_term (prevLogIndex/prevLogTerm), entries, commit (leaderCommit),
+                     context (the leader's record of this follower: Progress.epoch)
     append_resp:     index (on success: last index matched; on reject: the prevLogIndex
-                     rejected), reject, conflict_term/conflict_index (fast back-off hint)
+                     rejected), reject, conflict_term/conflict_index (fast back-off hint),
+                     context (echoed)
     heartbeat:       commit (min of the follower's match and leaderCommit), context
     heartbeat_resp:  context (echoed: confirms leadership for ReadIndex and leases)
     snapshot:        index/log_term (the snapshot's last included entry), offset, data (one
-                     chunk), done (the last chunk), config (its configuration, with the last)
+                     chunk), done (the last chunk), config (its configuration, with the last),
+                     context (as append's)
     snapshot_resp:   index (the snapshot's), offset (how much the follower holds: the next
-                     chunk it wants), done (installed, or already covered by its log)
+                     chunk it wants), done (installed, or already covered by its log),
+                     context (echoed)
     """
 
     type: str
@@ -287,6 +291,11 @@ class Progress:
     acked_context: int = 0  # highest heartbeat context it echoed this term
     snapshot_index: int = 0  # the snapshot being sent to it (0: none)
     snapshot_offset: int = 0  # how much of it the follower has acknowledged
+    # Which record this is: appends and snapshots carry it (their `context`), answers echo
+    # it. A member removed and added back under the same name gets a new record, and an
+    # answer from its earlier life (delayed in the network, same term) is not about the
+    # log it holds now: taken, it set match beyond a wiped server's empty log for good.
+    epoch: int = 0
 
 
 @dataclass(slots=True)
@@ -369,6 +378,7 @@ class RaftCore:
         self._committed_in_term = False
         self._dirty: set[str] = set()  # peers owed an AppendEntries at the next flush
         self._context = 0  # last heartbeat round number sent
+        self._epoch = 0  # last Progress.epoch given
         self._rounds: deque[tuple[int, int]] = deque()  # (context, tick sent), unconfirmed
         self._round_wanted = False
         self._pending_reads: deque[_PendingRead] = deque()
@@ -470,7 +480,7 @@ class RaftCore:
         if self.role_is_leader():
             for p in self._others:
                 if p not in self._progress:
-                    self._progress[p] = Progress(next=self.last_index + 1)
+                    self._progress[p] = self._new_progress()
                     self._dirty.add(p)
             for p in [p for p in self._progress if p not in m.members]:
                 del self._progress[p]
@@ -833,13 +843,12 @@ class RaftCore:
         self.leader = self.id
         self._election_elapsed = 0
         self._heartbeat_elapsed = 0
-        nxt = self.last_index + 1
-        self._progress = {p: Progress(next=nxt) for p in self._others}
+        self._progress = {p: self._new_progress() for p in self._others}
         self._committed_in_term = False
         self._lease_until = 0
         # The no-op (paper section 8): committing an entry of our own term is what lets us
         # commit (and learn the commit index of) entries from earlier terms.
-        self._log.append(Entry(self.term, nxt, None))
+        self._log.append(Entry(self.term, self.last_index + 1, None))
         self._dirty.update(self._others)
         if self._solo:
             self._maybe_commit()
@@ -897,14 +906,14 @@ class RaftCore:
             return  # takes no part (_handle_heartbeat)
         if msg.index < self.commit_index:
             # Everything up to our commit index matches the leader's log already.
-            self._send(APPEND_RESP, msg.src, index=self.commit_index)
+            self._send(APPEND_RESP, msg.src, index=self.commit_index, context=msg.context)
             return
         if msg.index <= self.last_index and self.term_at(msg.index) == msg.log_term:
             last_new = msg.index + len(msg.entries)
             self._append_entries(msg.entries)
             # Only up to last_new: beyond it our log may still differ from the leader's.
             self._commit_to(min(msg.commit, last_new))
-            self._send(APPEND_RESP, msg.src, index=last_new)
+            self._send(APPEND_RESP, msg.src, index=last_new, context=msg.context)
             return
         # Consistency check failed. Fast back-off hint (thesis 5.3 / "accelerated log
         # backtracking"): the conflicting term and the first index we hold of it, so
@@ -922,6 +931,7 @@ class RaftCore:
             msg.src,
             index=msg.index,
             reject=True,
+            context=msg.context,
             conflict_term=conflict_term,
             conflict_index=conflict_index,
         )
@@ -959,7 +969,7 @@ class RaftCore:
         if msg.index <= self.commit_index:
             # Our log already holds (committed) everything the snapshot covers.
             self._incoming = None
-            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True)
+            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True, context=msg.context)
             return
         held = self._incoming
         if msg.offset == 0:
@@ -968,13 +978,13 @@ class RaftCore:
             # Not the chunk we expect next (lost, reordered, or another snapshot): say
             # where we are, and the leader resends from there.
             expect = held[3] if held is not None and held[:2] == (msg.index, msg.log_term) else 0
-            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=expect)
+            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=expect, context=msg.context)
             return
         held[2].append(msg.data)
         held = (held[0], held[1], held[2], held[3] + len(msg.data))
         if not msg.done:
             self._incoming = held
-            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=held[3])
+            self._send(SNAPSHOT_RESP, msg.src, index=msg.index, offset=held[3], context=msg.context)
             return
         self._incoming = None
         snap = Snapshot(msg.index, msg.log_term, "".join(held[2]), msg.config)
@@ -983,7 +993,11 @@ class RaftCore:
         keep = msg.index <= self.last_index and self.term_at(msg.index) == msg.log_term
         self._install(snap, keep_log=keep)
         self._events.append({"snapshot": snap.index, "term_at": snap.term, "from": msg.src})
-        self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True)
+        self._send(SNAPSHOT_RESP, msg.src, index=msg.index, done=True, context=msg.context)
+
+    def _new_progress(self) -> Progress:
+        self._epoch += 1
+        return Progress(next=self.last_index + 1, epoch=self._epoch)
 
     def _answered_by(self, msg: Message) -> Progress | None:
         """The leader's record of the follower that answered, now marked active (heard
@@ -997,8 +1011,8 @@ class RaftCore:
 
     def _handle_snapshot_response(self, msg: Message) -> None:
         pr = self._answered_by(msg)
-        if pr is None:
-            return
+        if pr is None or msg.context != pr.epoch:
+            return  # not ours, or sent to an earlier record of this server (Progress.epoch)
         pr.paused = False
         if msg.done:
             # The follower's log now starts at (or already went past) the snapshot.
@@ -1052,8 +1066,8 @@ class RaftCore:
 
     def _handle_append_response(self, msg: Message) -> None:
         pr = self._answered_by(msg)
-        if pr is None:
-            return
+        if pr is None or msg.context != pr.epoch:
+            return  # not ours, or sent to an earlier record of this server (Progress.epoch)
         if msg.reject:
             if msg.index <= pr.match:
                 return  # stale: that prefix is known to match
@@ -1144,6 +1158,7 @@ class RaftCore:
                 index=prev,
                 entries=entries,
                 commit=self.commit_index,
+                context=pr.epoch,
             )
         )
         if pr.probing:
@@ -1172,6 +1187,7 @@ class RaftCore:
                 offset=start,
                 done=done,
                 config=snap.config if done else None,
+                context=pr.epoch,
             )
         )
         # One chunk in flight; its answer (or, if lost, a heartbeat's) sends the next.

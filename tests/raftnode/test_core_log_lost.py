@@ -159,3 +159,27 @@ def test_a_server_waiting_to_be_added_votes_for_no_one():
     from_n1 = [m for m in net.delivered[before:] if m.src == "n1"]
     assert from_n1 and all(m.type in (PREVOTE_RESP, VOTE_RESP) and m.reject for m in from_n1)
     assert net.leaders() == ["n2"]
+
+
+def test_an_answer_from_a_wiped_members_earlier_life_does_not_count_for_the_new_one():
+    # n3 acknowledges entries, is removed, wiped and added back empty (--join) in the same
+    # term; its earlier acknowledgement, delayed in the network, reaches the leader after
+    # the new record was made. Taken, it set match beyond the empty log, the leader never
+    # sent what lies below, and the new n3 stayed a learner with nothing (membership soak,
+    # derandomize off, seed 14). Answers echo the record they answer (Progress.epoch).
+    net = _loaded()
+    lead = net.cores["n1"]
+    stale: list = []
+    lead.propose({"op": "write", "key": "k", "value": "late"})
+    net.deliver(drop=lambda m: m.src == "n3" and m.type == "append_resp" and not stale.append(m))
+    assert stale and not stale[-1].reject and stale[-1].index == lead.last_index
+    lead.propose_change(REMOVE, "n3")
+    net.tick(["n1"], n=3)
+    net.crash("n3")
+    net.add_node("n3", join=True)
+    lead.propose_change(ADD_LEARNER, "n3", "h3:1")
+    lead.step(stale[-1])  # arrives now, same term
+    net.tick(n=30)
+    n3 = net.cores["n3"]
+    assert n3.membership.voters == {"n1", "n2", "n3"}
+    assert n3.commit_index == lead.commit_index and n3.last_index == lead.last_index

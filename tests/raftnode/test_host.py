@@ -98,7 +98,7 @@ class Rig:
         h = self.host
         for m in self.take(APPEND):
             last = m.entries[-1].index if m.entries else m.index
-            h.step(Message(APPEND_RESP, m.dst, "n1", m.term, index=last))
+            h.step(Message(APPEND_RESP, m.dst, "n1", m.term, index=last, context=m.context))
         h.flush()
 
 
