@@ -1009,10 +1009,16 @@ class RaftCore:
             pr.active = True
         return pr
 
-    def _handle_snapshot_response(self, msg: Message) -> None:
+    def _record_answered(self, msg: Message) -> Progress | None:
+        """As _answered_by, for answers to appends and snapshots, which echo the record
+        they were sent for: None also when that was an earlier record of this server."""
         pr = self._answered_by(msg)
-        if pr is None or msg.context != pr.epoch:
-            return  # not ours, or sent to an earlier record of this server (Progress.epoch)
+        return pr if pr is not None and msg.context == pr.epoch else None
+
+    def _handle_snapshot_response(self, msg: Message) -> None:
+        pr = self._record_answered(msg)
+        if pr is None:
+            return
         pr.paused = False
         if msg.done:
             # The follower's log now starts at (or already went past) the snapshot.
@@ -1065,9 +1071,9 @@ class RaftCore:
         self._send(HEARTBEAT_RESP, msg.src, context=msg.context)
 
     def _handle_append_response(self, msg: Message) -> None:
-        pr = self._answered_by(msg)
-        if pr is None or msg.context != pr.epoch:
-            return  # not ours, or sent to an earlier record of this server (Progress.epoch)
+        pr = self._record_answered(msg)
+        if pr is None:
+            return
         if msg.reject:
             if msg.index <= pr.match:
                 return  # stale: that prefix is known to match
