@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from checkers.timefmt import moment
-from harness.backends.sim.adapter import EXEC_MS
+from harness.backends.sim.adapter import rules_in_ms
 from harness.batch import RunRow, _line
 from harness.commands.hunt import _size_words
 from harness.report.data import build_run_data, load_events
@@ -37,7 +37,7 @@ def test_the_axis_counts_from_the_workload_start_as_the_schedule_does(tmp_path: 
     drawn = next(f for f in data.faults if f.fault == first.fault)
     # A partition is recorded once every node's rules are in, as on Docker: up to the
     # simulated exec delay after its time.
-    late = EXEC_MS[1] / 1000
+    late = rules_in_ms() / 1000
     assert -0.05 < drawn.start - first.at < late + 0.05, (drawn.start, first.at)
     assert -0.05 < drawn.end - (first.at + first.duration) < late + 0.2
     assert data.axis.label == "seconds since the workload started"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.sim.adapter import EXEC_MS, SimBackendCluster
+from harness.backends.sim.adapter import SimBackendCluster, rules_in_ms
 from harness.backends.sim.cluster import SimCluster, SimConfig
 from harness.backends.sim.loop import run_in_virtual_time
 from harness.nemesis import NoLeader, make_fault
@@ -240,12 +240,12 @@ def test_one_way_partition_blocks_only_the_first_side_sending():
     f = _fault(c, {"fault": "partition", "mode": "one", "one-way": True})
     applied = f.start()
     [alone], rest = applied["groups"]
-    # As on Docker, each node's rules take effect when its exec runs (EXEC_MS), not at once.
+    # As on Docker, each node's rules take effect when its exec runs (rules_in_ms), not at once.
     assert sim.network.blocked == set()
-    sim.run_for(EXEC_MS[1])
+    sim.run_for(rules_in_ms())
     assert sim.network.blocked == {(alone, o) for o in rest}
     f.heal()
-    sim.run_for(EXEC_MS[1])
+    sim.run_for(rules_in_ms())
     assert sim.network.blocked == set()
 
 
@@ -255,7 +255,7 @@ def test_leader_partition_isolates_the_leader_both_ways():
     applied = _fault(c, {"fault": "partition", "mode": "leader"}).start()
     assert applied["groups"][0] == [lead]
     others = [n for n in sim.ids if n != lead]
-    sim.run_for(EXEC_MS[1])
+    sim.run_for(rules_in_ms())
     assert sim.network.blocked == {(lead, o) for o in others} | {(o, lead) for o in others}
     # The majority elects a new leader in virtual time.
     assert sim.run_until(lambda: any(sim.nodes[n].core.role == "leader" for n in others), 5_000)
@@ -364,7 +364,7 @@ def test_a_client_gives_a_node_an_eighth_of_its_timeout_before_trying_another():
     assert client.attempt_timeout == 0.25  # 2 s / 8: a node answers in milliseconds
     assert cluster.open_client(4.0).attempt_timeout == 0.5
     cluster.cut_many([(lead, n) for n in sim.ids if n != lead])  # its own node, cut off
-    sim.run_for(EXEC_MS[1])  # once the rules are in (as on Docker, not at once)
+    sim.run_for(rules_in_ms())  # once the rules are in (as on Docker, not at once)
 
     async def put():
         return await client.put("k", 1)

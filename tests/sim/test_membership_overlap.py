@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from harness.backends.sim.adapter import EXEC_MS, SimBackendCluster
+from harness.backends.sim.adapter import SimBackendCluster, rules_in_ms
 from harness.backends.sim.cluster import SimCluster, SimConfig
 from harness.nemesis import make_fault
 from harness.nemesis.membership import OVERLAP_SHARE, MembershipFault
@@ -36,7 +36,7 @@ def _cut_off_leader_changing(bugs: frozenset[str], seed: int = 3):
     near, far = cut.start()["groups"]
     lead = sim.leader()
     assert lead in near and len(near) == 2 and len(far) == 3
-    sim.run_for(EXEC_MS[1])  # the rules are in
+    sim.run_for(rules_in_ms())  # the rules are in
     spec = {"fault": "membership", "mode": "remove", "overlap": True, "target": far[:2]}
     fault = make_fault(spec, c, random.Random(seed))
     applied = fault.start()

@@ -4,12 +4,13 @@ drive Docker.
 
 The primitives are called directly rather than in a thread (`run_blocking`). Most act
 at once, at the current virtual time; the network's (partitions and their heals) take
-effect as Docker's do: each node's rules when its own `docker exec` gets to run, 0.08-0.22 s
-after the nemesis asked, nodes within 70 ms of each other, and the driver goes on once all
-of them have (EXEC_MS). Applied at once, every cut fell at the same moment of the leader's
-CheckQuorum period (a fixed time after the workload started), which made the simulation
-see a deposed leader's last answers far more often than Docker (issue 24). Clients are
-raftnode's own, over the simulated network (harness/backends/sim/transport.py).
+effect as Docker's do during a run: each node's rules when its own `docker exec` gets to
+run, 0.08-0.33 s after the nemesis asked, nodes within 145 ms of each other and a node's
+rules 12 ms apart, and the driver goes on once all of them have (EXEC_MS). Applied at
+once, every cut fell at the same moment of the leader's CheckQuorum period (a fixed time
+after the workload started), which made the simulation see a deposed leader's last
+answers far more often than Docker (issue 24). Clients are raftnode's own, over the
+simulated network (harness/backends/sim/transport.py).
 """
 
 from __future__ import annotations
@@ -35,14 +36,26 @@ CLIENT_LATENCY_MS = (0.1, 1.0)
 SETTLE_MS = 30_000.0  # a healed cluster converges within this, before its logs are dumped
 # How long after the nemesis asks a node's iptables rules take effect on Docker: one
 # `docker exec` per container, all in parallel (harness/backends/docker/cluster.py's
-# `each`). Measured (benchmarks/bench_exec_spread.py, a leader cut on five containers):
-# the first node's rules in after 84-151 ms, the last's after 116-217 ms, within 26-81 ms
-# of each other. So a call's execs share one delay (EXEC_MS[0] up to EXEC_MS[1] less the
-# spread) and each node adds its own up to EXEC_SPREAD_MS: drawn each on its own over
-# 100-500 ms, they spread 8 times wider than Docker's, and a cut-off leader's appends
-# reached some followers long after others stopped hearing it (issue 24).
-EXEC_MS = (80.0, 220.0)  # the earliest and the latest a node's rules take effect
-EXEC_SPREAD_MS = 70.0
+# `each`), each rule of an exec stamped as it lands. Measured during runs, where the
+# nodes and the workload load the machine (benchmarks/bench_exec_spread.py: 18 leader
+# cuts in 9 runs of leader-cuts.yaml, load 0.3-2.4 on 2 cores): the first node's rules
+# land 96-204 ms after the request (median 155), the last node's 188-331 ms (median
+# 254), 65-152 ms apart (median 97); within one exec each further rule ~12 ms after the
+# one before. So a call's execs share one delay (EXEC_MS[0] up to EXEC_MS[1] less the
+# spread), each node adds its own up to EXEC_SPREAD_MS, and its rules land RULE_MS
+# apart. Measured on an idle cluster the spread is a third narrower: a simulation drawn
+# from that saw a cut-off leader's last appends reach every follower alike, elected its
+# successor at the first try where Docker's first pre-candidates were often behind, and
+# cut the leader earlier in its CheckQuorum period: stale reads twice as often (issue 24).
+EXEC_MS = (75.0, 330.0)  # the earliest and the latest a node's first rule takes effect
+EXEC_SPREAD_MS = 145.0
+RULE_MS = 12.0
+
+
+def rules_in_ms(rules: int = 8) -> float:
+    """By when (ms after the request) a node's rules are all in, for up to `rules` rules
+    in one exec (a node cut from eight others has eight)."""
+    return EXEC_MS[1] + (rules - 1) * RULE_MS
 
 
 class SimBackendCluster(Cluster):
@@ -111,18 +124,21 @@ class SimBackendCluster(Cluster):
         """The delay one call's execs share (the machine's, before each node's own)."""
         return self._exec_rng.uniform(EXEC_MS[0], EXEC_MS[1] - EXEC_SPREAD_MS)
 
-    def _exec(self, node: str, action: Callable[[], object]) -> None:
-        """`action` on `node` when a `docker exec` into it would have run (EXEC_MS)."""
+    def _exec(self, node: str, actions: list[Callable[[], object]]) -> None:
+        """`actions` on `node`, one rule each, when a `docker exec` into it would have run
+        them (EXEC_MS, RULE_MS apart)."""
         shared = self._call_delay if self._call_delay is not None else self._draw_delay()
         delay = shared + self._exec_rng.uniform(0.0, EXEC_SPREAD_MS)
         at = max(self.sim.now, self._exec_done.get(node, 0.0)) + delay
-        self._exec_done[node] = at
-        self._call_done = max(self._call_done, at)
-        self.sim.at(at, action, f"exec on {node}")
+        for k, action in enumerate(actions):
+            self.sim.at(at + k * RULE_MS, action, f"exec on {node}")
+        done = at + (len(actions) - 1) * RULE_MS
+        self._exec_done[node] = done
+        self._call_done = max(self._call_done, done)
 
     def _rules(self, links: list[tuple[str, str]]) -> None:
-        """Drop each (src, dst) link, from when dst's rules are written: Docker's rule
-        for a link is in its receiver's chain."""
+        """Drop each (src, dst) link, from when dst's rule for it is written: Docker's rule
+        for a link is in its receiver's chain, a receiver's rules in order in one exec."""
         for src, dst in links:
             if src not in self.sim.nodes or dst not in self.sim.nodes:
                 raise ValueError(f"unknown node in link {src}->{dst}; nodes are {self.sim.ids}")
@@ -130,7 +146,7 @@ class SimBackendCluster(Cluster):
         for link in links:
             by_dst.setdefault(link[1], []).append(link)
         for dst, own in by_dst.items():
-            self._exec(dst, lambda own=own: self.sim.network.cut(own))
+            self._exec(dst, [lambda link=link: self.sim.network.cut([link]) for link in own])
 
     def _flush(self, node: str) -> None:
         """Node's rules flushed: what it receives is no longer dropped."""
@@ -229,7 +245,7 @@ class SimBackendCluster(Cluster):
 
     def heal_network(self) -> None:
         for node in self.sim.ids:
-            self._exec(node, lambda node=node: self._flush(node))
+            self._exec(node, [lambda node=node: self._flush(node)])
 
     def kill(self, node: str) -> None:
         self.sim.crash(node)
