@@ -640,6 +640,8 @@ class RaftCore:
                 # CheckQuorum (thesis 4.2.3): we heard from a live leader within the minimum
                 # election timeout, so a server that asks for votes (e.g. one returning from a
                 # partition with a higher term) must not depose it. Ignore, don't adopt the term.
+                # Recorded (as every refused vote): why elections take the rounds they take.
+                self._vote_refused(msg, "lease" if self._in_lease() else "just started")
                 return
             if msg.type == PREVOTE or (msg.type == PREVOTE_RESP and not msg.reject):
                 # PreVote (thesis 9.6): a pre-vote and its grant carry the *proposed* term;
@@ -888,7 +890,20 @@ class RaftCore:
             # Reply with the candidate's term: a pre-vote grant must match the term it asked for.
             self._messages.append(Message(resp, self.id, msg.src, msg.term))
         else:
+            why = "lost its log" if self.log_lost is not None else "not a member"
+            if self.log_lost is None and not outsider:
+                why = "log" if can_vote else "voted or has a leader"
+            self._vote_refused(msg, why)
             self._send(resp, msg.src, reject=True)
+
+    def _vote_refused(self, msg: Message, why: str) -> None:
+        """An events.jsonl line for a refused (pre-)vote: whom, for which term, and why
+        (lease: we heard a leader within the election timeout; log: the candidate's log is
+        behind ours; voted or has a leader: we gave this term's vote to another, or follow a
+        leader of it)."""
+        self._events.append(
+            {"vote_refused": msg.src, "term": msg.term, "pre": msg.type == PREVOTE, "why": why}
+        )
 
     def _handle_vote_response(self, msg: Message) -> None:
         expected = PREVOTE_RESP if self.role == PRE_CANDIDATE else VOTE_RESP
