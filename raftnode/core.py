@@ -900,9 +900,17 @@ class RaftCore:
         """An events.jsonl line for a refused (pre-)vote: whom, for which term, and why
         (lease: we heard a leader within the election timeout; log: the candidate's log is
         behind ours; voted or has a leader: we gave this term's vote to another, or follow a
-        leader of it)."""
+        leader of it), with the candidate's last log entry and ours as [term, index]."""
         self._events.append(
-            {"vote_refused": msg.src, "term": msg.term, "pre": msg.type == PREVOTE, "why": why}
+            {
+                "vote_refused": msg.src,
+                "term": msg.term,
+                "pre": msg.type == PREVOTE,
+                "why": why,
+                # Both logs' last (term, index): by how much a candidate was behind.
+                "candidate_log": [msg.log_term, msg.index],
+                "own_log": [self.last_term, self.last_index],
+            }
         )
 
     def _handle_vote_response(self, msg: Message) -> None:

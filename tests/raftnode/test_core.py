@@ -477,6 +477,10 @@ def test_restart_replays_committed_entries_from_index_one():
     assert [e.index for e in net.applied["n2"]] == [1, 2, 3, 4]
 
 
+def _refusal(e: dict) -> dict:
+    return {k: e[k] for k in ("vote_refused", "term", "pre", "why")}
+
+
 def test_refused_prevotes_are_recorded_with_their_reason():
     # n3, cut off while n1 commits, comes back behind: while n2 hears n1 it refuses n3's
     # pre-votes for the lease; once n1 is gone, because n3's log is behind its own.
@@ -487,7 +491,7 @@ def test_refused_prevotes_are_recorded_with_their_reason():
     net.heal()
     net.isolate("n1")
     net.tick(["n3"], n=40)  # only n3's clock runs: n2 still counts itself in n1's lease
-    refused = [e for e in net.events["n2"] if "vote_refused" in e]
+    refused = [_refusal(e) for e in net.events["n2"] if "vote_refused" in e]
     assert refused and refused[0] == {"vote_refused": "n3", "term": 2, "pre": True, "why": "lease"}
     # n2's pre-votes no longer reach n3: n2 times out and stays a pre-candidate, with no
     # leader and so no lease, and judges n3's next pre-vote by its log alone.
@@ -495,6 +499,10 @@ def test_refused_prevotes_are_recorded_with_their_reason():
     net.tick(["n2"], n=25)
     assert net.cores["n2"].role == PRE_CANDIDATE
     net.tick(["n3"], n=40)
-    refused = [e for e in net.events["n2"] if "vote_refused" in e]
-    assert {"vote_refused": "n3", "term": 2, "pre": True, "why": "log"} in refused
+    [log] = [e for e in net.events["n2"] if e.get("why") == "log"][-1:]
+    assert _refusal(log) == {"vote_refused": "n3", "term": 2, "pre": True, "why": "log"}
+    # The line says by how much: n3 lacks the entry n1 and n2 committed without it.
+    assert log["candidate_log"] == [1, net.cores["n3"].last_index]
+    assert log["own_log"] == [1, net.cores["n2"].last_index]
+    assert log["own_log"] > log["candidate_log"]
     assert "n3" not in net.leaders()  # refused: the shorter log cannot lead
