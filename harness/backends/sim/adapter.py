@@ -43,10 +43,9 @@ SETTLE_MS = 30_000.0  # a healed cluster converges within this, before its logs 
 # 254), 65-152 ms apart (median 97); within one exec each further rule ~12 ms after the
 # one before. So a call's execs share one delay (EXEC_MS[0] up to EXEC_MS[1] less the
 # spread), each node adds its own up to EXEC_SPREAD_MS, and its rules land RULE_MS
-# apart. Measured on an idle cluster the spread is a third narrower: a simulation drawn
-# from that saw a cut-off leader's last appends reach every follower alike, elected its
-# successor at the first try where Docker's first pre-candidates were often behind, and
-# cut the leader earlier in its CheckQuorum period: stale reads twice as often (issue 24).
+# apart. On an idle cluster the execs are faster and half as spread; drawn from that
+# (80-220 ms, 70 ms apart, a node's rules at once), the simulation cut the leader earlier
+# in its CheckQuorum period than Docker does (docs/detection.md, issue 24).
 EXEC_MS = (75.0, 330.0)  # the earliest and the latest a node's first rule takes effect
 EXEC_SPREAD_MS = 145.0
 RULE_MS = 12.0
