@@ -890,9 +890,14 @@ class RaftCore:
             # Reply with the candidate's term: a pre-vote grant must match the term it asked for.
             self._messages.append(Message(resp, self.id, msg.src, msg.term))
         else:
-            why = "lost its log" if self.log_lost is not None else "not a member"
-            if self.log_lost is None and not outsider:
-                why = "log" if can_vote else "voted or has a leader"
+            if self.log_lost is not None:
+                why = "lost its log"
+            elif outsider:
+                why = "not a member"
+            elif not can_vote:
+                why = "voted or has a leader"
+            else:
+                why = "log"
             self._vote_refused(msg, why)
             self._send(resp, msg.src, reject=True)
 
